@@ -1,0 +1,59 @@
+/*
+ * buf.c - growable byte buffers.  Request heads, bodies and responses are
+ * built in these; a buffer keeps its memory when reset so that a pooled
+ * request object reaches a steady state with no allocation per request.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int hw__buf_reserve(hw__buf *b, size_t extra) {
+  size_t need, cap;
+  char *p;
+
+  if (extra <= b->cap - b->len)
+    return 0;
+  if (extra > SIZE_MAX / 2 - b->len)
+    return HW_ENOMEM;
+  need = b->len + extra;
+  cap = b->cap ? b->cap : 256;
+  while (cap < need)
+    cap *= 2;
+  p = realloc(b->data, cap);
+  if (p == NULL)
+    return HW_ENOMEM;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+int hw__buf_append(hw__buf *b, const void *data, size_t len) {
+  int r;
+
+  if (len == 0)
+    return 0;
+  r = hw__buf_reserve(b, len);
+  if (r != 0)
+    return r;
+  memcpy(b->data + b->len, data, len);
+  b->len += len;
+  return 0;
+}
+
+void hw__buf_reset(hw__buf *b, size_t keep) {
+  b->len = 0;
+  if (b->cap > keep) {
+    free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+  }
+}
+
+void hw__buf_free(hw__buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}

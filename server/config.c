@@ -1,0 +1,480 @@
+/*
+ * config.c - reads routes.json into a plain hw__config and validates it
+ * strictly.  This is the only unit that includes jansson: nothing of jansson
+ * crosses into the rest of the server or into modules (a route's "config"
+ * leaves here as JSON text), so the JSON library can be swapped by touching
+ * this file alone.
+ *
+ * Every error is one line of the form "<file>: <key>: <reason>", naming the
+ * key as a path such as routes[2].module, because the user has to find the
+ * mistake in the file from that line alone.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_LIMIT_BODY (1024 * 1024)
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p != NULL)
+    memcpy(p, s, n);
+  return p;
+}
+
+static int fail(char *err, size_t err_len, const char *path, const char *key,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t err_len, const char *path, const char *key,
+                const char *fmt, ...) {
+  va_list ap;
+  int n = snprintf(err, err_len, "%s: %s: ", path, key);
+  if (n < 0 || (size_t)n >= err_len)
+    return UV_EINVAL;
+  va_start(ap, fmt);
+  vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
+  va_end(ap);
+  return UV_EINVAL;
+}
+
+static const char *json_type_name(const json_t *v) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT: return "an object";
+  case JSON_ARRAY: return "an array";
+  case JSON_STRING: return "a string";
+  case JSON_INTEGER: return "an integer";
+  case JSON_REAL: return "a number";
+  case JSON_TRUE:
+  case JSON_FALSE: return "a boolean";
+  case JSON_NULL: return "null";
+  }
+  return "unknown";
+}
+
+int hw__listen_parse(const char *text, hw__listen *out, char *err,
+                     size_t err_len) {
+  char host[64];
+  const char *colon, *port_s;
+  char *end;
+  long port;
+  size_t hlen;
+  int r;
+
+  memset(out, 0, sizeof(*out));
+  if (strlen(text) >= sizeof(out->text)) {
+    snprintf(err, err_len, "\"%s\" is too long", text);
+    return UV_EINVAL;
+  }
+  strcpy(out->text, text);
+
+  if (text[0] == '[') {
+    const char *close = strchr(text, ']');
+    if (close == NULL || close[1] != ':') {
+      snprintf(err, err_len, "\"%s\": expected [IPv6]:PORT", text);
+      return UV_EINVAL;
+    }
+    hlen = (size_t)(close - text - 1);
+    port_s = close + 2;
+    if (hlen >= sizeof(host)) {
+      snprintf(err, err_len, "\"%s\": address too long", text);
+      return UV_EINVAL;
+    }
+    memcpy(host, text + 1, hlen);
+    host[hlen] = '\0';
+  } else if ((colon = strrchr(text, ':')) != NULL) {
+    hlen = (size_t)(colon - text);
+    port_s = colon + 1;
+    if (hlen >= sizeof(host) || memchr(text, ':', hlen) != NULL) {
+      snprintf(err, err_len,
+               "\"%s\": expected HOST:PORT (write IPv6 as [::1]:PORT)", text);
+      return UV_EINVAL;
+    }
+    memcpy(host, text, hlen);
+    host[hlen] = '\0';
+  } else {
+    /* A bare port listens on every IPv4 address, as nginx's "listen 80". */
+    strcpy(host, "0.0.0.0");
+    port_s = text;
+  }
+
+  errno = 0;
+  port = strtol(port_s, &end, 10);
+  if (*port_s == '\0' || *end != '\0' || errno != 0 || port < 0 ||
+      port > 65535) {
+    snprintf(err, err_len, "\"%s\": port must be 0-65535", text);
+    return UV_EINVAL;
+  }
+  if (strcmp(host, "*") == 0 || host[0] == '\0')
+    strcpy(host, "0.0.0.0");
+  else if (strcmp(host, "localhost") == 0)
+    strcpy(host, "127.0.0.1");
+
+  if (text[0] == '[')
+    r = uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&out->addr);
+  else
+    r = uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&out->addr);
+  if (r != 0) {
+    snprintf(err, err_len, "\"%s\": not a numeric IP address", text);
+    return UV_EINVAL;
+  }
+  return 0;
+}
+
+int hw__config_set_listen(hw__config *cfg, const hw__listen *l, size_t n) {
+  hw__listen *copy = calloc(n ? n : 1, sizeof(*copy));
+  if (copy == NULL)
+    return UV_ENOMEM;
+  memcpy(copy, l, n * sizeof(*copy));
+  free(cfg->listen);
+  cfg->listen = copy;
+  cfg->nlisten = n;
+  return 0;
+}
+
+/* A prefix is the start of a path on a segment boundary: it begins with '/',
+ * and has no query, fragment, empty segment or trailing '/' (so "/api" and
+ * "/api/" cannot be two different routes for the same requests). */
+static const char *prefix_problem(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || p[0] != '/')
+    return "must start with '/'";
+  if (n > 1 && p[n - 1] == '/')
+    return "must not end with '/'";
+  if (strstr(p, "//") != NULL)
+    return "must not contain an empty segment (\"//\")";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch <= 0x20 || ch == 0x7f || ch == '?' || ch == '#')
+      return "must not contain spaces, control characters, '?' or '#'";
+  }
+  return NULL;
+}
+
+static char *path_join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *p = malloc(a + b + 2);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, dir, a);
+  p[a] = '/';
+  memcpy(p + a + 1, name, b + 1);
+  return p;
+}
+
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *d;
+  if (slash == NULL)
+    return xstrdup(".");
+  if (slash == path)
+    return xstrdup("/");
+  d = malloc((size_t)(slash - path) + 1);
+  if (d == NULL)
+    return NULL;
+  memcpy(d, path, (size_t)(slash - path));
+  d[slash - path] = '\0';
+  return d;
+}
+
+static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
+                        size_t err_len) {
+  const char *k;
+  json_t *x;
+
+  if (!json_is_object(v))
+    return fail(err, err_len, path, "limits", "must be an object, not %s",
+                json_type_name(v));
+  json_object_foreach(v, k, x) {
+    if (strcmp(k, "body") == 0) {
+      if (!json_is_integer(x) || json_integer_value(x) < 0)
+        return fail(err, err_len, path, "limits.body",
+                    "must be a non-negative integer (bytes)");
+      cfg->limit_body = (size_t)json_integer_value(x);
+    } else {
+      char key[160];
+      snprintf(key, sizeof(key), "limits.%s", k);
+      return fail(err, err_len, path, key, "unknown key");
+    }
+  }
+  return 0;
+}
+
+static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
+                       char *err, size_t err_len) {
+  hw__route_conf *rc = &cfg->routes[i];
+  char key[200];
+  const char *k;
+  json_t *x, *prefix = NULL, *module = NULL, *config = NULL;
+  struct stat st;
+  const char *why;
+
+  snprintf(key, sizeof(key), "routes[%zu]", i);
+  if (!json_is_object(v))
+    return fail(err, err_len, path, key, "must be an object, not %s",
+                json_type_name(v));
+  json_object_foreach(v, k, x) {
+    if (strcmp(k, "prefix") == 0)
+      prefix = x;
+    else if (strcmp(k, "module") == 0)
+      module = x;
+    else if (strcmp(k, "config") == 0)
+      config = x;
+    else {
+      snprintf(key, sizeof(key), "routes[%zu].%s", i, k);
+      return fail(err, err_len, path, key, "unknown key");
+    }
+  }
+
+  snprintf(key, sizeof(key), "routes[%zu].prefix", i);
+  if (prefix == NULL)
+    return fail(err, err_len, path, key, "missing");
+  if (!json_is_string(prefix))
+    return fail(err, err_len, path, key, "must be a string, not %s",
+                json_type_name(prefix));
+  if ((why = prefix_problem(json_string_value(prefix))) != NULL)
+    return fail(err, err_len, path, key, "\"%s\" %s", json_string_value(prefix),
+                why);
+  for (size_t j = 0; j < i; j++)
+    if (strcmp(cfg->routes[j].prefix, json_string_value(prefix)) == 0)
+      return fail(err, err_len, path, key,
+                  "duplicate prefix \"%s\" (also routes[%zu])",
+                  json_string_value(prefix), j);
+  rc->prefix = xstrdup(json_string_value(prefix));
+
+  snprintf(key, sizeof(key), "routes[%zu].module", i);
+  if (module == NULL)
+    return fail(err, err_len, path, key, "missing");
+  if (!json_is_string(module))
+    return fail(err, err_len, path, key, "must be a string, not %s",
+                json_type_name(module));
+  rc->module = xstrdup(json_string_value(module));
+  if (rc->module == NULL || rc->prefix == NULL)
+    return UV_ENOMEM;
+  if (rc->module[0] == '/') {
+    rc->module_path = xstrdup(rc->module);
+  } else if (rc->module[0] == '\0' || strchr(rc->module, '/') != NULL) {
+    return fail(err, err_len, path, key,
+                "\"%s\" must be a file name in modules_dir or an absolute path",
+                rc->module);
+  } else {
+    rc->module_path = path_join(cfg->modules_dir, rc->module);
+  }
+  if (rc->module_path == NULL)
+    return UV_ENOMEM;
+  if (stat(rc->module_path, &st) != 0)
+    return fail(err, err_len, path, key, "%s: %s", rc->module_path,
+                strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return fail(err, err_len, path, key, "%s: not a regular file",
+                rc->module_path);
+
+  snprintf(key, sizeof(key), "routes[%zu].config", i);
+  if (config == NULL) {
+    rc->config_json = xstrdup("{}");
+  } else {
+    rc->config_json =
+        json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
+  }
+  if (rc->config_json == NULL)
+    return UV_ENOMEM;
+  rc->config_len = strlen(rc->config_json);
+  return 0;
+}
+
+static int parse_root(json_t *root, hw__config *cfg, const char *path,
+                      char *err, size_t err_len) {
+  const char *k;
+  json_t *x, *listen = NULL, *routes = NULL, *mdir = NULL;
+  char key[160];
+  char *base;
+  int r;
+
+  if (!json_is_object(root))
+    return fail(err, err_len, path, "(top level)", "must be an object, not %s",
+                json_type_name(root));
+  json_object_foreach(root, k, x) {
+    if (strcmp(k, "listen") == 0) {
+      listen = x;
+    } else if (strcmp(k, "routes") == 0) {
+      routes = x;
+    } else if (strcmp(k, "modules_dir") == 0) {
+      mdir = x;
+    } else if (strcmp(k, "workers") == 0) {
+      /* Until the multi-process mode exists, one worker (or "auto", which
+       * for now means the same) is all that is accepted. */
+      if (json_is_string(x) && strcmp(json_string_value(x), "auto") == 0)
+        cfg->workers = 0;
+      else if (json_is_integer(x) && json_integer_value(x) == 1)
+        cfg->workers = 1;
+      else if (json_is_integer(x))
+        return fail(err, err_len, path, "workers",
+                    "only 1 worker is supported by this version");
+      else
+        return fail(err, err_len, path, "workers",
+                    "must be an integer or \"auto\", not %s",
+                    json_type_name(x));
+    } else if (strcmp(k, "limits") == 0) {
+      if ((r = parse_limits(x, cfg, path, err, err_len)) != 0)
+        return r;
+    } else {
+      return fail(err, err_len, path, k, "unknown key");
+    }
+  }
+
+  /* modules_dir is relative to the directory holding the config file, so a
+   * config works the same whatever directory the server is started from. */
+  base = dir_of(path);
+  if (base == NULL)
+    return UV_ENOMEM;
+  if (mdir == NULL) {
+    cfg->modules_dir = base;
+  } else if (!json_is_string(mdir) || json_string_length(mdir) == 0) {
+    free(base);
+    return fail(err, err_len, path, "modules_dir",
+                "must be a non-empty string");
+  } else if (json_string_value(mdir)[0] == '/') {
+    free(base);
+    cfg->modules_dir = xstrdup(json_string_value(mdir));
+  } else {
+    cfg->modules_dir = path_join(base, json_string_value(mdir));
+    free(base);
+  }
+  if (cfg->modules_dir == NULL)
+    return UV_ENOMEM;
+
+  if (listen == NULL) {
+    hw__listen l;
+    if (hw__listen_parse(DEFAULT_LISTEN, &l, err, err_len) != 0 ||
+        hw__config_set_listen(cfg, &l, 1) != 0)
+      return UV_ENOMEM;
+  } else {
+    if (!json_is_array(listen) || json_array_size(listen) == 0)
+      return fail(err, err_len, path, "listen",
+                  "must be a non-empty array of \"HOST:PORT\" strings");
+    cfg->nlisten = json_array_size(listen);
+    cfg->listen = calloc(cfg->nlisten, sizeof(*cfg->listen));
+    if (cfg->listen == NULL)
+      return UV_ENOMEM;
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+      json_t *e = json_array_get(listen, i);
+      char why[160];
+      snprintf(key, sizeof(key), "listen[%zu]", i);
+      if (!json_is_string(e))
+        return fail(err, err_len, path, key, "must be a string, not %s",
+                    json_type_name(e));
+      if (hw__listen_parse(json_string_value(e), &cfg->listen[i], why,
+                           sizeof(why)) != 0)
+        return fail(err, err_len, path, key, "%s", why);
+    }
+  }
+
+  if (routes != NULL) {
+    if (!json_is_array(routes))
+      return fail(err, err_len, path, "routes", "must be an array, not %s",
+                  json_type_name(routes));
+    cfg->routes = calloc(json_array_size(routes) + 1, sizeof(*cfg->routes));
+    if (cfg->routes == NULL)
+      return UV_ENOMEM;
+    for (size_t i = 0; i < json_array_size(routes); i++) {
+      cfg->nroutes = i + 1;
+      if ((r = parse_route(json_array_get(routes, i), i, cfg, path, err,
+                           err_len)) != 0)
+        return r;
+    }
+  }
+  return 0;
+}
+
+int hw__config_parse(const char *text, size_t len, const char *path,
+                     hw__config **out, char *err, size_t err_len) {
+  json_error_t jerr;
+  json_t *root;
+  hw__config *cfg;
+  int r;
+
+  *out = NULL;
+  /* Duplicate keys are rejected: jansson would otherwise keep the last one
+   * silently, and the user would not know which of two values is in force. */
+  root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL) {
+    snprintf(err, err_len, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
+             jerr.column, jerr.text);
+    return UV_EINVAL;
+  }
+  cfg = calloc(1, sizeof(*cfg));
+  if (cfg == NULL) {
+    json_decref(root);
+    return UV_ENOMEM;
+  }
+  cfg->path = xstrdup(path);
+  cfg->limit_body = DEFAULT_LIMIT_BODY;
+  cfg->workers = 1;
+  r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
+  json_decref(root);
+  if (r != 0) {
+    if (r == UV_ENOMEM)
+      snprintf(err, err_len, "%s: out of memory", path);
+    hw__config_free(cfg);
+    return r;
+  }
+  *out = cfg;
+  return 0;
+}
+
+int hw__config_load(const char *path, hw__config **out, char *err,
+                    size_t err_len) {
+  FILE *f;
+  hw__buf b = {0};
+  char chunk[4096];
+  size_t n;
+  int r = 0;
+
+  *out = NULL;
+  f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err, err_len, "%s: %s", path, strerror(errno));
+    return uv_translate_sys_error(errno);
+  }
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    if ((r = hw__buf_append(&b, chunk, n)) != 0)
+      break;
+  if (r == 0 && ferror(f)) {
+    snprintf(err, err_len, "%s: read error", path);
+    r = UV_EIO;
+  }
+  fclose(f);
+  if (r == 0)
+    r = hw__config_parse(b.data ? b.data : "", b.len, path, out, err, err_len);
+  else if (r == HW_ENOMEM)
+    snprintf(err, err_len, "%s: out of memory", path);
+  hw__buf_free(&b);
+  return r;
+}
+
+void hw__config_free(hw__config *cfg) {
+  if (cfg == NULL)
+    return;
+  for (size_t i = 0; i < cfg->nroutes; i++) {
+    free(cfg->routes[i].prefix);
+    free(cfg->routes[i].module);
+    free(cfg->routes[i].module_path);
+    free(cfg->routes[i].config_json);
+  }
+  free(cfg->routes);
+  free(cfg->listen);
+  free(cfg->modules_dir);
+  free(cfg->path);
+  free(cfg);
+}

@@ -1,0 +1,118 @@
+/*
+ * generation.c - a generation is one complete, immutable configuration: the
+ * parsed config, the loaded modules, one module state per route and the route
+ * table.  Requests pin the generation they were routed with, so a later
+ * reload can build a new generation beside the current one and retire the old
+ * one only when its last request is done.
+ *
+ * Building is all-or-nothing: if any module fails to load or any route's init
+ * fails, everything built so far is finalised and unloaded and the caller
+ * gets one line saying which file failed and why.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static hw__module *find_module(hw__generation *g, const char *path) {
+  for (size_t i = 0; i < g->nmodules; i++)
+    if (strcmp(g->modules[i]->path, path) == 0)
+      return g->modules[i];
+  return NULL;
+}
+
+int hw__generation_build(hw__config *cfg, unsigned id, hw__generation **out,
+                         char *err, size_t err_len) {
+  hw__generation *g;
+  char why[1024];
+  int r;
+
+  *out = NULL;
+  g = calloc(1, sizeof(*g));
+  if (g == NULL) {
+    hw__config_free(cfg);
+    snprintf(err, err_len, "out of memory");
+    return UV_ENOMEM;
+  }
+  g->id = id;
+  g->config = cfg;
+  g->router = hw__router_new();
+  g->routes = calloc(cfg->nroutes + 1, sizeof(*g->routes));
+  g->modules = calloc(cfg->nroutes + 1, sizeof(*g->modules));
+  if (g->router == NULL || g->routes == NULL || g->modules == NULL) {
+    snprintf(err, err_len, "%s: out of memory", cfg->path);
+    r = UV_ENOMEM;
+    goto fail;
+  }
+
+  /* Load each distinct file once; several routes may share it, each with
+   * its own state. */
+  for (size_t i = 0; i < cfg->nroutes; i++) {
+    hw__route_conf *rc = &cfg->routes[i];
+    hw__module *m = find_module(g, rc->module_path);
+    if (m == NULL) {
+      r = hw__module_load(rc->module_path, &m, why, sizeof(why));
+      if (r != 0) {
+        snprintf(err, err_len, "%s: routes[%zu].module: %s", cfg->path, i,
+                 why);
+        goto fail;
+      }
+      g->modules[g->nmodules++] = m;
+    }
+    g->routes[i].prefix = rc->prefix;
+    g->routes[i].prefix_len = strlen(rc->prefix);
+    g->routes[i].module = m;
+    g->routes[i].gen = g;
+  }
+  g->nroutes = cfg->nroutes;
+
+  for (size_t i = 0; i < g->nroutes; i++) {
+    hw__route *rt = &g->routes[i];
+    hw__route_conf *rc = &cfg->routes[i];
+    why[0] = '\0';
+    if (rt->module->desc->init(&hw__host, rc->config_json, rc->config_len,
+                               &rt->state, why, sizeof(why)) != 0) {
+      why[sizeof(why) - 1] = '\0';
+      snprintf(err, err_len, "%s: routes[%zu].config: %s: init failed: %s",
+               cfg->path, i, rt->module->path,
+               why[0] ? why : "(no reason given)");
+      r = UV_EINVAL;
+      goto fail;
+    }
+    rt->inited = 1;
+    r = hw__router_add(g->router, rt->prefix, rt->prefix_len, rt);
+    if (r != 0) {
+      snprintf(err, err_len, "%s: routes[%zu].prefix: %s", cfg->path, i,
+               r == UV_EEXIST ? "duplicate prefix" : "cannot be routed");
+      goto fail;
+    }
+  }
+  *out = g;
+  return 0;
+
+fail:
+  hw__generation_free(g);
+  return r;
+}
+
+void hw__generation_free(hw__generation *g) {
+  if (g == NULL)
+    return;
+  /* Routes are finalised in reverse order of init, like destructors. */
+  for (size_t i = g->nroutes; i-- > 0;) {
+    hw__route *rt = &g->routes[i];
+    if (rt->inited && rt->module->desc->fini != NULL)
+      rt->module->desc->fini(rt->state);
+    rt->inited = 0;
+  }
+  for (size_t i = 0; i < g->nmodules; i++)
+    hw__module_unload(g->modules[i]);
+  free(g->modules);
+  free(g->routes);
+  hw__router_free(g->router);
+  hw__config_free(g->config);
+  free(g);
+}

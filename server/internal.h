@@ -1,0 +1,375 @@
+/*
+ * internal.h - declarations shared by the server's units.  Never installed.
+ *
+ * Everything here is `hw__`-prefixed.  The units are: log.c (log lines),
+ * buf.c (growable byte buffers), config.c (routes.json; the only user of
+ * jansson), router.c (prefix -> route), module.c (loading shared objects),
+ * generation.c (config + modules + states + router as one immutable unit),
+ * http.c (the only user of http-parser: parsing requests and writing response
+ * heads), request.c (the request object and the host function table given to
+ * modules), conn.c (one client connection: reads, the pipeline queue, writes
+ * and back-pressure) and worker.c (the event loop, listeners and signals).
+ */
+#ifndef HW_INTERNAL_H
+#define HW_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "haywire.h"
+
+#define HW__VERSION_STRING "haywire " PACKAGE_VERSION
+
+#define hw__container_of(ptr, type, member)                                    \
+  ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- log.c ------------------------------------------------------------ */
+
+/** Writes one line "<time> [<level>] <message>" to stderr. */
+void hw__log(hw_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void hw__vlog(hw_log_level level, const char *fmt, va_list ap);
+/** Lines above `level` are dropped (default HW_LOG_INFO). */
+void hw__log_set_level(hw_log_level level);
+
+/* ---- buf.c ------------------------------------------------------------ */
+
+/** A growable byte buffer; the zero value is an empty buffer. */
+typedef struct hw__buf {
+  char *data;
+  size_t len;
+  size_t cap;
+} hw__buf;
+
+/** Makes room for `extra` more bytes.  Returns 0 or HW_ENOMEM. */
+int hw__buf_reserve(hw__buf *b, size_t extra);
+/** Appends `len` bytes (copied).  Returns 0 or HW_ENOMEM. */
+int hw__buf_append(hw__buf *b, const void *data, size_t len);
+/** Empties the buffer, keeping its memory unless it grew past `keep`. */
+void hw__buf_reset(hw__buf *b, size_t keep);
+/** Frees the memory. */
+void hw__buf_free(hw__buf *b);
+
+/* ---- config.c --------------------------------------------------------- */
+
+/** One "host:port" to listen on, resolved to a socket address. */
+typedef struct hw__listen {
+  struct sockaddr_storage addr;
+  char text[80]; /* as the user wrote it, for messages */
+} hw__listen;
+
+typedef struct hw__route_conf {
+  char *prefix;      /* validated: starts with '/', no trailing '/' */
+  char *module;      /* the "module" value as written */
+  char *module_path; /* resolved against modules_dir */
+  char *config_json; /* the route's "config" as compact JSON text */
+  size_t config_len;
+} hw__route_conf;
+
+typedef struct hw__config {
+  char *path;        /* the file it was read from (for messages) */
+  char *modules_dir; /* resolved against the config file's directory */
+  hw__listen *listen;
+  size_t nlisten;
+  int workers;                /* 0 means "auto" */
+  size_t limit_body;          /* limits.body */
+  hw__route_conf *routes;
+  size_t nroutes;
+} hw__config;
+
+/**
+ * Reads and strictly validates a config file.  On success returns 0 and sets
+ * `*out` (caller frees with hw__config_free).  On failure returns a negative
+ * code and writes one line naming the file and the key into `err`.
+ */
+int hw__config_load(const char *path, hw__config **out, char *err,
+                    size_t err_len);
+/** As hw__config_load but from text; `path` names the file in messages and
+ *  is the base for a relative modules_dir. */
+int hw__config_parse(const char *text, size_t len, const char *path,
+                     hw__config **out, char *err, size_t err_len);
+void hw__config_free(hw__config *cfg);
+/** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
+int hw__listen_parse(const char *text, hw__listen *out, char *err,
+                     size_t err_len);
+/** Replaces the listen list (for --listen). */
+int hw__config_set_listen(hw__config *cfg, const hw__listen *l, size_t n);
+
+/* ---- router.c --------------------------------------------------------- */
+
+typedef struct hw__router hw__router;
+
+hw__router *hw__router_new(void);
+void hw__router_free(hw__router *r);
+/** Adds a prefix (borrowed: it must outlive the router).  Returns 0,
+ *  UV_EEXIST for a duplicate, UV_EINVAL for a malformed prefix or
+ *  UV_ENOMEM. */
+int hw__router_add(hw__router *r, const char *prefix, size_t len, void *value);
+/**
+ * Finds the longest prefix of `path` shorter than `max_len` bytes that ends
+ * on a segment boundary.  Pass SIZE_MAX first; after a module declines, pass
+ * the previous match's length to get the next shorter one.  Returns the
+ * value and sets `*match_len`, or NULL.  The query string must already be
+ * cut off.  Cost depends on the path, not on the number of routes.
+ */
+void *hw__router_match(const hw__router *r, const char *path, size_t len,
+                       size_t max_len, size_t *match_len);
+
+/* ---- module.c --------------------------------------------------------- */
+
+/** One loaded shared object. */
+typedef struct hw__module {
+  char *path;
+  uv_lib_t lib;
+  const hw_module *desc;
+} hw__module;
+
+/**
+ * Loads `path` and validates its descriptor.  On failure returns a negative
+ * code and writes "<path>: <reason>" into `err`.
+ */
+int hw__module_load(const char *path, hw__module **out, char *err,
+                    size_t err_len);
+/** Unloads and frees (the caller has already called every fini). */
+void hw__module_unload(hw__module *m);
+
+/* ---- generation.c ----------------------------------------------------- */
+
+typedef struct hw__generation hw__generation;
+
+/** One route: a module instance with its own state. */
+typedef struct hw__route {
+  const char *prefix; /* owned by the generation's config */
+  size_t prefix_len;
+  hw__module *module;
+  void *state;
+  int inited;
+  hw__generation *gen;
+} hw__route;
+
+struct hw__generation {
+  unsigned id;
+  hw__config *config;
+  hw__router *router;
+  hw__route *routes;
+  size_t nroutes;
+  hw__module **modules; /* distinct shared objects */
+  size_t nmodules;
+  size_t live; /* requests pinned to this generation */
+};
+
+/**
+ * Builds a generation: loads every module and calls every route's init.
+ * Takes ownership of `cfg` (freed on failure too).  On failure everything
+ * built so far is finalised and unloaded and `err` holds one line.
+ */
+int hw__generation_build(hw__config *cfg, unsigned id, hw__generation **out,
+                         char *err, size_t err_len);
+/** Calls every fini and unloads the modules. */
+void hw__generation_free(hw__generation *g);
+
+/* ---- the worker (worker.c) ------------------------------------------- */
+
+typedef struct hw__conn hw__conn;
+typedef struct hw__wbatch hw__wbatch;
+
+typedef struct hw__worker {
+  uv_loop_t *loop;
+  hw__generation *gen;
+  size_t limit_body;
+  char *rbuf; /* the one read buffer every connection reads into */
+  size_t rbuf_size;
+  int rbuf_busy;
+  hw_request *free_reqs; /* pool of request objects */
+  unsigned nfree_reqs;
+  hw__wbatch *free_batches;
+  unsigned nfree_batches;
+  hw__conn *conns; /* every open connection, for shutdown */
+  size_t nconns;
+  char date_line[64]; /* "Date: ...\r\n", refreshed once a second */
+  size_t date_len;
+  uv_timer_t date_timer;
+  uv_tcp_t *listeners;
+  size_t nlisteners;
+  uv_signal_t sig_int, sig_term;
+  uv_timer_t stop_timer;
+  int stopping;
+  uint64_t stop_deadline;
+} hw__worker;
+
+/** The worker of this process (one loop per process). */
+extern hw__worker *hw__current;
+
+/** Initialises a worker around `loop` with generation `gen` (no sockets). */
+int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen);
+/** Binds and listens on every address of the generation's config. */
+int hw__worker_listen(hw__worker *w, char *err, size_t err_len);
+/** Runs until SIGINT/SIGTERM, then shuts down cleanly.  Returns 0. */
+int hw__worker_run(hw__worker *w);
+/** Frees what hw__worker_init allocated (after the loop has stopped). */
+void hw__worker_destroy(hw__worker *w);
+/** Refreshes the cached Date line now. */
+void hw__worker_update_date(hw__worker *w);
+
+/* ---- request.c -------------------------------------------------------- */
+
+/** Where a request is in its life. */
+enum hw__req_state {
+  HW__REQ_HEAD = 0, /* head being parsed */
+  HW__REQ_BODY,     /* body arriving */
+  HW__REQ_RUNNING,  /* handed to a module, deferred */
+  HW__REQ_DONE      /* response complete, waiting its turn or being written */
+};
+
+typedef struct hw__span {
+  uint32_t off;
+  uint32_t len;
+} hw__span;
+
+typedef struct hw__hdr {
+  hw__span name;
+  hw__span value;
+} hw__hdr;
+
+typedef struct hw__ref {
+  const void *data;
+  size_t len;
+  size_t at; /* offset in the copied body where the reference goes */
+  hw_free_cb free_cb;
+  void *arg;
+} hw__ref;
+
+struct hw_response {
+  int status;
+  hw__buf headers; /* "Name: value\r\n" lines added by the module */
+  hw__buf body;    /* copied body bytes */
+  hw__ref *refs;   /* write_ref segments, in order */
+  size_t nrefs, refs_cap;
+  size_t body_len; /* copied + referenced */
+};
+
+struct hw_request {
+  hw_request *next;     /* pipeline queue, batch list or free list */
+  hw__conn *conn;       /* NULL once the client has gone */
+  hw__worker *w;
+  hw__generation *gen;  /* pinned from route match to free */
+  hw__route *route;     /* NULL: no route */
+  size_t match_len;
+  enum hw__req_state state;
+  unsigned keep_alive : 1;
+  unsigned is_head : 1;
+  unsigned deferred : 1;
+  unsigned aborted : 1;
+  unsigned close_after : 1; /* host error: close after this response */
+  unsigned hdr_in_value : 1;
+  unsigned in_handle : 1;      /* inside the module's handle() */
+  unsigned finished_early : 1; /* finish() called inside handle() */
+  int version;          /* 10 or 11 */
+  hw__buf head;         /* method, target and header bytes */
+  const char *method_name; /* static string from the HTTP unit */
+  size_t method_len;
+  hw__span target, path, query;
+  hw__hdr *hdrs;
+  uint32_t nhdrs, hdrs_cap;
+  hw__buf body;
+  size_t head_bytes;
+  void *scratch;        /* list of alloc() blocks */
+  hw_abort_cb abort_cb;
+  void *abort_arg;
+  struct hw_response res;
+};
+
+extern const hw_host hw__host;
+
+/** Takes a request object from the worker's pool (or the heap). */
+hw_request *hw__request_new(hw__worker *w, hw__conn *c);
+/** Runs free callbacks, unpins the generation and returns it to the pool. */
+void hw__request_free(hw_request *req);
+/** Matches the route (pins the current generation). */
+void hw__request_route(hw_request *req);
+/** Calls the module (falling through on decline); on return the request
+ *  is DONE or RUNNING (deferred). */
+void hw__request_dispatch(hw_request *req);
+/** Sets a host-made response (error pages): status and a short body. */
+void hw__request_respond_error(hw_request *req, int status);
+/** Called by conn.c when the client goes away: aborts a deferred request,
+ *  which stays alive (orphaned) until the module finishes it. */
+void hw__request_orphan(hw_request *req);
+/** Drops the worker's pooled request objects. */
+void hw__request_pool_drain(hw__worker *w);
+/** Resets the response (for a decline or an error). */
+void hw__response_reset(struct hw_response *res);
+
+/* ---- http.c ----------------------------------------------------------- */
+
+/** Opaque storage for the HTTP parser, embedded in each connection. */
+typedef struct hw__http_parser_storage {
+  uint64_t opaque[5];
+} hw__http_parser_storage;
+
+/** Resets the parser for a new connection. */
+void hw__http_init(hw__http_parser_storage *p, hw__conn *c);
+/**
+ * Feeds bytes to the parser; requests are created, routed and dispatched
+ * from its callbacks.  Returns the number of bytes consumed: less than `len`
+ * when parsing paused (back-pressure or a non-persistent request) or failed
+ * (then a final error response is queued and `*failed` is set).
+ */
+size_t hw__http_feed(hw__http_parser_storage *p, const char *data, size_t len,
+                     int *failed);
+/** Resumes a parser paused by back-pressure. */
+void hw__http_unpause(hw__http_parser_storage *p);
+/** Tells the parser the peer closed (finishes an EOF-delimited message). */
+void hw__http_eof(hw__http_parser_storage *p);
+/**
+ * Appends the status line and host headers of `req`'s response to `out`:
+ * "HTTP/1.1 <status> <reason>", Server, Date, Content-Length, Connection
+ * when needed, then the module's headers and the blank line.
+ */
+int hw__http_write_head(const hw_request *req, int keep_alive, hw__buf *out);
+/** The reason phrase for a status code ("" if unknown). */
+const char *hw__http_reason(int status);
+
+/* ---- conn.c ----------------------------------------------------------- */
+
+#define HW__MAX_QUEUED 32            /* requests waiting their turn */
+#define HW__MAX_UNSENT (64 * 1024)   /* bytes of unsent output */
+
+struct hw__conn {
+  uv_tcp_t tcp;
+  hw__worker *w;
+  hw__conn *prev, *next;      /* the worker's list */
+  hw__http_parser_storage parser;
+  hw_request *cur;            /* being parsed */
+  hw_request *qhead, *qtail;  /* dispatched, in request order */
+  unsigned nqueued;
+  unsigned nwriting;          /* write batches in flight */
+  char *pending;              /* bytes read but not parsed (paused) */
+  uint32_t pending_len;
+  unsigned reading : 1;
+  unsigned in_read : 1;       /* parsing a read: flush once at its end */
+  unsigned paused : 1;        /* parser paused by back-pressure */
+  unsigned no_more : 1;       /* nothing more will be read */
+  unsigned eof : 1;
+  unsigned closing : 1;
+};
+
+/** Accepts a new connection from `server`. */
+void hw__conn_accept(hw__worker *w, uv_stream_t *server);
+/** Called from the parser when a request's head has begun. */
+hw_request *hw__conn_begin_request(hw__conn *c);
+/** Appends a parsed request to the connection's queue. */
+void hw__conn_enqueue(hw__conn *c, hw_request *req);
+/** A queued request became DONE: write what is ready (unless in a read). */
+void hw__conn_response_ready(hw__conn *c);
+/** Non-zero when the connection should stop taking new requests. */
+int hw__conn_congested(const hw__conn *c);
+/** Closes the connection (requests in flight are orphaned). */
+void hw__conn_close(hw__conn *c);
+/** Drops the worker's pooled write batches. */
+void hw__wbatch_pool_drain(hw__worker *w);
+
+#endif /* HW_INTERNAL_H */
