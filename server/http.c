@@ -219,7 +219,10 @@ size_t hw__http_feed(hw__http_parser_storage *s, const char *data, size_t len,
 }
 
 void hw__http_unpause(hw__http_parser_storage *s) {
-  http_parser_pause((http_parser *)s, 0);
+  http_parser *p = (http_parser *)s;
+  /* http-parser asserts when asked to resume a parser in an error state. */
+  if (HTTP_PARSER_ERRNO(p) == HPE_PAUSED)
+    http_parser_pause(p, 0);
 }
 
 void hw__http_eof(hw__http_parser_storage *s) {
