@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bootstrap.sh - the Quick start: set up a fresh Debian machine, build Haywire
+# in this tree, then either run it or test it.
+#
+#   ./bootstrap.sh run     install what is missing, build, serve etc/routes.json
+#   ./bootstrap.sh check   install what is missing, build, run the whole test suite
+#
+# Packages come from Debian via apt-get (as root, or through sudo).  Nothing
+# else needs installing by hand.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-run}
+case "$mode" in
+  run|check|build) ;;
+  *) echo "usage: $0 run|check|build" >&2; exit 2 ;;
+esac
+
+# What building and testing need.  The test suite talks to the server with
+# curl and Python's standard library.
+packages=(build-essential autoconf automake libtool pkg-config
+          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+  autoreconf -fi
+fi
+if [ ! -f Makefile ] || [ configure -nt config.status ]; then
+  ./configure ${HW_CONFIGURE_FLAGS:-}
+fi
+make -j"$jobs"
+
+case "$mode" in
+  build) ;;
+  run)
+    echo "bootstrap: serving etc/routes.json (try: curl http://127.0.0.1:8080/hello)" >&2
+    exec ./server/haywire -c etc/routes.json ;;
+  check)
+    make -j"$jobs" check AM_COLOR_TESTS=no ;;
+esac
