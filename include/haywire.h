@@ -177,7 +177,11 @@ typedef struct hw_host {
 
   /* ---- the response ---- */
 
-  /** Sets the status code (100-999 are accepted; the default is 200). */
+  /**
+   * Sets the final status code: 200-999 are accepted (interim 1xx answers
+   * are the host's), HW_EINVAL otherwise; the default is 200.  A 204 or 304
+   * response is sent without a body whatever was written.
+   */
   int (*set_status)(hw_response *res, int status);
   /**
    * Adds a header field; name and value are copied.  Date, Server,

@@ -143,7 +143,7 @@ static int batch_add(hw__wbatch *b, hw_request *req, int keep_alive) {
     return HW_ENOMEM;
   if (batch_seg(b, NULL, head_off, b->out.len - head_off) != 0)
     return HW_ENOMEM;
-  if (req->is_head || res->status < 200 || res->status == 204)
+  if (req->is_head || !hw__http_status_has_body(res->status))
     return 0;
   for (size_t i = 0; i < res->nrefs; i++) {
     hw__ref *ref = &res->refs[i];
@@ -187,7 +187,7 @@ void hw__conn_close(hw__conn *c) {
   }
   free(c->pending);
   c->pending = NULL;
-  c->pending_len = 0;
+  c->pending_off = c->pending_len = 0;
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
@@ -257,46 +257,60 @@ static void set_reading(hw__conn *c, int on) {
   }
 }
 
-/* Parses `len` bytes; what the parser leaves because it paused for
- * back-pressure is copied aside for later. */
-static void parse(hw__conn *c, const char *data, size_t len) {
+/* Parses `len` bytes and returns how many the parser took: fewer when it
+ * paused for back-pressure or after a request that ends the connection. */
+static size_t parse(hw__conn *c, const char *data, size_t len) {
   size_t n;
   int failed;
 
   if (c->no_more || len == 0)
-    return;
+    return len;
   n = hw__http_feed(&c->parser, data, len, &failed);
-  if (failed) {
+  if (failed)
     c->no_more = 1;
-    return;
-  }
+  return n;
+}
+
+/* Parses a fresh read; what the parser leaves because it paused for
+ * back-pressure is copied aside (the read buffer is shared). */
+static void parse_read(hw__conn *c, const char *data, size_t len) {
+  size_t n = parse(c, data, len);
   if (n < len && !c->no_more) {
-    char *rest = malloc(len - n);
-    if (rest == NULL) {
+    c->pending = malloc(len - n);
+    if (c->pending == NULL) {
       c->no_more = 1;
       return;
     }
-    memcpy(rest, data + n, len - n);
-    c->pending = rest;
+    memcpy(c->pending, data + n, len - n);
+    c->pending_off = 0;
     c->pending_len = (uint32_t)(len - n);
     c->paused = 1;
   }
 }
 
 /* Called whenever the queue or the unsent output shrinks: resumes the
- * paused parser, then reading, once the connection is under its limits. */
+ * paused parser on the bytes set aside, then reading, once the connection
+ * is under its limits.  The set-aside buffer is consumed in place, so a
+ * long pipeline costs one copy however often it pauses. */
 static void maybe_resume(hw__conn *c) {
   while (!c->closing && c->paused && !hw__conn_congested(c)) {
-    char *data = c->pending;
-    uint32_t len = c->pending_len;
-    c->pending = NULL;
-    c->pending_len = 0;
+    size_t n;
     c->paused = 0;
     hw__http_unpause(&c->parser);
     c->in_read = 1;
-    parse(c, data, len);
+    n = parse(c, c->pending + c->pending_off, c->pending_len);
     c->in_read = 0;
-    free(data);
+    if (c->closing)
+      break;
+    if (n < c->pending_len && !c->no_more) {
+      c->pending_off += (uint32_t)n;
+      c->pending_len -= (uint32_t)n;
+      c->paused = 1;
+    } else {
+      free(c->pending);
+      c->pending = NULL;
+      c->pending_off = c->pending_len = 0;
+    }
     flush(c);
   }
   if (c->closing)
@@ -315,7 +329,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
   if (nread > 0) {
     c->in_read = 1;
-    parse(c, buf->base, (size_t)nread);
+    parse_read(c, buf->base, (size_t)nread);
     c->in_read = 0;
     flush(c);
     if (!c->closing)

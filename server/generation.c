@@ -98,9 +98,7 @@ fail:
   return r;
 }
 
-void hw__generation_free(hw__generation *g) {
-  if (g == NULL)
-    return;
+void hw__generation_fini(hw__generation *g) {
   /* Routes are finalised in reverse order of init, like destructors. */
   for (size_t i = g->nroutes; i-- > 0;) {
     hw__route *rt = &g->routes[i];
@@ -108,6 +106,12 @@ void hw__generation_free(hw__generation *g) {
       rt->module->desc->fini(rt->state);
     rt->inited = 0;
   }
+}
+
+void hw__generation_free(hw__generation *g) {
+  if (g == NULL)
+    return;
+  hw__generation_fini(g);
   for (size_t i = 0; i < g->nmodules; i++)
     hw__module_unload(g->modules[i]);
   free(g->modules);

@@ -270,6 +270,10 @@ const char *hw__http_reason(int status) {
   }
 }
 
+int hw__http_status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
+
 /* Writes `v` in decimal at `p`; returns the number of digits. */
 static size_t put_uint(char *p, uint64_t v) {
   char tmp[24];
@@ -312,9 +316,10 @@ int hw__http_write_head(const hw_request *req, int keep_alive, hw__buf *out) {
   PUT("\r\nServer: haywire\r\n");
   memcpy(o, w->date_line, w->date_len);
   o += w->date_len;
-  /* 1xx and 204 responses carry no body and no Content-Length (RFC 9110
-   * section 8.6); every other response is length-delimited. */
-  if (res->status >= 200 && res->status != 204) {
+  /* 204 and 304 responses carry no body and here no Content-Length (RFC
+   * 9110 sections 8.6, 15.3.5 and 15.4.5); every other response is
+   * length-delimited. */
+  if (hw__http_status_has_body(res->status)) {
     PUT("Content-Length: ");
     o += put_uint(o, res->body_len);
     PUT("\r\n");

@@ -168,7 +168,14 @@ struct hw__generation {
  */
 int hw__generation_build(hw__config *cfg, unsigned id, hw__generation **out,
                          char *err, size_t err_len);
-/** Calls every fini and unloads the modules. */
+/** Calls each route's fini (once; later calls do nothing). */
+void hw__generation_fini(hw__generation *g);
+/**
+ * Calls every fini still due, unloads the modules and frees.  A module's
+ * fini may close libuv handles whose close callbacks are module code, so on
+ * a running loop call hw__generation_fini first and free only after the
+ * loop has run those callbacks.
+ */
 void hw__generation_free(hw__generation *g);
 
 /* ---- the worker (worker.c) ------------------------------------------- */
@@ -330,6 +337,8 @@ void hw__http_eof(hw__http_parser_storage *p);
  * when needed, then the module's headers and the blank line.
  */
 int hw__http_write_head(const hw_request *req, int keep_alive, hw__buf *out);
+/** Non-zero if a response with this status carries a body. */
+int hw__http_status_has_body(int status);
 /** The reason phrase for a status code ("" if unknown). */
 const char *hw__http_reason(int status);
 
@@ -348,7 +357,7 @@ struct hw__conn {
   unsigned nqueued;
   unsigned nwriting;          /* write batches in flight */
   char *pending;              /* bytes read but not parsed (paused) */
-  uint32_t pending_len;
+  uint32_t pending_off, pending_len;
   unsigned reading : 1;
   unsigned in_read : 1;       /* parsing a read: flush once at its end */
   unsigned paused : 1;        /* parser paused by back-pressure */

@@ -73,9 +73,11 @@ static int check_config(const char *path, const hw__listen *listen,
     fprintf(stderr, "haywire: %s\n", err);
     return 1;
   }
-  hw__generation_free(g);
-  /* Let handles that modules closed in fini finish closing. */
+  hw__generation_fini(g);
+  /* Let handles that modules closed in fini finish closing while their
+   * close callbacks are still loaded, then unload. */
   uv_run(loop, UV_RUN_NOWAIT);
+  hw__generation_free(g);
   uv_loop_close(loop);
   printf("configuration OK\n");
   return 0;
@@ -160,10 +162,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < w.nlisteners; i++)
       uv_close((uv_handle_t *)&w.listeners[i], NULL);
     uv_close((uv_handle_t *)&w.date_timer, NULL);
-    hw__generation_free(w.gen);
-    w.gen = NULL;
+    hw__generation_fini(w.gen);
     uv_run(loop, UV_RUN_DEFAULT);
-    hw__worker_destroy(&w);
+    hw__worker_destroy(&w); /* unloads the modules */
     uv_loop_close(loop);
     return 1;
   }

@@ -363,7 +363,9 @@ static int writable(const hw_response *res) {
 static int host_set_status(hw_response *res, int status) {
   if (!writable(res))
     return HW_ESTATE;
-  if (status < 100 || status > 999)
+  /* Interim (1xx) responses are the host's business: a module's answer is
+   * always the final one. */
+  if (status < 200 || status > 999)
     return HW_EINVAL;
   res->status = status;
   return 0;

@@ -122,8 +122,9 @@ static void finish_stop(hw__worker *w) {
       hw__log(HW_LOG_WARN,
               "stopping with %zu request(s) still held by modules",
               w->gen->live);
-    hw__generation_free(w->gen);
-    w->gen = NULL;
+    /* The modules stay loaded until the loop has ended: fini may have
+     * closed handles whose close callbacks are module code. */
+    hw__generation_fini(w->gen);
   }
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
@@ -134,7 +135,7 @@ static void finish_stop(hw__worker *w) {
 
 static void on_stop_timer(uv_timer_t *t) {
   hw__worker *w = hw__container_of(t, hw__worker, stop_timer);
-  if (w->gen == NULL || w->gen->live == 0 || uv_now(w->loop) >= w->stop_deadline)
+  if (w->gen->live == 0 || uv_now(w->loop) >= w->stop_deadline)
     finish_stop(w);
 }
 

@@ -1,0 +1,331 @@
+/*
+ * delay.c - a Haywire module that answers late.  Each request is deferred
+ * (HW_DEFERRED) and finished by a libuv timer after `ms` milliseconds with
+ * 200 text/plain and the request path as the body.  The delay comes from the
+ * route config {"ms": N} (default 0) and can be overridden per request with
+ * the query parameter ms=N; N is an integer from 0 to 600000.  It exists to
+ * exercise the host's deferred-request machinery: pipelining behind a slow
+ * answer, clients that go away while waiting, reloads and shutdown.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "haywire.h"
+
+#define MAX_MS 600000
+
+typedef struct delay_ctx delay_ctx;
+
+typedef struct delay_state {
+  const hw_host *host;
+  uint64_t default_ms;
+  delay_ctx *pending; /* requests still deferred, so fini/abort find them */
+} delay_state;
+
+/*
+ * One deferred request.  It is malloc'ed rather than taken from host->alloc
+ * because the timer handle must stay valid until its close callback runs,
+ * which can be after the host has freed the request; the close callback
+ * frees it.
+ */
+struct delay_ctx {
+  uv_timer_t timer;
+  const hw_host *host;
+  hw_request *req; /* NULL once finished: never touch them again */
+  hw_response *res;
+  delay_state *st;
+  delay_ctx *prev, *next;
+};
+
+static const char cancelled_body[] = "delay: cancelled\n";
+
+static void on_close(uv_handle_t *handle) { free(handle->data); }
+
+/*
+ * Takes `ctx` off the pending list and closes its timer, leaving only the
+ * response to finish.  Doing this before host->finish means no callback of
+ * ours can reach the request afterwards, whatever finish does.
+ */
+static hw_response *detach(delay_ctx *ctx) {
+  hw_response *res = ctx->res;
+  delay_state *st = ctx->st;
+
+  if (ctx->prev != NULL)
+    ctx->prev->next = ctx->next;
+  else
+    st->pending = ctx->next;
+  if (ctx->next != NULL)
+    ctx->next->prev = ctx->prev;
+  ctx->prev = ctx->next = NULL;
+  ctx->st = NULL;
+  ctx->req = NULL;
+  ctx->res = NULL;
+  uv_close((uv_handle_t *)&ctx->timer, on_close);
+  return res;
+}
+
+static void on_timer(uv_timer_t *timer) {
+  delay_ctx *ctx = timer->data;
+  const hw_host *host = ctx->host;
+  hw_str path = host->path(ctx->req);
+  hw_response *res = detach(ctx);
+
+  /* `path` stays valid until finish; only `ctx` was let go. */
+  if (host->add_header(res, "Content-Type", 12, "text/plain", 10) != 0 ||
+      host->write(res, path.data, path.len) != 0)
+    host->set_status(res, 500);
+  host->finish(res);
+}
+
+/*
+ * The client went away: there is no point in waiting, and finishing now
+ * lets the host free the request at once instead of when the timer fires.
+ * Nothing is written because the host discards the answer anyway.
+ */
+static void on_abort(hw_request *req, void *arg) {
+  delay_ctx *ctx = arg;
+  const hw_host *host = ctx->host;
+
+  host->finish(detach(ctx));
+}
+
+/*
+ * Finishes every pending request with 503: used when the route is going
+ * away (fini) or the host gives up on deferred requests (abort).  The host
+ * may override or drop the answer; what matters is that each request is
+ * finished exactly once and its timer closed.
+ */
+static void finish_all(delay_state *st) {
+  while (st->pending != NULL) {
+    const hw_host *host = st->pending->host;
+    hw_response *res = detach(st->pending);
+
+    host->set_status(res, 503);
+    host->add_header(res, "Content-Type", 12, "text/plain", 10);
+    host->write(res, cancelled_body, sizeof(cancelled_body) - 1);
+    host->finish(res);
+  }
+}
+
+/*
+ * Parses a decimal integer in 0..MAX_MS from [p, end) exactly (no sign,
+ * fraction or exponent).  Returns 0 and sets `*ms`, or -1.
+ */
+static int parse_ms(const char *p, const char *end, uint64_t *ms) {
+  uint64_t v = 0;
+
+  if (p >= end)
+    return -1;
+  for (; p < end; p++) {
+    if (*p < '0' || *p > '9')
+      return -1;
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (v > MAX_MS)
+      return -1;
+  }
+  *ms = v;
+  return 0;
+}
+
+/*
+ * Looks for ms=N among the &-separated pairs of the query.  Returns 1 and
+ * sets `*ms` when found and valid, 0 when absent, -1 when malformed.  The
+ * first ms wins; other keys are ignored so the query can carry cache
+ * busters and the like.
+ */
+static int query_ms(hw_str query, uint64_t *ms) {
+  const char *p = query.data, *end = p + query.len;
+
+  if (query.len == 0)
+    return 0;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *pair_end = amp != NULL ? amp : end;
+
+    if (pair_end - p >= 3 && memcmp(p, "ms=", 3) == 0)
+      return parse_ms(p + 3, pair_end, ms) == 0 ? 1 : -1;
+    if (pair_end - p == 2 && memcmp(p, "ms", 2) == 0)
+      return -1;
+    p = amp != NULL ? amp + 1 : end;
+  }
+  return 0;
+}
+
+static const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/*
+ * Reads {} or {"ms": N}.  Keys are compared without unescaping: the only
+ * valid key is plain ASCII, and an escaped spelling of it is not worth
+ * supporting.
+ */
+static int parse_config(delay_state *st, const char *config, size_t len,
+                        char *err, size_t err_len) {
+  const char *p = config, *end = config + len;
+
+  p = skip_ws(p, end);
+  if (p >= end || *p != '{') {
+    snprintf(err, err_len, "delay: config must be a JSON object");
+    return -1;
+  }
+  p = skip_ws(p + 1, end);
+  if (p < end && *p == '}') {
+    p++;
+  } else {
+    for (;;) {
+      const char *key, *num;
+      int key_len;
+
+      if (p >= end || *p != '"') {
+        snprintf(err, err_len, "delay: malformed config object");
+        return -1;
+      }
+      key = ++p;
+      while (p < end && *p != '"' && (unsigned char)*p >= 0x20) {
+        if (*p == '\\' && p + 1 < end)
+          p++;
+        p++;
+      }
+      if (p >= end || *p != '"') {
+        snprintf(err, err_len, "delay: malformed config object");
+        return -1;
+      }
+      key_len = (int)(p - key);
+      if (key_len != 2 || memcmp(key, "ms", 2) != 0) {
+        snprintf(err, err_len, "delay: unknown key \"%.*s\" in config",
+                 key_len > 64 ? 64 : key_len, key);
+        return -1;
+      }
+      p = skip_ws(p + 1, end);
+      if (p >= end || *p != ':') {
+        snprintf(err, err_len, "delay: expected ':' after \"ms\"");
+        return -1;
+      }
+      p = skip_ws(p + 1, end);
+      num = p;
+      while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' &&
+             *p != '\n' && *p != '\r')
+        p++;
+      if (parse_ms(num, p, &st->default_ms) != 0) {
+        snprintf(err, err_len, "delay: \"ms\" must be an integer from 0 to %d",
+                 MAX_MS);
+        return -1;
+      }
+      p = skip_ws(p, end);
+      if (p < end && *p == ',') {
+        p = skip_ws(p + 1, end);
+        continue;
+      }
+      if (p < end && *p == '}') {
+        p++;
+        break;
+      }
+      snprintf(err, err_len, "delay: malformed config object");
+      return -1;
+    }
+  }
+  p = skip_ws(p, end);
+  if (p != end) {
+    snprintf(err, err_len, "delay: trailing characters after config object");
+    return -1;
+  }
+  return 0;
+}
+
+static int delay_init(const hw_host *host, const char *config,
+                      size_t config_len, void **state, char *err,
+                      size_t err_len) {
+  delay_state *st = calloc(1, sizeof(*st));
+
+  if (st == NULL) {
+    snprintf(err, err_len, "delay: out of memory");
+    return -1;
+  }
+  st->host = host;
+  if (parse_config(st, config, config_len, err, err_len) != 0) {
+    free(st);
+    return -1;
+  }
+  /* No timer is created here: init may run in a checker process. */
+  *state = st;
+  return 0;
+}
+
+static hw_handle_result delay_handle(void *state, hw_request *req,
+                                     hw_response *res) {
+  static const char bad_ms[] =
+      "delay: ms must be an integer from 0 to 600000\n";
+  delay_state *st = state;
+  const hw_host *host = st->host;
+  uint64_t ms = st->default_ms;
+  delay_ctx *ctx;
+
+  /* A malformed override is the client's mistake: say so with 400. */
+  if (query_ms(host->query(req), &ms) < 0) {
+    if (host->set_status(res, 400) != 0 ||
+        host->add_header(res, "Content-Type", 12, "text/plain", 10) != 0 ||
+        host->write(res, bad_ms, sizeof(bad_ms) - 1) != 0)
+      return HW_ERROR;
+    return HW_HANDLED;
+  }
+
+  ctx = calloc(1, sizeof(*ctx));
+  if (ctx == NULL)
+    return HW_ERROR;
+  if (uv_timer_init(host->loop(), &ctx->timer) != 0) {
+    free(ctx);
+    return HW_ERROR;
+  }
+  ctx->timer.data = ctx;
+  if (uv_timer_start(&ctx->timer, on_timer, ms, 0) != 0) {
+    uv_close((uv_handle_t *)&ctx->timer, on_close);
+    return HW_ERROR;
+  }
+  ctx->host = host;
+  ctx->req = req;
+  ctx->res = res;
+  ctx->st = st;
+  ctx->next = st->pending;
+  if (st->pending != NULL)
+    st->pending->prev = ctx;
+  st->pending = ctx;
+  host->on_abort(req, on_abort, ctx);
+  return HW_DEFERRED;
+}
+
+/*
+ * The host gives up on deferred requests (a reload's drain deadline): finish
+ * them all now rather than keep the old generation alive for their timers.
+ */
+static void delay_abort(void *state) { finish_all(state); }
+
+/*
+ * Called with requests possibly still deferred (at shutdown).  They are
+ * finished and their timers closed; the close callbacks free the contexts
+ * on the loop's next turn, which the host runs before unloading us.
+ */
+static void delay_fini(void *state) {
+  delay_state *st = state;
+
+  finish_all(st);
+  free(st);
+}
+
+/* Spelled out because HW_MODULE_DEFINE leaves the optional `abort` NULL. */
+HW_EXPORT const hw_module hw_module_entry = {
+    .abi_major = HW_ABI_MAJOR,
+    .abi_minor = HW_ABI_MINOR,
+    .size = sizeof(hw_module),
+    .name = "delay",
+    .version = "1.0",
+    .init = delay_init,
+    .handle = delay_handle,
+    .fini = delay_fini,
+    .abort = delay_abort,
+};
