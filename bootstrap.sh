@@ -19,7 +19,7 @@ esac
 # What building and testing need.  The test suite talks to the server with
 # curl and Python's standard library.
 packages=(build-essential autoconf automake libtool pkg-config
-          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl)
+          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -57,3 +57,20 @@ void hw__buf_free(hw__buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
 }
+
+void hw__str_replace_all(char *s, size_t cap, const char *from,
+                         const char *to) {
+  size_t fl = strlen(from), tl = strlen(to);
+  char *p = s;
+
+  if (fl == 0)
+    return;
+  while ((p = strstr(p, from)) != NULL) {
+    size_t tail = strlen(p + fl);
+    if ((size_t)(p - s) + tl + tail + 1 > cap)
+      return; /* no room: leave the rest as it is */
+    memmove(p + tl, p + fl, tail + 1);
+    memcpy(p, to, tl);
+    p += tl;
+  }
+}

@@ -25,6 +25,7 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_LIMIT_BODY (1024 * 1024)
+#define DEFAULT_DRAIN_MS 30000
 
 static char *xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
@@ -211,6 +212,29 @@ static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
   return 0;
 }
 
+static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
+                          char *err, size_t err_len) {
+  const char *k;
+  json_t *x;
+
+  if (!json_is_object(v))
+    return fail(err, err_len, path, "timeouts_ms", "must be an object, not %s",
+                json_type_name(v));
+  json_object_foreach(v, k, x) {
+    if (strcmp(k, "drain") == 0) {
+      if (!json_is_integer(x) || json_integer_value(x) < 0)
+        return fail(err, err_len, path, "timeouts_ms.drain",
+                    "must be a non-negative integer (milliseconds)");
+      cfg->drain_ms = (uint64_t)json_integer_value(x);
+    } else {
+      char key[160];
+      snprintf(key, sizeof(key), "timeouts_ms.%s", k);
+      return fail(err, err_len, path, key, "unknown key");
+    }
+  }
+  return 0;
+}
+
 static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
                        char *err, size_t err_len) {
   hw__route_conf *rc = &cfg->routes[i];
@@ -328,6 +352,9 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     } else if (strcmp(k, "limits") == 0) {
       if ((r = parse_limits(x, cfg, path, err, err_len)) != 0)
         return r;
+    } else if (strcmp(k, "timeouts_ms") == 0) {
+      if ((r = parse_timeouts(x, cfg, path, err, err_len)) != 0)
+        return r;
     } else {
       return fail(err, err_len, path, k, "unknown key");
     }
@@ -420,6 +447,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   }
   cfg->path = xstrdup(path);
   cfg->limit_body = DEFAULT_LIMIT_BODY;
+  cfg->drain_ms = DEFAULT_DRAIN_MS;
   cfg->workers = 1;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
@@ -470,6 +498,7 @@ void hw__config_free(hw__config *cfg) {
     free(cfg->routes[i].prefix);
     free(cfg->routes[i].module);
     free(cfg->routes[i].module_path);
+    free(cfg->routes[i].source_path);
     free(cfg->routes[i].config_json);
   }
   free(cfg->routes);
@@ -477,4 +506,58 @@ void hw__config_free(hw__config *cfg) {
   free(cfg->modules_dir);
   free(cfg->path);
   free(cfg);
+}
+
+char *hw__config_to_json(const hw__config *cfg) {
+  json_t *root = json_object(), *listen = json_array(), *routes = json_array();
+  json_t *limits = json_object(), *timeouts = json_object();
+  char *text = NULL;
+  int bad = root == NULL || listen == NULL || routes == NULL ||
+            limits == NULL || timeouts == NULL;
+
+  for (size_t i = 0; !bad && i < cfg->nlisten; i++)
+    bad |= json_array_append_new(listen, json_string(cfg->listen[i].text));
+  for (size_t i = 0; !bad && i < cfg->nroutes; i++) {
+    const hw__route_conf *rc = &cfg->routes[i];
+    json_error_t jerr;
+    json_t *route = json_object();
+    json_t *conf = json_loads(rc->config_json, JSON_DECODE_ANY, &jerr);
+    bad |= route == NULL || conf == NULL;
+    if (!bad) {
+      bad |= json_object_set_new(route, "prefix", json_string(rc->prefix));
+      bad |= json_object_set_new(route, "module", json_string(rc->module_path));
+      bad |= json_object_set_new(route, "config", conf);
+      conf = NULL;
+      bad |= json_array_append(routes, route);
+    }
+    json_decref(conf);
+    json_decref(route);
+  }
+  if (!bad) {
+    bad |= json_object_set_new(limits, "body", json_integer((json_int_t)cfg->limit_body));
+    bad |= json_object_set_new(timeouts, "drain", json_integer((json_int_t)cfg->drain_ms));
+    bad |= json_object_set(root, "listen", listen);
+    bad |= json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
+    bad |= json_object_set_new(root, "workers", cfg->workers == 0
+                                                    ? json_string("auto")
+                                                    : json_integer(cfg->workers));
+    bad |= json_object_set(root, "limits", limits);
+    bad |= json_object_set(root, "timeouts_ms", timeouts);
+    bad |= json_object_set(root, "routes", routes);
+  }
+  if (!bad)
+    text = json_dumps(root, JSON_INDENT(2));
+  json_decref(listen);
+  json_decref(routes);
+  json_decref(limits);
+  json_decref(timeouts);
+  json_decref(root);
+  return text;
+}
+
+void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap) {
+  for (size_t i = 0; i < cfg->nroutes; i++)
+    if (cfg->routes[i].source_path != NULL)
+      hw__str_replace_all(msg, cap, cfg->routes[i].module_path,
+                          cfg->routes[i].source_path);
 }

@@ -94,6 +94,8 @@ int hw__generation_build(hw__config *cfg, unsigned id, hw__generation **out,
   return 0;
 
 fail:
+  /* The user knows the file they named, not its private copy. */
+  hw__config_user_paths(cfg, err, err_len);
   hw__generation_free(g);
   return r;
 }

@@ -52,6 +52,10 @@ int hw__buf_append(hw__buf *b, const void *data, size_t len);
 void hw__buf_reset(hw__buf *b, size_t keep);
 /** Frees the memory. */
 void hw__buf_free(hw__buf *b);
+/** Replaces every `from` in the NUL-terminated `s` (of capacity `cap`) with
+ *  `to`, as far as the capacity allows. */
+void hw__str_replace_all(char *s, size_t cap, const char *from,
+                         const char *to);
 
 /* ---- config.c --------------------------------------------------------- */
 
@@ -64,7 +68,9 @@ typedef struct hw__listen {
 typedef struct hw__route_conf {
   char *prefix;      /* validated: starts with '/', no trailing '/' */
   char *module;      /* the "module" value as written */
-  char *module_path; /* resolved against modules_dir */
+  char *module_path; /* resolved against modules_dir; after staging, the
+                        private copy that is actually loaded */
+  char *source_path; /* after staging: the user's file it was copied from */
   char *config_json; /* the route's "config" as compact JSON text */
   size_t config_len;
 } hw__route_conf;
@@ -76,6 +82,7 @@ typedef struct hw__config {
   size_t nlisten;
   int workers;                /* 0 means "auto" */
   size_t limit_body;          /* limits.body */
+  uint64_t drain_ms;          /* timeouts_ms.drain */
   hw__route_conf *routes;
   size_t nroutes;
 } hw__config;
@@ -97,6 +104,14 @@ int hw__listen_parse(const char *text, hw__listen *out, char *err,
                      size_t err_len);
 /** Replaces the listen list (for --listen). */
 int hw__config_set_listen(hw__config *cfg, const hw__listen *l, size_t n);
+/**
+ * Writes the config back as JSON text (caller frees), with every module as
+ * the absolute path in module_path, so that another process (the reload
+ * preflight) reads exactly this configuration.  Returns NULL on failure.
+ */
+char *hw__config_to_json(const hw__config *cfg);
+/** Rewrites private-copy paths in a message as the user's files. */
+void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap);
 
 /* ---- router.c --------------------------------------------------------- */
 
@@ -135,6 +150,10 @@ int hw__module_load(const char *path, hw__module **out, char *err,
                     size_t err_len);
 /** Unloads and frees (the caller has already called every fini). */
 void hw__module_unload(hw__module *m);
+/** Non-zero if the shared object at `path` is still loaded in the process. */
+int hw__module_is_mapped(const char *path);
+/** Non-zero if `addr` (a function pointer) lies in the module's mapping. */
+int hw__module_owns(const hw__module *m, const void *addr);
 
 /* ---- generation.c ----------------------------------------------------- */
 
@@ -150,8 +169,20 @@ typedef struct hw__route {
   hw__generation *gen;
 } hw__route;
 
+enum hw__gen_state {
+  HW__GEN_ACTIVE = 0, /* serving new requests */
+  HW__GEN_DRAINING,   /* retired: waiting for its last request */
+  HW__GEN_FINISHED    /* fini done: waiting to unload its modules */
+};
+
 struct hw__generation {
   unsigned id;
+  enum hw__gen_state state;
+  hw__generation *next; /* the worker's list of retired generations */
+  hw_request *reqs;     /* every request pinned to it */
+  uint64_t retired_at;  /* loop time (ms) it was retired */
+  uint64_t fini_tick;   /* reaper tick of its fini */
+  int unload_warned;
   hw__config *config;
   hw__router *router;
   hw__route *routes;
@@ -183,6 +214,29 @@ void hw__generation_free(hw__generation *g);
 typedef struct hw__conn hw__conn;
 typedef struct hw__wbatch hw__wbatch;
 
+/** Hot reload state of one worker (reload.c). */
+typedef struct hw__reloader {
+  char *config_path;      /* the user's routes.json */
+  char *run_dir;          /* private module copies live under it */
+  int own_run_dir;        /* created by us: removed at exit */
+  unsigned last_id;       /* the newest generation's id */
+  hw__generation *retired;
+  uv_timer_t reaper;
+  uint64_t ticks;
+  uv_signal_t sig_hup;
+  int busy, pending;      /* a reload is being built / another was asked */
+  uint64_t started;       /* uv_hrtime() of the SIGHUP */
+  hw__config *staged;     /* the config being checked */
+  unsigned staged_id;
+  uv_process_t child;     /* the preflight: haywire -t on the snapshot */
+  uv_pipe_t child_err;
+  uv_timer_t child_timer;
+  hw__buf child_out;
+  int child_state;        /* bit 1: exited, bit 2: stderr closed */
+  int64_t child_status;
+  int child_signal;
+} hw__reloader;
+
 typedef struct hw__worker {
   uv_loop_t *loop;
   hw__generation *gen;
@@ -205,6 +259,7 @@ typedef struct hw__worker {
   uv_timer_t stop_timer;
   int stopping;
   uint64_t stop_deadline;
+  hw__reloader reload;
 } hw__worker;
 
 /** The worker of this process (one loop per process). */
@@ -220,6 +275,31 @@ int hw__worker_run(hw__worker *w);
 void hw__worker_destroy(hw__worker *w);
 /** Refreshes the cached Date line now. */
 void hw__worker_update_date(hw__worker *w);
+
+/* ---- reload.c --------------------------------------------------------- */
+
+/**
+ * Creates the run directory (under `parent`, or $TMPDIR or /tmp when NULL)
+ * where private module copies live.  Returns 0 or a negative code with a
+ * message in `err`.
+ */
+int hw__rundir_create(hw__reloader *rl, const char *parent, char *err,
+                      size_t err_len);
+/**
+ * Copies every module of `cfg` into the run directory's g<id>/ and points
+ * the config at the copies, so the files users edit are never mapped.  Also
+ * writes the config there as routes.json for the preflight.
+ */
+int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
+              size_t err_len);
+/** Starts the reload machinery of a serving worker (SIGHUP, the reaper). */
+void hw__reload_start(hw__worker *w);
+/** Begins a reload, or marks one pending if one is being built. */
+void hw__reload_request(hw__worker *w);
+/** At shutdown: finalises every retired generation (modules stay loaded). */
+void hw__reload_stop(hw__worker *w);
+/** After the loop ended: unloads and deletes everything, run dir included. */
+void hw__reload_destroy(hw__worker *w);
 
 /* ---- request.c -------------------------------------------------------- */
 
@@ -260,6 +340,7 @@ struct hw_response {
 
 struct hw_request {
   hw_request *next;     /* pipeline queue, batch list or free list */
+  hw_request *gprev, *gnext; /* the generation's list of its requests */
   hw__conn *conn;       /* NULL once the client has gone */
   hw__worker *w;
   hw__generation *gen;  /* pinned from route match to free */
@@ -297,6 +378,8 @@ hw_request *hw__request_new(hw__worker *w, hw__conn *c);
 void hw__request_free(hw_request *req);
 /** Matches the route (pins the current generation). */
 void hw__request_route(hw_request *req);
+/** Releases the request's generation (it no longer counts toward its drain). */
+void hw__request_unpin(hw_request *req);
 /** Calls the module (falling through on decline); on return the request
  *  is DONE or RUNNING (deferred). */
 void hw__request_dispatch(hw_request *req);

@@ -33,6 +33,8 @@ static void usage(FILE *f) {
           "                        (127.0.0.1:8080, [::1]:8080, *:8080, 8080;"
           " repeatable)\n"
           "  -t, --test            check the config and its modules, then exit\n"
+          "      --run-dir DIR     where private module copies go (default\n"
+          "                        $TMPDIR or /tmp)\n"
           "  -v, --version         print the version and exit\n"
           "  -h, --help            print this help and exit\n");
 }
@@ -48,9 +50,11 @@ static void raise_nofile(void) {
   }
 }
 
-/* Loads the config, applies --listen, builds generation 1. */
+/* Loads the config, applies --listen, builds generation 1 (from private
+ * copies of the modules when `rl` is given, as every later reload does). */
 static int load(const char *path, const hw__listen *listen, size_t nlisten,
-                hw__generation **out, char *err, size_t err_len) {
+                hw__reloader *rl, hw__generation **out, char *err,
+                size_t err_len) {
   hw__config *cfg;
   int r = hw__config_load(path, &cfg, err, err_len);
   if (r != 0)
@@ -58,6 +62,10 @@ static int load(const char *path, const hw__listen *listen, size_t nlisten,
   if (nlisten > 0 && (r = hw__config_set_listen(cfg, listen, nlisten)) != 0) {
     hw__config_free(cfg);
     snprintf(err, err_len, "out of memory");
+    return r;
+  }
+  if (rl != NULL && (r = hw__stage(rl, cfg, 1, err, err_len)) != 0) {
+    hw__config_free(cfg);
     return r;
   }
   return hw__generation_build(cfg, 1, out, err, err_len);
@@ -69,7 +77,7 @@ static int check_config(const char *path, const hw__listen *listen,
   hw__generation *g;
   uv_loop_t *loop = uv_default_loop();
 
-  if (load(path, listen, nlisten, &g, err, sizeof(err)) != 0) {
+  if (load(path, listen, nlisten, NULL, &g, err, sizeof(err)) != 0) {
     fprintf(stderr, "haywire: %s\n", err);
     return 1;
   }
@@ -88,11 +96,12 @@ int main(int argc, char **argv) {
       {"config", required_argument, NULL, 'c'},
       {"listen", required_argument, NULL, 'l'},
       {"test", no_argument, NULL, 't'},
+      {"run-dir", required_argument, NULL, 'r'},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *config = DEFAULT_CONFIG;
+  const char *config = DEFAULT_CONFIG, *run_dir = NULL;
   hw__listen listen[MAX_LISTEN];
   size_t nlisten = 0;
   int test = 0, ch, r;
@@ -121,6 +130,9 @@ int main(int argc, char **argv) {
     case 't':
       test = 1;
       break;
+    case 'r':
+      run_dir = optarg;
+      break;
     case 'v':
       printf("%s (module ABI %d.%d, libuv %s)\n", HW__VERSION_STRING,
              HW_ABI_MAJOR, HW_ABI_MINOR, uv_version_string());
@@ -148,13 +160,21 @@ int main(int argc, char **argv) {
 
   raise_nofile();
   loop = uv_default_loop();
-  if (load(config, listen, nlisten, &gen, err, sizeof(err)) != 0) {
+  memset(&w, 0, sizeof(w));
+  if (hw__rundir_create(&w.reload, run_dir, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
+    return 1;
+  }
+  w.reload.config_path = strdup(config);
+  if (load(config, listen, nlisten, &w.reload, &gen, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    w.gen = NULL;
+    hw__reload_destroy(&w);
     return 1;
   }
   if ((r = hw__worker_init(&w, loop, gen)) != 0) {
     hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
-    hw__generation_free(gen);
+    hw__worker_destroy(&w);
     return 1;
   }
   if (hw__worker_listen(&w, err, sizeof(err)) != 0) {

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,9 @@ int hw__module_load(const char *path, hw__module **out, char *err,
                     size_t err_len) {
   hw__module *m;
   const hw_module *d;
-  void *sym = NULL;
+  void *sym = NULL, *now;
   char why[256];
+  int r;
 
   *out = NULL;
   m = calloc(1, sizeof(*m));
@@ -47,7 +49,24 @@ int hw__module_load(const char *path, hw__module **out, char *err,
     free(m);
     return refuse(NULL, err, err_len, path, "out of memory");
   }
-  if (uv_dlopen(path, &m->lib) != 0) {
+  /* uv_dlopen binds lazily: a symbol the module needs but no library
+   * provides would only fail on the first request that calls it.  Opening
+   * once with RTLD_NOW first binds everything now, or fails here. */
+  now = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (now == NULL) {
+    const char *e = dlerror();
+    const char *colon = e != NULL ? strstr(e, ": ") : NULL;
+    snprintf(why, sizeof(why), "cannot load: %s",
+             e == NULL ? "unknown error"
+             : colon != NULL && strncmp(e, path, strlen(path)) == 0 ? colon + 2
+                                                                  : e);
+    free(m->path);
+    free(m);
+    return refuse(NULL, err, err_len, path, why);
+  }
+  r = uv_dlopen(path, &m->lib);
+  dlclose(now); /* uv_dlopen holds its own reference */
+  if (r != 0) {
     /* dlerror() already names the file; keep only its reason. */
     const char *e = uv_dlerror(&m->lib);
     const char *colon = e != NULL ? strstr(e, ": ") : NULL;
@@ -85,4 +104,22 @@ void hw__module_unload(hw__module *m) {
   uv_dlclose(&m->lib);
   free(m->path);
   free(m);
+}
+
+int hw__module_is_mapped(const char *path) {
+  /* RTLD_NOLOAD finds an object already in the process without loading
+   * it; a hit means dlclose did not really unload it. */
+  void *h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+  if (h == NULL)
+    return 0;
+  dlclose(h);
+  return 1;
+}
+
+int hw__module_owns(const hw__module *m, const void *addr) {
+  Dl_info self, other;
+  if (addr == NULL || dladdr(m->desc, &self) == 0 ||
+      dladdr(addr, &other) == 0)
+    return 0;
+  return self.dli_fbase == other.dli_fbase;
 }

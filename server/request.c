@@ -85,8 +85,7 @@ void hw__request_free(hw_request *req) {
 
   run_free_callbacks(&req->res);
   free_scratch(req);
-  if (req->gen != NULL)
-    req->gen->live--;
+  hw__request_unpin(req);
 
   if (w->nfree_reqs >= POOL_MAX) {
     hw__buf_free(&req->head);
@@ -147,13 +146,34 @@ void hw__request_pool_drain(hw__worker *w) {
   w->nfree_reqs = 0;
 }
 
+void hw__request_unpin(hw_request *req) {
+  hw__generation *g = req->gen;
+  if (g == NULL)
+    return;
+  if (req->gprev != NULL)
+    req->gprev->gnext = req->gnext;
+  else
+    g->reqs = req->gnext;
+  if (req->gnext != NULL)
+    req->gnext->gprev = req->gprev;
+  req->gprev = req->gnext = NULL;
+  req->gen = NULL;
+  g->live--;
+}
+
 void hw__request_route(hw_request *req) {
   hw__generation *g = req->w->gen;
   const char *path = req->head.data + req->path.off;
 
   /* The request pins the generation it was routed with until it is freed,
-   * so a reload never pulls a module out from under it. */
+   * so a reload never pulls a module out from under it; the generation
+   * lists its requests so that a drain deadline can find them. */
   req->gen = g;
+  req->gprev = NULL;
+  req->gnext = g->reqs;
+  if (g->reqs != NULL)
+    g->reqs->gprev = req;
+  g->reqs = req;
   g->live++;
   req->route =
       hw__router_match(g->router, path, req->path.len, SIZE_MAX, &req->match_len);

@@ -37,7 +37,9 @@ static void on_date_timer(uv_timer_t *t) {
 }
 
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
+  hw__reloader rl = w->reload; /* set up by the caller before the build */
   memset(w, 0, sizeof(*w));
+  w->reload = rl;
   w->loop = loop;
   w->gen = gen;
   w->limit_body = gen->config->limit_body;
@@ -126,6 +128,7 @@ static void finish_stop(hw__worker *w) {
      * closed handles whose close callbacks are module code. */
     hw__generation_fini(w->gen);
   }
+  hw__reload_stop(w);
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   close_handle((uv_handle_t *)&w->date_timer);
@@ -166,15 +169,13 @@ int hw__worker_run(hw__worker *w) {
   w->sig_int.data = w->sig_term.data = w;
   uv_signal_start(&w->sig_int, on_signal, SIGINT);
   uv_signal_start(&w->sig_term, on_signal, SIGTERM);
+  hw__reload_start(w);
   uv_run(w->loop, UV_RUN_DEFAULT);
   return 0;
 }
 
 void hw__worker_destroy(hw__worker *w) {
-  if (w->gen != NULL) {
-    hw__generation_free(w->gen);
-    w->gen = NULL;
-  }
+  hw__reload_destroy(w); /* every generation, and the run directory */
   hw__request_pool_drain(w);
   hw__wbatch_pool_drain(w);
   free(w->listeners);

@@ -1,0 +1,659 @@
+/*
+ * reload.c - hot reload on SIGHUP, as one transaction.
+ *
+ * A reload re-reads routes.json, copies every module it names into a private
+ * directory of its own (run_dir/g<N>/), and first checks the result in a
+ * child process (`haywire -t` on that snapshot), so that a module that
+ * crashes in init costs a log line and not the server.  Only then is the new
+ * generation built in-process, from the very same copies, and swapped in.
+ * Any failure leaves the serving generation untouched and logs
+ * "reload failed: <file>: <reason>; still serving generation N".
+ *
+ * Private copies are what make editing modules safe: the dynamic loader
+ * caches objects by path and inode, and `cp` over a mapped file rewrites the
+ * pages the process is executing.  A copy is never written again once made,
+ * and each generation has its own, so a changed file is really loaded anew.
+ *
+ * A retired generation drains: requests pinned to it finish on it.  When its
+ * last request is gone (or its drain deadline passes, when held requests are
+ * cut off and the modules told through `abort`), every route's fini runs;
+ * the modules are unloaded no earlier than a later loop iteration and only
+ * when no libuv handle still has a callback in their code, since unmapping
+ * code that a pending callback points into would crash the process later.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define REAPER_MS 100
+#define PREFLIGHT_TIMEOUT_MS 60000
+#define PREFLIGHT_OUTPUT_MAX 8192
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p != NULL)
+    memcpy(p, s, n);
+  return p;
+}
+
+static void gen_dir(const hw__reloader *rl, unsigned id, char *buf,
+                    size_t len) {
+  snprintf(buf, len, "%s/g%u", rl->run_dir, id);
+}
+
+/* Removes a generation's directory of copies (the files may still be
+ * mapped: unlinking a mapped file is harmless on Linux). */
+static void remove_gen_dir(const hw__reloader *rl, unsigned id) {
+  char dir[4096], path[4352];
+  DIR *d;
+  struct dirent *e;
+
+  gen_dir(rl, id, dir, sizeof(dir));
+  d = opendir(dir);
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+int hw__rundir_create(hw__reloader *rl, const char *parent, char *err,
+                      size_t err_len) {
+  char tmpl[4096];
+  struct statvfs vfs;
+  const char *base = parent;
+
+  if (base == NULL)
+    base = getenv("TMPDIR");
+  if (base == NULL || base[0] == '\0')
+    base = "/tmp";
+  snprintf(tmpl, sizeof(tmpl), "%s/haywire.%d.XXXXXX", base, (int)getpid());
+  if (mkdtemp(tmpl) == NULL) {
+    snprintf(err, err_len, "cannot create a run directory under %s: %s", base,
+             strerror(errno));
+    return uv_translate_sys_error(errno);
+  }
+  /* Module copies are mapped executable: a noexec file system cannot
+   * hold them. */
+  if (statvfs(tmpl, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
+    rmdir(tmpl);
+    snprintf(err, err_len,
+             "%s is on a noexec file system: modules cannot be loaded from "
+             "it (choose another with --run-dir)",
+             base);
+    return UV_EINVAL;
+  }
+  if (tmpl[0] != '/') {
+    char *abs = realpath(tmpl, NULL);
+    if (abs == NULL) {
+      rmdir(tmpl);
+      snprintf(err, err_len, "%s: %s", tmpl, strerror(errno));
+      return UV_EINVAL;
+    }
+    rl->run_dir = abs;
+  } else {
+    rl->run_dir = xstrdup(tmpl);
+  }
+  rl->own_run_dir = 1;
+  return rl->run_dir != NULL ? 0 : UV_ENOMEM;
+}
+
+/* Copies `from` to `to` (created, never overwritten). */
+static int copy_file(const char *from, const char *to, char *why,
+                     size_t why_len) {
+  char buf[65536];
+  int in, out, r = 0;
+  ssize_t n;
+
+  in = open(from, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    snprintf(why, why_len, "%s: %s", from, strerror(errno));
+    return -1;
+  }
+  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
+  if (out < 0) {
+    snprintf(why, why_len, "cannot create %s: %s", to, strerror(errno));
+    close(in);
+    return -1;
+  }
+  while ((n = read(in, buf, sizeof(buf))) != 0) {
+    char *p = buf;
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      snprintf(why, why_len, "%s: %s", from, strerror(errno));
+      r = -1;
+      break;
+    }
+    while (n > 0) {
+      ssize_t w = write(out, p, (size_t)n);
+      if (w < 0) {
+        if (errno == EINTR)
+          continue;
+        snprintf(why, why_len, "cannot write %s: %s", to, strerror(errno));
+        r = -1;
+        goto done;
+      }
+      p += w;
+      n -= w;
+    }
+  }
+done:
+  close(in);
+  if (close(out) != 0 && r == 0) {
+    snprintf(why, why_len, "cannot write %s: %s", to, strerror(errno));
+    r = -1;
+  }
+  return r;
+}
+
+int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
+              size_t err_len) {
+  char dir[4096], path[4352], why[1024];
+  char *json;
+  FILE *f;
+
+  gen_dir(rl, id, dir, sizeof(dir));
+  remove_gen_dir(rl, id);
+  if (mkdir(dir, 0700) != 0) {
+    snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
+    return UV_EIO;
+  }
+  for (size_t i = 0; i < cfg->nroutes; i++) {
+    hw__route_conf *rc = &cfg->routes[i];
+    const char *base = strrchr(rc->module_path, '/');
+    char *copy = NULL;
+
+    base = base != NULL ? base + 1 : rc->module_path;
+    /* A file named by several routes is copied (and loaded) once. */
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(cfg->routes[j].source_path, rc->module_path) == 0)
+        copy = xstrdup(cfg->routes[j].module_path);
+    if (copy == NULL) {
+      snprintf(path, sizeof(path), "%s/%zu-%s", dir, i, base);
+      if (copy_file(rc->module_path, path, why, sizeof(why)) != 0) {
+        snprintf(err, err_len, "%s: routes[%zu].module: %s", cfg->path, i,
+                 why);
+        return UV_EIO;
+      }
+      copy = xstrdup(path);
+    }
+    if (copy == NULL)
+      return UV_ENOMEM;
+    rc->source_path = rc->module_path;
+    rc->module_path = copy;
+  }
+  json = hw__config_to_json(cfg);
+  snprintf(path, sizeof(path), "%s/routes.json", dir);
+  f = json != NULL ? fopen(path, "w") : NULL;
+  if (f == NULL || fputs(json, f) < 0 || fclose(f) != 0) {
+    snprintf(err, err_len, "cannot write %s", path);
+    free(json);
+    return UV_EIO;
+  }
+  free(json);
+  return 0;
+}
+
+/* ---- reporting -------------------------------------------------------- */
+
+static void finish_reload(hw__worker *w);
+
+static void reload_failed(hw__worker *w, const char *why) {
+  hw__reloader *rl = &w->reload;
+  hw__log(HW_LOG_ERROR, "reload failed: %s; still serving generation %u", why,
+          w->gen->id);
+  if (rl->staged != NULL) {
+    hw__config_free(rl->staged);
+    rl->staged = NULL;
+    remove_gen_dir(rl, rl->staged_id);
+  }
+  finish_reload(w);
+}
+
+/* Messages about the staged copy are about the user's files: say so. */
+static void user_paths(const hw__reloader *rl, const hw__config *cfg,
+                       char *msg, size_t cap) {
+  char snapshot[4352];
+  gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
+  strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
+  hw__str_replace_all(msg, cap, snapshot, cfg->path);
+  hw__config_user_paths(cfg, msg, cap);
+}
+
+/* ---- retiring and draining -------------------------------------------- */
+
+typedef struct walk_ctx {
+  const hw__generation *g;
+  const char *what;
+} walk_ctx;
+
+static int owned(const hw__generation *g, const void *fn) {
+  for (size_t i = 0; i < g->nmodules; i++)
+    if (hw__module_owns(g->modules[i], fn))
+      return 1;
+  return 0;
+}
+
+/* Does `h` have a callback in the generation's code? */
+static void walk_cb(uv_handle_t *h, void *arg) {
+  walk_ctx *ctx = arg;
+  const void *fns[4] = {(const void *)h->close_cb, NULL, NULL, NULL};
+
+  if (ctx->what != NULL)
+    return;
+  if (!uv_is_closing(h)) {
+    switch (h->type) {
+    case UV_TIMER: fns[1] = (const void *)((uv_timer_t *)h)->timer_cb; break;
+    case UV_IDLE: fns[1] = (const void *)((uv_idle_t *)h)->idle_cb; break;
+    case UV_CHECK: fns[1] = (const void *)((uv_check_t *)h)->check_cb; break;
+    case UV_PREPARE:
+      fns[1] = (const void *)((uv_prepare_t *)h)->prepare_cb;
+      break;
+    case UV_ASYNC: fns[1] = (const void *)((uv_async_t *)h)->async_cb; break;
+    case UV_POLL: fns[1] = (const void *)((uv_poll_t *)h)->poll_cb; break;
+    case UV_SIGNAL:
+      fns[1] = (const void *)((uv_signal_t *)h)->signal_cb;
+      break;
+    case UV_PROCESS:
+      fns[1] = (const void *)((uv_process_t *)h)->exit_cb;
+      break;
+    case UV_FS_EVENT: fns[1] = (const void *)((uv_fs_event_t *)h)->cb; break;
+    case UV_TCP:
+    case UV_NAMED_PIPE:
+    case UV_TTY:
+      fns[1] = (const void *)((uv_stream_t *)h)->read_cb;
+      fns[2] = (const void *)((uv_stream_t *)h)->alloc_cb;
+      fns[3] = (const void *)((uv_stream_t *)h)->connection_cb;
+      break;
+    case UV_UDP:
+      fns[1] = (const void *)((uv_udp_t *)h)->recv_cb;
+      fns[2] = (const void *)((uv_udp_t *)h)->alloc_cb;
+      break;
+    default: break;
+    }
+  }
+  for (size_t i = 0; i < 4; i++)
+    if (fns[i] != NULL && owned(ctx->g, fns[i])) {
+      ctx->what = uv_handle_type_name(h->type);
+      return;
+    }
+}
+
+/* The deadline passed with requests still held: tell the modules, then cut
+ * off what is left by closing those connections; the requests are unpinned
+ * so the generation can go. */
+static void drain_deadline(hw__worker *w, hw__generation *g) {
+  size_t held = g->live;
+
+  for (size_t i = 0; i < g->nroutes; i++) {
+    const hw_module *d = g->routes[i].module->desc;
+    if (g->routes[i].inited && d->size >= offsetof(hw_module, abort) +
+                                               sizeof(d->abort) &&
+        d->abort != NULL)
+      d->abort(g->routes[i].state);
+  }
+  while (g->reqs != NULL) {
+    hw_request *req = g->reqs;
+    if (req->conn != NULL && !req->conn->closing)
+      hw__conn_close(req->conn); /* frees or orphans its requests */
+    if (g->reqs == req)
+      hw__request_unpin(req);
+  }
+  hw__log(HW_LOG_WARN,
+          "generation %u: drain deadline (%llu ms) passed with %zu request(s) "
+          "held; their connections were closed",
+          g->id, (unsigned long long)w->gen->config->drain_ms, held);
+}
+
+static void release(hw__worker *w, hw__generation *g) {
+  hw__reloader *rl = &w->reload;
+  char **paths = calloc(g->nmodules + 1, sizeof(char *));
+  size_t n = g->nmodules;
+  unsigned id = g->id;
+
+  for (size_t i = 0; paths != NULL && i < n; i++)
+    paths[i] = xstrdup(g->modules[i]->path);
+  hw__generation_free(g);
+  /* dlclose may keep an object (a C++ module with unique symbols, or one
+   * another object depends on): say so rather than believe it is gone. */
+  for (size_t i = 0; paths != NULL && i < n; i++) {
+    if (paths[i] != NULL && hw__module_is_mapped(paths[i]))
+      hw__log(HW_LOG_WARN,
+              "generation %u: %s could not be unloaded and stays mapped", id,
+              paths[i]);
+    free(paths[i]);
+  }
+  free(paths);
+  remove_gen_dir(rl, id);
+}
+
+static void reap(hw__worker *w, int final) {
+  hw__reloader *rl = &w->reload;
+  hw__generation **pp = &rl->retired;
+
+  rl->ticks++;
+  while (*pp != NULL) {
+    hw__generation *g = *pp;
+    if (g->state == HW__GEN_DRAINING) {
+      if (g->live > 0 &&
+          uv_now(w->loop) - g->retired_at >= w->gen->config->drain_ms)
+        drain_deadline(w, g);
+      if (g->live == 0) {
+        hw__generation_fini(g);
+        g->state = HW__GEN_FINISHED;
+        g->fini_tick = rl->ticks;
+        hw__log(HW_LOG_INFO, "generation %u drained: modules finalised", g->id);
+      }
+    } else if (g->state == HW__GEN_FINISHED && (final || rl->ticks > g->fini_tick)) {
+      walk_ctx ctx = {g, NULL};
+      if (!final)
+        uv_walk(w->loop, walk_cb, &ctx);
+      if (ctx.what == NULL) {
+        *pp = g->next;
+        release(w, g);
+        continue;
+      }
+      if (!g->unload_warned)
+        hw__log(HW_LOG_WARN,
+                "generation %u: a %s handle still has a callback in its "
+                "modules; unloading them later",
+                g->id, ctx.what);
+      g->unload_warned = 1;
+    }
+    pp = &g->next;
+  }
+  if (rl->retired == NULL && !final)
+    uv_timer_stop(&rl->reaper);
+}
+
+static void on_reaper(uv_timer_t *t) {
+  reap(hw__container_of(t, hw__worker, reload.reaper), 0);
+}
+
+static void retire(hw__worker *w, hw__generation *g) {
+  hw__reloader *rl = &w->reload;
+  g->state = HW__GEN_DRAINING;
+  g->retired_at = uv_now(w->loop);
+  g->next = rl->retired;
+  rl->retired = g;
+  if (!uv_is_active((uv_handle_t *)&rl->reaper))
+    uv_timer_start(&rl->reaper, on_reaper, REAPER_MS, REAPER_MS);
+}
+
+/* ---- the transaction -------------------------------------------------- */
+
+static void swap_in(hw__worker *w) {
+  hw__reloader *rl = &w->reload;
+  hw__generation *g, *old = w->gen;
+  char err[4096];
+  hw__config *cfg = rl->staged;
+  int r;
+
+  rl->staged = NULL;
+  r = hw__generation_build(cfg, rl->staged_id, &g, err, sizeof(err));
+  if (r != 0) {
+    /* The preflight passed, so this is rare (the module behaves differently
+     * in-process); the build has already unloaded what it loaded. */
+    remove_gen_dir(rl, rl->staged_id);
+    reload_failed(w, err);
+    return;
+  }
+  /* The swap: requests routed from now on use the new generation; those
+   * already routed keep the one they pinned. */
+  w->gen = g;
+  w->limit_body = g->config->limit_body;
+  rl->last_id = g->id;
+  retire(w, old);
+  hw__log(HW_LOG_INFO,
+          "reload: generation %u active (%zu routes, %zu modules) in %.1f ms",
+          g->id, g->nroutes, g->nmodules,
+          (double)(uv_hrtime() - rl->started) / 1e6);
+  finish_reload(w);
+}
+
+static void child_closed(uv_handle_t *h) {
+  hw__worker *w = h->data;
+  hw__reloader *rl = &w->reload;
+  char msg[4096];
+  size_t n;
+
+  /* The process, its stderr pipe and its timer each close once; the
+   * verdict waits for all three, so that every line it wrote is read. */
+  if (++rl->child_state < 3)
+    return;
+  if (w->stopping) {
+    reload_failed(w, "shutting down");
+    return;
+  }
+  if (rl->child_status == 0 && rl->child_signal == 0) {
+    swap_in(w);
+    return;
+  }
+  if (rl->child_signal != 0) {
+    snprintf(msg, sizeof(msg), "%s: preflight check killed by signal %d (%s)",
+             rl->staged->path, rl->child_signal,
+             strsignal(rl->child_signal));
+  } else {
+    /* The child's verdict is its last "haywire: " line. */
+    char *out, *line = NULL;
+    hw__buf_append(&rl->child_out, "", 1);
+    out = rl->child_out.data;
+    for (char *p = out; p != NULL && *p != '\0';) {
+      char *nl = strchr(p, '\n');
+      if (strncmp(p, "haywire: ", 9) == 0)
+        line = p + 9;
+      if (nl != NULL)
+        *nl = '\0';
+      p = nl != NULL ? nl + 1 : NULL;
+    }
+    snprintf(msg, sizeof(msg), "%s",
+             line != NULL ? line : "preflight check failed");
+    if (line == NULL && rl->child_status != 1) {
+      n = strlen(msg);
+      snprintf(msg + n, sizeof(msg) - n, " (exit status %lld)",
+               (long long)rl->child_status);
+    }
+    user_paths(rl, rl->staged, msg, sizeof(msg));
+  }
+  hw__buf_free(&rl->child_out);
+  reload_failed(w, msg);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
+  hw__worker *w = p->data;
+  w->reload.child_status = status;
+  w->reload.child_signal = sig;
+  uv_timer_stop(&w->reload.child_timer);
+  uv_close((uv_handle_t *)&w->reload.child_timer, child_closed);
+  uv_close((uv_handle_t *)p, child_closed);
+}
+
+static void child_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static char chunk[4096];
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
+}
+
+static void child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  hw__worker *w = s->data;
+  hw__buf *out = &w->reload.child_out;
+  if (n > 0 && out->len < PREFLIGHT_OUTPUT_MAX)
+    hw__buf_append(out, buf->base, (size_t)n);
+  if (n < 0)
+    uv_close((uv_handle_t *)s, child_closed);
+}
+
+static void on_child_timeout(uv_timer_t *t) {
+  hw__worker *w = t->data;
+  hw__log(HW_LOG_WARN, "reload: preflight check still running after %d s; "
+                       "killing it", PREFLIGHT_TIMEOUT_MS / 1000);
+  uv_process_kill(&w->reload.child, SIGKILL);
+}
+
+static int spawn_preflight(hw__worker *w, char *err, size_t err_len) {
+  hw__reloader *rl = &w->reload;
+  char exe[4096], snapshot[4352];
+  size_t exe_len = sizeof(exe);
+  char *args[5];
+  uv_process_options_t opt;
+  uv_stdio_container_t stdio[3];
+  int r;
+
+  if ((r = uv_exepath(exe, &exe_len)) != 0) {
+    snprintf(err, err_len, "cannot find the server binary: %s",
+             uv_strerror(r));
+    return r;
+  }
+  gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
+  strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
+  args[0] = exe;
+  args[1] = "-t";
+  args[2] = "-c";
+  args[3] = snapshot;
+  args[4] = NULL;
+
+  uv_pipe_init(w->loop, &rl->child_err, 0);
+  rl->child_err.data = w;
+  memset(&opt, 0, sizeof(opt));
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_IGNORE;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&rl->child_err;
+  opt.file = exe;
+  opt.args = args;
+  opt.exit_cb = on_child_exit;
+  opt.stdio = stdio;
+  opt.stdio_count = 3;
+  rl->child.data = w;
+  rl->child_state = 0;
+  rl->child_status = -1;
+  rl->child_signal = 0;
+  r = uv_spawn(w->loop, &rl->child, &opt);
+  if (r != 0) {
+    snprintf(err, err_len, "cannot start the preflight check: %s",
+             uv_strerror(r));
+    uv_close((uv_handle_t *)&rl->child_err, NULL);
+    uv_close((uv_handle_t *)&rl->child, NULL);
+    return r;
+  }
+  uv_read_start((uv_stream_t *)&rl->child_err, child_alloc, child_read);
+  uv_timer_init(w->loop, &rl->child_timer);
+  rl->child_timer.data = w;
+  uv_timer_start(&rl->child_timer, on_child_timeout, PREFLIGHT_TIMEOUT_MS, 0);
+  return 0;
+}
+
+static void begin(hw__worker *w) {
+  hw__reloader *rl = &w->reload;
+  hw__config *cfg;
+  char err[4096];
+  const hw__config *cur = w->gen->config;
+
+  rl->busy = 1;
+  rl->started = uv_hrtime();
+  hw__log(HW_LOG_INFO, "reload: reading %s", rl->config_path);
+  if (hw__config_load(rl->config_path, &cfg, err, sizeof(err)) != 0) {
+    reload_failed(w, err);
+    return;
+  }
+  /* The listening sockets stay as they are: a reload changes routes and
+   * modules, not addresses. */
+  if (cfg->nlisten != cur->nlisten ||
+      memcmp(cfg->listen, cur->listen, cur->nlisten * sizeof(hw__listen)) != 0)
+    hw__log(HW_LOG_WARN, "reload: a change of \"listen\" takes a restart");
+  if (hw__config_set_listen(cfg, cur->listen, cur->nlisten) != 0) {
+    hw__config_free(cfg);
+    reload_failed(w, "out of memory");
+    return;
+  }
+  rl->staged = cfg;
+  rl->staged_id = rl->last_id + 1;
+  if (hw__stage(rl, cfg, rl->staged_id, err, sizeof(err)) != 0 ||
+      spawn_preflight(w, err, sizeof(err)) != 0) {
+    reload_failed(w, err);
+    return;
+  }
+}
+
+static void finish_reload(hw__worker *w) {
+  hw__reloader *rl = &w->reload;
+  rl->busy = 0;
+  /* SIGHUPs that came while this reload was being built are coalesced
+   * into one more reload, which sees the newest files. */
+  if (rl->pending && !w->stopping) {
+    rl->pending = 0;
+    begin(w);
+  }
+}
+
+void hw__reload_request(hw__worker *w) {
+  if (w->stopping)
+    return;
+  if (w->reload.busy) {
+    w->reload.pending = 1;
+    return;
+  }
+  begin(w);
+}
+
+static void on_sighup(uv_signal_t *s, int signum) {
+  hw__reload_request(s->data);
+}
+
+void hw__reload_start(hw__worker *w) {
+  hw__reloader *rl = &w->reload;
+  rl->last_id = w->gen->id;
+  uv_timer_init(w->loop, &rl->reaper);
+  uv_unref((uv_handle_t *)&rl->reaper);
+  uv_signal_init(w->loop, &rl->sig_hup);
+  rl->sig_hup.data = w;
+  uv_signal_start(&rl->sig_hup, on_sighup, SIGHUP);
+}
+
+void hw__reload_stop(hw__worker *w) {
+  hw__reloader *rl = &w->reload;
+  for (hw__generation *g = rl->retired; g != NULL; g = g->next) {
+    hw__generation_fini(g);
+    g->state = HW__GEN_FINISHED;
+  }
+  uv_timer_stop(&rl->reaper);
+  if (!uv_is_closing((uv_handle_t *)&rl->reaper))
+    uv_close((uv_handle_t *)&rl->reaper, NULL);
+  if (!uv_is_closing((uv_handle_t *)&rl->sig_hup))
+    uv_close((uv_handle_t *)&rl->sig_hup, NULL);
+}
+
+void hw__reload_destroy(hw__worker *w) {
+  hw__reloader *rl = &w->reload;
+  reap(w, 1); /* the loop has ended: nothing can call into the modules */
+  if (w->gen != NULL) {
+    unsigned id = w->gen->id;
+    hw__generation_free(w->gen);
+    w->gen = NULL;
+    if (rl->run_dir != NULL)
+      remove_gen_dir(rl, id);
+  }
+  if (rl->run_dir != NULL && rl->own_run_dir)
+    rmdir(rl->run_dir);
+  free(rl->run_dir);
+  rl->run_dir = NULL;
+  free(rl->config_path);
+  rl->config_path = NULL;
+}
