@@ -118,12 +118,19 @@ static void close_handle(uv_handle_t *h) {
     uv_close(h, NULL);
 }
 
+static size_t live_requests(const hw__worker *w) {
+  size_t n = w->gen->live;
+  for (const hw__generation *g = w->reload.retired; g != NULL; g = g->next)
+    n += g->live;
+  return n;
+}
+
 static void finish_stop(hw__worker *w) {
   if (w->gen != NULL) {
-    if (w->gen->live != 0)
+    if (live_requests(w) != 0)
       hw__log(HW_LOG_WARN,
               "stopping with %zu request(s) still held by modules",
-              w->gen->live);
+              live_requests(w));
     /* The modules stay loaded until the loop has ended: fini may have
      * closed handles whose close callbacks are module code. */
     hw__generation_fini(w->gen);
@@ -138,7 +145,7 @@ static void finish_stop(hw__worker *w) {
 
 static void on_stop_timer(uv_timer_t *t) {
   hw__worker *w = hw__container_of(t, hw__worker, stop_timer);
-  if (w->gen->live == 0 || uv_now(w->loop) >= w->stop_deadline)
+  if (live_requests(w) == 0 || uv_now(w->loop) >= w->stop_deadline)
     finish_stop(w);
 }
 
