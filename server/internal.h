@@ -214,13 +214,27 @@ void hw__generation_free(hw__generation *g);
 typedef struct hw__conn hw__conn;
 typedef struct hw__wbatch hw__wbatch;
 
-/** Hot reload state of one worker (reload.c). */
-typedef struct hw__reloader {
+typedef struct hw__reloader hw__reloader;
+
+/** Called when a reload's preflight passed: the owner applies `cfg` (which
+ *  it now owns) as generation `id`, then calls hw__reload_finished. */
+typedef void (*hw__checked_cb)(hw__reloader *rl, hw__config *cfg,
+                               unsigned id);
+
+/** Hot reload state (reload.c): of the master, or of a single process. */
+struct hw__reloader {
+  uv_loop_t *loop;
+  void *owner;
+  hw__checked_cb on_checked;
   char *config_path;      /* the user's routes.json */
-  char *run_dir;          /* private module copies live under it */
+  char *run_dir;          /* private module copies live under it; NULL in
+                             a worker, whose master owns them */
   int own_run_dir;        /* created by us: removed at exit */
-  unsigned last_id;       /* the newest generation's id */
-  hw__generation *retired;
+  const hw__listen *listen; /* the addresses in force (a reload keeps them) */
+  size_t nlisten;
+  unsigned last_id;       /* the generation being served */
+  int stopping;
+  hw__generation *retired; /* a worker's retired generations */
   uv_timer_t reaper;
   uint64_t ticks;
   uv_signal_t sig_hup;
@@ -232,10 +246,10 @@ typedef struct hw__reloader {
   uv_pipe_t child_err;
   uv_timer_t child_timer;
   hw__buf child_out;
-  int child_state;        /* bit 1: exited, bit 2: stderr closed */
+  int child_state;        /* handles closed so far (3 when done) */
   int64_t child_status;
   int child_signal;
-} hw__reloader;
+};
 
 typedef struct hw__worker {
   uv_loop_t *loop;
@@ -292,14 +306,30 @@ int hw__rundir_create(hw__reloader *rl, const char *parent, char *err,
  */
 int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
               size_t err_len);
-/** Starts the reload machinery of a serving worker (SIGHUP, the reaper). */
+/** Removes run_dir/g<id>/ and everything in it. */
+void hw__stage_remove(const hw__reloader *rl, unsigned id);
+/** Begins a reload (on SIGHUP), or marks one pending if one is running. */
+void hw__reload_request(hw__reloader *rl);
+/**
+ * Ends the reload the owner was given through on_checked: logs
+ * `summary` ("generation N active ...") or "reload failed: <why>; still
+ * serving generation N", and starts a reload that was asked meanwhile.
+ */
+void hw__reload_finished(hw__reloader *rl, int ok, const char *why);
+/** Installs the SIGHUP handler of a process that reloads itself. */
+void hw__reload_listen_sighup(hw__reloader *rl);
+/** Starts a worker's reaper of retired generations. */
 void hw__reload_start(hw__worker *w);
-/** Begins a reload, or marks one pending if one is being built. */
-void hw__reload_request(hw__worker *w);
+/** In a worker: builds generation `id` from `cfg` (owned), swaps it in and
+ *  retires the old one.  Returns 0 or an error with a message. */
+int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
+                    size_t err_len);
 /** At shutdown: finalises every retired generation (modules stay loaded). */
 void hw__reload_stop(hw__worker *w);
 /** After the loop ended: unloads and deletes everything, run dir included. */
 void hw__reload_destroy(hw__worker *w);
+/** Closes the reloader's own handles (SIGHUP, preflight) at shutdown. */
+void hw__reload_close(hw__reloader *rl);
 
 /* ---- request.c -------------------------------------------------------- */
 

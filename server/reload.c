@@ -54,11 +54,13 @@ static void gen_dir(const hw__reloader *rl, unsigned id, char *buf,
 
 /* Removes a generation's directory of copies (the files may still be
  * mapped: unlinking a mapped file is harmless on Linux). */
-static void remove_gen_dir(const hw__reloader *rl, unsigned id) {
+void hw__stage_remove(const hw__reloader *rl, unsigned id) {
   char dir[4096], path[4352];
   DIR *d;
   struct dirent *e;
 
+  if (rl->run_dir == NULL)
+    return; /* a worker's master owns the copies */
   gen_dir(rl, id, dir, sizeof(dir));
   d = opendir(dir);
   if (d == NULL)
@@ -170,7 +172,7 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
   FILE *f;
 
   gen_dir(rl, id, dir, sizeof(dir));
-  remove_gen_dir(rl, id);
+  hw__stage_remove(rl, id);
   if (mkdir(dir, 0700) != 0) {
     snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
     return UV_EIO;
@@ -211,20 +213,27 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
   return 0;
 }
 
-/* ---- reporting -------------------------------------------------------- */
+/* ---- the transaction: read, stage, check --------------------------------- */
 
-static void finish_reload(hw__worker *w);
-
-static void reload_failed(hw__worker *w, const char *why) {
-  hw__reloader *rl = &w->reload;
-  hw__log(HW_LOG_ERROR, "reload failed: %s; still serving generation %u", why,
-          w->gen->id);
+void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
+  if (!ok) {
+    hw__log(HW_LOG_ERROR, "reload failed: %s; still serving generation %u",
+            why, rl->last_id);
+    hw__stage_remove(rl, rl->staged_id);
+  } else {
+    rl->last_id = rl->staged_id;
+  }
   if (rl->staged != NULL) {
     hw__config_free(rl->staged);
     rl->staged = NULL;
-    remove_gen_dir(rl, rl->staged_id);
   }
-  finish_reload(w);
+  rl->busy = 0;
+  /* SIGHUPs that came while this reload was being built are coalesced
+   * into one more reload, which sees the newest files. */
+  if (rl->pending && !rl->stopping) {
+    rl->pending = 0;
+    hw__reload_request(rl);
+  }
 }
 
 /* Messages about the staged copy are about the user's files: say so. */
@@ -237,7 +246,199 @@ static void user_paths(const hw__reloader *rl, const hw__config *cfg,
   hw__config_user_paths(cfg, msg, cap);
 }
 
-/* ---- retiring and draining -------------------------------------------- */
+static void child_closed(uv_handle_t *h) {
+  hw__reloader *rl = h->data;
+  hw__config *cfg;
+  char msg[4096];
+  size_t n;
+
+  /* The process, its stderr pipe and its timer each close once; the
+   * verdict waits for all three, so that every line it wrote is read. */
+  if (++rl->child_state < 3)
+    return;
+  if (rl->stopping) {
+    hw__buf_free(&rl->child_out);
+    hw__reload_finished(rl, 0, "shutting down");
+    return;
+  }
+  if (rl->child_status == 0 && rl->child_signal == 0) {
+    hw__buf_free(&rl->child_out);
+    cfg = rl->staged;
+    rl->staged = NULL;
+    rl->on_checked(rl, cfg, rl->staged_id);
+    return;
+  }
+  if (rl->child_signal != 0) {
+    snprintf(msg, sizeof(msg), "%s: preflight check killed by signal %d (%s)",
+             rl->staged->path, rl->child_signal, strsignal(rl->child_signal));
+  } else {
+    /* The child's verdict is its last "haywire: " line. */
+    char *out, *line = NULL;
+    hw__buf_append(&rl->child_out, "", 1);
+    out = rl->child_out.data;
+    for (char *p = out; p != NULL && *p != '\0';) {
+      char *nl = strchr(p, '\n');
+      if (strncmp(p, "haywire: ", 9) == 0)
+        line = p + 9;
+      if (nl != NULL)
+        *nl = '\0';
+      p = nl != NULL ? nl + 1 : NULL;
+    }
+    snprintf(msg, sizeof(msg), "%s",
+             line != NULL ? line : "preflight check failed");
+    if (line == NULL) {
+      n = strlen(msg);
+      snprintf(msg + n, sizeof(msg) - n, " (exit status %lld)",
+               (long long)rl->child_status);
+    }
+    user_paths(rl, rl->staged, msg, sizeof(msg));
+  }
+  hw__buf_free(&rl->child_out);
+  hw__reload_finished(rl, 0, msg);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
+  hw__reloader *rl = p->data;
+  rl->child_status = status;
+  rl->child_signal = sig;
+  uv_timer_stop(&rl->child_timer);
+  uv_close((uv_handle_t *)&rl->child_timer, child_closed);
+  uv_close((uv_handle_t *)p, child_closed);
+}
+
+static void child_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static char chunk[4096];
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
+}
+
+static void child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  hw__reloader *rl = s->data;
+  if (n > 0 && rl->child_out.len < PREFLIGHT_OUTPUT_MAX)
+    hw__buf_append(&rl->child_out, buf->base, (size_t)n);
+  if (n < 0)
+    uv_close((uv_handle_t *)s, child_closed);
+}
+
+static void on_child_timeout(uv_timer_t *t) {
+  hw__reloader *rl = t->data;
+  hw__log(HW_LOG_WARN, "reload: preflight check still running after %d s; "
+                       "killing it",
+          PREFLIGHT_TIMEOUT_MS / 1000);
+  uv_process_kill(&rl->child, SIGKILL);
+}
+
+static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
+  char exe[4096], snapshot[4352];
+  size_t exe_len = sizeof(exe);
+  char *args[5];
+  uv_process_options_t opt;
+  uv_stdio_container_t stdio[3];
+  int r;
+
+  if ((r = uv_exepath(exe, &exe_len)) != 0) {
+    snprintf(err, err_len, "cannot find the server binary: %s",
+             uv_strerror(r));
+    return r;
+  }
+  gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
+  strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
+  args[0] = exe;
+  args[1] = "-t";
+  args[2] = "-c";
+  args[3] = snapshot;
+  args[4] = NULL;
+
+  uv_pipe_init(rl->loop, &rl->child_err, 0);
+  rl->child_err.data = rl;
+  memset(&opt, 0, sizeof(opt));
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_IGNORE;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&rl->child_err;
+  opt.file = exe;
+  opt.args = args;
+  opt.exit_cb = on_child_exit;
+  opt.stdio = stdio;
+  opt.stdio_count = 3;
+  rl->child.data = rl;
+  rl->child_state = 0;
+  rl->child_status = -1;
+  rl->child_signal = 0;
+  r = uv_spawn(rl->loop, &rl->child, &opt);
+  if (r != 0) {
+    snprintf(err, err_len, "cannot start the preflight check: %s",
+             uv_strerror(r));
+    uv_close((uv_handle_t *)&rl->child_err, NULL);
+    uv_close((uv_handle_t *)&rl->child, NULL);
+    return r;
+  }
+  uv_read_start((uv_stream_t *)&rl->child_err, child_alloc, child_read);
+  uv_timer_init(rl->loop, &rl->child_timer);
+  rl->child_timer.data = rl;
+  uv_timer_start(&rl->child_timer, on_child_timeout, PREFLIGHT_TIMEOUT_MS, 0);
+  return 0;
+}
+
+static void begin(hw__reloader *rl) {
+  hw__config *cfg;
+  char err[4096];
+
+  rl->busy = 1;
+  rl->started = uv_hrtime();
+  rl->staged_id = rl->last_id + 1;
+  hw__log(HW_LOG_INFO, "reload: reading %s", rl->config_path);
+  if (hw__config_load(rl->config_path, &cfg, err, sizeof(err)) != 0) {
+    hw__reload_finished(rl, 0, err);
+    return;
+  }
+  /* The listening sockets stay as they are: a reload changes routes and
+   * modules, not addresses. */
+  if (cfg->nlisten != rl->nlisten ||
+      memcmp(cfg->listen, rl->listen, rl->nlisten * sizeof(hw__listen)) != 0)
+    hw__log(HW_LOG_WARN, "reload: a change of \"listen\" takes a restart");
+  if (hw__config_set_listen(cfg, rl->listen, rl->nlisten) != 0) {
+    hw__config_free(cfg);
+    hw__reload_finished(rl, 0, "out of memory");
+    return;
+  }
+  rl->staged = cfg;
+  if (hw__stage(rl, cfg, rl->staged_id, err, sizeof(err)) != 0 ||
+      spawn_preflight(rl, err, sizeof(err)) != 0) {
+    hw__reload_finished(rl, 0, err);
+    return;
+  }
+}
+
+void hw__reload_request(hw__reloader *rl) {
+  if (rl->stopping)
+    return;
+  if (rl->busy) {
+    rl->pending = 1;
+    return;
+  }
+  begin(rl);
+}
+
+static void on_sighup(uv_signal_t *s, int signum) {
+  hw__reload_request(s->data);
+}
+
+void hw__reload_listen_sighup(hw__reloader *rl) {
+  uv_signal_init(rl->loop, &rl->sig_hup);
+  rl->sig_hup.data = rl;
+  uv_signal_start(&rl->sig_hup, on_sighup, SIGHUP);
+}
+
+void hw__reload_close(hw__reloader *rl) {
+  rl->stopping = 1;
+  if (rl->sig_hup.loop != NULL && !uv_is_closing((uv_handle_t *)&rl->sig_hup))
+    uv_close((uv_handle_t *)&rl->sig_hup, NULL);
+  /* A preflight still running finishes on its own: its handles close when
+   * it exits, and the verdict is then "shutting down". */
+}
+
+/* ---- a worker's generations: swap, drain, unload --------------------------- */
 
 typedef struct walk_ctx {
   const hw__generation *g;
@@ -304,8 +505,8 @@ static void drain_deadline(hw__worker *w, hw__generation *g) {
 
   for (size_t i = 0; i < g->nroutes; i++) {
     const hw_module *d = g->routes[i].module->desc;
-    if (g->routes[i].inited && d->size >= offsetof(hw_module, abort) +
-                                               sizeof(d->abort) &&
+    if (g->routes[i].inited &&
+        d->size >= offsetof(hw_module, abort) + sizeof(d->abort) &&
         d->abort != NULL)
       d->abort(g->routes[i].state);
   }
@@ -323,7 +524,6 @@ static void drain_deadline(hw__worker *w, hw__generation *g) {
 }
 
 static void release(hw__worker *w, hw__generation *g) {
-  hw__reloader *rl = &w->reload;
   char **paths = calloc(g->nmodules + 1, sizeof(char *));
   size_t n = g->nmodules;
   unsigned id = g->id;
@@ -341,7 +541,7 @@ static void release(hw__worker *w, hw__generation *g) {
     free(paths[i]);
   }
   free(paths);
-  remove_gen_dir(rl, id);
+  hw__stage_remove(&w->reload, id);
 }
 
 static void reap(hw__worker *w, int final) {
@@ -359,9 +559,11 @@ static void reap(hw__worker *w, int final) {
         hw__generation_fini(g);
         g->state = HW__GEN_FINISHED;
         g->fini_tick = rl->ticks;
-        hw__log(HW_LOG_INFO, "generation %u drained: modules finalised", g->id);
+        hw__log(HW_LOG_INFO, "generation %u drained: modules finalised",
+                g->id);
       }
-    } else if (g->state == HW__GEN_FINISHED && (final || rl->ticks > g->fini_tick)) {
+    } else if (g->state == HW__GEN_FINISHED &&
+               (final || rl->ticks > g->fini_tick)) {
       walk_ctx ctx = {g, NULL};
       if (!final)
         uv_walk(w->loop, walk_cb, &ctx);
@@ -397,234 +599,54 @@ static void retire(hw__worker *w, hw__generation *g) {
     uv_timer_start(&rl->reaper, on_reaper, REAPER_MS, REAPER_MS);
 }
 
-/* ---- the transaction -------------------------------------------------- */
-
-static void swap_in(hw__worker *w) {
-  hw__reloader *rl = &w->reload;
+int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
+                    size_t err_len) {
   hw__generation *g, *old = w->gen;
-  char err[4096];
-  hw__config *cfg = rl->staged;
-  int r;
+  int r = hw__generation_build(cfg, id, &g, err, err_len);
 
-  rl->staged = NULL;
-  r = hw__generation_build(cfg, rl->staged_id, &g, err, sizeof(err));
-  if (r != 0) {
-    /* The preflight passed, so this is rare (the module behaves differently
-     * in-process); the build has already unloaded what it loaded. */
-    remove_gen_dir(rl, rl->staged_id);
-    reload_failed(w, err);
-    return;
-  }
+  if (r != 0)
+    return r; /* the build has already unloaded what it loaded */
   /* The swap: requests routed from now on use the new generation; those
    * already routed keep the one they pinned. */
   w->gen = g;
   w->limit_body = g->config->limit_body;
-  rl->last_id = g->id;
   retire(w, old);
-  hw__log(HW_LOG_INFO,
-          "reload: generation %u active (%zu routes, %zu modules) in %.1f ms",
-          g->id, g->nroutes, g->nmodules,
-          (double)(uv_hrtime() - rl->started) / 1e6);
-  finish_reload(w);
-}
-
-static void child_closed(uv_handle_t *h) {
-  hw__worker *w = h->data;
-  hw__reloader *rl = &w->reload;
-  char msg[4096];
-  size_t n;
-
-  /* The process, its stderr pipe and its timer each close once; the
-   * verdict waits for all three, so that every line it wrote is read. */
-  if (++rl->child_state < 3)
-    return;
-  if (w->stopping) {
-    reload_failed(w, "shutting down");
-    return;
-  }
-  if (rl->child_status == 0 && rl->child_signal == 0) {
-    swap_in(w);
-    return;
-  }
-  if (rl->child_signal != 0) {
-    snprintf(msg, sizeof(msg), "%s: preflight check killed by signal %d (%s)",
-             rl->staged->path, rl->child_signal,
-             strsignal(rl->child_signal));
-  } else {
-    /* The child's verdict is its last "haywire: " line. */
-    char *out, *line = NULL;
-    hw__buf_append(&rl->child_out, "", 1);
-    out = rl->child_out.data;
-    for (char *p = out; p != NULL && *p != '\0';) {
-      char *nl = strchr(p, '\n');
-      if (strncmp(p, "haywire: ", 9) == 0)
-        line = p + 9;
-      if (nl != NULL)
-        *nl = '\0';
-      p = nl != NULL ? nl + 1 : NULL;
-    }
-    snprintf(msg, sizeof(msg), "%s",
-             line != NULL ? line : "preflight check failed");
-    if (line == NULL && rl->child_status != 1) {
-      n = strlen(msg);
-      snprintf(msg + n, sizeof(msg) - n, " (exit status %lld)",
-               (long long)rl->child_status);
-    }
-    user_paths(rl, rl->staged, msg, sizeof(msg));
-  }
-  hw__buf_free(&rl->child_out);
-  reload_failed(w, msg);
-}
-
-static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
-  hw__worker *w = p->data;
-  w->reload.child_status = status;
-  w->reload.child_signal = sig;
-  uv_timer_stop(&w->reload.child_timer);
-  uv_close((uv_handle_t *)&w->reload.child_timer, child_closed);
-  uv_close((uv_handle_t *)p, child_closed);
-}
-
-static void child_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char chunk[4096];
-  buf->base = chunk;
-  buf->len = sizeof(chunk);
-}
-
-static void child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  hw__worker *w = s->data;
-  hw__buf *out = &w->reload.child_out;
-  if (n > 0 && out->len < PREFLIGHT_OUTPUT_MAX)
-    hw__buf_append(out, buf->base, (size_t)n);
-  if (n < 0)
-    uv_close((uv_handle_t *)s, child_closed);
-}
-
-static void on_child_timeout(uv_timer_t *t) {
-  hw__worker *w = t->data;
-  hw__log(HW_LOG_WARN, "reload: preflight check still running after %d s; "
-                       "killing it", PREFLIGHT_TIMEOUT_MS / 1000);
-  uv_process_kill(&w->reload.child, SIGKILL);
-}
-
-static int spawn_preflight(hw__worker *w, char *err, size_t err_len) {
-  hw__reloader *rl = &w->reload;
-  char exe[4096], snapshot[4352];
-  size_t exe_len = sizeof(exe);
-  char *args[5];
-  uv_process_options_t opt;
-  uv_stdio_container_t stdio[3];
-  int r;
-
-  if ((r = uv_exepath(exe, &exe_len)) != 0) {
-    snprintf(err, err_len, "cannot find the server binary: %s",
-             uv_strerror(r));
-    return r;
-  }
-  gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
-  strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
-  args[0] = exe;
-  args[1] = "-t";
-  args[2] = "-c";
-  args[3] = snapshot;
-  args[4] = NULL;
-
-  uv_pipe_init(w->loop, &rl->child_err, 0);
-  rl->child_err.data = w;
-  memset(&opt, 0, sizeof(opt));
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_IGNORE;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&rl->child_err;
-  opt.file = exe;
-  opt.args = args;
-  opt.exit_cb = on_child_exit;
-  opt.stdio = stdio;
-  opt.stdio_count = 3;
-  rl->child.data = w;
-  rl->child_state = 0;
-  rl->child_status = -1;
-  rl->child_signal = 0;
-  r = uv_spawn(w->loop, &rl->child, &opt);
-  if (r != 0) {
-    snprintf(err, err_len, "cannot start the preflight check: %s",
-             uv_strerror(r));
-    uv_close((uv_handle_t *)&rl->child_err, NULL);
-    uv_close((uv_handle_t *)&rl->child, NULL);
-    return r;
-  }
-  uv_read_start((uv_stream_t *)&rl->child_err, child_alloc, child_read);
-  uv_timer_init(w->loop, &rl->child_timer);
-  rl->child_timer.data = w;
-  uv_timer_start(&rl->child_timer, on_child_timeout, PREFLIGHT_TIMEOUT_MS, 0);
   return 0;
 }
 
-static void begin(hw__worker *w) {
-  hw__reloader *rl = &w->reload;
-  hw__config *cfg;
+/* A single process applies a checked reload itself. */
+static void single_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
+  hw__worker *w = rl->owner;
   char err[4096];
-  const hw__config *cur = w->gen->config;
 
-  rl->busy = 1;
-  rl->started = uv_hrtime();
-  hw__log(HW_LOG_INFO, "reload: reading %s", rl->config_path);
-  if (hw__config_load(rl->config_path, &cfg, err, sizeof(err)) != 0) {
-    reload_failed(w, err);
+  if (hw__worker_swap(w, cfg, id, err, sizeof(err)) != 0) {
+    /* The preflight passed, so this is rare: the module behaves differently
+     * in the server than in the checker. */
+    hw__reload_finished(rl, 0, err);
     return;
   }
-  /* The listening sockets stay as they are: a reload changes routes and
-   * modules, not addresses. */
-  if (cfg->nlisten != cur->nlisten ||
-      memcmp(cfg->listen, cur->listen, cur->nlisten * sizeof(hw__listen)) != 0)
-    hw__log(HW_LOG_WARN, "reload: a change of \"listen\" takes a restart");
-  if (hw__config_set_listen(cfg, cur->listen, cur->nlisten) != 0) {
-    hw__config_free(cfg);
-    reload_failed(w, "out of memory");
-    return;
-  }
-  rl->staged = cfg;
-  rl->staged_id = rl->last_id + 1;
-  if (hw__stage(rl, cfg, rl->staged_id, err, sizeof(err)) != 0 ||
-      spawn_preflight(w, err, sizeof(err)) != 0) {
-    reload_failed(w, err);
-    return;
-  }
-}
-
-static void finish_reload(hw__worker *w) {
-  hw__reloader *rl = &w->reload;
-  rl->busy = 0;
-  /* SIGHUPs that came while this reload was being built are coalesced
-   * into one more reload, which sees the newest files. */
-  if (rl->pending && !w->stopping) {
-    rl->pending = 0;
-    begin(w);
-  }
-}
-
-void hw__reload_request(hw__worker *w) {
-  if (w->stopping)
-    return;
-  if (w->reload.busy) {
-    w->reload.pending = 1;
-    return;
-  }
-  begin(w);
-}
-
-static void on_sighup(uv_signal_t *s, int signum) {
-  hw__reload_request(s->data);
+  hw__log(HW_LOG_INFO,
+          "reload: generation %u active (%zu routes, %zu modules) in %.1f ms",
+          id, w->gen->nroutes, w->gen->nmodules,
+          (double)(uv_hrtime() - rl->started) / 1e6);
+  hw__reload_finished(rl, 1, NULL);
 }
 
 void hw__reload_start(hw__worker *w) {
   hw__reloader *rl = &w->reload;
+  rl->loop = w->loop;
   rl->last_id = w->gen->id;
   uv_timer_init(w->loop, &rl->reaper);
   uv_unref((uv_handle_t *)&rl->reaper);
-  uv_signal_init(w->loop, &rl->sig_hup);
-  rl->sig_hup.data = w;
-  uv_signal_start(&rl->sig_hup, on_sighup, SIGHUP);
+  /* A worker under a master is reloaded by it; a single process listens
+   * for SIGHUP itself. */
+  if (rl->run_dir != NULL) {
+    rl->owner = w;
+    rl->on_checked = single_checked;
+    rl->listen = w->gen->config->listen;
+    rl->nlisten = w->gen->config->nlisten;
+    hw__reload_listen_sighup(rl);
+  }
 }
 
 void hw__reload_stop(hw__worker *w) {
@@ -636,8 +658,7 @@ void hw__reload_stop(hw__worker *w) {
   uv_timer_stop(&rl->reaper);
   if (!uv_is_closing((uv_handle_t *)&rl->reaper))
     uv_close((uv_handle_t *)&rl->reaper, NULL);
-  if (!uv_is_closing((uv_handle_t *)&rl->sig_hup))
-    uv_close((uv_handle_t *)&rl->sig_hup, NULL);
+  hw__reload_close(rl);
 }
 
 void hw__reload_destroy(hw__worker *w) {
@@ -647,8 +668,11 @@ void hw__reload_destroy(hw__worker *w) {
     unsigned id = w->gen->id;
     hw__generation_free(w->gen);
     w->gen = NULL;
-    if (rl->run_dir != NULL)
-      remove_gen_dir(rl, id);
+    hw__stage_remove(rl, id);
+  }
+  if (rl->staged != NULL) {
+    hw__config_free(rl->staged);
+    rl->staged = NULL;
   }
   if (rl->run_dir != NULL && rl->own_run_dir)
     rmdir(rl->run_dir);
