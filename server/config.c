@@ -336,15 +336,16 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     } else if (strcmp(k, "modules_dir") == 0) {
       mdir = x;
     } else if (strcmp(k, "workers") == 0) {
-      /* Until the multi-process mode exists, one worker (or "auto", which
-       * for now means the same) is all that is accepted. */
+      /* "auto" is one worker per CPU; 0 is the single-process mode. */
       if (json_is_string(x) && strcmp(json_string_value(x), "auto") == 0)
-        cfg->workers = 0;
-      else if (json_is_integer(x) && json_integer_value(x) == 1)
-        cfg->workers = 1;
+        cfg->workers = HW__WORKERS_AUTO;
+      else if (json_is_integer(x) && json_integer_value(x) >= 0 &&
+               json_integer_value(x) <= HW__WORKERS_MAX)
+        cfg->workers = (int)json_integer_value(x);
       else if (json_is_integer(x))
         return fail(err, err_len, path, "workers",
-                    "only 1 worker is supported by this version");
+                    "must be 0 (single process) to %d, or \"auto\"",
+                    HW__WORKERS_MAX);
       else
         return fail(err, err_len, path, "workers",
                     "must be an integer or \"auto\", not %s",
@@ -448,7 +449,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   cfg->path = xstrdup(path);
   cfg->limit_body = DEFAULT_LIMIT_BODY;
   cfg->drain_ms = DEFAULT_DRAIN_MS;
-  cfg->workers = 1;
+  cfg->workers = HW__WORKERS_AUTO;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
   if (r != 0) {
@@ -538,7 +539,7 @@ char *hw__config_to_json(const hw__config *cfg) {
     bad |= json_object_set_new(timeouts, "drain", json_integer((json_int_t)cfg->drain_ms));
     bad |= json_object_set(root, "listen", listen);
     bad |= json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
-    bad |= json_object_set_new(root, "workers", cfg->workers == 0
+    bad |= json_object_set_new(root, "workers", cfg->workers == HW__WORKERS_AUTO
                                                     ? json_string("auto")
                                                     : json_integer(cfg->workers));
     bad |= json_object_set(root, "limits", limits);

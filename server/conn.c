@@ -232,7 +232,7 @@ static void finish_connection(hw__conn *c) {
 /* ---- reading and back-pressure ---------------------------------------- */
 
 int hw__conn_congested(const hw__conn *c) {
-  return c->nqueued > HW__MAX_QUEUED ||
+  return c->no_more || c->nqueued > HW__MAX_QUEUED ||
          c->tcp.write_queue_size > HW__MAX_UNSENT;
 }
 
@@ -389,7 +389,10 @@ static void flush(hw__conn *c) {
   }
   while (c->qhead != NULL && c->qhead->state == HW__REQ_DONE) {
     hw_request *req = c->qhead;
-    int keep = req->keep_alive && !req->close_after;
+    /* While the worker drains for shutdown, the last response a
+     * connection will get says so. */
+    int last = c->draining && c->no_more && req->next == NULL && c->cur == NULL;
+    int keep = req->keep_alive && !req->close_after && !last;
     c->qhead = req->next;
     if (c->qhead == NULL)
       c->qtail = NULL;
@@ -470,6 +473,10 @@ hw_request *hw__conn_begin_request(hw__conn *c) {
 }
 
 void hw__conn_enqueue(hw__conn *c, hw_request *req) {
+  /* A draining connection finishes the request it was reading, and takes
+   * no other. */
+  if (c->draining)
+    c->no_more = 1;
   req->next = NULL;
   if (c->qtail != NULL)
     c->qtail->next = req;
@@ -477,6 +484,23 @@ void hw__conn_enqueue(hw__conn *c, hw_request *req) {
     c->qhead = req;
   c->qtail = req;
   c->nqueued++;
+}
+
+void hw__conn_drain(hw__conn *c) {
+  if (c->closing)
+    return;
+  if (c->qhead == NULL && c->cur == NULL && c->nwriting == 0) {
+    hw__conn_close(c); /* idle keep-alive: nothing is lost */
+    return;
+  }
+  c->draining = 1;
+  if (c->cur == NULL) {
+    c->no_more = 1;
+    set_reading(c, 0);
+  }
+  /* A response that was the last one before draining began may already be
+   * out: then there is nothing more to say and the connection ends. */
+  maybe_resume(c);
 }
 
 /* ---- accepting -------------------------------------------------------- */

@@ -32,6 +32,8 @@
 void hw__log(hw_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void hw__vlog(hw_log_level level, const char *fmt, va_list ap);
+/** Names the process in every line ("master", "worker 2"); NULL: none. */
+void hw__log_set_prefix(const char *prefix);
 /** Lines above `level` are dropped (default HW_LOG_INFO). */
 void hw__log_set_level(hw_log_level level);
 
@@ -59,6 +61,9 @@ void hw__str_replace_all(char *s, size_t cap, const char *from,
 
 /* ---- config.c --------------------------------------------------------- */
 
+#define HW__WORKERS_AUTO (-1)
+#define HW__WORKERS_MAX 256
+
 /** One "host:port" to listen on, resolved to a socket address. */
 typedef struct hw__listen {
   struct sockaddr_storage addr;
@@ -80,7 +85,7 @@ typedef struct hw__config {
   char *modules_dir; /* resolved against the config file's directory */
   hw__listen *listen;
   size_t nlisten;
-  int workers;                /* 0 means "auto" */
+  int workers;                /* HW__WORKERS_AUTO, 0 (single process) or N */
   size_t limit_body;          /* limits.body */
   uint64_t drain_ms;          /* timeouts_ms.drain */
   hw__route_conf *routes;
@@ -221,11 +226,23 @@ typedef struct hw__reloader hw__reloader;
 typedef void (*hw__checked_cb)(hw__reloader *rl, hw__config *cfg,
                                unsigned id);
 
+/**
+ * A page shared by a worker and its master (a file in the run directory,
+ * mapped by both), so that when a worker dies the master can say which
+ * route it was serving.
+ */
+typedef struct hw__slot_state {
+  volatile uint32_t busy; /* non-zero while a module's handle() runs */
+  volatile uint32_t gen;
+  char prefix[248];       /* of the route last dispatched */
+} hw__slot_state;
+
 /** Hot reload state (reload.c): of the master, or of a single process. */
 struct hw__reloader {
   uv_loop_t *loop;
   void *owner;
   hw__checked_cb on_checked;
+  void (*on_finished)(hw__reloader *rl, int ok); /* optional */
   char *config_path;      /* the user's routes.json */
   char *run_dir;          /* private module copies live under it; NULL in
                              a worker, whose master owns them */
@@ -269,12 +286,20 @@ typedef struct hw__worker {
   uv_timer_t date_timer;
   uv_tcp_t *listeners;
   size_t nlisteners;
-  uv_signal_t sig_int, sig_term;
+  uv_signal_t sig_int, sig_term, sig_quit;
   uv_timer_t stop_timer;
-  int stopping;
+  int stopping; /* HW__STOP_* */
   uint64_t stop_deadline;
   hw__reloader reload;
+  /* Under a master: */
+  int id;                   /* worker slot number (0: single process) */
+  uv_pipe_t ctl;            /* control channel to the master */
+  hw__buf ctl_in;
+  hw__slot_state *slot;     /* shared with the master: what is running */
+  const hw__route *slot_route;
 } hw__worker;
+
+enum { HW__STOP_NONE = 0, HW__STOP_DRAIN, HW__STOP_NOW };
 
 /** The worker of this process (one loop per process). */
 extern hw__worker *hw__current;
@@ -283,12 +308,33 @@ extern hw__worker *hw__current;
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen);
 /** Binds and listens on every address of the generation's config. */
 int hw__worker_listen(hw__worker *w, char *err, size_t err_len);
-/** Runs until SIGINT/SIGTERM, then shuts down cleanly.  Returns 0. */
+/** Runs until SIGINT/SIGTERM/SIGQUIT, then shuts down cleanly. */
 int hw__worker_run(hw__worker *w);
+/** Stops the worker: gracefully (requests finish, bounded by the drain
+ *  timeout) or at once. */
+void hw__worker_stop(hw__worker *w, int graceful, const char *why);
+/** Listens on sockets inherited from the master (already bound). */
+int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
+                          size_t err_len);
+/** Opens the control channel to the master on `fd` and says "ready". */
+int hw__worker_attach(hw__worker *w, int fd, const char *slot_file);
+/** Records in the shared slot page which route is about to run (called
+ *  only when w->slot is set). */
+void hw__worker_note_dispatch(hw__worker *w, const hw__route *rt);
 /** Frees what hw__worker_init allocated (after the loop has stopped). */
 void hw__worker_destroy(hw__worker *w);
 /** Refreshes the cached Date line now. */
 void hw__worker_update_date(hw__worker *w);
+
+/* ---- master.c --------------------------------------------------------- */
+
+/**
+ * Runs the master: binds the sockets, starts `nworkers` workers on a checked
+ * first generation built from `cfg` (owned), supervises them, and drives
+ * reloads until SIGTERM/SIGQUIT (graceful) or SIGINT.  Returns the exit code.
+ */
+int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
+                   const char *pid_file);
 
 /* ---- reload.c --------------------------------------------------------- */
 
@@ -316,6 +362,13 @@ void hw__reload_request(hw__reloader *rl);
  * serving generation N", and starts a reload that was asked meanwhile.
  */
 void hw__reload_finished(hw__reloader *rl, int ok, const char *why);
+/** Stages `cfg` (owned) as the next generation and checks it in a child;
+ *  then on_checked, or hw__reload_finished with the reason. */
+void hw__reload_check(hw__reloader *rl, hw__config *cfg);
+/** Rewrites paths of the staged snapshot and copies in a message as the
+ *  user's config file and modules. */
+void hw__reload_user_paths(const hw__reloader *rl, const hw__config *cfg,
+                           char *msg, size_t cap);
 /** Installs the SIGHUP handler of a process that reloads itself. */
 void hw__reload_listen_sighup(hw__reloader *rl);
 /** Starts a worker's reaper of retired generations. */
@@ -477,6 +530,7 @@ struct hw__conn {
   unsigned no_more : 1;       /* nothing more will be read */
   unsigned eof : 1;
   unsigned closing : 1;
+  unsigned draining : 1;      /* shutting down: finish, then close */
 };
 
 /** Accepts a new connection from `server`. */
@@ -491,6 +545,10 @@ void hw__conn_response_ready(hw__conn *c);
 int hw__conn_congested(const hw__conn *c);
 /** Closes the connection (requests in flight are orphaned). */
 void hw__conn_close(hw__conn *c);
+/** Graceful shutdown: closes an idle connection now; a busy one finishes
+ *  what it has (the request being read included), sends its last response
+ *  with `Connection: close`, then closes. */
+void hw__conn_drain(hw__conn *c);
 /** Drops the worker's pooled write batches. */
 void hw__wbatch_pool_drain(hw__worker *w);
 

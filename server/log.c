@@ -18,6 +18,11 @@
 #include "internal.h"
 
 static hw_log_level log_level = HW_LOG_INFO;
+static char log_prefix[32];
+
+void hw__log_set_prefix(const char *prefix) {
+  snprintf(log_prefix, sizeof(log_prefix), "%s", prefix != NULL ? prefix : "");
+}
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -37,8 +42,9 @@ void hw__vlog(hw_log_level level, const char *fmt, va_list ap) {
   gettimeofday(&tv, NULL);
   gmtime_r(&tv.tv_sec, &tm);
   n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-  r = snprintf(line + n, sizeof(line) - n, ".%03dZ [%s] ",
-               (int)(tv.tv_usec / 1000), level_names[level]);
+  r = snprintf(line + n, sizeof(line) - n, ".%03dZ [%s] %s%s",
+               (int)(tv.tv_usec / 1000), level_names[level], log_prefix,
+               log_prefix[0] != '\0' ? ": " : "");
   if (r > 0)
     n += (size_t)r;
   r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

@@ -33,6 +33,11 @@ static void usage(FILE *f) {
           "                        (127.0.0.1:8080, [::1]:8080, *:8080, 8080;"
           " repeatable)\n"
           "  -t, --test            check the config and its modules, then exit\n"
+          "      --workers N       worker processes (default: the config's\n"
+          "                        \"workers\", \"auto\" = one per CPU; 0 = single\n"
+          "                        process)\n"
+          "      --single          the single-process mode (same as --workers 0)\n"
+          "      --pid-file FILE   write the (master's) pid to FILE\n"
           "      --run-dir DIR     where private module copies go (default\n"
           "                        $TMPDIR or /tmp)\n"
           "  -v, --version         print the version and exit\n"
@@ -91,24 +96,157 @@ static int check_config(const char *path, const hw__listen *listen,
   return 0;
 }
 
+static void write_pid_file(const char *path) {
+  FILE *f;
+  if (path == NULL)
+    return;
+  f = fopen(path, "w");
+  if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+    hw__log(HW_LOG_WARN, "cannot write the pid file %s", path);
+}
+
+/* Serves until stopped, then tears the worker down; returns the exit code. */
+static int serve(hw__worker *w, uv_loop_t *loop) {
+  hw__worker_run(w);
+  hw__worker_destroy(w);
+  if (uv_loop_close(loop) != 0)
+    hw__log(HW_LOG_WARN, "a module left libuv handles open at exit");
+  hw__log(HW_LOG_INFO, "stopped");
+  return 0;
+}
+
+/* Gives up on a worker that could not start listening. */
+static int abandon(hw__worker *w, uv_loop_t *loop) {
+  for (size_t i = 0; i < w->nlisteners; i++)
+    uv_close((uv_handle_t *)&w->listeners[i], NULL);
+  uv_close((uv_handle_t *)&w->date_timer, NULL);
+  if (w->ctl.loop != NULL)
+    uv_close((uv_handle_t *)&w->ctl, NULL);
+  hw__generation_fini(w->gen);
+  uv_run(loop, UV_RUN_DEFAULT);
+  hw__worker_destroy(w); /* unloads the modules */
+  uv_loop_close(loop);
+  return 1;
+}
+
+/* The single-process mode: this process loads the modules and serves. */
+static int run_single(const char *config, const hw__listen *listen,
+                      size_t nlisten, const char *run_dir,
+                      const char *pid_file) {
+  uv_loop_t *loop = uv_default_loop();
+  hw__generation *gen;
+  hw__worker w;
+  char err[4096];
+  int r;
+
+  memset(&w, 0, sizeof(w));
+  if (hw__rundir_create(&w.reload, run_dir, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    return 1;
+  }
+  w.reload.config_path = strdup(config);
+  if (load(config, listen, nlisten, &w.reload, &gen, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    hw__reload_destroy(&w);
+    return 1;
+  }
+  if ((r = hw__worker_init(&w, loop, gen)) != 0) {
+    hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
+    hw__worker_destroy(&w);
+    return 1;
+  }
+  if (hw__worker_listen(&w, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    return abandon(&w, loop);
+  }
+  write_pid_file(pid_file);
+  hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", HW__VERSION_STRING,
+          (int)getpid(), w.gen->nroutes);
+  r = serve(&w, loop);
+  if (pid_file != NULL)
+    unlink(pid_file);
+  return r;
+}
+
+/* A worker under a master: the config is the master's snapshot of one
+ * generation (its modules already private copies), the sockets are
+ * inherited on fds 4.., and fd 3 is the control channel. */
+static int run_worker(int id, const char *snapshot, unsigned gen_id,
+                      int nfds, const char *slot_file) {
+  uv_loop_t *loop = uv_default_loop();
+  hw__generation *gen;
+  hw__config *cfg;
+  hw__worker w;
+  char err[4096], prefix[32];
+  int fds[MAX_LISTEN];
+
+  snprintf(prefix, sizeof(prefix), "worker %d", id);
+  hw__log_set_prefix(prefix);
+  /* The master drives reloads; a SIGHUP sent to the whole process group
+   * must not end a worker. */
+  signal(SIGHUP, SIG_IGN);
+  if (nfds < 1 || nfds > MAX_LISTEN) {
+    hw__log(HW_LOG_ERROR, "bad --listen-fds %d", nfds);
+    return 1;
+  }
+  for (int i = 0; i < nfds; i++)
+    fds[i] = 4 + i;
+  memset(&w, 0, sizeof(w));
+  w.id = id;
+  if (hw__config_load(snapshot, &cfg, err, sizeof(err)) != 0 ||
+      hw__generation_build(cfg, gen_id, &gen, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    return 1;
+  }
+  if (hw__worker_init(&w, loop, gen) != 0) {
+    hw__worker_destroy(&w);
+    return 1;
+  }
+  w.id = id;
+  if (hw__worker_listen_fds(&w, fds, (size_t)nfds, err, sizeof(err)) != 0 ||
+      hw__worker_attach(&w, 3, slot_file) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    return abandon(&w, loop);
+  }
+  return serve(&w, loop);
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+    return -1;
+  *out = (int)v;
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  enum { OPT_WORKERS = 256, OPT_SINGLE, OPT_PID_FILE, OPT_WORKER,
+         OPT_GENERATION, OPT_LISTEN_FDS, OPT_SLOT_FILE };
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
       {"listen", required_argument, NULL, 'l'},
       {"test", no_argument, NULL, 't'},
       {"run-dir", required_argument, NULL, 'r'},
+      {"workers", required_argument, NULL, OPT_WORKERS},
+      {"single", no_argument, NULL, OPT_SINGLE},
+      {"pid-file", required_argument, NULL, OPT_PID_FILE},
       {"version", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
+      /* Used by the master to start its workers; not for people. */
+      {"worker", required_argument, NULL, OPT_WORKER},
+      {"generation", required_argument, NULL, OPT_GENERATION},
+      {"listen-fds", required_argument, NULL, OPT_LISTEN_FDS},
+      {"slot-file", required_argument, NULL, OPT_SLOT_FILE},
       {NULL, 0, NULL, 0},
   };
-  const char *config = DEFAULT_CONFIG, *run_dir = NULL;
+  const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
+  const char *slot_file = NULL;
   hw__listen listen[MAX_LISTEN];
   size_t nlisten = 0;
-  int test = 0, ch, r;
-  char err[2048];
-  hw__generation *gen;
-  hw__worker w;
-  uv_loop_t *loop;
+  int test = 0, ch, workers = -2, worker_id = 0, nfds = 0, gen_id = 1;
+  char err[4096];
+  hw__config *cfg;
 
   while ((ch = getopt_long(argc, argv, "c:l:tvh", opts, NULL)) != -1) {
     switch (ch) {
@@ -132,6 +270,36 @@ int main(int argc, char **argv) {
       break;
     case 'r':
       run_dir = optarg;
+      break;
+    case OPT_WORKERS:
+      if (strcmp(optarg, "auto") == 0)
+        workers = HW__WORKERS_AUTO;
+      else if (parse_int(optarg, 0, HW__WORKERS_MAX, &workers) != 0) {
+        fprintf(stderr, "haywire: --workers: 0 to %d, or auto\n",
+                HW__WORKERS_MAX);
+        return 1;
+      }
+      break;
+    case OPT_SINGLE:
+      workers = 0;
+      break;
+    case OPT_PID_FILE:
+      pid_file = optarg;
+      break;
+    case OPT_WORKER:
+      if (parse_int(optarg, 1, HW__WORKERS_MAX, &worker_id) != 0)
+        return 1;
+      break;
+    case OPT_GENERATION:
+      if (parse_int(optarg, 1, 1 << 30, &gen_id) != 0)
+        return 1;
+      break;
+    case OPT_LISTEN_FDS:
+      if (parse_int(optarg, 1, MAX_LISTEN, &nfds) != 0)
+        return 1;
+      break;
+    case OPT_SLOT_FILE:
+      slot_file = optarg;
       break;
     case 'v':
       printf("%s (module ABI %d.%d, libuv %s)\n", HW__VERSION_STRING,
@@ -157,43 +325,28 @@ int main(int argc, char **argv) {
 
   if (test)
     return check_config(config, listen, nlisten);
-
   raise_nofile();
-  loop = uv_default_loop();
-  memset(&w, 0, sizeof(w));
-  if (hw__rundir_create(&w.reload, run_dir, err, sizeof(err)) != 0) {
+  if (worker_id > 0)
+    return run_worker(worker_id, config, (unsigned)gen_id, nfds, slot_file);
+
+  /* The master or the single process: which is the config's (or the
+   * command line's) call. */
+  if (hw__config_load(config, &cfg, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     return 1;
   }
-  w.reload.config_path = strdup(config);
-  if (load(config, listen, nlisten, &w.reload, &gen, err, sizeof(err)) != 0) {
-    hw__log(HW_LOG_ERROR, "%s", err);
-    w.gen = NULL;
-    hw__reload_destroy(&w);
+  if (workers == -2)
+    workers = cfg->workers;
+  if (workers == HW__WORKERS_AUTO)
+    workers = (int)uv_available_parallelism();
+  if (workers == 0) {
+    hw__config_free(cfg);
+    return run_single(config, listen, nlisten, run_dir, pid_file);
+  }
+  if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
+    hw__config_free(cfg);
     return 1;
   }
-  if ((r = hw__worker_init(&w, loop, gen)) != 0) {
-    hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
-    hw__worker_destroy(&w);
-    return 1;
-  }
-  if (hw__worker_listen(&w, err, sizeof(err)) != 0) {
-    hw__log(HW_LOG_ERROR, "%s", err);
-    for (size_t i = 0; i < w.nlisteners; i++)
-      uv_close((uv_handle_t *)&w.listeners[i], NULL);
-    uv_close((uv_handle_t *)&w.date_timer, NULL);
-    hw__generation_fini(w.gen);
-    uv_run(loop, UV_RUN_DEFAULT);
-    hw__worker_destroy(&w); /* unloads the modules */
-    uv_loop_close(loop);
-    return 1;
-  }
-  hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", HW__VERSION_STRING,
-          (int)getpid(), w.gen->nroutes);
-  hw__worker_run(&w);
-  hw__worker_destroy(&w);
-  if (uv_loop_close(loop) != 0)
-    hw__log(HW_LOG_WARN, "a module left libuv handles open at exit");
-  hw__log(HW_LOG_INFO, "stopped");
-  return 0;
+  hw__log_set_prefix("master");
+  return hw__master_run(cfg, workers, run_dir, pid_file);
 }

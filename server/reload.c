@@ -216,7 +216,10 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
 /* ---- the transaction: read, stage, check --------------------------------- */
 
 void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
-  if (!ok) {
+  if (!ok && rl->last_id == 0) {
+    hw__log(HW_LOG_ERROR, "%s", why); /* at start-up: nothing to keep */
+    hw__stage_remove(rl, rl->staged_id);
+  } else if (!ok) {
     hw__log(HW_LOG_ERROR, "reload failed: %s; still serving generation %u",
             why, rl->last_id);
     hw__stage_remove(rl, rl->staged_id);
@@ -228,6 +231,8 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
     rl->staged = NULL;
   }
   rl->busy = 0;
+  if (rl->on_finished != NULL)
+    rl->on_finished(rl, ok);
   /* SIGHUPs that came while this reload was being built are coalesced
    * into one more reload, which sees the newest files. */
   if (rl->pending && !rl->stopping) {
@@ -236,9 +241,8 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
   }
 }
 
-/* Messages about the staged copy are about the user's files: say so. */
-static void user_paths(const hw__reloader *rl, const hw__config *cfg,
-                       char *msg, size_t cap) {
+void hw__reload_user_paths(const hw__reloader *rl, const hw__config *cfg,
+                           char *msg, size_t cap) {
   char snapshot[4352];
   gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
   strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
@@ -291,7 +295,7 @@ static void child_closed(uv_handle_t *h) {
       snprintf(msg + n, sizeof(msg) - n, " (exit status %lld)",
                (long long)rl->child_status);
     }
-    user_paths(rl, rl->staged, msg, sizeof(msg));
+    hw__reload_user_paths(rl, rl->staged, msg, sizeof(msg));
   }
   hw__buf_free(&rl->child_out);
   hw__reload_finished(rl, 0, msg);
@@ -402,12 +406,18 @@ static void begin(hw__reloader *rl) {
     hw__reload_finished(rl, 0, "out of memory");
     return;
   }
+  hw__reload_check(rl, cfg);
+}
+
+void hw__reload_check(hw__reloader *rl, hw__config *cfg) {
+  char err[4096];
+
+  rl->busy = 1;
   rl->staged = cfg;
+  rl->staged_id = rl->last_id + 1;
   if (hw__stage(rl, cfg, rl->staged_id, err, sizeof(err)) != 0 ||
-      spawn_preflight(rl, err, sizeof(err)) != 0) {
+      spawn_preflight(rl, err, sizeof(err)) != 0)
     hw__reload_finished(rl, 0, err);
-    return;
-  }
 }
 
 void hw__reload_request(hw__reloader *rl) {

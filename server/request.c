@@ -208,9 +208,17 @@ void hw__request_dispatch(hw_request *req) {
   while (rt != NULL) {
     hw_handle_result r;
 
+    /* Under a master, a shared page says what runs, so that if the module
+     * crashes the master can name the route. */
+    if (req->w->slot != NULL) {
+      hw__worker_note_dispatch(req->w, rt);
+      req->w->slot->busy = 1;
+    }
     req->in_handle = 1;
     r = rt->module->desc->handle(rt->state, req, &req->res);
     req->in_handle = 0;
+    if (req->w->slot != NULL)
+      req->w->slot->busy = 0;
     switch (r) {
     case HW_HANDLED:
       done(req);

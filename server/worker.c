@@ -9,10 +9,13 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -141,41 +144,79 @@ static void finish_stop(hw__worker *w) {
   close_handle((uv_handle_t *)&w->date_timer);
   close_handle((uv_handle_t *)&w->sig_int);
   close_handle((uv_handle_t *)&w->sig_term);
+  close_handle((uv_handle_t *)&w->sig_quit);
 }
 
 static void on_stop_timer(uv_timer_t *t) {
   hw__worker *w = hw__container_of(t, hw__worker, stop_timer);
-  if (live_requests(w) == 0 || uv_now(w->loop) >= w->stop_deadline)
+  uint64_t now = uv_now(w->loop);
+
+  /* Graceful: connections finish what they have, bounded by the drain
+   * timeout; then whatever is left is closed. */
+  if (w->stopping == HW__STOP_DRAIN) {
+    if (w->nconns > 0 && now < w->stop_deadline)
+      return;
+    if (w->nconns > 0)
+      hw__log(HW_LOG_WARN, "drain timeout: closing %zu connection(s)",
+              w->nconns);
+    while (w->conns != NULL)
+      hw__conn_close(w->conns);
+    w->stopping = HW__STOP_NOW;
+    w->stop_deadline = now + STOP_GRACE_MS;
+  }
+  /* Closing a connection aborts its deferred requests; their modules are
+   * told and finish them, which is what this waits for. */
+  if (live_requests(w) == 0 || now >= w->stop_deadline)
     finish_stop(w);
 }
 
-static void begin_stop(hw__worker *w, const char *why) {
+void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   if (w->stopping)
     return;
-  w->stopping = 1;
-  hw__log(HW_LOG_INFO, "%s: shutting down", why);
+  hw__log(HW_LOG_INFO, "%s: %s", why,
+          graceful ? "finishing requests, then shutting down"
+                   : "shutting down");
+  w->reload.stopping = 1;
   for (size_t i = 0; i < w->nlisteners; i++)
     close_handle((uv_handle_t *)&w->listeners[i]);
-  /* Closing a connection aborts its deferred requests; their modules are
-   * told and finish them, which is what the stop timer waits for. */
-  while (w->conns != NULL)
-    hw__conn_close(w->conns);
-  w->stop_deadline = uv_now(w->loop) + STOP_GRACE_MS;
+  if (w->ctl.loop != NULL)
+    close_handle((uv_handle_t *)&w->ctl);
+  if (graceful) {
+    hw__conn *c = w->conns;
+    w->stopping = HW__STOP_DRAIN;
+    w->stop_deadline = uv_now(w->loop) + w->gen->config->drain_ms;
+    while (c != NULL) {
+      hw__conn *next = c->next;
+      hw__conn_drain(c); /* may close it, unlinking it from the list */
+      c = next;
+    }
+  } else {
+    w->stopping = HW__STOP_NOW;
+    while (w->conns != NULL)
+      hw__conn_close(w->conns);
+    w->stop_deadline = uv_now(w->loop) + STOP_GRACE_MS;
+  }
   uv_timer_start(&w->stop_timer, on_stop_timer, 0, 10);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
   hw__worker *w = s->data;
-  begin_stop(w, signum == SIGINT ? "SIGINT" : "SIGTERM");
+  /* SIGINT is the impatient one; SIGTERM and SIGQUIT let requests finish. */
+  hw__worker_stop(w, signum != SIGINT,
+                  signum == SIGINT    ? "SIGINT"
+                  : signum == SIGQUIT ? "SIGQUIT"
+                                      : "SIGTERM");
 }
 
 int hw__worker_run(hw__worker *w) {
   uv_timer_init(w->loop, &w->stop_timer);
   uv_signal_init(w->loop, &w->sig_int);
   uv_signal_init(w->loop, &w->sig_term);
-  w->sig_int.data = w->sig_term.data = w;
+  uv_signal_init(w->loop, &w->sig_quit);
+  w->sig_int.data = w->sig_term.data = w->sig_quit.data = w;
   uv_signal_start(&w->sig_int, on_signal, SIGINT);
   uv_signal_start(&w->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&w->sig_quit, on_signal, SIGQUIT);
   hw__reload_start(w);
   uv_run(w->loop, UV_RUN_DEFAULT);
   return 0;
@@ -189,6 +230,162 @@ void hw__worker_destroy(hw__worker *w) {
   w->listeners = NULL;
   free(w->rbuf);
   w->rbuf = NULL;
+  hw__buf_free(&w->ctl_in);
+  if (w->slot != NULL) {
+    munmap((void *)w->slot, sizeof(hw__slot_state));
+    w->slot = NULL;
+  }
   if (hw__current == w)
     hw__current = NULL;
+}
+
+/* ---- under a master ---------------------------------------------------- */
+
+int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
+                          size_t err_len) {
+  int r;
+
+  w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
+  if (w->listeners == NULL)
+    return UV_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    uv_tcp_t *l = &w->listeners[i];
+    uv_tcp_init(w->loop, l);
+    l->data = w;
+    w->nlisteners++;
+    /* The master bound and listened; listen() again only sets the backlog
+     * and lets libuv watch the socket. */
+    r = uv_tcp_open(l, fds[i]);
+    if (r == 0)
+      r = uv_listen((uv_stream_t *)l, LISTEN_BACKLOG, on_connection);
+    if (r != 0) {
+      snprintf(err, err_len, "cannot listen on inherited socket %d: %s",
+               fds[i], uv_strerror(r));
+      return r;
+    }
+  }
+  return 0;
+}
+
+static void ctl_send(hw__worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void ctl_written(uv_write_t *req, int status) { free(req); }
+
+static void ctl_send(hw__worker *w, const char *fmt, ...) {
+  uv_write_t *req;
+  char *msg;
+  uv_buf_t buf;
+  va_list ap;
+  int n;
+
+  if (w->ctl.loop == NULL || uv_is_closing((uv_handle_t *)&w->ctl))
+    return;
+  req = malloc(sizeof(*req) + 4200);
+  if (req == NULL)
+    return;
+  msg = (char *)(req + 1);
+  va_start(ap, fmt);
+  n = vsnprintf(msg, 4096, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    n = 0;
+  if (n > 4095)
+    n = 4095;
+  /* One message is one line: a newline inside would split it. */
+  for (int i = 0; i < n; i++)
+    if (msg[i] == '\n')
+      msg[i] = ' ';
+  msg[n++] = '\n';
+  buf = uv_buf_init(msg, (unsigned)n);
+  if (uv_write(req, (uv_stream_t *)&w->ctl, &buf, 1, ctl_written) != 0)
+    free(req);
+}
+
+/* "reload <id> <snapshot>": build that generation from the master's
+ * snapshot (its modules are the master's private copies) and answer. */
+static void ctl_reload(hw__worker *w, unsigned id, const char *path) {
+  char err[4096];
+  hw__config *cfg;
+  uint64_t t0 = uv_hrtime();
+
+  if (hw__config_load(path, &cfg, err, sizeof(err)) != 0 ||
+      hw__worker_swap(w, cfg, id, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "generation %u failed here: %s", id, err);
+    ctl_send(w, "failed %u %s", id, err);
+    return;
+  }
+  hw__log(HW_LOG_INFO, "generation %u active (%zu routes) in %.1f ms", id,
+          w->gen->nroutes, (double)(uv_hrtime() - t0) / 1e6);
+  ctl_send(w, "reloaded %u", id);
+}
+
+static void ctl_line(hw__worker *w, char *line) {
+  unsigned id;
+  int off = 0;
+
+  if (sscanf(line, "reload %u %n", &id, &off) == 1 && off > 0)
+    ctl_reload(w, id, line + off);
+  else
+    hw__log(HW_LOG_WARN, "unknown message from the master: %.80s", line);
+}
+
+static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static char chunk[4096];
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
+}
+
+static void ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  hw__worker *w = s->data;
+  char *nl;
+
+  if (n < 0) {
+    /* The master is gone: nobody supervises this worker any more, so it
+     * finishes what it has and exits rather than linger. */
+    hw__worker_stop(w, 1, "master gone");
+    return;
+  }
+  if (hw__buf_append(&w->ctl_in, buf->base, (size_t)n) != 0)
+    return;
+  while ((nl = memchr(w->ctl_in.data, '\n', w->ctl_in.len)) != NULL) {
+    size_t len = (size_t)(nl - w->ctl_in.data);
+    *nl = '\0';
+    ctl_line(w, w->ctl_in.data);
+    memmove(w->ctl_in.data, nl + 1, w->ctl_in.len - len - 1);
+    w->ctl_in.len -= len + 1;
+  }
+}
+
+int hw__worker_attach(hw__worker *w, int fd, const char *slot_file) {
+  int r;
+
+  if (slot_file != NULL) {
+    int sfd = open(slot_file, O_RDWR | O_CLOEXEC);
+    if (sfd >= 0) {
+      void *p = mmap(NULL, sizeof(hw__slot_state), PROT_READ | PROT_WRITE,
+                     MAP_SHARED, sfd, 0);
+      close(sfd);
+      if (p != MAP_FAILED)
+        w->slot = p;
+    }
+  }
+  uv_pipe_init(w->loop, &w->ctl, 0);
+  w->ctl.data = w;
+  if ((r = uv_pipe_open(&w->ctl, fd)) != 0)
+    return r;
+  /* The control channel alone must not keep the worker alive at exit. */
+  uv_unref((uv_handle_t *)&w->ctl);
+  uv_read_start((uv_stream_t *)&w->ctl, ctl_alloc, ctl_read);
+  ctl_send(w, "ready %u", w->gen->id);
+  return 0;
+}
+
+void hw__worker_note_dispatch(hw__worker *w, const hw__route *rt) {
+  hw__slot_state *s = w->slot;
+  if (rt != w->slot_route) {
+    snprintf(s->prefix, sizeof(s->prefix), "%s", rt->prefix);
+    s->gen = rt->gen->id;
+    w->slot_route = rt;
+  }
 }

@@ -213,7 +213,9 @@ def test_client_leaves(srv):
 
 
 def test_stop_with_deferred():
-    with t.block("SIGTERM with a deferred request in flight"):
+    # SIGINT is the immediate stop: the deferred request is abandoned (its
+    # module is told) and the server still exits cleanly.
+    with t.block("SIGINT with a deferred request in flight"):
         with hwtest.Server(routes=routes(), name="stopdefer") as srv:
             with Conn(srv.port) as c:
                 c.send(get("/delay/slow?ms=60000"))
@@ -221,7 +223,29 @@ def test_stop_with_deferred():
                 # (almost certainly) handed the first request to the module.
                 r = hwtest.one(srv.port, get("/hello"))
                 t.is_(r.status, 200, "server busy with a 60 s deferred request")
-                hwtest.assert_clean_stop(srv, signal.SIGTERM, "server")
+                hwtest.assert_clean_stop(srv, signal.SIGINT, "server")
+    # SIGTERM is graceful: the deferred request completes, its response says
+    # Connection: close, an idle keep-alive connection is closed, and then
+    # the server exits 0.
+    with t.block("SIGTERM with a deferred request in flight"):
+        with hwtest.Server(routes=routes(), name="stopgrace") as srv:
+            with Conn(srv.port) as c, Conn(srv.port) as idle:
+                idle.send(get("/hello"))
+                r = idle.read_response()
+                t.is_(r.status, 200, "idle keep-alive connection made")
+                c.send(get("/delay/slow?ms=700"))
+                r = hwtest.one(srv.port, get("/hello"))
+                t.is_(r.status, 200, "server busy with a deferred request")
+                srv.proc.send_signal(signal.SIGTERM)
+                r = c.read_response()
+                t.is_((r.status, r.body), (200, b"/delay/slow"),
+                      "the deferred request completes after SIGTERM")
+                t.ok("close" in r.connection_tokens(),
+                     "its response says Connection: close")
+                c.expect_closed("then the connection is closed")
+                idle.expect_closed("the idle connection is closed")
+                rc = srv.proc.wait(timeout=hwtest.TIMEOUT)
+                t.is_(rc, 0, "then the server exits 0")
 
 
 def main():

@@ -94,7 +94,8 @@ int main(void) {
   bad("modules_dir not a string", "{\"modules_dir\":5}", "modules_dir",
       "string");
   bad("workers not a number", "{\"workers\":\"many\"}", "workers", "integer");
-  bad("workers above 1", "{\"workers\":4}", "workers", "only 1");
+  bad("workers negative", "{\"workers\":-1}", "workers", "0 (single process)");
+  bad("workers too many", "{\"workers\":100000}", "workers", "256");
   bad("limits not an object", "{\"limits\":5}", "limits", "object");
   bad("limits unknown key", "{\"limits\":{\"bodyy\":1}}", "limits.bodyy",
       "unknown");

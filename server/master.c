@@ -1,0 +1,724 @@
+/*
+ * master.c - the master process: it owns the listening sockets, supervises
+ * the worker processes, and drives reloads.  It never loads module code, so a
+ * module that crashes can take down one worker, never the site.
+ *
+ * Sockets: for every listen address the master opens one SO_REUSEPORT socket
+ * per worker slot and keeps them all for its whole life.  The kernel spreads
+ * new connections over the sockets of a group, so each worker gets its share
+ * even when one is busier (libuv's accept loop would otherwise let the first
+ * awake worker drain a shared backlog).  A worker that dies leaves its socket
+ * open in the master: connections hashed to it wait in its backlog for the
+ * replacement instead of being refused.
+ *
+ * Generations: the master stages every generation (private module copies
+ * and a snapshot of the config under run_dir/g<N>/) and checks it in a
+ * preflight child; workers are only ever started or reloaded from such a
+ * snapshot, never from the files users edit, so all workers run the same
+ * code and an edit takes effect only on SIGHUP.
+ *
+ * Workers talk to the master over a pipe on their fd 3, one text line per
+ * message: the master sends "reload <id> <snapshot>", a worker answers
+ * "ready <id>", "reloaded <id>" or "failed <id> <reason>".
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define RESTART_WINDOW_MS 10000
+#define RESTART_BURST 5
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define RELOAD_ANSWER_MS 60000
+#define KILL_GRACE_MS 5000
+#define LISTEN_BACKLOG 4096
+
+typedef struct master master;
+
+typedef struct slot {
+  master *m;
+  int id;
+  uv_process_t proc;
+  uv_pipe_t ctl;
+  uv_timer_t restart;
+  int alive;       /* the process runs */
+  int handles;     /* proc and ctl handles still open */
+  int ready;       /* said "ready" */
+  int replacing;   /* stopped on purpose: not a crash */
+  int awaiting;    /* a reload answer is due */
+  int reload_failed;
+  pid_t pid;
+  unsigned gen;    /* the generation it serves */
+  uint64_t deaths[RESTART_BURST];
+  unsigned ndeaths;
+  uint64_t backoff;
+  int *fds;        /* its listening sockets, one per address */
+  hw__buf in;
+  hw__slot_state *state;
+} slot;
+
+struct master {
+  uv_loop_t *loop;
+  hw__reloader rl;
+  hw__config *cfg; /* the serving generation's (staged) config */
+  slot *slots;
+  int nslots;
+  uv_signal_t sig_hup, sig_term, sig_int, sig_quit;
+  uv_timer_t stop_timer;
+  uint64_t stop_deadline;
+  int stopping, graceful, exit_code;
+  /* the reload being rolled out */
+  hw__config *next_cfg;
+  unsigned next_id;
+  int answers_due, oks, asked;
+  char first_err[4096];
+  uv_timer_t reload_timer;
+  const char *pid_file;
+};
+
+static void spawn_slot(slot *s);
+static void conclude_reload(master *m);
+static void maybe_exit(master *m);
+
+static const char *signame(int sig) {
+  switch (sig) {
+  case SIGSEGV: return "SIGSEGV";
+  case SIGABRT: return "SIGABRT";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGILL: return "SIGILL";
+  case SIGKILL: return "SIGKILL";
+  case SIGTERM: return "SIGTERM";
+  case SIGINT: return "SIGINT";
+  case SIGQUIT: return "SIGQUIT";
+  case SIGHUP: return "SIGHUP";
+  case SIGPIPE: return "SIGPIPE";
+  case SIGUSR1: return "SIGUSR1";
+  case SIGUSR2: return "SIGUSR2";
+  default: return "unknown signal";
+  }
+}
+
+static void snapshot_path(const master *m, unsigned id, char *buf,
+                          size_t len) {
+  snprintf(buf, len, "%s/g%u/routes.json", m->rl.run_dir, id);
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static int open_socket(const hw__listen *l, int port, int *out, char *err,
+                       size_t err_len) {
+  struct sockaddr_storage ss = l->addr;
+  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in);
+  int one = 1, fd;
+
+  if (port >= 0) {
+    if (ss.ss_family == AF_INET6)
+      ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    else
+      ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+  }
+  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto fail;
+  /* SO_REUSEPORT makes the per-worker sockets one group that the kernel
+   * balances connections over. */
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+    goto fail;
+  if (ss.ss_family == AF_INET6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+    goto fail;
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+      listen(fd, LISTEN_BACKLOG) != 0)
+    goto fail;
+  *out = fd;
+  return 0;
+fail:
+  snprintf(err, err_len, "cannot listen on %s: %s", l->text, strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  return UV_EINVAL;
+}
+
+static int open_sockets(master *m, char *err, size_t err_len) {
+  const hw__config *cfg = m->cfg;
+  char msg[128];
+
+  for (int k = 0; k < m->nslots; k++) {
+    m->slots[k].fds = calloc(cfg->nlisten, sizeof(int));
+    if (m->slots[k].fds == NULL)
+      return UV_ENOMEM;
+    for (size_t i = 0; i < cfg->nlisten; i++)
+      m->slots[k].fds[i] = -1;
+  }
+  for (size_t i = 0; i < cfg->nlisten; i++) {
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    int port;
+    /* Port 0 asks for any free port: the first socket gets one and the
+     * others of the group join it there. */
+    if (open_socket(&cfg->listen[i], -1, &m->slots[0].fds[i], err,
+                    err_len) != 0)
+      return UV_EINVAL;
+    getsockname(m->slots[0].fds[i], (struct sockaddr *)&bound, &blen);
+    port = ntohs(bound.ss_family == AF_INET6
+                     ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                     : ((struct sockaddr_in *)&bound)->sin_port);
+    for (int k = 1; k < m->nslots; k++)
+      if (open_socket(&cfg->listen[i], port, &m->slots[k].fds[i], err,
+                      err_len) != 0)
+        return UV_EINVAL;
+    if (bound.ss_family == AF_INET6) {
+      char ip[64];
+      uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
+      snprintf(msg, sizeof(msg), "[%s]:%d", ip, port);
+    } else {
+      char ip[64];
+      uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
+      snprintf(msg, sizeof(msg), "%s:%d", ip, port);
+    }
+    hw__log(HW_LOG_INFO, "listening on %s (%d SO_REUSEPORT sockets)", msg,
+            m->nslots);
+  }
+  return 0;
+}
+
+/* ---- talking to workers ------------------------------------------------- */
+
+static void ctl_written(uv_write_t *req, int status) { free(req); }
+
+static void send_line(slot *s, const char *text) {
+  size_t n = strlen(text);
+  uv_write_t *req = malloc(sizeof(*req) + n + 1);
+  uv_buf_t buf;
+  if (req == NULL)
+    return;
+  memcpy(req + 1, text, n);
+  ((char *)(req + 1))[n] = '\n';
+  buf = uv_buf_init((char *)(req + 1), (unsigned)n + 1);
+  if (uv_write(req, (uv_stream_t *)&s->ctl, &buf, 1, ctl_written) != 0)
+    free(req);
+}
+
+static void reload_answer(slot *s, int ok, const char *why) {
+  master *m = s->m;
+  if (!s->awaiting)
+    return;
+  s->awaiting = 0;
+  m->answers_due--;
+  if (ok) {
+    m->oks++;
+    s->gen = m->next_id;
+  } else {
+    s->reload_failed = 1;
+    if (m->first_err[0] == '\0')
+      snprintf(m->first_err, sizeof(m->first_err), "%s", why);
+  }
+  if (m->answers_due == 0)
+    conclude_reload(m);
+}
+
+static void on_line(slot *s, char *line) {
+  unsigned id;
+  int off = 0;
+
+  if (sscanf(line, "ready %u", &id) == 1) {
+    s->ready = 1;
+    s->gen = id;
+    hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
+            (int)s->pid, id);
+  } else if (sscanf(line, "reloaded %u", &id) == 1) {
+    if (id == s->m->next_id)
+      reload_answer(s, 1, NULL);
+  } else if (sscanf(line, "failed %u %n", &id, &off) == 1 && off > 0) {
+    if (id == s->m->next_id) {
+      char msg[4096];
+      snprintf(msg, sizeof(msg), "%s", line + off);
+      hw__reload_user_paths(&s->m->rl, s->m->next_cfg, msg, sizeof(msg));
+      reload_answer(s, 0, msg);
+    }
+  }
+}
+
+static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static char chunk[4096];
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
+}
+
+static void ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  slot *s = st->data;
+  char *nl;
+  if (n < 0) {
+    uv_read_stop(st); /* the worker is exiting; its exit is handled there */
+    return;
+  }
+  if (hw__buf_append(&s->in, buf->base, (size_t)n) != 0)
+    return;
+  while ((nl = memchr(s->in.data, '\n', s->in.len)) != NULL) {
+    size_t len = (size_t)(nl - s->in.data);
+    *nl = '\0';
+    on_line(s, s->in.data);
+    memmove(s->in.data, nl + 1, s->in.len - len - 1);
+    s->in.len -= len + 1;
+  }
+}
+
+/* ---- worker life -------------------------------------------------------- */
+
+static void on_restart_timer(uv_timer_t *t) { spawn_slot(t->data); }
+
+/* Both handles of a dead worker are closed: start its successor, at once
+ * or after a back-off if it keeps dying. */
+static void slot_closed(uv_handle_t *h) {
+  slot *s = h->data;
+  master *m = s->m;
+  uint64_t now = uv_now(m->loop);
+
+  if (--s->handles > 0)
+    return;
+  hw__buf_free(&s->in);
+  if (m->stopping) {
+    maybe_exit(m);
+    return;
+  }
+  if (s->replacing) {
+    s->replacing = 0;
+    spawn_slot(s);
+    return;
+  }
+  s->deaths[s->ndeaths++ % RESTART_BURST] = now;
+  if (s->ndeaths >= RESTART_BURST &&
+      now - s->deaths[s->ndeaths % RESTART_BURST] < RESTART_WINDOW_MS) {
+    /* The oldest of the last five deaths is under ten seconds old: this
+     * slot is crash-looping. */
+    s->backoff = s->backoff == 0 ? BACKOFF_FIRST_MS : s->backoff * 2;
+    if (s->backoff > BACKOFF_MAX_MS)
+      s->backoff = BACKOFF_MAX_MS;
+    hw__log(HW_LOG_WARN,
+            "worker %d died %d times within %d s: restarting it in %llu ms",
+            s->id, RESTART_BURST, RESTART_WINDOW_MS / 1000,
+            (unsigned long long)s->backoff);
+    uv_timer_start(&s->restart, on_restart_timer, s->backoff, 0);
+    return;
+  }
+  s->backoff = 0;
+  spawn_slot(s);
+}
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
+  slot *s = p->data;
+  master *m = s->m;
+  char where[400] = "";
+
+  s->alive = 0;
+  s->ready = 0;
+  if (s->state != NULL && s->state->busy)
+    snprintf(where, sizeof(where), " while serving route %s (generation %u)",
+             s->state->prefix, (unsigned)s->state->gen);
+  if (sig != 0 && !(m->stopping || s->replacing))
+    hw__log(HW_LOG_ERROR, "worker %d (pid %d) killed by signal %d (%s)%s",
+            s->id, (int)s->pid, sig, signame(sig), where);
+  else if (sig != 0)
+    hw__log(HW_LOG_INFO, "worker %d (pid %d) stopped by signal %d (%s)",
+            s->id, (int)s->pid, sig, signame(sig));
+  else if (status != 0 || !(m->stopping || s->replacing))
+    hw__log(status != 0 ? HW_LOG_ERROR : HW_LOG_INFO,
+            "worker %d (pid %d) exited with status %lld%s", s->id,
+            (int)s->pid, (long long)status, where);
+  else
+    hw__log(HW_LOG_INFO, "worker %d (pid %d) exited", s->id, (int)s->pid);
+  if (s->state != NULL)
+    s->state->busy = 0;
+  if (status != 0 && m->exit_code == 0 && m->stopping)
+    m->exit_code = 1;
+  reload_answer(s, 0, "a worker exited during the reload");
+  uv_close((uv_handle_t *)&s->proc, slot_closed);
+  if (!uv_is_closing((uv_handle_t *)&s->ctl))
+    uv_close((uv_handle_t *)&s->ctl, slot_closed);
+  else
+    s->handles--;
+}
+
+static void spawn_slot(slot *s) {
+  master *m = s->m;
+  char exe[4096], id[16], gen[16], nfds[16], snap[4352], state[4200];
+  size_t exe_len = sizeof(exe);
+  char *args[14];
+  uv_stdio_container_t *stdio;
+  uv_process_options_t opt;
+  size_t n = m->cfg->nlisten;
+  int r;
+
+  if (m->stopping)
+    return;
+  uv_exepath(exe, &exe_len);
+  snprintf(id, sizeof(id), "%d", s->id);
+  snprintf(gen, sizeof(gen), "%u", m->rl.last_id);
+  snprintf(nfds, sizeof(nfds), "%zu", n);
+  snapshot_path(m, m->rl.last_id, snap, sizeof(snap));
+  snprintf(state, sizeof(state), "%s/slot-%d", m->rl.run_dir, s->id);
+  args[0] = exe;
+  args[1] = "--worker";
+  args[2] = id;
+  args[3] = "--generation";
+  args[4] = gen;
+  args[5] = "--listen-fds";
+  args[6] = nfds;
+  args[7] = "--slot-file";
+  args[8] = state;
+  args[9] = "-c";
+  args[10] = snap;
+  args[11] = NULL;
+
+  stdio = calloc(4 + n, sizeof(*stdio));
+  if (stdio == NULL)
+    return;
+  uv_pipe_init(m->loop, &s->ctl, 0);
+  s->ctl.data = s;
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = 1;
+  stdio[2].flags = UV_INHERIT_FD;
+  stdio[2].data.fd = 2;
+  stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
+  stdio[3].data.stream = (uv_stream_t *)&s->ctl;
+  for (size_t i = 0; i < n; i++) {
+    stdio[4 + i].flags = UV_INHERIT_FD;
+    stdio[4 + i].data.fd = s->fds[i];
+  }
+  memset(&opt, 0, sizeof(opt));
+  opt.file = exe;
+  opt.args = args;
+  opt.exit_cb = on_exit_cb;
+  opt.stdio = stdio;
+  opt.stdio_count = (int)(4 + n);
+  s->proc.data = s;
+  r = uv_spawn(m->loop, &s->proc, &opt);
+  free(stdio);
+  s->handles = 2;
+  if (r != 0) {
+    hw__log(HW_LOG_ERROR, "cannot start worker %d: %s", s->id,
+            uv_strerror(r));
+    s->alive = 0;
+    uv_close((uv_handle_t *)&s->proc, slot_closed);
+    uv_close((uv_handle_t *)&s->ctl, slot_closed);
+    return;
+  }
+  s->alive = 1;
+  s->pid = s->proc.pid;
+  s->gen = m->rl.last_id;
+  uv_read_start((uv_stream_t *)&s->ctl, ctl_alloc, ctl_read);
+}
+
+static int make_slot_state(master *m, slot *s) {
+  char path[4200];
+  int fd;
+  void *p;
+
+  snprintf(path, sizeof(path), "%s/slot-%d", m->rl.run_dir, s->id);
+  fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  if (ftruncate(fd, sizeof(hw__slot_state)) != 0) {
+    close(fd);
+    return -1;
+  }
+  p = mmap(NULL, sizeof(hw__slot_state), PROT_READ | PROT_WRITE, MAP_SHARED,
+           fd, 0);
+  close(fd);
+  if (p == MAP_FAILED)
+    return -1;
+  s->state = p;
+  return 0;
+}
+
+/* ---- reloads ------------------------------------------------------------ */
+
+static void on_reload_timeout(uv_timer_t *t) {
+  master *m = t->data;
+  for (int k = 0; k < m->nslots; k++)
+    reload_answer(&m->slots[k], 0, "no answer from a worker");
+}
+
+/* Called once per reload whose preflight passed: roll it out. */
+static void master_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
+  master *m = rl->owner;
+  char line[4400], snap[4352];
+
+  m->next_cfg = cfg;
+  m->next_id = id;
+  m->answers_due = m->oks = m->asked = 0;
+  m->first_err[0] = '\0';
+  snapshot_path(m, id, snap, sizeof(snap));
+  snprintf(line, sizeof(line), "reload %u %s", id, snap);
+  for (int k = 0; k < m->nslots; k++) {
+    slot *s = &m->slots[k];
+    s->reload_failed = 0;
+    if (s->alive && s->ready) {
+      s->awaiting = 1;
+      m->answers_due++;
+      m->asked++;
+      send_line(s, line);
+    }
+  }
+  if (m->answers_due == 0) {
+    conclude_reload(m);
+    return;
+  }
+  uv_timer_start(&m->reload_timer, on_reload_timeout, RELOAD_ANSWER_MS, 0);
+}
+
+static void conclude_reload(master *m) {
+  hw__config *cfg = m->next_cfg;
+  unsigned old = m->rl.last_id;
+  char msg[4200];
+
+  uv_timer_stop(&m->reload_timer);
+  m->next_cfg = NULL;
+  /* If no worker could take it, nothing changed: the reload failed.  If
+   * some could, the generation is in force, and the others are replaced
+   * by fresh workers started on it, so that all serve the same code. */
+  if (m->asked > 0 && m->oks == 0) {
+    snprintf(msg, sizeof(msg), "%s", m->first_err);
+    hw__config_free(cfg);
+    hw__reload_finished(&m->rl, 0, msg);
+    return;
+  }
+  hw__config_free(m->cfg);
+  m->cfg = cfg;
+  hw__log(HW_LOG_INFO,
+          "reload: generation %u active (%zu routes) on %d of %d workers in "
+          "%.1f ms",
+          m->next_id, cfg->nroutes, m->oks, m->nslots,
+          (double)(uv_hrtime() - m->rl.started) / 1e6);
+  m->rl.staged_id = m->next_id;
+  m->rl.last_id = m->next_id; /* replacements start on it */
+  for (int k = 0; k < m->nslots; k++) {
+    slot *s = &m->slots[k];
+    if (s->alive && (s->reload_failed || s->gen != m->next_id)) {
+      hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
+                           "generation %u", s->id, (int)s->pid, m->next_id);
+      s->replacing = 1;
+      uv_process_kill(&s->proc, SIGTERM);
+    }
+  }
+  /* Workers keep the old copies mapped while they drain; the files are no
+   * longer needed by anyone who starts from now on. */
+  for (unsigned g = old; g > 0 && g < m->next_id; g++)
+    hw__stage_remove(&m->rl, g);
+  hw__reload_finished(&m->rl, 1, NULL); /* may start a pending reload */
+}
+
+/* ---- stopping ----------------------------------------------------------- */
+
+static void close_if_open(uv_handle_t *h) {
+  if (h->loop != NULL && !uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static void maybe_exit(master *m) {
+  for (int k = 0; k < m->nslots; k++)
+    if (m->slots[k].alive || m->slots[k].handles > 0)
+      return;
+  /* Every worker is gone: the master lets go of everything. */
+  uv_timer_stop(&m->stop_timer);
+  close_if_open((uv_handle_t *)&m->stop_timer);
+  close_if_open((uv_handle_t *)&m->reload_timer);
+  close_if_open((uv_handle_t *)&m->sig_hup);
+  close_if_open((uv_handle_t *)&m->sig_term);
+  close_if_open((uv_handle_t *)&m->sig_int);
+  close_if_open((uv_handle_t *)&m->sig_quit);
+  for (int k = 0; k < m->nslots; k++)
+    close_if_open((uv_handle_t *)&m->slots[k].restart);
+  hw__reload_close(&m->rl);
+}
+
+static void on_stop_timer(uv_timer_t *t) {
+  master *m = t->data;
+  for (int k = 0; k < m->nslots; k++)
+    if (m->slots[k].alive) {
+      hw__log(HW_LOG_WARN, "worker %d (pid %d) did not stop: killing it",
+              m->slots[k].id, (int)m->slots[k].pid);
+      uv_process_kill(&m->slots[k].proc, SIGKILL);
+    }
+}
+
+static void begin_stop(master *m, int sig) {
+  uint64_t grace;
+  if (m->stopping)
+    return;
+  m->stopping = 1;
+  m->rl.stopping = 1;
+  m->graceful = sig != SIGINT;
+  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", signame(sig), m->nslots,
+          m->graceful ? " gracefully" : "");
+  for (int k = 0; k < m->nslots; k++) {
+    slot *s = &m->slots[k];
+    uv_timer_stop(&s->restart);
+    if (s->alive)
+      uv_process_kill(&s->proc, m->graceful ? SIGTERM : SIGINT);
+  }
+  grace = (m->graceful ? m->cfg->drain_ms : 0) + KILL_GRACE_MS;
+  uv_timer_start(&m->stop_timer, on_stop_timer, grace, 0);
+  maybe_exit(m);
+}
+
+static void on_signal(uv_signal_t *h, int sig) {
+  master *m = h->data;
+  if (sig == SIGHUP)
+    hw__reload_request(&m->rl);
+  else
+    begin_stop(m, sig);
+}
+
+/* The first generation's preflight is done: start the workers, or give
+ * up if it failed (the reason is already logged). */
+static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
+  master *m = rl->owner;
+  char err[4096];
+
+  hw__config_free(m->cfg);
+  m->cfg = cfg;
+  rl->staged_id = id;
+  rl->on_checked = master_checked;
+  if (open_sockets(m, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s: %s", cfg->path, err);
+    m->exit_code = 1;
+    hw__reload_finished(rl, 1, NULL);
+    m->stopping = 1;
+    maybe_exit(m);
+    return;
+  }
+  hw__reload_finished(rl, 1, NULL);
+  for (int k = 0; k < m->nslots; k++) {
+    if (make_slot_state(m, &m->slots[k]) != 0)
+      hw__log(HW_LOG_WARN, "worker %d: no shared state page: %s", k + 1,
+              strerror(errno));
+    spawn_slot(&m->slots[k]);
+  }
+  uv_signal_start(&m->sig_hup, on_signal, SIGHUP);
+}
+
+static void initial_finished(hw__reloader *rl, int ok) {
+  master *m = rl->owner;
+  rl->on_finished = NULL;
+  if (!ok) {
+    m->exit_code = 1;
+    m->stopping = 1;
+    maybe_exit(m);
+  }
+}
+
+int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
+                   const char *pid_file) {
+  master m;
+  char err[4096];
+
+  memset(&m, 0, sizeof(m));
+  m.loop = uv_default_loop();
+  m.nslots = nworkers;
+  m.pid_file = pid_file;
+  m.slots = calloc((size_t)nworkers, sizeof(slot));
+  if (m.slots == NULL) {
+    hw__config_free(cfg);
+    return 1;
+  }
+  for (int k = 0; k < nworkers; k++) {
+    m.slots[k].m = &m;
+    m.slots[k].id = k + 1;
+    uv_timer_init(m.loop, &m.slots[k].restart);
+    m.slots[k].restart.data = &m.slots[k];
+  }
+  if (hw__rundir_create(&m.rl, run_dir_parent, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    free(m.slots);
+    hw__config_free(cfg);
+    return 1;
+  }
+  m.rl.loop = m.loop;
+  m.rl.owner = &m;
+  m.rl.config_path = strdup(cfg->path);
+  m.rl.on_checked = initial_checked;
+  m.rl.on_finished = initial_finished;
+  m.rl.listen = NULL;
+  m.cfg = NULL;
+
+  uv_timer_init(m.loop, &m.stop_timer);
+  m.stop_timer.data = &m;
+  uv_timer_init(m.loop, &m.reload_timer);
+  m.reload_timer.data = &m;
+  uv_signal_init(m.loop, &m.sig_hup);
+  uv_signal_init(m.loop, &m.sig_term);
+  uv_signal_init(m.loop, &m.sig_int);
+  uv_signal_init(m.loop, &m.sig_quit);
+  m.sig_hup.data = m.sig_term.data = m.sig_int.data = m.sig_quit.data = &m;
+  uv_signal_start(&m.sig_term, on_signal, SIGTERM);
+  uv_signal_start(&m.sig_int, on_signal, SIGINT);
+  uv_signal_start(&m.sig_quit, on_signal, SIGQUIT);
+
+  if (pid_file != NULL) {
+    FILE *f = fopen(pid_file, "w");
+    if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+      hw__log(HW_LOG_WARN, "cannot write the pid file %s", pid_file);
+  }
+  hw__log(HW_LOG_INFO, "%s master started (pid %d, %d workers)",
+          HW__VERSION_STRING, (int)getpid(), nworkers);
+  /* The listen list is fixed for the master's life: reloads keep it. */
+  m.rl.listen = cfg->listen;
+  m.rl.nlisten = cfg->nlisten;
+  m.cfg = NULL;
+  {
+    /* The reloader keeps a pointer to the listen list, which must outlive
+     * every generation's config: keep a copy of our own. */
+    hw__listen *keep = malloc(cfg->nlisten * sizeof(*keep));
+    if (keep != NULL)
+      memcpy(keep, cfg->listen, cfg->nlisten * sizeof(*keep));
+    m.rl.listen = keep;
+  }
+  hw__reload_check(&m.rl, cfg);
+  uv_run(m.loop, UV_RUN_DEFAULT);
+
+  for (int k = 0; k < m.nslots; k++) {
+    slot *s = &m.slots[k];
+    for (size_t i = 0; s->fds != NULL && m.cfg != NULL && i < m.cfg->nlisten;
+         i++)
+      if (s->fds[i] >= 0)
+        close(s->fds[i]);
+    free(s->fds);
+    if (s->state != NULL) {
+      char path[4200];
+      munmap((void *)s->state, sizeof(hw__slot_state));
+      snprintf(path, sizeof(path), "%s/slot-%d", m.rl.run_dir, s->id);
+      unlink(path);
+    }
+  }
+  for (unsigned g = 1; g <= m.rl.last_id + 1; g++)
+    hw__stage_remove(&m.rl, g);
+  if (m.rl.own_run_dir && m.rl.run_dir != NULL)
+    rmdir(m.rl.run_dir);
+  free(m.rl.run_dir);
+  free(m.rl.config_path);
+  free((void *)m.rl.listen);
+  hw__config_free(m.cfg);
+  hw__config_free(m.next_cfg);
+  free(m.slots);
+  if (pid_file != NULL)
+    unlink(pid_file);
+  uv_loop_close(m.loop);
+  hw__log(HW_LOG_INFO, "master stopped");
+  return m.exit_code;
+}
