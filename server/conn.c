@@ -195,14 +195,43 @@ void hw__conn_close(hw__conn *c) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   w->nconns--;
+  hw__worker_conn_closed(w);
   /* Write batches still in flight are cancelled by libuv, and their
    * callbacks run before on_close frees the connection. */
   uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
+static void linger_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  hw__conn *c = hw__container_of(h, hw__conn, tcp);
+  buf->base = c->w->rbuf;
+  buf->len = c->w->rbuf_size;
+}
+
+/* Lingering: whatever the client still sends is read and dropped, until it
+ * closes its side or the linger time (checked by the sweep) runs out. */
+static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  if (nread < 0)
+    hw__conn_close(hw__container_of(s, hw__conn, tcp));
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status) {
   hw__conn *c = req->data;
   free(req);
+  if (c->closing)
+    return;
+  /* Closing a socket with unread input makes the kernel send a reset,
+   * which can destroy the response before the client has read it.  So the
+   * connection lingers (RFC 9112 section 9.6): our FIN is out, and what
+   * the client still sends is discarded for a short while. */
+  if (status == 0 && !c->eof) {
+    c->lingering = 1;
+    c->mark = (uint32_t)uv_now(c->w->loop);
+    if (uv_read_start((uv_stream_t *)&c->tcp, linger_alloc, linger_read) ==
+        0) {
+      c->reading = 1;
+      return;
+    }
+  }
   hw__conn_close(c);
 }
 
@@ -211,12 +240,13 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
  * before it sees the end of the stream. */
 static void finish_connection(hw__conn *c) {
   uv_shutdown_t *req;
-  if (c->closing)
+  if (c->closing || c->shutting)
     return;
   req = malloc(sizeof(*req));
   if (req != NULL) {
     req->data = c;
     if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) == 0) {
+      c->shutting = 1;
       c->no_more = 1;
       if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -246,7 +276,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 static void set_reading(hw__conn *c, int on) {
-  if (c->closing || (int)c->reading == on)
+  if (c->closing || c->shutting || (int)c->reading == on)
     return;
   if (on) {
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)
@@ -313,7 +343,7 @@ static void maybe_resume(hw__conn *c) {
     }
     flush(c);
   }
-  if (c->closing)
+  if (c->closing || c->shutting)
     return;
   set_reading(c, !c->paused && !c->no_more && !c->eof &&
                      !hw__conn_congested(c));
@@ -331,6 +361,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     c->in_read = 1;
     parse_read(c, buf->base, (size_t)nread);
     c->in_read = 0;
+    /* A body that keeps arriving is progress; a head is not (a client
+     * sending its head a byte at a time must still finish in time). */
+    if (c->cur != NULL && c->cur->state == HW__REQ_BODY)
+      c->mark = (uint32_t)uv_now(c->w->loop);
     flush(c);
     if (!c->closing)
       maybe_resume(c);
@@ -363,6 +397,7 @@ static void on_write(uv_write_t *wr, int status) {
   hw__conn *c = b->c;
 
   c->nwriting--;
+  c->mark = (uint32_t)uv_now(c->w->loop);
   batch_free(c->w, b);
   if (c->closing)
     return;
@@ -431,6 +466,7 @@ static void flush(hw__conn *c) {
     }
     skip = r > 0 ? (size_t)r : 0;
   }
+  c->mark = (uint32_t)uv_now(c->w->loop); /* an answer: idle from now */
   if (skip == total) {
     batch_free(c->w, b);
     if (c->qhead != NULL && c->qhead->state == HW__REQ_DONE)
@@ -469,6 +505,7 @@ void hw__conn_response_ready(hw__conn *c) {
 hw_request *hw__conn_begin_request(hw__conn *c) {
   hw_request *req = hw__request_new(c->w, c);
   c->cur = req;
+  c->mark = (uint32_t)uv_now(c->w->loop); /* the head's time starts */
   return req;
 }
 
@@ -503,6 +540,51 @@ void hw__conn_drain(hw__conn *c) {
   maybe_resume(c);
 }
 
+/* ---- timeouts ---------------------------------------------------------- */
+
+/* The request being read took too long: answer 408 in its turn, and end
+ * the connection. */
+static void time_out_request(hw__conn *c) {
+  hw_request *req = c->cur;
+  c->cur = NULL;
+  req->keep_alive = 0;
+  req->close_after = 1;
+  hw__request_respond_error(req, 408);
+  hw__conn_enqueue(c, req);
+  c->no_more = 1;
+  set_reading(c, 0);
+  flush(c);
+  if (!c->closing)
+    maybe_resume(c);
+}
+
+void hw__conn_sweep(hw__worker *w) {
+  const hw__config *cfg = w->gen->config;
+  uint32_t now = (uint32_t)uv_now(w->loop);
+  hw__conn *c, *next;
+
+  /* One pass over the connections a few times a second costs nothing per
+   * request; each connection only keeps the time its phase began. */
+  for (c = w->conns; c != NULL; c = next) {
+    uint32_t age = now - c->mark;
+    next = c->next;
+    if (c->lingering) {
+      if (age >= HW__LINGER_MS)
+        hw__conn_close(c);
+    } else if (c->nwriting > 0) {
+      if (age >= cfg->timeout_write_ms)
+        hw__conn_close(c); /* a client that does not read */
+    } else if (c->cur != NULL) {
+      if ((c->cur->state == HW__REQ_HEAD && age >= cfg->timeout_head_ms) ||
+          (c->cur->state == HW__REQ_BODY && age >= cfg->timeout_body_idle_ms))
+        time_out_request(c);
+    } else if (c->qhead == NULL && !c->paused && !c->shutting) {
+      if (age >= cfg->timeout_keepalive_ms)
+        hw__conn_close(c); /* idle keep-alive: close silently */
+    }
+  }
+}
+
 /* ---- accepting -------------------------------------------------------- */
 
 void hw__conn_accept(hw__worker *w, uv_stream_t *server) {
@@ -525,6 +607,7 @@ void hw__conn_accept(hw__worker *w, uv_stream_t *server) {
    * each batch behind the client's delayed ACK. */
   uv_tcp_nodelay(&c->tcp, 1);
   hw__http_init(&c->parser, c);
+  c->mark = (uint32_t)uv_now(w->loop);
   c->next = w->conns;
   if (w->conns != NULL)
     w->conns->prev = c;

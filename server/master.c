@@ -42,7 +42,6 @@
 #define BACKOFF_MAX_MS 30000
 #define RELOAD_ANSWER_MS 60000
 #define KILL_GRACE_MS 5000
-#define LISTEN_BACKLOG 4096
 
 typedef struct master master;
 
@@ -117,8 +116,8 @@ static void snapshot_path(const master *m, unsigned id, char *buf,
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static int open_socket(const hw__listen *l, int port, int *out, char *err,
-                       size_t err_len) {
+static int open_socket(const hw__listen *l, int port, int backlog, int *out,
+                       char *err, size_t err_len) {
   struct sockaddr_storage ss = l->addr;
   socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                            : sizeof(struct sockaddr_in);
@@ -142,7 +141,7 @@ static int open_socket(const hw__listen *l, int port, int *out, char *err,
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
     goto fail;
   if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-      listen(fd, LISTEN_BACKLOG) != 0)
+      listen(fd, backlog) != 0)
     goto fail;
   *out = fd;
   return 0;
@@ -170,16 +169,16 @@ static int open_sockets(master *m, char *err, size_t err_len) {
     int port;
     /* Port 0 asks for any free port: the first socket gets one and the
      * others of the group join it there. */
-    if (open_socket(&cfg->listen[i], -1, &m->slots[0].fds[i], err,
-                    err_len) != 0)
+    if (open_socket(&cfg->listen[i], -1, (int)cfg->limit_backlog,
+                    &m->slots[0].fds[i], err, err_len) != 0)
       return UV_EINVAL;
     getsockname(m->slots[0].fds[i], (struct sockaddr *)&bound, &blen);
     port = ntohs(bound.ss_family == AF_INET6
                      ? ((struct sockaddr_in6 *)&bound)->sin6_port
                      : ((struct sockaddr_in *)&bound)->sin_port);
     for (int k = 1; k < m->nslots; k++)
-      if (open_socket(&cfg->listen[i], port, &m->slots[k].fds[i], err,
-                      err_len) != 0)
+      if (open_socket(&cfg->listen[i], port, (int)cfg->limit_backlog,
+                      &m->slots[k].fds[i], err, err_len) != 0)
         return UV_EINVAL;
     if (bound.ss_family == AF_INET6) {
       char ip[64];

@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define READ_BUFFER_SIZE (64 * 1024)
-#define LISTEN_BACKLOG 4096
 #define STOP_GRACE_MS 2000
 
 hw__worker *hw__current;
@@ -39,6 +39,24 @@ static void on_date_timer(uv_timer_t *t) {
   hw__worker_update_date(hw__container_of(t, hw__worker, date_timer));
 }
 
+static void on_sweep_timer(uv_timer_t *t) {
+  hw__conn_sweep(hw__container_of(t, hw__worker, sweep_timer));
+}
+
+/* The connection limit: the configured one, but never more than the
+ * descriptors this process may open, less a margin for everything else
+ * (listeners, module files, the preflight's pipes). */
+static size_t connection_limit(const hw__config *cfg) {
+  struct rlimit rl;
+  size_t max = cfg->limit_connections;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    size_t fit = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+    if (fit < max)
+      max = fit;
+  }
+  return max > 0 ? max : 1;
+}
+
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__reloader rl = w->reload; /* set up by the caller before the build */
   memset(w, 0, sizeof(*w));
@@ -50,11 +68,15 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   w->rbuf = malloc(w->rbuf_size);
   if (w->rbuf == NULL)
     return UV_ENOMEM;
+  w->max_conns = connection_limit(gen->config);
   hw__worker_update_date(w);
   uv_timer_init(loop, &w->date_timer);
   uv_timer_start(&w->date_timer, on_date_timer, 1000, 1000);
-  /* The clock must not keep the loop alive on its own. */
+  uv_timer_init(loop, &w->sweep_timer);
+  uv_timer_start(&w->sweep_timer, on_sweep_timer, HW__SWEEP_MS, HW__SWEEP_MS);
+  /* The clocks must not keep the loop alive on their own. */
   uv_unref((uv_handle_t *)&w->date_timer);
+  uv_unref((uv_handle_t *)&w->sweep_timer);
   hw__current = w;
   return 0;
 }
@@ -65,7 +87,31 @@ static void on_connection(uv_stream_t *server, int status) {
     hw__log(HW_LOG_WARN, "accept: %s", uv_strerror(status));
     return;
   }
+  /* At the limit, the connection is left unaccepted: libuv then stops
+   * watching this listener, and later connections wait in the kernel's
+   * backlog until one closes (hw__worker_conn_closed). */
+  if (w->nconns >= w->max_conns) {
+    if (!w->accept_paused)
+      hw__log(HW_LOG_WARN,
+              "%zu connections: the limit; new ones wait in the backlog",
+              w->nconns);
+    w->accept_paused = 1;
+    return;
+  }
   hw__conn_accept(w, server);
+}
+
+void hw__worker_conn_closed(hw__worker *w) {
+  if (!w->accept_paused || w->nconns >= w->max_conns || w->stopping)
+    return;
+  w->accept_paused = 0;
+  /* Each paused listener holds one accepted socket; taking it restarts
+   * libuv's watching of that listener. */
+  for (size_t i = 0; i < w->nlisteners; i++) {
+    uv_tcp_t *l = &w->listeners[i];
+    if (l->accepted_fd != -1 && !uv_is_closing((uv_handle_t *)l))
+      hw__conn_accept(w, (uv_stream_t *)l);
+  }
 }
 
 static void addr_text(const struct sockaddr_storage *ss, char *buf,
@@ -103,7 +149,7 @@ int hw__worker_listen(hw__worker *w, char *err, size_t err_len) {
      * listed side by side. */
     r = uv_tcp_bind(l, sa, sa->sa_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
     if (r == 0)
-      r = uv_listen((uv_stream_t *)l, LISTEN_BACKLOG, on_connection);
+      r = uv_listen((uv_stream_t *)l, (int)cfg->limit_backlog, on_connection);
     if (r != 0) {
       snprintf(err, err_len, "%s: listen[%zu]: cannot listen on %s: %s",
                cfg->path, i, cfg->listen[i].text, uv_strerror(r));
@@ -142,6 +188,7 @@ static void finish_stop(hw__worker *w) {
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   close_handle((uv_handle_t *)&w->date_timer);
+  close_handle((uv_handle_t *)&w->sweep_timer);
   close_handle((uv_handle_t *)&w->sig_int);
   close_handle((uv_handle_t *)&w->sig_term);
   close_handle((uv_handle_t *)&w->sig_quit);
@@ -257,7 +304,8 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
      * and lets libuv watch the socket. */
     r = uv_tcp_open(l, fds[i]);
     if (r == 0)
-      r = uv_listen((uv_stream_t *)l, LISTEN_BACKLOG, on_connection);
+      r = uv_listen((uv_stream_t *)l, (int)w->gen->config->limit_backlog,
+                    on_connection);
     if (r != 0) {
       snprintf(err, err_len, "cannot listen on inherited socket %d: %s",
                fds[i], uv_strerror(r));
