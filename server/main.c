@@ -325,6 +325,10 @@ int main(int argc, char **argv) {
 
   if (test)
     return check_config(config, listen, nlisten);
+  /* Signals that stop or reload the server wait until their handlers are
+   * in place (hw__worker_run, the master's start): arriving earlier, their
+   * default action would kill the process and leave its run directory. */
+  hw__signals_block(1);
   raise_nofile();
   if (worker_id > 0)
     return run_worker(worker_id, config, (unsigned)gen_id, nfds, slot_file);

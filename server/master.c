@@ -610,6 +610,8 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
     spawn_slot(&m->slots[k]);
   }
   uv_signal_start(&m->sig_hup, on_signal, SIGHUP);
+  hw__signals_block(0); /* SIGHUP waited until there was something to
+                           reload */
 }
 
 static void initial_finished(hw__reloader *rl, int ok) {
@@ -668,6 +670,16 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   uv_signal_start(&m.sig_term, on_signal, SIGTERM);
   uv_signal_start(&m.sig_int, on_signal, SIGINT);
   uv_signal_start(&m.sig_quit, on_signal, SIGQUIT);
+  {
+    /* Stopping works from now on; SIGHUP stays blocked until the first
+     * generation serves. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+  }
 
   if (pid_file != NULL) {
     FILE *f = fopen(pid_file, "w");

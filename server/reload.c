@@ -653,8 +653,14 @@ void hw__reload_start(hw__worker *w) {
   if (rl->run_dir != NULL) {
     rl->owner = w;
     rl->on_checked = single_checked;
-    rl->listen = w->gen->config->listen;
-    rl->nlisten = w->gen->config->nlisten;
+    /* The addresses outlive generation 1's config, which a reload frees:
+     * the reloader keeps its own copy. */
+    hw__listen *keep = malloc(w->gen->config->nlisten * sizeof(*keep));
+    if (keep != NULL)
+      memcpy(keep, w->gen->config->listen,
+             w->gen->config->nlisten * sizeof(*keep));
+    rl->listen = keep;
+    rl->nlisten = keep != NULL ? w->gen->config->nlisten : 0;
     hw__reload_listen_sighup(rl);
   }
 }
@@ -690,4 +696,8 @@ void hw__reload_destroy(hw__worker *w) {
   rl->run_dir = NULL;
   free(rl->config_path);
   rl->config_path = NULL;
+  if (rl->owner == w) {
+    free((void *)rl->listen);
+    rl->listen = NULL;
+  }
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,7 @@ int hw__worker_run(hw__worker *w) {
   uv_signal_start(&w->sig_term, on_signal, SIGTERM);
   uv_signal_start(&w->sig_quit, on_signal, SIGQUIT);
   hw__reload_start(w);
+  hw__signals_block(0); /* the handlers are in place */
   uv_run(w->loop, UV_RUN_DEFAULT);
   return 0;
 }
@@ -284,6 +286,16 @@ void hw__worker_destroy(hw__worker *w) {
   }
   if (hw__current == w)
     hw__current = NULL;
+}
+
+void hw__signals_block(int block) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGQUIT);
+  sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 /* ---- under a master ---------------------------------------------------- */
