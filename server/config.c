@@ -25,7 +25,26 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_LIMIT_BODY (1024 * 1024)
-#define DEFAULT_DRAIN_MS 30000
+#define DEFAULT_LIMIT_REQUEST_LINE 8192
+#define DEFAULT_LIMIT_HEADER_BYTES 16384
+#define DEFAULT_LIMIT_HEADERS 100
+#define DEFAULT_LIMIT_CONNECTIONS 10000
+#define DEFAULT_LIMIT_BACKLOG 4096
+
+/* The integer keys of "limits": where each is stored and what it counts
+ * (named in the error message). */
+static const struct limit_key {
+  const char *name;
+  size_t offset;
+  const char *unit;
+} limit_keys[] = {
+    {"body", offsetof(hw__config, limit_body), "bytes"},
+    {"request_line", offsetof(hw__config, limit_request_line), "bytes"},
+    {"header_bytes", offsetof(hw__config, limit_header_bytes), "bytes"},
+    {"headers", offsetof(hw__config, limit_headers), "header fields"},
+    {"connections", offsetof(hw__config, limit_connections), "connections"},
+    {"backlog", offsetof(hw__config, limit_backlog), "connections"},
+};
 
 static char *xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
@@ -198,39 +217,59 @@ static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
     return fail(err, err_len, path, "limits", "must be an object, not %s",
                 json_type_name(v));
   json_object_foreach(v, k, x) {
-    if (strcmp(k, "body") == 0) {
-      if (!json_is_integer(x) || json_integer_value(x) < 0)
-        return fail(err, err_len, path, "limits.body",
-                    "must be a non-negative integer (bytes)");
-      cfg->limit_body = (size_t)json_integer_value(x);
-    } else {
-      char key[160];
-      snprintf(key, sizeof(key), "limits.%s", k);
+    const struct limit_key *lk = NULL;
+    char key[160];
+
+    for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
+      if (strcmp(k, limit_keys[i].name) == 0)
+        lk = &limit_keys[i];
+    snprintf(key, sizeof(key), "limits.%s", k);
+    if (lk == NULL)
       return fail(err, err_len, path, key, "unknown key");
-    }
+    if (!json_is_integer(x) || json_integer_value(x) < 0)
+      return fail(err, err_len, path, key, "must be a non-negative integer (%s)",
+                  lk->unit);
+    *(size_t *)((char *)cfg + lk->offset) = (size_t)json_integer_value(x);
   }
   return 0;
 }
+
+/* timeouts_ms keys, their defaults (milliseconds) and where they go. */
+static const struct timeout_key {
+  const char *name;
+  size_t offset;
+  uint64_t dflt;
+} timeout_keys[] = {
+    {"head", offsetof(hw__config, timeout_head_ms), 10000},
+    {"body_idle", offsetof(hw__config, timeout_body_idle_ms), 30000},
+    {"keepalive", offsetof(hw__config, timeout_keepalive_ms), 5000},
+    {"write", offsetof(hw__config, timeout_write_ms), 30000},
+    {"drain", offsetof(hw__config, drain_ms), 30000},
+};
 
 static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
                           char *err, size_t err_len) {
   const char *k;
   json_t *x;
+  char key[160];
 
   if (!json_is_object(v))
     return fail(err, err_len, path, "timeouts_ms", "must be an object, not %s",
                 json_type_name(v));
   json_object_foreach(v, k, x) {
-    if (strcmp(k, "drain") == 0) {
-      if (!json_is_integer(x) || json_integer_value(x) < 0)
-        return fail(err, err_len, path, "timeouts_ms.drain",
-                    "must be a non-negative integer (milliseconds)");
-      cfg->drain_ms = (uint64_t)json_integer_value(x);
-    } else {
-      char key[160];
-      snprintf(key, sizeof(key), "timeouts_ms.%s", k);
+    const struct timeout_key *tk = NULL;
+    for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
+      if (strcmp(k, timeout_keys[i].name) == 0)
+        tk = &timeout_keys[i];
+    snprintf(key, sizeof(key), "timeouts_ms.%s", k);
+    if (tk == NULL)
       return fail(err, err_len, path, key, "unknown key");
-    }
+    /* Zero would close every connection at once: at least a millisecond. */
+    if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+        json_integer_value(x) > 24 * 3600 * 1000)
+      return fail(err, err_len, path, key,
+                  "must be an integer from 1 to 86400000 (milliseconds)");
+    *(uint64_t *)((char *)cfg + tk->offset) = (uint64_t)json_integer_value(x);
   }
   return 0;
 }
@@ -448,7 +487,13 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   }
   cfg->path = xstrdup(path);
   cfg->limit_body = DEFAULT_LIMIT_BODY;
-  cfg->drain_ms = DEFAULT_DRAIN_MS;
+  cfg->limit_request_line = DEFAULT_LIMIT_REQUEST_LINE;
+  cfg->limit_header_bytes = DEFAULT_LIMIT_HEADER_BYTES;
+  cfg->limit_headers = DEFAULT_LIMIT_HEADERS;
+  cfg->limit_connections = DEFAULT_LIMIT_CONNECTIONS;
+  cfg->limit_backlog = DEFAULT_LIMIT_BACKLOG;
+  for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
+    *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__WORKERS_AUTO;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
@@ -535,8 +580,16 @@ char *hw__config_to_json(const hw__config *cfg) {
     json_decref(route);
   }
   if (!bad) {
-    bad |= json_object_set_new(limits, "body", json_integer((json_int_t)cfg->limit_body));
-    bad |= json_object_set_new(timeouts, "drain", json_integer((json_int_t)cfg->drain_ms));
+    for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
+      bad |= json_object_set_new(
+          limits, limit_keys[i].name,
+          json_integer((json_int_t) * (const size_t *)((const char *)cfg +
+                                                      limit_keys[i].offset)));
+    for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
+      bad |= json_object_set_new(
+          timeouts, timeout_keys[i].name,
+          json_integer((json_int_t) * (const uint64_t *)((const char *)cfg +
+                                                         timeout_keys[i].offset)));
     bad |= json_object_set(root, "listen", listen);
     bad |= json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
     bad |= json_object_set_new(root, "workers", cfg->workers == HW__WORKERS_AUTO

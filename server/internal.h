@@ -87,7 +87,16 @@ typedef struct hw__config {
   size_t nlisten;
   int workers;                /* HW__WORKERS_AUTO, 0 (single process) or N */
   size_t limit_body;          /* limits.body */
+  size_t limit_request_line;  /* limits.request_line: longer lines get 414 */
+  size_t limit_header_bytes;  /* limits.header_bytes: field names + values, 431 */
+  size_t limit_headers;       /* limits.headers: field lines per request, 431 */
+  size_t limit_connections;   /* limits.connections */
+  size_t limit_backlog;       /* limits.backlog */
   uint64_t drain_ms;          /* timeouts_ms.drain */
+  uint64_t timeout_head_ms;   /* timeouts_ms.head: 408 */
+  uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
+  uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
+  uint64_t timeout_write_ms;  /* timeouts_ms.write: close */
   hw__route_conf *routes;
   size_t nroutes;
 } hw__config;
@@ -284,6 +293,9 @@ typedef struct hw__worker {
   char date_line[64]; /* "Date: ...\r\n", refreshed once a second */
   size_t date_len;
   uv_timer_t date_timer;
+  uv_timer_t sweep_timer; /* timeouts: one pass over the connections */
+  size_t max_conns;
+  int accept_paused;
   uv_tcp_t *listeners;
   size_t nlisteners;
   uv_signal_t sig_int, sig_term, sig_quit;
@@ -323,6 +335,10 @@ int hw__worker_attach(hw__worker *w, int fd, const char *slot_file);
 void hw__worker_note_dispatch(hw__worker *w, const hw__route *rt);
 /** Frees what hw__worker_init allocated (after the loop has stopped). */
 void hw__worker_destroy(hw__worker *w);
+/** A connection closed: accepting resumes if the limit had paused it. */
+void hw__worker_conn_closed(hw__worker *w);
+/** Blocks (or unblocks) SIGHUP, SIGTERM, SIGINT and SIGQUIT. */
+void hw__signals_block(int block);
 /** Refreshes the cached Date line now. */
 void hw__worker_update_date(hw__worker *w);
 
@@ -478,9 +494,10 @@ void hw__response_reset(struct hw_response *res);
 
 /* ---- http.c ----------------------------------------------------------- */
 
-/** Opaque storage for the HTTP parser, embedded in each connection. */
+/** Opaque storage for the HTTP parser and http.c's strict pre-scanner of
+ *  the same bytes, embedded in each connection. */
 typedef struct hw__http_parser_storage {
-  uint64_t opaque[5];
+  uint64_t opaque[7];
 } hw__http_parser_storage;
 
 /** Resets the parser for a new connection. */
@@ -511,6 +528,9 @@ const char *hw__http_reason(int status);
 /* ---- conn.c ----------------------------------------------------------- */
 
 #define HW__MAX_QUEUED 32            /* requests waiting their turn */
+#define HW__LINGER_MS 1500           /* lingering close, plus the sweep's
+                                        granularity: at most 2 s */
+#define HW__SWEEP_MS 500
 #define HW__MAX_UNSENT (64 * 1024)   /* bytes of unsent output */
 
 struct hw__conn {
@@ -531,6 +551,9 @@ struct hw__conn {
   unsigned eof : 1;
   unsigned closing : 1;
   unsigned draining : 1;      /* shutting down: finish, then close */
+  unsigned shutting : 1;      /* our FIN is queued */
+  unsigned lingering : 1;     /* FIN sent: discarding input a while */
+  uint32_t mark;              /* loop time (ms) the current phase began */
 };
 
 /** Accepts a new connection from `server`. */
@@ -551,5 +574,7 @@ void hw__conn_close(hw__conn *c);
 void hw__conn_drain(hw__conn *c);
 /** Drops the worker's pooled write batches. */
 void hw__wbatch_pool_drain(hw__worker *w);
+/** Applies the timeouts to every connection (run every HW__SWEEP_MS). */
+void hw__conn_sweep(hw__worker *w);
 
 #endif /* HW_INTERNAL_H */

@@ -103,6 +103,23 @@ int main(void) {
       "non-negative");
   bad("limits.body a string", "{\"limits\":{\"body\":\"1M\"}}", "limits.body",
       "integer");
+  bad("limits.request_line negative", "{\"limits\":{\"request_line\":-1}}",
+      "limits.request_line", "non-negative integer (bytes)");
+  bad("limits.request_line a number", "{\"limits\":{\"request_line\":8.5}}",
+      "limits.request_line", "integer");
+  bad("limits.header_bytes a string",
+      "{\"limits\":{\"header_bytes\":\"16k\"}}", "limits.header_bytes",
+      "non-negative integer (bytes)");
+  bad("limits.headers negative", "{\"limits\":{\"headers\":-5}}",
+      "limits.headers", "non-negative integer (header fields)");
+  bad("limits.headers null", "{\"limits\":{\"headers\":null}}",
+      "limits.headers", "integer");
+  bad("limits.connections negative", "{\"limits\":{\"connections\":-1}}",
+      "limits.connections", "non-negative integer (connections)");
+  bad("limits.backlog a boolean", "{\"limits\":{\"backlog\":true}}",
+      "limits.backlog", "non-negative integer (connections)");
+  bad("limits unknown key names it", "{\"limits\":{\"header\":1}}",
+      "limits.header", "unknown key");
 
   /* Routes. */
   bad("routes not an array", "{\"routes\":{}}", "routes", "array");
@@ -149,6 +166,14 @@ int main(void) {
     is_int((long long)cfg->nlisten, 1, "default: one listen address");
     is_str(cfg->listen[0].text, "127.0.0.1:8080", "default listen address");
     is_int((long long)cfg->limit_body, 1048576, "default body limit 1 MiB");
+    is_int((long long)cfg->limit_request_line, 8192,
+           "default request line limit 8192");
+    is_int((long long)cfg->limit_header_bytes, 16384,
+           "default header bytes limit 16384");
+    is_int((long long)cfg->limit_headers, 100, "default header fields limit 100");
+    is_int((long long)cfg->limit_connections, 10000,
+           "default connections limit 10000");
+    is_int((long long)cfg->limit_backlog, 4096, "default backlog 4096");
     is_str(cfg->modules_dir, dir, "default modules_dir is the config's dir");
     is_int((long long)cfg->nroutes, 0, "no routes");
   }
@@ -157,7 +182,8 @@ int main(void) {
   snprintf(path, sizeof(path),
            "{\"listen\":[\"127.0.0.1:8080\",\"[::1]:8081\",\"9000\"],"
            "\"modules_dir\":\"mods\",\"workers\":1,"
-           "\"limits\":{\"body\":10},\"routes\":["
+           "\"limits\":{\"body\":10,\"request_line\":0,\"header_bytes\":11,"
+           "\"headers\":12,\"connections\":13,\"backlog\":14},\"routes\":["
            "{\"prefix\":\"/a\",\"module\":\"m.so\",\"config\":{\"k\":[1,\"v\"]}},"
            "{\"prefix\":\"/\",\"module\":\"m.so\",\"config\":7},"
            "{\"prefix\":\"/c\",\"module\":\"%s/mods/m.so\"}]}",
@@ -169,6 +195,25 @@ int main(void) {
     is_int(cfg->listen[1].addr.ss_family, AF_INET6, "[::1] is IPv6");
     is_int(cfg->listen[2].addr.ss_family, AF_INET, "a bare port is IPv4");
     is_int((long long)cfg->limit_body, 10, "limits.body read");
+    is_int((long long)cfg->limit_request_line, 0, "limits.request_line read");
+    is_int((long long)cfg->limit_header_bytes, 11, "limits.header_bytes read");
+    is_int((long long)cfg->limit_headers, 12, "limits.headers read");
+    is_int((long long)cfg->limit_connections, 13, "limits.connections read");
+    is_int((long long)cfg->limit_backlog, 14, "limits.backlog read");
+    {
+      /* The reload preflight reads the config back from this text. */
+      char *text = hw__config_to_json(cfg);
+      hw__config *back = NULL;
+      ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
+                                          err, sizeof(err)) == 0,
+         "config written back as JSON parses");
+      ok(back != NULL && back->limit_request_line == 0 &&
+             back->limit_header_bytes == 11 && back->limit_headers == 12 &&
+             back->limit_connections == 13 && back->limit_backlog == 14,
+         "every limit survives the round trip");
+      hw__config_free(back);
+      free(text);
+    }
     is_int((long long)cfg->nroutes, 3, "three routes");
     snprintf(want, sizeof(want), "%s/mods/m.so", dir);
     is_str(cfg->routes[0].module_path, want,
