@@ -432,6 +432,7 @@ static void flush(hw__conn *c) {
     if (c->qhead == NULL)
       c->qtail = NULL;
     c->nqueued--;
+    c->served = 1;
     req->next = NULL;
     *b->reqs_tail = req;
     b->reqs_tail = &req->next;
@@ -526,11 +527,18 @@ void hw__conn_enqueue(hw__conn *c, hw_request *req) {
 void hw__conn_drain(hw__conn *c) {
   if (c->closing)
     return;
+  c->draining = 1;
+  c->mark = (uint32_t)uv_now(c->w->loop);
   if (c->qhead == NULL && c->cur == NULL && c->nwriting == 0) {
-    hw__conn_close(c); /* idle keep-alive: nothing is lost */
+    /* An idle keep-alive connection ends with a FIN, not a close: a
+     * request the client is sending right now then meets a clean end of
+     * stream, which clients retry, rather than a reset.  A connection that
+     * has not sent its first request yet may have it in flight: it stays
+     * open a moment (the sweep ends it) and the request is answered. */
+    if (c->served)
+      finish_connection(c);
     return;
   }
-  c->draining = 1;
   if (c->cur == NULL) {
     c->no_more = 1;
     set_reading(c, 0);
@@ -579,7 +587,9 @@ void hw__conn_sweep(hw__worker *w) {
           (c->cur->state == HW__REQ_BODY && age >= cfg->timeout_body_idle_ms))
         time_out_request(c);
     } else if (c->qhead == NULL && !c->paused && !c->shutting) {
-      if (age >= cfg->timeout_keepalive_ms)
+      if (c->draining && age >= HW__SWEEP_MS)
+        finish_connection(c); /* shutting down: nothing came */
+      else if (age >= cfg->timeout_keepalive_ms)
         hw__conn_close(c); /* idle keep-alive: close silently */
     }
   }

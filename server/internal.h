@@ -553,6 +553,7 @@ struct hw__conn {
   unsigned draining : 1;      /* shutting down: finish, then close */
   unsigned shutting : 1;      /* our FIN is queued */
   unsigned lingering : 1;     /* FIN sent: discarding input a while */
+  unsigned served : 1;        /* has answered a request */
   uint32_t mark;              /* loop time (ms) the current phase began */
 };
 

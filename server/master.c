@@ -240,14 +240,22 @@ static void on_line(slot *s, char *line) {
     hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
             (int)s->pid, id);
   } else if (sscanf(line, "reloaded %u", &id) == 1) {
+    s->gen = id;
     if (id == s->m->next_id)
       reload_answer(s, 1, NULL);
   } else if (sscanf(line, "failed %u %n", &id, &off) == 1 && off > 0) {
-    if (id == s->m->next_id) {
+    if (s->awaiting && id == s->m->next_id) {
       char msg[4096];
       snprintf(msg, sizeof(msg), "%s", line + off);
       hw__reload_user_paths(&s->m->rl, s->m->next_cfg, msg, sizeof(msg));
       reload_answer(s, 0, msg);
+    } else if (id == s->m->rl.last_id && !s->m->stopping) {
+      /* A late catch-up failed where the others succeeded: a fresh worker
+       * starts on the generation they serve. */
+      hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
+                           "generation %u", s->id, (int)s->pid, id);
+      s->replacing = 1;
+      uv_process_kill(&s->proc, SIGTERM);
     }
   }
 }
@@ -484,7 +492,7 @@ static void master_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
 static void conclude_reload(master *m) {
   hw__config *cfg = m->next_cfg;
   unsigned old = m->rl.last_id;
-  char msg[4200];
+  char msg[4200], line[4400], snap[4352];
 
   uv_timer_stop(&m->reload_timer);
   m->next_cfg = NULL;
@@ -506,19 +514,28 @@ static void conclude_reload(master *m) {
           (double)(uv_hrtime() - m->rl.started) / 1e6);
   m->rl.staged_id = m->next_id;
   m->rl.last_id = m->next_id; /* replacements start on it */
+  snapshot_path(m, m->next_id, snap, sizeof(snap));
+  snprintf(line, sizeof(line), "reload %u %s", m->next_id, snap);
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
-    if (s->alive && (s->reload_failed || s->gen != m->next_id)) {
+    if (!s->alive || s->gen == m->next_id)
+      continue;
+    if (s->reload_failed) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, m->next_id);
       s->replacing = 1;
       uv_process_kill(&s->proc, SIGTERM);
+    } else {
+      /* Started during the roll-out on the generation before: it catches
+       * up the same way the others did (and is replaced if that fails). */
+      send_line(s, line);
     }
   }
-  /* Workers keep the old copies mapped while they drain; the files are no
-   * longer needed by anyone who starts from now on. */
-  for (unsigned g = old; g > 0 && g < m->next_id; g++)
-    hw__stage_remove(&m->rl, g);
+  /* Workers keep old copies mapped while they drain, so the files can go;
+   * the generation just replaced stays one more round, for a worker that
+   * was starting on it when the roll-out began. */
+  if (old > 1)
+    hw__stage_remove(&m->rl, old - 1);
   hw__reload_finished(&m->rl, 1, NULL); /* may start a pending reload */
 }
 
