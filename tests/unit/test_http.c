@@ -62,6 +62,466 @@ static void head_of(hw_request *r, int keep, char *out, size_t len) {
   hw__buf_free(&b);
 }
 
+/* ---- strict parsing ---------------------------------------------------- */
+
+static hw__generation *the_gen;
+
+#define NEXT "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+
+/* What a connection made of a request: the status of the first queued
+ * response (0: none), how many were queued, whether the parse failed and
+ * whether the connection takes no more. */
+typedef struct outcome {
+  int status, nqueued, failed, no_more, close_after;
+} outcome;
+
+/* Feeds `n` bytes to a new connection: whole (step 0), `step` bytes at a
+ * time, or in two pieces cut at `cut` (step SIZE_MAX). */
+static outcome drive(const char *s, size_t n, size_t step, size_t cut) {
+  hw__conn *c = conn_new();
+  outcome o = {0, 0, 0, 0, 0};
+  size_t off = 0;
+  int failed = 0;
+
+  while (off < n && !failed && !c->no_more) {
+    size_t len = n - off, used;
+    if (step == SIZE_MAX)
+      len = off < cut ? cut - off : n - off;
+    else if (step != 0 && len > step)
+      len = step;
+    used = hw__http_feed(&c->parser, s + off, len, &failed);
+    if (used < len && !failed && !c->no_more)
+      break; /* paused: not expected here */
+    off += len;
+  }
+  o.failed = failed;
+  o.nqueued = (int)c->nqueued;
+  o.no_more = c->no_more;
+  if (c->qhead != NULL) {
+    o.status = c->qhead->res.status;
+    o.close_after = c->qhead->close_after;
+  }
+  conn_free(c);
+  return o;
+}
+
+typedef struct strict_case {
+  const char *name;
+  const char *req;
+  int status;
+} strict_case;
+
+static const strict_case strict_cases[] = {
+    /* the request line: method SP request-target SP HTTP-version CRLF */
+    {"plain GET", "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"empty lines before the request line",
+     "\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"two spaces after the method", "GET  /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+     400},
+    {"two spaces after the target", "GET /hello  HTTP/1.1\r\nHost: x\r\n\r\n",
+     400},
+    {"tab after the method", "GET\t/hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"space after the version", "GET /hello HTTP/1.1 \r\nHost: x\r\n\r\n",
+     400},
+    {"bare LF after the request line", "GET /hello HTTP/1.1\nHost: x\r\n\r\n",
+     400},
+    {"CR without LF after the request line",
+     "GET /hello HTTP/1.1\rHost: x\r\n\r\n", 400},
+    {"lower-case http", "GET /hello http/1.1\r\nHost: x\r\n\r\n", 400},
+    {"two-digit minor version", "GET /hello HTTP/1.10\r\nHost: x\r\n\r\n",
+     400},
+    {"malformed version", "GET /hello HTTP/9.Z\r\nHost: x\r\n\r\n", 400},
+    {"HTTP/0.9 request", "GET /hello\r\n\r\n", 400},
+    {"NUL in the target", "GET /he\001lo HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"non-ASCII in the target", "GET /h\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+     400},
+    {"HTTP/2.0", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+    {"HTTP/0.9 with a version", "GET /hello HTTP/0.9\r\nHost: x\r\n\r\n",
+     505},
+    {"HTTP/1.2 is answered as 1.1", "GET /hello HTTP/1.2\r\nHost: x\r\n\r\n",
+     200},
+    /* methods */
+    {"unknown method", "FOO /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+    {"lower-case method", "get /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+    {"prefix of a method", "GE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+    {"method with a non-token byte", "G(T /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+     400},
+    {"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+     405},
+    {"M-SEARCH is one of http-parser's methods",
+     "M-SEARCH /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    /* Host */
+    {"HTTP/1.1 without Host", "GET /hello HTTP/1.1\r\n\r\n", 400},
+    {"two Host fields", "GET /hello HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n",
+     400},
+    {"two Host fields in HTTP/1.0",
+     "GET /hello HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n", 400},
+    {"HTTP/1.0 without Host",
+     "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200},
+    {"Host with userinfo", "GET /hello HTTP/1.1\r\nHost: u@x\r\n\r\n", 400},
+    {"Host with a port", "GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 200},
+    {"empty Host", "GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 200},
+    /* field lines */
+    {"space before the colon", "GET /hello HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+    {"tab before the colon", "GET /hello HTTP/1.1\r\nHost\t: x\r\n\r\n", 400},
+    {"obsolete line folding",
+     "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400},
+    {"whitespace before the first field",
+     "GET /hello HTTP/1.1\r\n Host: x\r\n\r\n", 400},
+    {"empty field name", "GET /hello HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", 400},
+    {"NUL in a name", "GET /hello HTTP/1.1\r\nHost: x\r\nX\000: v\r\n\r\n",
+     400},
+    {"bare CR in a value",
+     "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
+    {"bare LF after a value",
+     "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\nX-B: b\r\n\r\n", 400},
+    {"control character in a value",
+     "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\001b\r\n\r\n", 400},
+    {"DEL in a value", "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\177\r\n\r\n",
+     400},
+    {"CR CR LF ending the head", "GET /hello HTTP/1.1\r\nHost: x\r\n\r\r\n",
+     400},
+    {"tab and obs-text in a value",
+     "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: a\tb \xff\r\n\r\n", 200},
+    /* Content-Length and Transfer-Encoding */
+    {"Content-Length",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 200},
+    {"Content-Length with OWS",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length:\t 3\t \r\n\r\nabc", 200},
+    {"Content-Length with TE",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"TE with Content-Length",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+     "Content-Length: 3\r\n\r\n0\r\n\r\n",
+     400},
+    {"two different Content-Length",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+     "Content-Length: 4\r\n\r\nabcd",
+     400},
+    {"Content-Length list of different values",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd", 400},
+    {"Content-Length with a sign",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", 400},
+    {"Content-Length in hex",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: 0x3\r\n\r\nabc", 400},
+    {"Content-Length with a space inside",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\nabc", 400},
+    {"empty Content-Length",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n", 400},
+    {"Content-Length overflow",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nContent-Length: "
+     "184467440737095516160\r\n\r\n",
+     400},
+    {"TE gzip without chunked",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+    {"TE with an unknown coding",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: pigeons\r\n\r\n",
+     501},
+    {"TE unknown coding before chunked",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: pigeons, chunked\r\n"
+     "\r\n0\r\n\r\n",
+     501},
+    {"TE chunked not last",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, "
+     "gzip\r\n\r\n",
+     400},
+    {"TE chunked twice in one field",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n"
+     "\r\n0\r\n\r\n",
+     400},
+    {"TE chunked in two fields",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     400},
+    {"TE gzip then chunked",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
+     "transfer-encoding: CHUNKED\t\r\n\r\n0\r\n\r\n",
+     200},
+    {"TE in HTTP/1.0",
+     "POST /a/x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+    {"empty TE", "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n",
+     400},
+    /* chunked framing */
+    {"chunks with extensions and a trailer",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3;a=1;b\r\nabc\r\n2 ; q=\"x \\\" y\"\r\nde\r\n000\r\nX-T: 1\r\n\r\n",
+     200},
+    {"bad chunk size",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "zz\r\nabc\r\n0\r\n\r\n",
+     400},
+    {"chunk size overflow",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "10000000000000000\r\nabc\r\n0\r\n\r\n",
+     400},
+    {"chunk size of 17 digits",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "00000000000000003\r\nabc\r\n0\r\n\r\n",
+     400},
+    {"chunk size of 16 digits",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "0000000000000003\r\nabc\r\n0\r\n\r\n",
+     200},
+    {"space after the chunk size",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3 \r\nabc\r\n0\r\n\r\n",
+     400},
+    {"empty chunk extension",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3;\r\nabc\r\n0\r\n\r\n",
+     400},
+    {"control character in a chunk extension",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3;a=\001\r\nabc\r\n0\r\n\r\n",
+     400},
+    {"chunk data not followed by CRLF",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3\r\nabcXX0\r\n\r\n",
+     400},
+    {"bare LF after a chunk size",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3\nabc\r\n0\r\n\r\n",
+     400},
+    {"obs-fold in a trailer",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "0\r\nX-T: 1\r\n 2\r\n\r\n",
+     400},
+    /* targets */
+    {"absolute-form", "GET http://x/hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"absolute-form with userinfo",
+     "GET http://u:p@x/hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"absolute-form with an empty host",
+     "GET http:///hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"asterisk-form with GET", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"asterisk and more", "OPTIONS *x HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"encoded path", "GET /h%65llo HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"dot segments", "GET /a/../x/./../hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"encoded dot segments", "GET /a/%2e%2E/hello HTTP/1.1\r\nHost: x\r\n\r\n",
+     200},
+    {"climbing above the root",
+     "GET /a/../../hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"encoded climb above the root",
+     "GET /%2e%2e/hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"%00 in the path", "GET /hello%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"invalid escape", "GET /hello%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"truncated escape", "GET /hello%4 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"escape in the query is not decoded",
+     "GET /hello?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+};
+
+#define NSTRICT (sizeof(strict_cases) / sizeof(strict_cases[0]))
+
+static void test_strict(void) {
+  char buf[1024];
+
+  for (size_t i = 0; i < NSTRICT; i++) {
+    const strict_case *sc = &strict_cases[i];
+    size_t n = strlen(sc->req);
+    outcome o;
+
+    /* The one case holding a NUL is measured to the end of its head. */
+    if (strcmp(sc->name, "NUL in a name") == 0)
+      n = sizeof("GET /hello HTTP/1.1\r\nHost: x\r\nX\000: v\r\n\r\n") - 1;
+    /* A good request must not hide the one after it, and after an error
+     * nothing more is parsed. */
+    memcpy(buf, sc->req, n);
+    memcpy(buf + n, NEXT, sizeof(NEXT) - 1);
+    o = drive(buf, n + sizeof(NEXT) - 1, 0, 0);
+    if (sc->status >= 400) {
+      ok(o.status == sc->status && o.nqueued == 1 && o.failed && o.no_more &&
+             o.close_after,
+         "%s: %d, close, the next request unread", sc->name, sc->status);
+      if (o.status != sc->status || o.nqueued != 1)
+        diag("got status %d, %d queued, failed %d", o.status, o.nqueued,
+             o.failed);
+    } else {
+      ok(o.status == sc->status && o.nqueued == 2 && !o.failed,
+         "%s: %d, then the next request", sc->name, sc->status);
+      if (o.status != sc->status || o.nqueued != 2)
+        diag("got status %d, %d queued, failed %d", o.status, o.nqueued,
+             o.failed);
+    }
+  }
+}
+
+/* The same verdict however the bytes are split: one at a time, and in two
+ * pieces cut at every byte. */
+static void test_splits(void) {
+  static const char *const names[] = {
+      "plain GET",
+      "two spaces after the method",
+      "bare LF after the request line",
+      "HTTP/2.0",
+      "unknown method",
+      "space before the colon",
+      "obsolete line folding",
+      "TE gzip then chunked",
+      "chunks with extensions and a trailer",
+      "chunk data not followed by CRLF",
+      "TE with an unknown coding",
+      "dot segments",
+      "OPTIONS *",
+      "Content-Length with OWS",
+      "chunk size of 17 digits"};
+  for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+    const strict_case *sc = NULL;
+    size_t n;
+    int bad = 0;
+    outcome whole, o;
+
+    for (size_t i = 0; i < NSTRICT; i++)
+      if (strcmp(strict_cases[i].name, names[k]) == 0)
+        sc = &strict_cases[i];
+    if (sc == NULL) {
+      ok(0, "split case %s exists", names[k]);
+      continue;
+    }
+    n = strlen(sc->req);
+    whole = drive(sc->req, n, 0, 0);
+    o = drive(sc->req, n, 1, 0);
+    bad |= o.status != whole.status || o.nqueued != whole.nqueued;
+    for (size_t cut = 1; cut < n; cut++) {
+      o = drive(sc->req, n, SIZE_MAX, cut);
+      if (o.status != whole.status || o.nqueued != whole.nqueued) {
+        if (!bad)
+          diag("cut at %zu: status %d, %d queued", cut, o.status, o.nqueued);
+        bad = 1;
+      }
+    }
+    ok(whole.status == sc->status && !bad,
+       "%s: %d however the bytes are split", sc->name, sc->status);
+  }
+}
+
+/* Limits from config, read as the bytes arrive. */
+static void test_limits(void) {
+  hw__config *cfg = the_gen->config;
+  size_t line = cfg->limit_request_line, hb = cfg->limit_header_bytes,
+         nh = cfg->limit_headers;
+  /* "GET /hello HTTP/1.1" is 19 bytes; "Host" + "x" + "X-A" + " aaaa" 13. */
+  const char *req = "GET /hello HTTP/1.1\r\nHost:x\r\nX-A: aaaa\r\n\r\n";
+  outcome o;
+
+  cfg->limit_request_line = 19;
+  o = drive(req, strlen(req), 0, 0);
+  is_int(o.status, 200, "request line at the limit: 200");
+  cfg->limit_request_line = 18;
+  o = drive(req, strlen(req), 0, 0);
+  is_int(o.status, 414, "request line over the limit: 414");
+  o = drive("GET /hello HTTP", 15, 0, 0);
+  is_int(o.status, 0, "request line at 15 of 18 bytes: waiting");
+  cfg->limit_request_line = 12;
+  o = drive("GET /hello HTTP", 15, 0, 0);
+  ok(o.status == 414 && o.failed,
+     "request line over the limit before it ends: 414");
+  o = drive(req, strlen(req), 1, 0);
+  is_int(o.status, 414, "request line over the limit, byte by byte: 414");
+  cfg->limit_request_line = line;
+
+  cfg->limit_header_bytes = 13;
+  o = drive(req, strlen(req), 0, 0);
+  is_int(o.status, 200, "header bytes at the limit: 200");
+  cfg->limit_header_bytes = 12;
+  o = drive(req, strlen(req), 0, 0);
+  is_int(o.status, 431, "header bytes over the limit: 431");
+  o = drive(req, strlen(req), 1, 0);
+  is_int(o.status, 431, "header bytes over the limit, byte by byte: 431");
+  cfg->limit_header_bytes = 4;
+  o = drive("GET /hello HTTP/1.1\r\nHost:xxxxxxxx", 34, 0, 0);
+  ok(o.status == 431 && o.failed,
+     "header bytes over the limit before the line ends: 431");
+  cfg->limit_header_bytes = hb;
+
+  /* Chunk extensions use what the header section left: "Host: x" and
+   * "Transfer-Encoding: chunked" count 6 + 25 bytes. */
+  cfg->limit_header_bytes = 36;
+  {
+    const char *ext5 = "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                       "chunked\r\n\r\n1;eeeee\r\nz\r\n0\r\n\r\n";
+    const char *ext6 = "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                       "chunked\r\n\r\n1;eeeeee\r\nz\r\n0\r\n\r\n";
+    o = drive(ext5, strlen(ext5), 0, 0);
+    is_int(o.status, 200, "chunk extensions within the header budget: 200");
+    o = drive(ext6, strlen(ext6), 0, 0);
+    is_int(o.status, 413, "chunk extensions over the header budget: 413");
+    o = drive(ext6, strlen(ext6), 1, 0);
+    is_int(o.status, 413, "the same, byte by byte: 413");
+  }
+  cfg->limit_header_bytes = hb;
+
+  cfg->limit_headers = 2;
+  o = drive(req, strlen(req), 0, 0);
+  is_int(o.status, 200, "header fields at the limit: 200");
+  cfg->limit_headers = 1;
+  o = drive(req, strlen(req), 0, 0);
+  is_int(o.status, 431, "one header field over the limit: 431");
+  cfg->limit_headers = nh;
+}
+
+/* What modules see of targets, paths and fields. */
+static void test_views(void) {
+  hw__conn *c = conn_new();
+  hw_request *r;
+  hw_str v;
+  int failed;
+
+  feed(c,
+       "GET /a/b/./x/../%69nfo?q=%41 HTTP/1.1\r\nHost: x\r\n\r\n"
+       "GET /a/b/info HTTP/1.1\r\nHost: x\r\nX-A: v \t \r\n\r\n"
+       "GET http://h?x HTTP/1.1\r\nHost: x\r\n\r\n"
+       "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "1\r\nz\r\n0\r\nX-Trailer: t\r\n\r\n",
+       &failed);
+  ok(!failed && c->nqueued == 4, "four requests");
+  r = nth(c, 0);
+  ok(r != NULL && str_is(hw__host.target(r), "/a/b/./x/../%69nfo?q=%41"),
+     "target is the raw target");
+  ok(r != NULL && str_is(hw__host.path(r), "/a/b/info"),
+     "path is decoded and normalised");
+  ok(r != NULL && str_is(hw__host.query(r), "q=%41"), "query is not decoded");
+  ok(body_is(r, "prefix=/a/b rest=/info query=q=%41 version=11"),
+     "routed by the normalised path");
+  r = nth(c, 1);
+  ok(r != NULL && r->path.off == r->target.off && r->path.len == 9,
+     "a plain path is not copied");
+  ok(r != NULL && hw__host.header(r, "x-a", 3, &v) == 0 && str_is(v, "v"),
+     "OWS around a value is not part of it");
+  r = nth(c, 2);
+  ok(r != NULL && str_is(hw__host.path(r), "/") &&
+         str_is(hw__host.query(r), "x"),
+     "absolute-form with an empty path has the path /");
+  r = nth(c, 3);
+  ok(r != NULL && r->res.status == 200 &&
+         hw__host.header(r, "x-trailer", 9, &v) == HW_ENOENT &&
+         hw__host.header_count(r) == 2,
+     "trailer fields are not merged into the header fields");
+  conn_free(c);
+
+  /* HTTP/1.2 is HTTP/1.1 to modules. */
+  c = conn_new();
+  feed(c, "GET /a/b/info HTTP/1.2\r\nHost: x\r\n\r\n", &failed);
+  ok(body_is(nth(c, 0), "prefix=/a/b rest=/info query= version=11"),
+     "HTTP/1.2 is served as HTTP/1.1");
+  conn_free(c);
+
+  /* CONNECT gets 405 with Allow. */
+  c = conn_new();
+  feed(c, "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", &failed);
+  r = nth(c, 0);
+  if (r != NULL) {
+    char head[1024];
+    head_of(r, 0, head, sizeof(head));
+    contains(head, "\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n",
+             "405 to CONNECT has Allow");
+  } else {
+    ok(0, "405 to CONNECT has Allow");
+  }
+  conn_free(c);
+}
+
 int main(void) {
   const char *bdir = getenv("HW_BUILDDIR");
   char json[2048], err[1024], head[1024];
@@ -150,8 +610,13 @@ int main(void) {
        &failed);
   ok(body_is(nth(c, 0), "prefix=/a/b rest=/info query=q version=11"),
      "absolute-form routed by its path");
-  ok(nth(c, 1) != NULL && nth(c, 1)->res.status == 404,
-     "asterisk-form matches no route");
+  r = nth(c, 1);
+  ok(r != NULL && r->res.status == 200 && r->route == NULL,
+     "OPTIONS * is answered by the host: 200");
+  head_of(r, 1, head, sizeof(head));
+  contains(head, "\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n",
+           "OPTIONS * lists the methods in Allow");
+  contains(head, "\r\nContent-Length: 0\r\n", "OPTIONS * has no body");
   conn_free(c);
 
   /* Declines fall through to the next shorter prefix, then 404. */
@@ -292,6 +757,12 @@ int main(void) {
     conn_free(c);
     hw__buf_free(&many);
   }
+
+  the_gen = gen;
+  test_strict();
+  test_splits();
+  test_limits();
+  test_views();
 
   /* The generation counts the requests pinned to it. */
   is_int((long long)gen->live, 0, "every request unpinned its generation");
