@@ -548,6 +548,49 @@ void hw__conn_drain(hw__conn *c) {
   maybe_resume(c);
 }
 
+/* ---- interim responses ------------------------------------------------ */
+
+static void on_continue_written(uv_write_t *wr, int status) {
+  hw__conn *c = wr->data;
+  free(wr);
+  c->nwriting--;
+  if (c->closing)
+    return;
+  if (status < 0)
+    hw__conn_close(c);
+  else
+    maybe_resume(c);
+}
+
+void hw__conn_continue(hw__conn *c) {
+  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
+  uv_write_t *wr;
+  int r;
+
+  /* An interim response must not overtake the final ones still owed to
+   * earlier requests; the client then sends its body after its own wait
+   * (RFC 9110 section 10.1.1). */
+  if (c->closing || c->qhead != NULL || c->nwriting > 0)
+    return;
+  r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  if (r == (int)b.len || (r < 0 && r != UV_EAGAIN))
+    return; /* sent, or a broken connection that the next write reports */
+  if (r > 0) {
+    b.base += r;
+    b.len -= (size_t)r;
+  }
+  wr = malloc(sizeof(*wr));
+  if (wr == NULL)
+    return;
+  wr->data = c;
+  if (uv_write(wr, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written) != 0) {
+    free(wr);
+    return;
+  }
+  c->nwriting++;
+}
+
 /* ---- timeouts ---------------------------------------------------------- */
 
 /* The request being read took too long: answer 408 in its turn, and end

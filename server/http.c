@@ -1182,6 +1182,31 @@ static int is_asterisk(const hw_request *req) {
   return req->target.len == 1 && req->head.data[req->target.off] == '*';
 }
 
+/* Expect: 100-continue (RFC 9110 section 10.1.1).  The interim answer
+ * goes out only once the request is routed and its declared size fits, so
+ * that a client about to send a large body to the wrong place hears the
+ * final status first and sends nothing; then the connection ends, since
+ * the body it may still send would be read as a request.  Any other
+ * expectation cannot be met: 417. */
+static int expect(hw__conn *c, hw_request *req, int has_body) {
+  hw_str v;
+
+  if (hw__host.header(req, "expect", 6, &v) != 0)
+    return 0;
+  if (v.len != 12 || strncasecmp(v.data, "100-continue", 12) != 0) {
+    fail_request(c, 417);
+    return -1;
+  }
+  if (!has_body || req->version < 11)
+    return 0;
+  if (req->route == NULL && !is_asterisk(req)) {
+    fail_request(c, 404);
+    return -1;
+  }
+  hw__conn_continue(c);
+  return 0;
+}
+
 static int on_headers_complete(http_parser *p) {
   hw__conn *c = conn_of(p);
   http_state *st = state_of(p);
@@ -1217,7 +1242,8 @@ static int on_headers_complete(http_parser *p) {
   req->state = HW__REQ_BODY;
   if (!is_asterisk(req))
     hw__request_route(req);
-  return 0;
+  return expect(c, req, (p->flags & F_CONTENTLENGTH) ? p->content_length > 0
+                                                     : chunked);
 }
 
 static int on_body(http_parser *p, const char *at, size_t len) {

@@ -575,6 +575,8 @@ void hw__conn_close(hw__conn *c);
 void hw__conn_drain(hw__conn *c);
 /** Drops the worker's pooled write batches. */
 void hw__wbatch_pool_drain(hw__worker *w);
+/** Sends "100 Continue" now, unless earlier responses are still owed. */
+void hw__conn_continue(hw__conn *c);
 /** Applies the timeouts to every connection (run every HW__SWEEP_MS). */
 void hw__conn_sweep(hw__worker *w);
 

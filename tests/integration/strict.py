@@ -207,7 +207,40 @@ def test_split(srv):
                    [b"BR", b"EW /echo HTTP/1.1\r\n" + H + b"\r\n"])
 
 
+def test_expect():
+    """Expect: 100-continue: the interim answer only once the route is known
+    and the body fits; otherwise the final status at once, and close."""
+    with t.block("Expect: 100-continue"):
+        with hwtest.Server(routes=[route("/echo", "echo.so")],
+                           limits={"body": 1000}, name="expect") as srv:
+            with Conn(srv.port) as c:
+                c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                       b"Expect: 100-continue\r\n\r\n")
+                r = c.read_response(skip_1xx=False)
+                t.is_(r.status, 100, "routed, fitting body: 100 Continue first")
+                c.send(b"hello")
+                r = c.read_response()
+                t.is_((r.status, r.json()["body"]), (200, "hello"),
+                      "then the body is read and the module answers")
+            for name, head, status in (
+                    ("no route", b"POST /nope HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n", 404),
+                    ("body too large", b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 5000\r\nExpect: 100-continue\r\n\r\n", 413),
+                    ("unknown expectation", b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 5\r\nExpect: magic\r\n\r\n", 417)):
+                with Conn(srv.port) as c:
+                    c.send(head)
+                    r = c.read_response(skip_1xx=False)
+                    t.is_(r.status, status, "%s: final %d, no 100" % (name, status))
+                    t.ok("close" in r.connection_tokens(),
+                         "%s: Connection: close" % name)
+                    c.expect_closed("%s: then the connection closes" % name)
+            hwtest.assert_clean_stop(srv, name="expect server")
+
+
 def main():
+    test_expect()
     with hwtest.Server(routes=[route("/echo", "echo.so"),
                                route("/", "echo.so")],
                        limits=LIMITS, name="strict") as srv:
