@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Timeouts, the lingering close and the connection limit against a live
+server: a head that does not finish in time gets 408 (even when it trickles
+in a byte at a time), a stalled body gets 408, an idle keep-alive connection
+is closed silently, a client that never reads is cut off, an error answer is
+readable even when the client keeps sending (no reset), and past
+limits.connections new connections wait in the backlog and are served once
+a slot frees up."""
+
+import os
+import socket
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import hwtest  # noqa: E402
+from hwtest import t, Conn, get, route  # noqa: E402
+
+TIMEOUTS = {"head": 600, "body_idle": 600, "keepalive": 600, "write": 800}
+# Timeouts are checked by a sweep every 0.5 s: allow that much lateness.
+SLACK = 0.5 + 0.6
+
+
+def test_head(srv):
+    with t.block("head timeout"):
+        with Conn(srv.port) as c:
+            t0 = time.monotonic()
+            c.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+            r = c.read_response(timeout=5)
+            took = time.monotonic() - t0
+            t.is_(r.status, 408, "an unfinished head gets 408")
+            t.ok(0.5 <= took <= 0.6 + SLACK, "after the head timeout",
+                 "took %.2f s" % took)
+            t.ok("close" in r.connection_tokens(), "with Connection: close")
+            c.expect_closed("then the connection closes")
+        with Conn(srv.port) as c:
+            # Slowloris: every byte is progress, but the head as a whole
+            # must still finish in time.
+            t0 = time.monotonic()
+            got = None
+            for ch in b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+                try:
+                    c.sock.sendall(bytes([ch]))
+                except OSError:
+                    break
+                if time.monotonic() - t0 > 4:
+                    break
+                c.sock.settimeout(0.05)
+                try:
+                    data = c.sock.recv(4096)
+                except socket.timeout:
+                    continue
+                got = data
+                break
+            took = time.monotonic() - t0
+            t.ok(got is not None and got.startswith(b"HTTP/1.1 408"),
+                 "a head trickled in a byte at a time still gets 408",
+                 "got %r after %.2f s" % (got, took))
+            t.ok(took <= 0.6 + SLACK + 0.2, "within the head timeout",
+                 "took %.2f s" % took)
+
+
+def test_body(srv):
+    with t.block("body idle timeout"):
+        with Conn(srv.port) as c:
+            c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+                   b"\r\nabc")
+            t0 = time.monotonic()
+            r = c.read_response(timeout=5)
+            took = time.monotonic() - t0
+            t.is_(r.status, 408, "a stalled body gets 408")
+            t.ok(took <= 0.6 + SLACK, "after the body_idle timeout",
+                 "took %.2f s" % took)
+            c.expect_closed("then the connection closes")
+        with Conn(srv.port) as c:
+            # A body that keeps coming is progress: it outlasts the timeout.
+            c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n")
+            for ch in b"abcdefgh":
+                time.sleep(0.2)
+                c.send(bytes([ch]))
+            r = c.read_response(timeout=5)
+            t.is_((r.status, r.json()["body"]), (200, "abcdefgh"),
+                  "a slow but steady body (1.6 s in all) is read whole")
+
+
+def test_keepalive(srv):
+    with t.block("keep-alive timeout"):
+        with Conn(srv.port) as c:
+            c.send(get("/hello"))
+            r = c.read_response()
+            t.is_(r.status, 200, "one request answered")
+            t0 = time.monotonic()
+            closed, extra = c.read_until_close(timeout=5)
+            took = time.monotonic() - t0
+            t.ok(closed and not extra, "then closed silently when idle",
+                 "extra %r" % extra[:80])
+            t.ok(0.5 <= took <= 0.6 + SLACK, "after the keep-alive timeout",
+                 "took %.2f s" % took)
+
+
+def test_write(srv):
+    with t.block("write timeout"):
+        c = Conn(srv.port)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        # Ask for far more than the socket buffers hold, and never read.
+        c.sock.sendall(get("/big") * 40)
+        time.sleep(0.8 + SLACK + 0.5)
+        t.ok(srv.alive(), "the server is fine")
+        # Now read: the server gave up on us, so the stream ends (or was
+        # reset) long before the 40 answers.
+        total = 0
+        c.sock.settimeout(5)
+        try:
+            while True:
+                d = c.sock.recv(1 << 20)
+                if not d:
+                    break
+                total += len(d)
+        except OSError:
+            pass
+        t.ok(total < 40 * 100000, "a client that does not read is cut off",
+             "read %d bytes" % total)
+        c.close()
+        r = hwtest.one(srv.port, get("/hello"))
+        t.is_(r.status, 200, "others are still served")
+
+
+def test_linger(srv):
+    with t.block("lingering close"):
+        with Conn(srv.port) as c:
+            c.send(b"GARBAGE\r\n\r\n")
+            time.sleep(0.1)
+            # The client keeps sending after the error: the server must not
+            # answer that with a reset that destroys the 400 in flight.
+            try:
+                c.sock.sendall(b"x" * 65536)
+            except OSError:
+                pass
+            r = c.read_response(timeout=5)
+            t.is_(r.status, 400, "the 400 is readable although the client "
+                  "kept sending")
+
+
+def test_limit():
+    with t.block("connection limit"):
+        with hwtest.Server(routes=[route("/hello", "hello.so")],
+                           limits={"connections": 3}, workers=0,
+                           name="connlimit") as srv:
+            held = [Conn(srv.port) for _ in range(3)]
+            for c in held:
+                c.send(get("/hello"))
+                t.is_(c.read_response().status, 200, "a connection under the "
+                      "limit is served")
+            extra = Conn(srv.port)  # accepted by the kernel, not the server
+            extra.send(get("/hello"))
+            t.ok(extra.is_open(wait=0.5),
+                 "past the limit a new connection waits (no answer, no reset)")
+            held[0].close()
+            r = extra.read_response(timeout=5)
+            t.is_(r.status, 200, "and is served once a connection closes")
+            for c in held[1:] + [extra]:
+                c.close()
+            t.ok(srv.alive(), "the server never minded")
+            hwtest.assert_clean_stop(srv, name="server")
+
+
+def main():
+    routes = [route("/hello", "hello.so"), route("/echo", "echo.so"),
+              route("/big", "hello.so", {"body": "b" * 100000})]
+    with hwtest.Server(routes=routes, workers=0, name="timeouts",
+                       config={"listen": ["127.0.0.1:0"], "workers": 0,
+                               "modules_dir": hwtest.MODULES_DIR,
+                               "timeouts_ms": TIMEOUTS,
+                               "routes": routes}) as srv:
+        test_head(srv)
+        test_body(srv)
+        test_keepalive(srv)
+        test_write(srv)
+        test_linger(srv)
+        with t.block("shutdown"):
+            hwtest.assert_clean_stop(srv, name="server")
+    test_limit()
+
+
+hwtest.run(main)
