@@ -672,8 +672,6 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   m.rl.config_path = strdup(cfg->path);
   m.rl.on_checked = initial_checked;
   m.rl.on_finished = initial_finished;
-  m.rl.listen = NULL;
-  m.cfg = NULL;
 
   uv_timer_init(m.loop, &m.stop_timer);
   m.stop_timer.data = &m;
@@ -705,17 +703,12 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   }
   hw__log(HW_LOG_INFO, "%s master started (pid %d, %d workers)",
           HW__VERSION_STRING, (int)getpid(), nworkers);
-  /* The listen list is fixed for the master's life: reloads keep it. */
-  m.rl.listen = cfg->listen;
-  m.rl.nlisten = cfg->nlisten;
-  m.cfg = NULL;
-  {
-    /* The reloader keeps a pointer to the listen list, which must outlive
-     * every generation's config: keep a copy of our own. */
-    hw__listen *keep = malloc(cfg->nlisten * sizeof(*keep));
-    if (keep != NULL)
-      memcpy(keep, cfg->listen, cfg->nlisten * sizeof(*keep));
-    m.rl.listen = keep;
+  /* The listen list is fixed for the master's life (reloads keep it), so
+   * the reloader gets a copy that outlives every generation's config. */
+  m.rl.listen = malloc(cfg->nlisten * sizeof(hw__listen));
+  if (m.rl.listen != NULL) {
+    memcpy((void *)m.rl.listen, cfg->listen, cfg->nlisten * sizeof(hw__listen));
+    m.rl.nlisten = cfg->nlisten;
   }
   hw__reload_check(&m.rl, cfg);
   uv_run(m.loop, UV_RUN_DEFAULT);

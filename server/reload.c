@@ -390,7 +390,7 @@ static void begin(hw__reloader *rl) {
 
   rl->busy = 1;
   rl->started = uv_hrtime();
-  rl->staged_id = rl->last_id + 1;
+  rl->staged_id = rl->last_id + 1; /* what a failure below cleans up */
   hw__log(HW_LOG_INFO, "reload: reading %s", rl->config_path);
   if (hw__config_load(rl->config_path, &cfg, err, sizeof(err)) != 0) {
     hw__reload_finished(rl, 0, err);
