@@ -184,7 +184,7 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
 
     base = base != NULL ? base + 1 : rc->module_path;
     /* A file named by several routes is copied (and loaded) once. */
-    for (size_t j = 0; j < i; j++)
+    for (size_t j = 0; j < i && copy == NULL; j++)
       if (strcmp(cfg->routes[j].source_path, rc->module_path) == 0)
         copy = xstrdup(cfg->routes[j].module_path);
     if (copy == NULL) {
