@@ -177,9 +177,12 @@ def to_ms(v):
     return x * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def run_wrk(port, sc, duration, tmp):
-    args = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{sc['conns']}", f"-d{duration}s",
+def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None):
+    """Runs wrk; `usage`, a dict, receives wrk's own CPU seconds."""
+    args = ["wrk", f"-t{threads}", f"-c{sc['conns']}", f"-d{duration}s",
             "--latency", "--timeout", "5s"]
+    if cpus:
+        args = ["taskset", "-c", cpus] + args
     if sc["depth"] > 1:
         lua = os.path.join(tmp, f"pipe{sc['depth']}.lua")
         with open(lua, "w") as f:
@@ -188,8 +191,12 @@ def run_wrk(port, sc, duration, tmp):
                     "  req = table.concat(r)\nend\nrequest = function() return req end\n")
         args += ["-s", lua]
     args.append(f"http://127.0.0.1:{port}/hello")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 30,
                          preexec_fn=raise_nofile).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if usage is not None:
+        usage["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
     errors = 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
