@@ -74,3 +74,21 @@ void hw__str_replace_all(char *s, size_t cap, const char *from,
     p += tl;
   }
 }
+
+void hw__buf_lines(hw__buf *b, const char *data, size_t len,
+                   void (*line_cb)(void *arg, char *line), void *arg) {
+  char *nl;
+  size_t start = 0;
+
+  if (hw__buf_append(b, data, len) != 0)
+    return;
+  /* Lines are handed out in place and the rest moved down once, so a read
+   * holding many lines costs one move. */
+  while ((nl = memchr(b->data + start, '\n', b->len - start)) != NULL) {
+    *nl = '\0';
+    line_cb(arg, b->data + start);
+    start = (size_t)(nl - b->data) + 1;
+  }
+  memmove(b->data, b->data + start, b->len - start);
+  b->len -= start;
+}

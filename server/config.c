@@ -46,14 +46,6 @@ static const struct limit_key {
     {"backlog", offsetof(hw__config, limit_backlog), "connections"},
 };
 
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p != NULL)
-    memcpy(p, s, n);
-  return p;
-}
-
 static int fail(char *err, size_t err_len, const char *path, const char *key,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -197,9 +189,9 @@ static char *dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
   char *d;
   if (slash == NULL)
-    return xstrdup(".");
+    return strdup(".");
   if (slash == path)
-    return xstrdup("/");
+    return strdup("/");
   d = malloc((size_t)(slash - path) + 1);
   if (d == NULL)
     return NULL;
@@ -314,7 +306,7 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
       return fail(err, err_len, path, key,
                   "duplicate prefix \"%s\" (also routes[%zu])",
                   json_string_value(prefix), j);
-  rc->prefix = xstrdup(json_string_value(prefix));
+  rc->prefix = strdup(json_string_value(prefix));
 
   snprintf(key, sizeof(key), "routes[%zu].module", i);
   if (module == NULL)
@@ -322,11 +314,11 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
   if (!json_is_string(module))
     return fail(err, err_len, path, key, "must be a string, not %s",
                 json_type_name(module));
-  rc->module = xstrdup(json_string_value(module));
+  rc->module = strdup(json_string_value(module));
   if (rc->module == NULL || rc->prefix == NULL)
     return UV_ENOMEM;
   if (rc->module[0] == '/') {
-    rc->module_path = xstrdup(rc->module);
+    rc->module_path = strdup(rc->module);
   } else if (rc->module[0] == '\0' || strchr(rc->module, '/') != NULL) {
     return fail(err, err_len, path, key,
                 "\"%s\" must be a file name in modules_dir or an absolute path",
@@ -345,7 +337,7 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
 
   snprintf(key, sizeof(key), "routes[%zu].config", i);
   if (config == NULL) {
-    rc->config_json = xstrdup("{}");
+    rc->config_json = strdup("{}");
   } else {
     rc->config_json =
         json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -413,7 +405,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
                 "must be a non-empty string");
   } else if (json_string_value(mdir)[0] == '/') {
     free(base);
-    cfg->modules_dir = xstrdup(json_string_value(mdir));
+    cfg->modules_dir = strdup(json_string_value(mdir));
   } else {
     cfg->modules_dir = path_join(base, json_string_value(mdir));
     free(base);
@@ -485,7 +477,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
     json_decref(root);
     return UV_ENOMEM;
   }
-  cfg->path = xstrdup(path);
+  cfg->path = strdup(path);
   cfg->limit_body = DEFAULT_LIMIT_BODY;
   cfg->limit_request_line = DEFAULT_LIMIT_REQUEST_LINE;
   cfg->limit_header_bytes = DEFAULT_LIMIT_HEADER_BYTES;

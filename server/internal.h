@@ -54,6 +54,10 @@ int hw__buf_append(hw__buf *b, const void *data, size_t len);
 void hw__buf_reset(hw__buf *b, size_t keep);
 /** Frees the memory. */
 void hw__buf_free(hw__buf *b);
+/** Appends `len` bytes to `b` and calls `line_cb` with each complete line
+ *  (NUL-terminated in place, without its LF), keeping the unfinished rest. */
+void hw__buf_lines(hw__buf *b, const char *data, size_t len,
+                   void (*line_cb)(void *arg, char *line), void *arg);
 /** Replaces every `from` in the NUL-terminated `s` (of capacity `cap`) with
  *  `to`, as far as the capacity allows. */
 void hw__str_replace_all(char *s, size_t cap, const char *from,

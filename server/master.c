@@ -266,22 +266,15 @@ static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   buf->len = sizeof(chunk);
 }
 
+static void ctl_line(void *arg, char *line) { on_line(arg, line); }
+
 static void ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   slot *s = st->data;
-  char *nl;
   if (n < 0) {
     uv_read_stop(st); /* the worker is exiting; its exit is handled there */
     return;
   }
-  if (hw__buf_append(&s->in, buf->base, (size_t)n) != 0)
-    return;
-  while ((nl = memchr(s->in.data, '\n', s->in.len)) != NULL) {
-    size_t len = (size_t)(nl - s->in.data);
-    *nl = '\0';
-    on_line(s, s->in.data);
-    memmove(s->in.data, nl + 1, s->in.len - len - 1);
-    s->in.len -= len + 1;
-  }
+  hw__buf_lines(&s->in, buf->base, (size_t)n, ctl_line, s);
 }
 
 /* ---- worker life -------------------------------------------------------- */

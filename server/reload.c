@@ -39,14 +39,6 @@
 #define PREFLIGHT_TIMEOUT_MS 60000
 #define PREFLIGHT_OUTPUT_MAX 8192
 
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p != NULL)
-    memcpy(p, s, n);
-  return p;
-}
-
 static void gen_dir(const hw__reloader *rl, unsigned id, char *buf,
                     size_t len) {
   snprintf(buf, len, "%s/g%u", rl->run_dir, id);
@@ -110,7 +102,7 @@ int hw__rundir_create(hw__reloader *rl, const char *parent, char *err,
     }
     rl->run_dir = abs;
   } else {
-    rl->run_dir = xstrdup(tmpl);
+    rl->run_dir = strdup(tmpl);
   }
   rl->own_run_dir = 1;
   return rl->run_dir != NULL ? 0 : UV_ENOMEM;
@@ -167,7 +159,7 @@ done:
 
 int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
               size_t err_len) {
-  char dir[4096], path[4352], why[1024];
+  char dir[4096], path[4352], why[4608];
   char *json;
   FILE *f;
 
@@ -186,7 +178,7 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
     /* A file named by several routes is copied (and loaded) once. */
     for (size_t j = 0; j < i && copy == NULL; j++)
       if (strcmp(cfg->routes[j].source_path, rc->module_path) == 0)
-        copy = xstrdup(cfg->routes[j].module_path);
+        copy = strdup(cfg->routes[j].module_path);
     if (copy == NULL) {
       snprintf(path, sizeof(path), "%s/%zu-%s", dir, i, base);
       if (copy_file(rc->module_path, path, why, sizeof(why)) != 0) {
@@ -194,7 +186,7 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
                  why);
         return UV_EIO;
       }
-      copy = xstrdup(path);
+      copy = strdup(path);
     }
     if (copy == NULL)
       return UV_ENOMEM;
@@ -539,7 +531,7 @@ static void release(hw__worker *w, hw__generation *g) {
   unsigned id = g->id;
 
   for (size_t i = 0; paths != NULL && i < n; i++)
-    paths[i] = xstrdup(g->modules[i]->path);
+    paths[i] = strdup(g->modules[i]->path);
   hw__generation_free(g);
   /* dlclose may keep an object (a C++ module with unique symbols, or one
    * another object depends on): say so rather than believe it is gone. */

@@ -380,7 +380,8 @@ static void ctl_reload(hw__worker *w, unsigned id, const char *path) {
   ctl_send(w, "reloaded %u", id);
 }
 
-static void ctl_line(hw__worker *w, char *line) {
+static void ctl_line(void *arg, char *line) {
+  hw__worker *w = arg;
   unsigned id;
   int off = 0;
 
@@ -398,7 +399,6 @@ static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   hw__worker *w = s->data;
-  char *nl;
 
   if (n < 0) {
     /* The master is gone: nobody supervises this worker any more, so it
@@ -406,15 +406,7 @@ static void ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     hw__worker_stop(w, 1, "master gone");
     return;
   }
-  if (hw__buf_append(&w->ctl_in, buf->base, (size_t)n) != 0)
-    return;
-  while ((nl = memchr(w->ctl_in.data, '\n', w->ctl_in.len)) != NULL) {
-    size_t len = (size_t)(nl - w->ctl_in.data);
-    *nl = '\0';
-    ctl_line(w, w->ctl_in.data);
-    memmove(w->ctl_in.data, nl + 1, w->ctl_in.len - len - 1);
-    w->ctl_in.len -= len + 1;
-  }
+  hw__buf_lines(&w->ctl_in, buf->base, (size_t)n, ctl_line, w);
 }
 
 int hw__worker_attach(hw__worker *w, int fd, const char *slot_file) {
