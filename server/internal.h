@@ -287,7 +287,6 @@ typedef struct hw__worker {
   size_t limit_body;
   char *rbuf; /* the one read buffer every connection reads into */
   size_t rbuf_size;
-  int rbuf_busy;
   hw_request *free_reqs; /* pool of request objects */
   unsigned nfree_reqs;
   hw__wbatch *free_batches;
