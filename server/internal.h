@@ -58,6 +58,9 @@ void hw__buf_free(hw__buf *b);
  *  (NUL-terminated in place, without its LF), keeping the unfinished rest. */
 void hw__buf_lines(hw__buf *b, const char *data, size_t len,
                    void (*line_cb)(void *arg, char *line), void *arg);
+/** A libuv alloc callback for the control pipes: one shared 4 KiB chunk,
+ *  for readers that copy what they read before returning. */
+void hw__line_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 /** Replaces every `from` in the NUL-terminated `s` (of capacity `cap`) with
  *  `to`, as far as the capacity allows. */
 void hw__str_replace_all(char *s, size_t cap, const char *from,

@@ -260,12 +260,6 @@ static void on_line(slot *s, char *line) {
   }
 }
 
-static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char chunk[4096];
-  buf->base = chunk;
-  buf->len = sizeof(chunk);
-}
-
 static void ctl_line(void *arg, char *line) { on_line(arg, line); }
 
 static void ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
@@ -421,7 +415,7 @@ static void spawn_slot(slot *s) {
   s->alive = 1;
   s->pid = s->proc.pid;
   s->gen = m->rl.last_id;
-  uv_read_start((uv_stream_t *)&s->ctl, ctl_alloc, ctl_read);
+  uv_read_start((uv_stream_t *)&s->ctl, hw__line_alloc, ctl_read);
 }
 
 static int make_slot_state(master *m, slot *s) {

@@ -302,12 +302,6 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
   uv_close((uv_handle_t *)p, child_closed);
 }
 
-static void child_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char chunk[4096];
-  buf->base = chunk;
-  buf->len = sizeof(chunk);
-}
-
 static void child_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   hw__reloader *rl = s->data;
   if (n > 0 && rl->child_out.len < PREFLIGHT_OUTPUT_MAX)
@@ -369,7 +363,7 @@ static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
     uv_close((uv_handle_t *)&rl->child, NULL);
     return r;
   }
-  uv_read_start((uv_stream_t *)&rl->child_err, child_alloc, child_read);
+  uv_read_start((uv_stream_t *)&rl->child_err, hw__line_alloc, child_read);
   uv_timer_init(rl->loop, &rl->child_timer);
   rl->child_timer.data = rl;
   uv_timer_start(&rl->child_timer, on_child_timeout, PREFLIGHT_TIMEOUT_MS, 0);

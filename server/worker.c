@@ -391,12 +391,6 @@ static void ctl_line(void *arg, char *line) {
     hw__log(HW_LOG_WARN, "unknown message from the master: %.80s", line);
 }
 
-static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char chunk[4096];
-  buf->base = chunk;
-  buf->len = sizeof(chunk);
-}
-
 static void ctl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   hw__worker *w = s->data;
 
@@ -428,7 +422,7 @@ int hw__worker_attach(hw__worker *w, int fd, const char *slot_file) {
     return r;
   /* The control channel alone must not keep the worker alive at exit. */
   uv_unref((uv_handle_t *)&w->ctl);
-  uv_read_start((uv_stream_t *)&w->ctl, ctl_alloc, ctl_read);
+  uv_read_start((uv_stream_t *)&w->ctl, hw__line_alloc, ctl_read);
   ctl_send(w, "ready %u", w->gen->id);
   return 0;
 }
