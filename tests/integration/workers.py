@@ -474,49 +474,10 @@ def test_crash_route():
 # ---------------------------------------------------------------------------
 # 5. Reloads under wrk load.
 
-PIPE_LUA = """init = function(args)
-  local r = {}
-  for i = 1, 8 do r[i] = wrk.format(nil, "/r") end
-  req = table.concat(r)
-end
-request = function() return req end
-"""
-
-CHECK_LUA = """local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) bad = 0; seen_a = 0; seen_b = 0 end
-function response(status, headers, body)
-  if body == "A" then seen_a = seen_a + 1
-  elseif body == "B" then seen_b = seen_b + 1
-  else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local b, a, x = 0, 0, 0
-  for _, th in ipairs(threads) do
-    b = b + th:get("bad"); a = a + th:get("seen_a"); x = x + th:get("seen_b")
-  end
-  io.write(string.format("CHECK bad=%d a=%d b=%d\\n", b, a, x))
-end
-"""
-
-
-def parse_wrk(out):
-    res = {"requests": None, "socket_errors": [0, 0, 0, 0], "non2xx": 0}
-    m = re.search(r"(\d+) requests in", out)
-    if m:
-        res["requests"] = int(m.group(1))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                  r"timeout (\d+)", out)
-    if m:
-        res["socket_errors"] = [int(x) for x in m.groups()]
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if m:
-        res["non2xx"] = int(m.group(1))
-    m = re.search(r"CHECK bad=(\d+) a=(\d+) b=(\d+)", out)
-    if m:
-        res["check"] = tuple(int(x) for x in m.groups())
-    return res
-
+PIPE_LUA = hwtest.wrk_pipeline_lua("/r", 8)
+# Counts answers that are neither of the two configs' bodies.
+CHECK_LUA = hwtest.wrk_bodies_lua("A", "B")
+parse_wrk = hwtest.parse_wrk
 
 def test_reload_under_load():
     with t.block("reloads under wrk load"):

@@ -1005,3 +1005,56 @@ def one(port, data, head=False, host="127.0.0.1", timeout=TIMEOUT):
     with Conn(port, host, timeout) as c:
         c.send(data)
         return c.read_response(head=head)
+
+
+# ---------------------------------------------------------------------------
+# wrk: the load generator of the tests that reload or crash under load.
+
+def wrk_pipeline_lua(target, depth):
+    """A wrk script that sends `depth` GETs of `target` per write."""
+    return ("init = function(args)\n  local r = {}\n"
+            "  for i = 1, %d do r[i] = wrk.format(nil, \"%s\") end\n"
+            "  req = table.concat(r)\nend\n"
+            "request = function() return req end\n" % (depth, target))
+
+
+def wrk_bodies_lua(body_a, body_b):
+    """A wrk script that counts answers whose body is `body_a`, `body_b`, or
+    neither, and prints "CHECK bad=N a=N b=N" at the end (see parse_wrk)."""
+    return ("""local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0; seen_a = 0; seen_b = 0 end
+function response(status, headers, body)
+  if body == "%s" then seen_a = seen_a + 1
+  elseif body == "%s" then seen_b = seen_b + 1
+  else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local b, a, x = 0, 0, 0
+  for _, th in ipairs(threads) do
+    b = b + th:get("bad"); a = a + th:get("seen_a"); x = x + th:get("seen_b")
+  end
+  io.write(string.format("CHECK bad=%%d a=%%d b=%%d\\n", b, a, x))
+end
+""" % (body_a, body_b))
+
+
+def parse_wrk(out):
+    """wrk's report: requests, socket errors [connect, read, write, timeout]
+    (zeros when wrk prints none), non-2xx answers and, with
+    wrk_bodies_lua, check = (bad, a, b)."""
+    res = {"requests": None, "socket_errors": [0, 0, 0, 0], "non2xx": 0}
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        res["requests"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", out)
+    if m:
+        res["socket_errors"] = [int(x) for x in m.groups()]
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    m = re.search(r"CHECK bad=(\d+) a=(\d+) b=(\d+)", out)
+    if m:
+        res["check"] = tuple(int(x) for x in m.groups())
+    return res
