@@ -10,7 +10,7 @@
 
 #include "internal.h"
 
-int hw__buf_reserve(hw__buf *b, size_t extra) {
+int hw__buf_grow(hw__buf *b, size_t extra) {
   size_t need, cap;
   char *p;
 
@@ -27,19 +27,6 @@ int hw__buf_reserve(hw__buf *b, size_t extra) {
     return HW_ENOMEM;
   b->data = p;
   b->cap = cap;
-  return 0;
-}
-
-int hw__buf_append(hw__buf *b, const void *data, size_t len) {
-  int r;
-
-  if (len == 0)
-    return 0;
-  r = hw__buf_reserve(b, len);
-  if (r != 0)
-    return r;
-  memcpy(b->data + b->len, data, len);
-  b->len += len;
   return 0;
 }
 

@@ -126,33 +126,30 @@ static int batch_seg(hw__wbatch *b, const char *base, size_t off, size_t len) {
   return 0;
 }
 
-static int batch_copy(hw__wbatch *b, const void *data, size_t len) {
-  size_t off = b->out.len;
-  if (hw__buf_append(&b->out, data, len) != 0)
-    return HW_ENOMEM;
-  return batch_seg(b, NULL, off, len);
-}
-
 /* Serialises one response into the batch: the head and copied body go into
- * the batch's buffer, referenced body parts stay where the module put them. */
+ * the batch's buffer, referenced body parts stay where the module put them.
+ * Copied bytes that follow each other make one segment, so the usual
+ * response (no references) adds one. */
 static int batch_add(hw__wbatch *b, hw_request *req, int keep_alive) {
   struct hw_response *res = &req->res;
-  size_t head_off = b->out.len, at = 0;
+  size_t start = b->out.len, at = 0;
 
   if (hw__http_write_head(req, keep_alive, &b->out) != 0)
     return HW_ENOMEM;
-  if (batch_seg(b, NULL, head_off, b->out.len - head_off) != 0)
-    return HW_ENOMEM;
-  if (req->is_head || !hw__http_status_has_body(res->status))
-    return 0;
-  for (size_t i = 0; i < res->nrefs; i++) {
-    hw__ref *ref = &res->refs[i];
-    if (batch_copy(b, res->body.data + at, ref->at - at) != 0 ||
-        batch_seg(b, ref->data, 0, ref->len) != 0)
+  if (!req->is_head && hw__http_status_has_body(res->status)) {
+    for (size_t i = 0; i < res->nrefs; i++) {
+      hw__ref *ref = &res->refs[i];
+      if (hw__buf_append(&b->out, res->body.data + at, ref->at - at) != 0 ||
+          batch_seg(b, NULL, start, b->out.len - start) != 0 ||
+          batch_seg(b, ref->data, 0, ref->len) != 0)
+        return HW_ENOMEM;
+      at = ref->at;
+      start = b->out.len;
+    }
+    if (hw__buf_append(&b->out, res->body.data + at, res->body.len - at) != 0)
       return HW_ENOMEM;
-    at = ref->at;
   }
-  return batch_copy(b, res->body.data + at, res->body.len - at);
+  return batch_seg(b, NULL, start, b->out.len - start);
 }
 
 /* ---- closing ---------------------------------------------------------- */
@@ -260,11 +257,6 @@ static void finish_connection(hw__conn *c) {
 }
 
 /* ---- reading and back-pressure ---------------------------------------- */
-
-int hw__conn_congested(const hw__conn *c) {
-  return c->no_more || c->nqueued > HW__MAX_QUEUED ||
-         c->tcp.write_queue_size > HW__MAX_UNSENT;
-}
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   hw__conn *c = hw__container_of(h, hw__conn, tcp);

@@ -3,12 +3,14 @@
  * writes response heads.  This is the only unit that includes http_parser.h,
  * so the parser can be replaced without touching the rest of the server.
  *
- * The parser's callbacks copy what they are given (target, header fields,
- * body) into the request object, because the bytes live in the worker's one
- * shared read buffer, which is reused for the next read of any connection.
- * A request is routed when its head is complete (so a reload cannot change
- * the route of a request whose body is still arriving) and dispatched when
- * its message is complete.
+ * The bytes live in the worker's one shared read buffer, which is reused
+ * for the next read of any connection, so a request keeps copies: the head
+ * from its target to the blank line, copied one piece per read as the
+ * pre-scanner (below) passes over it and notes where the target and each
+ * field lie, and the body, which http-parser's on_body callback hands over
+ * with the chunked framing removed.  A request is routed when its head is
+ * complete (so a reload cannot change the route of a request whose body is
+ * still arriving) and dispatched when its message is complete.
  *
  * Debian builds http-parser 2.9.4 non-strict, and non-strict http-parser
  * accepts much that RFC 9112 forbids: bare LF line ends, whitespace before
@@ -123,6 +125,11 @@ static hw__conn *conn_of(http_parser *p) {
  * request line, so that a method and its space go to it in one call. */
 static const char *const method_sp[] = {
 #define XX(num, name, string) #string " ",
+    HTTP_METHOD_MAP(XX)
+#undef XX
+};
+static const char *const method_str[] = {
+#define XX(num, name, string) #string,
     HTTP_METHOD_MAP(XX)
 #undef XX
 };
@@ -262,18 +269,48 @@ static uint32_t clamp32(size_t v) {
 
 /* ---- the pre-scanner -------------------------------------------------- */
 
+/* Adds a field line to the request; 0 or -1 (no memory). */
+static int new_field(hw_request *req, uint32_t name_off) {
+  hw__hdr *h;
+  if (req->nhdrs == req->hdrs_cap) {
+    uint32_t cap = req->hdrs_cap ? req->hdrs_cap * 2 : 16;
+    hw__hdr *n = realloc(req->hdrs, cap * sizeof(*n));
+    if (n == NULL)
+      return -1;
+    req->hdrs = n;
+    req->hdrs_cap = cap;
+  }
+  h = &req->hdrs[req->nhdrs++];
+  h->name.off = name_off;
+  h->name.len = 0;
+  h->value.off = name_off;
+  h->value.len = 0;
+  return 0;
+}
+
 /*
  * Reads up to `len` bytes in the state kept in `st`.  Returns how many it
  * took: all of them, or fewer when it stopped at an event (`*ev`: the end
  * of the method, or of a header or trailer section, the byte that ended it
  * included) or at an error (`*status` set to the response status).  When a
  * method begins in these bytes, `*mstart` is set to its offset.
+ *
+ * With a request `req`, the head's bytes are being copied into req->head,
+ * the first of these at offset `base`, and the scanner notes there where
+ * the target, each field name and each field value lie (a value from just
+ * after its colon to its CR: check_head trims the whitespace around it).
+ * Recording them here, where every byte passes anyway, spares http-parser
+ * three callbacks per field and a copy of each piece.
  */
 static size_t scan(http_state *st, const hw__config *cfg, const char *data,
-                   size_t len, int *ev, int *status, size_t *mstart) {
+                   size_t len, int *ev, int *status, size_t *mstart,
+                   hw_request *req, uint32_t base) {
   const unsigned char *d = (const unsigned char *)data, *end = d + len;
   const unsigned char *q = d, *r;
   size_t n;
+
+  /* The offset in req->head of the byte at `q`. */
+#define POS() (base + (uint32_t)(q - d))
 
 #define FAIL(code)                                                             \
   do {                                                                         \
@@ -387,6 +424,8 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
 
     case S_TARGET0:
     case S_TARGET:
+      if (st->scan == S_TARGET0 && req != NULL)
+        req->target.off = POS();
       /* The request line is limited as it arrives, so that a client cannot
        * make the server buffer a long target before it is refused (RFC
        * 9112 section 3: a server that receives a request-target longer
@@ -411,6 +450,8 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
       if (st->budget == 0)
         FAIL(414);
       st->budget--;
+      if (req != NULL)
+        req->target.len = POS() - req->target.off;
       q++;
       st->idx = 0;
       goto version;
@@ -495,6 +536,9 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
       if (st->fields == 0)
         FAIL(431);
       st->fields--;
+      if (req != NULL && !(st->flags & ST_TRAILERS) &&
+          new_field(req, POS()) != 0)
+        FAIL(500);
       st->idx = 0;
       st->flags &= (uint8_t)~ST_TAB_FIX;
       if ((*q | 0x20) == 'c')
@@ -532,6 +576,11 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
        * (RFC 9112 section 5.1: such a request MUST get 400). */
       if (*q != ':')
         FAIL(400);
+      if (req != NULL && !(st->flags & ST_TRAILERS)) {
+        hw__hdr *h = &req->hdrs[req->nhdrs - 1];
+        h->name.len = POS() - h->name.off;
+        h->value.off = POS() + 1;
+      }
       if (((st->flags & ST_M_CL) && st->idx == 14) ||
           ((st->flags & ST_M_TE) && st->idx == 17))
         st->flags |= ST_TAB_FIX;
@@ -569,8 +618,13 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
       /* A field value is visible characters, obs-text, SP and HTAB; NUL, a
        * CR not followed by LF, a bare LF and other controls are invalid
        * (RFC 9110 section 5.5, RFC 9112 section 2.2). */
-      if (*q++ != '\r')
+      if (*q != '\r')
         FAIL(400);
+      if (req != NULL && !(st->flags & ST_TRAILERS)) {
+        hw__hdr *h = &req->hdrs[req->nhdrs - 1];
+        h->value.len = POS() - h->value.off;
+      }
+      q++;
       /* fall through */
     case S_VALUE_LF:
       NEED(S_VALUE_LF);
@@ -741,20 +795,10 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
 #undef NEED
 #undef BUDGET
 #undef EXT_BYTE
+#undef POS
 }
 
 /* ---- requests --------------------------------------------------------- */
-
-static int append_span(hw_request *req, hw__span *s, const char *at,
-                       size_t len) {
-  if (s->len == 0)
-    s->off = (uint32_t)req->head.len;
-  if (req->head.len + len > UINT32_MAX / 2 ||
-      hw__buf_append(&req->head, at, len) != 0)
-    return -1;
-  s->len += (uint32_t)len;
-  return 0;
-}
 
 /* Ends parsing of this connection with a host-made error response.  The
  * request (the one being parsed, or a new one if none) is queued in order
@@ -791,46 +835,6 @@ static int on_message_begin(http_parser *p) {
   return hw__conn_begin_request(c) != NULL ? 0 : -1;
 }
 
-static int on_url(http_parser *p, const char *at, size_t len) {
-  hw_request *req = conn_of(p)->cur;
-  return append_span(req, &req->target, at, len);
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len) {
-  hw_request *req = conn_of(p)->cur;
-  /* Trailer fields are dropped: a recipient must not merge them into the
-   * header section (RFC 9110 section 6.5.1), and the module has already
-   * seen the head. */
-  if (req->state != HW__REQ_HEAD)
-    return 0;
-  if (req->nhdrs == 0 || req->hdr_in_value) {
-    if (req->nhdrs == req->hdrs_cap) {
-      uint32_t cap = req->hdrs_cap ? req->hdrs_cap * 2 : 16;
-      hw__hdr *n = realloc(req->hdrs, cap * sizeof(*n));
-      if (n == NULL)
-        return -1;
-      req->hdrs = n;
-      req->hdrs_cap = cap;
-    }
-    memset(&req->hdrs[req->nhdrs++], 0, sizeof(hw__hdr));
-    req->hdr_in_value = 0;
-  }
-  return append_span(req, &req->hdrs[req->nhdrs - 1].name, at, len);
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len) {
-  hw_request *req = conn_of(p)->cur;
-  hw__hdr *h;
-  if (req->state != HW__REQ_HEAD)
-    return 0;
-  h = &req->hdrs[req->nhdrs - 1];
-  if (!req->hdr_in_value) {
-    req->hdr_in_value = 1;
-    h->value.off = (uint32_t)req->head.len;
-  }
-  return append_span(req, &h->value, at, len);
-}
-
 /* Splits the target into path and query.  Origin-form ("/a/b?q") is the
  * common case; absolute-form ("http://host/a?q", RFC 9112 section 3.2.2) is
  * routed by its path; asterisk-form ("*") has the path "*" and matches no
@@ -850,9 +854,17 @@ static uint32_t split_target(hw_request *req, int *plain) {
     }
   }
   /* The path ends at '?' or '#'; on the way, a '%' or a "/." means it
-   * has to be normalised (normalise_path). */
+   * has to be normalised (normalise_path).  Most paths have none of the
+   * four, so runs of four bytes without one are passed over first. */
   *plain = 1;
-  for (end = start; end < n; end++) {
+  end = start;
+  while (end + 4 <= n &&
+         !((cclass[(unsigned char)t[end]] | cclass[(unsigned char)t[end + 1]] |
+            cclass[(unsigned char)t[end + 2]] |
+            cclass[(unsigned char)t[end + 3]]) &
+           (C_PCTDOT | C_QHASH)))
+    end += 4;
+  for (; end < n; end++) {
     if (!IS(t[end], C_PCTDOT | C_QHASH))
       continue;
     if (IS(t[end], C_QHASH))
@@ -1057,10 +1069,17 @@ static void parse_te(const char *v, uint32_t n, te_info *te) {
  * characters of reg-name, IP-literal and port are allowed; userinfo ('@')
  * is not. */
 static int host_ok(const char *v, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++)
-    if (!IS(v[i], C_HOST))
-      return 0;
-  return 1;
+  /* Every request has one, and a valid one is the rule: the classes are
+   * combined without a branch per byte. */
+  const unsigned char *u = (const unsigned char *)v;
+  unsigned all = C_HOST;
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    all &= cclass[u[i]] & cclass[u[i + 1]] & cclass[u[i + 2]] &
+           cclass[u[i + 3]];
+  for (; i < n; i++)
+    all &= cclass[u[i]];
+  return all != 0;
 }
 
 /* Compares a field name (a token) with a lower-case name. */
@@ -1074,9 +1093,10 @@ static int name_is(const char *name, const char *lower, uint32_t n) {
 /*
  * Checks what needs whole field values, once the head is complete.
  * Returns 0, or the status of the error response.  Sets `*chunked` when
- * the body is chunked.
+ * the body is chunked, and `*exp` to the first Expect field (or NULL).
  */
-static int check_head(http_parser *p, hw_request *req, int *chunked) {
+static int check_head(http_parser *p, hw_request *req, int *chunked,
+                      const hw__hdr **exp) {
   const char *h = req->head.data;
   uint32_t nhost = 0;
   hw__span host = {0, 0};
@@ -1090,12 +1110,20 @@ static int check_head(http_parser *p, hw_request *req, int *chunked) {
   for (uint32_t i = 0; i < req->nhdrs; i++) {
     hw__hdr *f = &req->hdrs[i];
     const char *name = h + f->name.off;
-    /* OWS around a value is not part of it (RFC 9112 section 5.1);
-     * http-parser drops the leading OWS only. */
+    /* OWS around a value is not part of it (RFC 9112 section 5.1). */
+    while (f->value.len > 0 &&
+           (h[f->value.off] == ' ' || h[f->value.off] == '\t')) {
+      f->value.off++;
+      f->value.len--;
+    }
     while (f->value.len > 0 && (h[f->value.off + f->value.len - 1] == ' ' ||
                                 h[f->value.off + f->value.len - 1] == '\t'))
       f->value.len--;
     switch (f->name.len) {
+    case 6:
+      if (*exp == NULL && name_is(name, "expect", 6))
+        *exp = f;
+      break;
     case 4:
       if (name_is(name, "host", 4)) {
         nhost++;
@@ -1188,12 +1216,11 @@ static int is_asterisk(const hw_request *req) {
  * final status first and sends nothing; then the connection ends, since
  * the body it may still send would be read as a request.  Any other
  * expectation cannot be met: 417. */
-static int expect(hw__conn *c, hw_request *req, int has_body) {
-  hw_str v;
+static int expect(hw__conn *c, hw_request *req, const hw__hdr *f,
+                  int has_body) {
+  const char *v = req->head.data + f->value.off;
 
-  if (hw__host.header(req, "expect", 6, &v) != 0)
-    return 0;
-  if (v.len != 12 || strncasecmp(v.data, "100-continue", 12) != 0) {
+  if (f->value.len != 12 || strncasecmp(v, "100-continue", 12) != 0) {
     fail_request(c, 417);
     return -1;
   }
@@ -1211,18 +1238,24 @@ static int on_headers_complete(http_parser *p) {
   hw__conn *c = conn_of(p);
   http_state *st = state_of(p);
   hw_request *req = c->cur;
-  const char *m = http_method_str((enum http_method)p->method);
+  const hw__hdr *exp = NULL;
   int chunked = 0, status;
 
-  req->method_name = m;
-  req->method_len = strlen(m);
+  /* The pre-scanner only lets through methods of http-parser's table. */
+  req->method_name = method_str[p->method];
+  req->method_len = method_len[p->method];
   /* HTTP/1.x with x >= 2 is answered as HTTP/1.1, the highest minor
    * version this server implements (RFC 9110 section 2.5); the pre-scanner
    * has made sure the major version is 1. */
   req->version = p->http_minor >= 1 ? 11 : 10;
-  req->keep_alive = http_should_keep_alive(p) != 0;
+  /* Persistence (RFC 9112 section 9.3): HTTP/1.1 unless "close" is among
+   * the connection options, HTTP/1.0 only with "keep-alive".  This is what
+   * http_should_keep_alive() answers for a request, read straight from the
+   * flags http-parser has set. */
+  req->keep_alive = req->version == 11 ? !(p->flags & F_CONNECTION_CLOSE)
+                                       : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
   req->is_head = p->method == HTTP_HEAD;
-  status = check_head(p, req, &chunked);
+  status = check_head(p, req, &chunked, &exp);
   if (status != 0) {
     req = fail_request(c, status);
     if (req != NULL && status == 405)
@@ -1242,8 +1275,10 @@ static int on_headers_complete(http_parser *p) {
   req->state = HW__REQ_BODY;
   if (!is_asterisk(req))
     hw__request_route(req);
-  return expect(c, req, (p->flags & F_CONTENTLENGTH) ? p->content_length > 0
-                                                     : chunked);
+  if (exp == NULL)
+    return 0;
+  return expect(c, req, exp,
+                (p->flags & F_CONTENTLENGTH) ? p->content_length > 0 : chunked);
 }
 
 static int on_body(http_parser *p, const char *at, size_t len) {
@@ -1288,9 +1323,10 @@ static int on_message_complete(http_parser *p) {
   /* The parser stops after every message, so that the pre-scanner starts
    * the next one on the same byte; hw__http_feed decides whether to go on
    * (it does not after a request that ends the connection, or past the
-   * pipeline limit until the queue drains).  An upgrade is not taken: the
-   * server never answers 101, so the connection goes on in HTTP/1.1 (RFC
-   * 9110 section 7.8). */
+   * pipeline limit until the queue drains).  Pausing costs less than
+   * letting http-parser run on to the end of its input, even when the
+   * message ends there.  An upgrade is not taken: the server never answers
+   * 101, so the connection goes on in HTTP/1.1 (RFC 9110 section 7.8). */
   p->upgrade = 0;
   st->scan = S_START;
   st->flags |= ST_MSG_DONE;
@@ -1300,9 +1336,6 @@ static int on_message_complete(http_parser *p) {
 
 static const http_parser_settings settings = {
     .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
@@ -1358,7 +1391,7 @@ size_t hw__http_feed(hw__http_parser_storage *s, const char *data, size_t len,
        * is one of its methods, with what follows when it is all in these
        * bytes (the usual case), else from its table. */
       run = scan(st, c->w->gen->config, data + off, len - off, &ev, &status,
-                 &mstart);
+                 &mstart, NULL, 0);
       if (mstart != SIZE_MAX)
         mstart += off;
       off += run;
@@ -1387,8 +1420,22 @@ size_t hw__http_feed(hw__http_parser_storage *s, const char *data, size_t len,
       }
       continue;
     } else {
+      /* From the target to the blank line, the head's bytes are copied
+       * into the request as they are scanned (the read buffer is shared),
+       * one piece per read. */
+      hw_request *req = st->scan >= S_TARGET0 && st->scan <= S_END_LF &&
+                                !(st->flags & ST_TRAILERS)
+                            ? c->cur
+                            : NULL;
+      if (req != NULL && req->head.len + (len - off) > UINT32_MAX / 2) {
+        status = 431;
+        goto fail;
+      }
       run = scan(st, c->w->gen->config, data + off, len - off, &ev, &status,
-                 &mstart);
+                 &mstart, req, req != NULL ? (uint32_t)req->head.len : 0);
+      if (req != NULL && hw__buf_append(&req->head, data + off, run) != 0 &&
+          status == 0)
+        status = 500;
       if (status != 0) {
         off += run;
         goto fail;
@@ -1459,53 +1506,72 @@ void hw__http_eof(hw__http_parser_storage *s) {
     http_parser_execute(p, &settings, NULL, 0);
 }
 
-const char *hw__http_reason(int status) {
+/* The reason phrases of the statuses the host and modules commonly send,
+ * with their lengths. */
+static const char *reason_of(int status, size_t *len) {
+#define R(text)                                                                \
+  do {                                                                         \
+    *len = sizeof(text) - 1;                                                   \
+    return text;                                                               \
+  } while (0)
   switch (status) {
-  case 100: return "Continue";
-  case 101: return "Switching Protocols";
-  case 200: return "OK";
-  case 201: return "Created";
-  case 202: return "Accepted";
-  case 204: return "No Content";
-  case 206: return "Partial Content";
-  case 301: return "Moved Permanently";
-  case 302: return "Found";
-  case 303: return "See Other";
-  case 304: return "Not Modified";
-  case 307: return "Temporary Redirect";
-  case 308: return "Permanent Redirect";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 411: return "Length Required";
-  case 413: return "Content Too Large";
-  case 414: return "URI Too Long";
-  case 415: return "Unsupported Media Type";
-  case 417: return "Expectation Failed";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 501: return "Not Implemented";
-  case 502: return "Bad Gateway";
-  case 503: return "Service Unavailable";
-  case 504: return "Gateway Timeout";
-  case 505: return "HTTP Version Not Supported";
-  default: return "";
+  case 100: R("Continue");
+  case 101: R("Switching Protocols");
+  case 200: R("OK");
+  case 201: R("Created");
+  case 202: R("Accepted");
+  case 204: R("No Content");
+  case 206: R("Partial Content");
+  case 301: R("Moved Permanently");
+  case 302: R("Found");
+  case 303: R("See Other");
+  case 304: R("Not Modified");
+  case 307: R("Temporary Redirect");
+  case 308: R("Permanent Redirect");
+  case 400: R("Bad Request");
+  case 401: R("Unauthorized");
+  case 403: R("Forbidden");
+  case 404: R("Not Found");
+  case 405: R("Method Not Allowed");
+  case 408: R("Request Timeout");
+  case 409: R("Conflict");
+  case 411: R("Length Required");
+  case 413: R("Content Too Large");
+  case 414: R("URI Too Long");
+  case 415: R("Unsupported Media Type");
+  case 417: R("Expectation Failed");
+  case 429: R("Too Many Requests");
+  case 431: R("Request Header Fields Too Large");
+  case 500: R("Internal Server Error");
+  case 501: R("Not Implemented");
+  case 502: R("Bad Gateway");
+  case 503: R("Service Unavailable");
+  case 504: R("Gateway Timeout");
+  case 505: R("HTTP Version Not Supported");
+  default: R("");
   }
+#undef R
 }
 
-int hw__http_status_has_body(int status) {
-  return status >= 200 && status != 204 && status != 304;
+const char *hw__http_reason(int status) {
+  size_t len;
+  return reason_of(status, &len);
 }
 
-/* Writes `v` in decimal at `p`; returns the number of digits. */
-static size_t put_uint(char *p, uint64_t v) {
+/* Writes `v` in decimal at `p`; returns the number of digits.  Bodies are
+ * mostly short, so one and two digits are written directly. */
+static inline size_t put_uint(char *p, uint64_t v) {
   char tmp[24];
   size_t n = 0;
+  if (v < 10) {
+    p[0] = (char)('0' + v);
+    return 1;
+  }
+  if (v < 100) {
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return 2;
+  }
   do {
     tmp[n++] = (char)('0' + v % 10);
     v /= 10;
@@ -1523,31 +1589,40 @@ static size_t put_uint(char *p, uint64_t v) {
 
 int hw__http_write_head(const hw_request *req, int keep_alive, hw__buf *out) {
   const struct hw_response *res = &req->res;
-  const hw__worker *w = req->w;
-  const char *reason = hw__http_reason(res->status);
-  size_t rlen = strlen(reason);
-  /* The fixed part is bounded: status line, Server, Date, Content-Length,
-   * Connection and the final CRLF, plus the module's headers. */
-  size_t max = 64 + rlen + 18 + w->date_len + 40 + 26 + res->headers.len + 2;
+  int status = res->status;
+  /* The fixed part is bounded: status line (the longest reason phrase is
+   * under 40 bytes), Server and Date, Content-Length, Connection and the
+   * final CRLF, plus the module's headers. */
+  size_t max = 16 + 24 + 40 + HW__HOST_LINES_LEN + 40 + 26 +
+               res->headers.len + 2;
+  size_t rlen;
+  const char *reason;
   char *o;
 
   if (hw__buf_reserve(out, max) != 0)
     return HW_ENOMEM;
   o = out->data + out->len;
   /* The server's own version is sent whatever the request's (RFC 9110
-   * section 2.5); framing below follows the request's version. */
-  PUT("HTTP/1.1 ");
-  o += put_uint(o, (uint64_t)res->status);
-  *o++ = ' ';
-  memcpy(o, reason, rlen);
-  o += rlen;
-  PUT("\r\nServer: haywire\r\n");
-  memcpy(o, w->date_line, w->date_len);
-  o += w->date_len;
+   * section 2.5); framing below follows the request's version.  The host
+   * and modules only set three-digit statuses (RFC 9110 section 15). */
+  if (status == 200) {
+    PUT("HTTP/1.1 200 OK\r\n");
+  } else {
+    reason = reason_of(status, &rlen);
+    PUT("HTTP/1.1 ");
+    o += put_uint(o, (uint64_t)(unsigned)status);
+    *o++ = ' ';
+    memcpy(o, reason, rlen);
+    o += rlen;
+    PUT("\r\n");
+  }
+  /* Server and Date, of fixed length, rewritten once a second. */
+  memcpy(o, req->w->host_lines, HW__HOST_LINES_LEN);
+  o += HW__HOST_LINES_LEN;
   /* 204 and 304 responses carry no body and here no Content-Length (RFC
    * 9110 sections 8.6, 15.3.5 and 15.4.5); every other response is
    * length-delimited. */
-  if (hw__http_status_has_body(res->status)) {
+  if (hw__http_status_has_body(status)) {
     PUT("Content-Length: ");
     o += put_uint(o, res->body_len);
     PUT("\r\n");

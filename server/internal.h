@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -46,10 +47,31 @@ typedef struct hw__buf {
   size_t cap;
 } hw__buf;
 
+/** Grows the buffer to hold `extra` more bytes (the slow half of
+ *  hw__buf_reserve).  Returns 0 or HW_ENOMEM. */
+int hw__buf_grow(hw__buf *b, size_t extra);
+
+/* Reserving and appending run several times for every request, almost
+ * always into a buffer that already has room, so their fast path is inline
+ * and only growing costs a call. */
+
 /** Makes room for `extra` more bytes.  Returns 0 or HW_ENOMEM. */
-int hw__buf_reserve(hw__buf *b, size_t extra);
+static inline int hw__buf_reserve(hw__buf *b, size_t extra) {
+  if (extra <= b->cap - b->len)
+    return 0;
+  return hw__buf_grow(b, extra);
+}
+
 /** Appends `len` bytes (copied).  Returns 0 or HW_ENOMEM. */
-int hw__buf_append(hw__buf *b, const void *data, size_t len);
+static inline int hw__buf_append(hw__buf *b, const void *data, size_t len) {
+  if (len == 0)
+    return 0;
+  if (len > b->cap - b->len && hw__buf_grow(b, len) != 0)
+    return HW_ENOMEM;
+  memcpy(b->data + b->len, data, len);
+  b->len += len;
+  return 0;
+}
 /** Empties the buffer, keeping its memory unless it grew past `keep`. */
 void hw__buf_reset(hw__buf *b, size_t keep);
 /** Frees the memory. */
@@ -284,6 +306,10 @@ struct hw__reloader {
   int child_signal;
 };
 
+/* The length of "Server: haywire\r\n" and of "Date: " IMF-fixdate CRLF
+ * (RFC 9110 section 5.6.7: the date is always 29 characters). */
+#define HW__HOST_LINES_LEN (17 + 6 + 29 + 2)
+
 typedef struct hw__worker {
   uv_loop_t *loop;
   hw__generation *gen;
@@ -296,8 +322,9 @@ typedef struct hw__worker {
   unsigned nfree_batches;
   hw__conn *conns; /* every open connection, for shutdown */
   size_t nconns;
-  char date_line[64]; /* "Date: ...\r\n", refreshed once a second */
-  size_t date_len;
+  /* "Server: haywire\r\nDate: <IMF-fixdate>\r\n", rewritten once a
+   * second; every response head starts with it after the status line. */
+  char host_lines[HW__HOST_LINES_LEN];
   uv_timer_t date_timer;
   uv_timer_t sweep_timer; /* timeouts: one pass over the connections */
   size_t max_conns;
@@ -457,18 +484,17 @@ struct hw_request {
   unsigned deferred : 1;
   unsigned aborted : 1;
   unsigned close_after : 1; /* host error: close after this response */
-  unsigned hdr_in_value : 1;
   unsigned in_handle : 1;      /* inside the module's handle() */
   unsigned finished_early : 1; /* finish() called inside handle() */
   int version;          /* 10 or 11 */
-  hw__buf head;         /* method, target and header bytes */
+  hw__buf head;         /* the head from the target on, as received,
+                           then a normalised path if one was needed */
   const char *method_name; /* static string from the HTTP unit */
   size_t method_len;
   hw__span target, path, query;
   hw__hdr *hdrs;
   uint32_t nhdrs, hdrs_cap;
   hw__buf body;
-  size_t head_bytes;
   void *scratch;        /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
@@ -527,7 +553,9 @@ void hw__http_eof(hw__http_parser_storage *p);
  */
 int hw__http_write_head(const hw_request *req, int keep_alive, hw__buf *out);
 /** Non-zero if a response with this status carries a body. */
-int hw__http_status_has_body(int status);
+static inline int hw__http_status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
 /** The reason phrase for a status code ("" if unknown). */
 const char *hw__http_reason(int status);
 
@@ -571,8 +599,12 @@ hw_request *hw__conn_begin_request(hw__conn *c);
 void hw__conn_enqueue(hw__conn *c, hw_request *req);
 /** A queued request became DONE: write what is ready (unless in a read). */
 void hw__conn_response_ready(hw__conn *c);
-/** Non-zero when the connection should stop taking new requests. */
-int hw__conn_congested(const hw__conn *c);
+/** Non-zero when the connection should stop taking new requests (checked
+ *  after every request, hence inline). */
+static inline int hw__conn_congested(const hw__conn *c) {
+  return c->no_more || c->nqueued > HW__MAX_QUEUED ||
+         c->tcp.write_queue_size > HW__MAX_UNSENT;
+}
 /** Closes the connection (requests in flight are orphaned). */
 void hw__conn_close(hw__conn *c);
 /** Graceful shutdown: closes an idle connection now; a busy one finishes

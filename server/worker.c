@@ -27,13 +27,44 @@
 hw__worker *hw__current;
 
 void hw__worker_update_date(hw__worker *w) {
+  static const char days[] = "SunMonTueWedThuFriSat";
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   time_t now = time(NULL);
   struct tm tm;
+  char *o = w->host_lines;
+
   gmtime_r(&now, &tm);
-  /* IMF-fixdate (RFC 9110 section 5.6.7); strftime's %a and %b are the
-   * English names because the server never calls setlocale. */
-  w->date_len = strftime(w->date_line, sizeof(w->date_line),
-                         "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+  /* IMF-fixdate (RFC 9110 section 5.6.7), written by hand so that its
+   * length is fixed whatever the locale:
+   * "Sun, 06 Nov 1994 08:49:37 GMT". */
+  memcpy(o, "Server: haywire\r\nDate: ", 23);
+  o += 23;
+  memcpy(o, days + 3 * (tm.tm_wday % 7), 3);
+  o[3] = ',';
+  o[4] = ' ';
+  o[5] = (char)('0' + tm.tm_mday / 10);
+  o[6] = (char)('0' + tm.tm_mday % 10);
+  o[7] = ' ';
+  memcpy(o + 8, months + 3 * (tm.tm_mon % 12), 3);
+  o[11] = ' ';
+  {
+    unsigned year = (unsigned)(tm.tm_year + 1900) % 10000;
+    o[12] = (char)('0' + year / 1000);
+    o[13] = (char)('0' + year / 100 % 10);
+    o[14] = (char)('0' + year / 10 % 10);
+    o[15] = (char)('0' + year % 10);
+  }
+  o[16] = ' ';
+  o[17] = (char)('0' + tm.tm_hour / 10);
+  o[18] = (char)('0' + tm.tm_hour % 10);
+  o[19] = ':';
+  o[20] = (char)('0' + tm.tm_min / 10);
+  o[21] = (char)('0' + tm.tm_min % 10);
+  o[22] = ':';
+  /* tm_sec can be 60 for a leap second, which IMF-fixdate allows. */
+  o[23] = (char)('0' + tm.tm_sec / 10);
+  o[24] = (char)('0' + tm.tm_sec % 10);
+  memcpy(o + 25, " GMT\r\n", 6);
 }
 
 static void on_date_timer(uv_timer_t *t) {
