@@ -30,15 +30,6 @@ int hw__buf_grow(hw__buf *b, size_t extra) {
   return 0;
 }
 
-void hw__buf_reset(hw__buf *b, size_t keep) {
-  b->len = 0;
-  if (b->cap > keep) {
-    free(b->data);
-    b->data = NULL;
-    b->cap = 0;
-  }
-}
-
 void hw__buf_free(hw__buf *b) {
   free(b->data);
   b->data = NULL;

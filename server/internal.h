@@ -72,10 +72,15 @@ static inline int hw__buf_append(hw__buf *b, const void *data, size_t len) {
   b->len += len;
   return 0;
 }
-/** Empties the buffer, keeping its memory unless it grew past `keep`. */
-void hw__buf_reset(hw__buf *b, size_t keep);
 /** Frees the memory. */
 void hw__buf_free(hw__buf *b);
+
+/** Empties the buffer, keeping its memory unless it grew past `keep`. */
+static inline void hw__buf_reset(hw__buf *b, size_t keep) {
+  b->len = 0;
+  if (b->cap > keep)
+    hw__buf_free(b);
+}
 /** Appends `len` bytes to `b` and calls `line_cb` with each complete line
  *  (NUL-terminated in place, without its LF), keeping the unfinished rest. */
 void hw__buf_lines(hw__buf *b, const char *data, size_t len,
@@ -461,13 +466,19 @@ typedef struct hw__ref {
   void *arg;
 } hw__ref;
 
+/* The request and its response come from a per-worker pool.  Everything
+ * before `headers` in hw_response, and so before `res.headers` in
+ * hw_request, belongs to one request and is zeroed when the object returns
+ * to the pool; what follows is memory kept for the next request. */
 struct hw_response {
   int status;
+  size_t nrefs;
+  size_t body_len; /* copied + referenced */
+  /* kept across requests: */
   hw__buf headers; /* "Name: value\r\n" lines added by the module */
   hw__buf body;    /* copied body bytes */
   hw__ref *refs;   /* write_ref segments, in order */
-  size_t nrefs, refs_cap;
-  size_t body_len; /* copied + referenced */
+  size_t refs_cap;
 };
 
 struct hw_request {
@@ -487,18 +498,20 @@ struct hw_request {
   unsigned in_handle : 1;      /* inside the module's handle() */
   unsigned finished_early : 1; /* finish() called inside handle() */
   int version;          /* 10 or 11 */
-  hw__buf head;         /* the head from the target on, as received,
-                           then a normalised path if one was needed */
   const char *method_name; /* static string from the HTTP unit */
   size_t method_len;
-  hw__span target, path, query;
-  hw__hdr *hdrs;
-  uint32_t nhdrs, hdrs_cap;
-  hw__buf body;
+  hw__span target, path, query; /* in `head` */
+  uint32_t nhdrs;
   void *scratch;        /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
-  struct hw_response res;
+  struct hw_response res; /* must stay the last per-request member */
+  /* kept across requests: */
+  hw__buf head;         /* the head from the target on, as received,
+                           then a normalised path if one was needed */
+  hw__buf body;
+  hw__hdr *hdrs;
+  uint32_t hdrs_cap;
 };
 
 extern const hw_host hw__host;

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,33 +98,16 @@ void hw__request_free(hw_request *req) {
     free(req);
     return;
   }
-  /* Clear everything but the reusable memory. */
-  {
-    hw__buf head = req->head, body = req->body;
-    hw__buf rh = req->res.headers, rb = req->res.body;
-    hw__ref *refs = req->res.refs;
-    size_t refs_cap = req->res.refs_cap;
-    hw__hdr *hdrs = req->hdrs;
-    uint32_t hdrs_cap = req->hdrs_cap;
-
-    hw__buf_reset(&head, KEEP_HEAD);
-    hw__buf_reset(&body, KEEP_BODY);
-    hw__buf_reset(&rh, KEEP_RESP);
-    hw__buf_reset(&rb, KEEP_RESP);
-    if (hdrs_cap > 64) {
-      free(hdrs);
-      hdrs = NULL;
-      hdrs_cap = 0;
-    }
-    memset(req, 0, sizeof(*req));
-    req->head = head;
-    req->body = body;
-    req->res.headers = rh;
-    req->res.body = rb;
-    req->res.refs = refs;
-    req->res.refs_cap = refs_cap;
-    req->hdrs = hdrs;
-    req->hdrs_cap = hdrs_cap;
+  /* Clear everything but the reusable memory, which sits at the end. */
+  memset(req, 0, offsetof(hw_request, res.headers));
+  hw__buf_reset(&req->head, KEEP_HEAD);
+  hw__buf_reset(&req->body, KEEP_BODY);
+  hw__buf_reset(&req->res.headers, KEEP_RESP);
+  hw__buf_reset(&req->res.body, KEEP_RESP);
+  if (req->hdrs_cap > 64) {
+    free(req->hdrs);
+    req->hdrs = NULL;
+    req->hdrs_cap = 0;
   }
   req->w = w;
   req->next = w->free_reqs;
