@@ -526,6 +526,10 @@ static void release(hw__worker *w, hw__generation *g) {
 
   for (size_t i = 0; paths != NULL && i < n; i++)
     paths[i] = strdup(g->modules[i]->path);
+  /* The crash page's note of the last route is compared by address: a
+   * route of the next generation may be allocated where this one was. */
+  if (w->slot_route != NULL && w->slot_route->gen == g)
+    w->slot_route = NULL;
   hw__generation_free(g);
   /* dlclose may keep an object (a C++ module with unique symbols, or one
    * another object depends on): say so rather than believe it is gone. */

@@ -190,19 +190,23 @@ void hw__request_dispatch(hw_request *req) {
 
   req->state = HW__REQ_RUNNING;
   while (rt != NULL) {
+    hw__worker *w = req->w;
+    hw__slot_state *slot = w->slot;
     hw_handle_result r;
 
     /* Under a master, a shared page says what runs, so that if the module
-     * crashes the master can name the route. */
-    if (req->w->slot != NULL) {
-      hw__worker_note_dispatch(req->w, rt);
-      req->w->slot->busy = 1;
+     * crashes the master can name the route (rewritten only when the route
+     * changes). */
+    if (slot != NULL) {
+      if (rt != w->slot_route)
+        hw__worker_note_dispatch(w, rt);
+      slot->busy = 1;
     }
     req->in_handle = 1;
     r = rt->module->desc->handle(rt->state, req, &req->res);
     req->in_handle = 0;
-    if (req->w->slot != NULL)
-      req->w->slot->busy = 0;
+    if (slot != NULL)
+      slot->busy = 0;
     switch (r) {
     case HW_HANDLED:
       done(req);
@@ -425,32 +429,19 @@ static int word_has_low(const char *p) {
   return ((x - ones * 0x0E) & ~x & highs) != 0;
 }
 
-static int bad_value_byte(char ch) {
-  return ch == '\r' || ch == '\n' || ch == '\0';
-}
-
 /* Non-zero if a field value may be sent as it is: CR, LF or NUL in it would
- * let a module split the response.  Eight bytes are tested at a time for
- * any byte below 0x0E (the three, and also HTAB, which is allowed), the
- * last word overlapping the one before it, and only a word holding such a
- * byte is looked at byte by byte. */
+ * let a module split the response. */
 static int value_ok(const char *v, size_t n) {
-  size_t i = 0;
-  if (n < 8) {
-    for (; i < n; i++)
-      if (bad_value_byte(v[i]))
-        return 0;
+  size_t i;
+  /* The usual short value is looked at as two overlapping words, for any
+   * byte below 0x0E (the three, and also HTAB, which is allowed); only
+   * when one is found, or for other lengths, byte by byte. */
+  if (n >= 8 && n <= 16 && !word_has_low(v) && !word_has_low(v + n - 8))
     return 1;
-  }
-  for (;;) {
-    if (word_has_low(v + i))
-      for (size_t j = i; j < i + 8; j++)
-        if (bad_value_byte(v[j]))
-          return 0;
-    if (i + 8 == n)
-      return 1;
-    i = i + 16 <= n ? i + 8 : n - 8;
-  }
+  for (i = 0; i < n; i++)
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+      return 0;
+  return 1;
 }
 
 /* Copies `n` bytes; the short strings of header lines are moved in two
@@ -468,12 +459,22 @@ static char *put_bytes(char *o, const char *s, size_t n) {
   return o + n;
 }
 
-/* Non-zero if the `n` bytes at `s` are a token.  A valid name is the
- * rule, so the bytes are combined four at a time without a branch each. */
+/* Non-zero if the `n` bytes at `s` are a token.  A valid name is the rule,
+ * so the bytes' classes are combined without a branch each: the usual
+ * name of 8 to 16 bytes as two overlapping runs of eight. */
 static int is_token(const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
-  unsigned all = n > 0;
+  unsigned all;
   size_t i = 0;
+  if (n >= 8 && n <= 16) {
+    const unsigned char *t = u + n - 8;
+    all = tchar[u[0]] & tchar[u[1]] & tchar[u[2]] & tchar[u[3]] &
+          tchar[u[4]] & tchar[u[5]] & tchar[u[6]] & tchar[u[7]] &
+          tchar[t[0]] & tchar[t[1]] & tchar[t[2]] & tchar[t[3]] &
+          tchar[t[4]] & tchar[t[5]] & tchar[t[6]] & tchar[t[7]];
+    return all != 0;
+  }
+  all = n > 0;
   for (; i + 4 <= n; i += 4)
     all &= tchar[u[i]] & tchar[u[i + 1]] & tchar[u[i + 2]] & tchar[u[i + 3]];
   for (; i < n; i++)
