@@ -267,6 +267,21 @@ static uint32_t clamp32(size_t v) {
   return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* The usual start of a request line, a common method and its space (at
+ * least 8 bytes must be readable at `q`): sets the state past them and
+ * returns their length, or returns 0 for anything else. */
+static size_t quick_start(http_state *st, const hw__config *cfg,
+                          const unsigned char *q) {
+  int m = quick_method(q);
+  uint32_t budget = clamp32(cfg->limit_request_line);
+  if (m < 0 || budget <= method_len[m])
+    return 0;
+  st->budget = budget - method_len[m] - 1u;
+  st->n = (uint64_t)m;
+  st->scan = S_TARGET0;
+  return method_len[m] + 1u;
+}
+
 /* ---- the pre-scanner -------------------------------------------------- */
 
 /* Adds a field line to the request; 0 or -1 (no memory). */
@@ -361,18 +376,12 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
         break;
       if (!IS(ch, C_TCHAR))
         FAIL(400);
-      st->budget = clamp32(cfg->limit_request_line);
       *mstart = (size_t)(q - d);
-      if (end - q >= 8) {
-        int m = quick_method(q);
-        if (m >= 0 && st->budget > method_len[m]) {
-          st->budget -= method_len[m] + 1u;
-          st->n = (uint64_t)m;
-          st->scan = S_TARGET0;
-          *ev = EV_METHOD;
-          return (size_t)(q + method_len[m] + 1 - d);
-        }
+      if (end - q >= 8 && (n = quick_start(st, cfg, q)) != 0) {
+        *ev = EV_METHOD;
+        return (size_t)(q + n - d);
       }
+      st->budget = clamp32(cfg->limit_request_line);
       st->scan = S_METHOD;
       st->idx = 0;
       st->n = ((uint64_t)1 << NMETHODS) - 1;
@@ -1407,11 +1416,21 @@ size_t hw__http_feed(hw__http_parser_storage *s, const char *data, size_t len,
       /* Empty lines and the method are not given to http-parser as they
        * arrive: the method goes to it whole once the pre-scanner knows it
        * is one of its methods, with what follows when it is all in these
-       * bytes (the usual case), else from its table. */
-      run = scan(st, c->w->gen->config, data + off, len - off, &ev, &status,
-                 &mstart, NULL, 0);
-      if (mstart != SIZE_MAX)
-        mstart += off;
+       * bytes (the usual case), else from its table.  A request that
+       * begins with a common method is recognised here without a call to
+       * the pre-scanner. */
+      const hw__config *cfg = c->w->gen->config;
+      if (st->scan == S_START && len - off >= 8 &&
+          (run = quick_start(st, cfg, (const unsigned char *)data + off)) !=
+              0) {
+        ev = EV_METHOD;
+        mstart = off;
+      } else {
+        run = scan(st, cfg, data + off, len - off, &ev, &status, &mstart,
+                   NULL, 0);
+        if (mstart != SIZE_MAX)
+          mstart += off;
+      }
       off += run;
       if (status != 0)
         goto fail;
