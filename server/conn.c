@@ -24,8 +24,10 @@
 
 #include "internal.h"
 
-/* A batch of responses written together, with the requests it came from
- * (freed, running their free callbacks, once the write is done). */
+/* A batch of responses written together.  It keeps the requests whose
+ * responses reference their module's memory (write_ref): those are freed,
+ * running their free callbacks, once the write is done; the others are
+ * freed as soon as their bytes are copied in. */
 typedef struct seg {
   const char *base; /* external data, or NULL for out.data + off */
   size_t off;
@@ -426,12 +428,22 @@ static void flush(hw__conn *c) {
     c->nqueued--;
     c->served = 1;
     req->next = NULL;
-    *b->reqs_tail = req;
-    b->reqs_tail = &req->next;
     if (batch_add(b, req, keep) != 0) {
+      hw__request_free(req);
       batch_free(c->w, b);
       hw__conn_close(c);
       return;
+    }
+    /* A response whose bytes are all copied into the batch needs nothing
+     * of its request any more: the request goes back to the pool now,
+     * while its memory is still in the cache, rather than after the write,
+     * whose trip through the kernel's network stack evicts it.  Referenced
+     * parts keep theirs until they are written. */
+    if (req->res.nrefs == 0) {
+      hw__request_free(req);
+    } else {
+      *b->reqs_tail = req;
+      b->reqs_tail = &req->next;
     }
     if (!keep) {
       c->no_more = 1;
