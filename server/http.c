@@ -1669,7 +1669,7 @@ int hw__http_write_head(const hw_request *req, int keep_alive, hw__buf *out) {
   else if (req->version < 11)
     PUT("Connection: keep-alive\r\n");
   if (res->headers.len > 0) {
-    memcpy(o, res->headers.data, res->headers.len);
+    hw__copy(o, res->headers.data, res->headers.len);
     o += res->headers.len;
   }
   PUT("\r\n");

@@ -444,21 +444,6 @@ static int value_ok(const char *v, size_t n) {
   return 1;
 }
 
-/* Copies `n` bytes; the short strings of header lines are moved in two
- * overlapping words rather than by a call. */
-static char *put_bytes(char *o, const char *s, size_t n) {
-  if (n >= 8 && n <= 16) {
-    uint64_t a, b;
-    memcpy(&a, s, 8);
-    memcpy(&b, s + n - 8, 8);
-    memcpy(o, &a, 8);
-    memcpy(o + n - 8, &b, 8);
-  } else {
-    memcpy(o, s, n);
-  }
-  return o + n;
-}
-
 /* Non-zero if the `n` bytes at `s` are a token.  A valid name is the rule,
  * so the bytes' classes are combined without a branch each: the usual
  * name of 8 to 16 bytes as two overlapping runs of eight. */
@@ -495,10 +480,13 @@ static int host_add_header(hw_response *res, const char *name, size_t name_len,
     return HW_EINVAL;
   if (hw__buf_reserve(h, name_len + value_len + 4) != 0)
     return HW_ENOMEM;
-  o = put_bytes(h->data + h->len, name, name_len);
+  o = h->data + h->len;
+  hw__copy(o, name, name_len);
+  o += name_len;
   *o++ = ':';
   *o++ = ' ';
-  o = put_bytes(o, value, value_len);
+  hw__copy(o, value, value_len);
+  o += value_len;
   *o++ = '\r';
   *o++ = '\n';
   h->len = (size_t)(o - h->data);
