@@ -245,3 +245,55 @@ def serving_pids(server):
     kids = tree_pids(server.proc.pid)[1:]
     # taskset execs the server in place, so proc.pid is the server itself.
     return kids or [server.proc.pid]
+
+
+def _drive(port, request, depth, window, requests):
+    """Sends `requests` requests on one connection, `depth` per write, at
+    most `window` unanswered, and reads every answer (each ends with the
+    hello body)."""
+    batch = request * depth
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        sent = got = 0
+        buf = b""
+        while got < requests:
+            if sent - got + depth <= window and sent < requests:
+                s.sendall(batch)
+                sent += depth
+                continue
+            buf += s.recv(1 << 20)
+            n = buf.count(b"Hello, World!")
+            got += n
+            buf = buf[buf.rfind(b"Hello, World!") + 13:] if n else buf
+
+
+def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=None,
+                 request=None):
+    """Instructions (valgrind --tool=callgrind) the single-process server
+    executes to start, answer `requests` requests on one keep-alive
+    connection, `depth` per write with at most `window` unanswered (by
+    default one write's worth: each answer awaited), and stop.  The cost
+    per request is the difference of two such counts over the difference in
+    requests, so that start-up cancels out.  Instruction counts do not
+    depend on the machine's load; with a window larger than one write, how
+    many requests one read brings depends on timing, which moves the count
+    per request by a few percent."""
+    port = free_port()
+    cfg = os.path.join(tmp, f"cg-{tag}.json")
+    with open(cfg, "w") as f:
+        json.dump({"listen": [f"127.0.0.1:{port}"], "workers": 0,
+                   "modules_dir": os.path.join(BUILD, "modules"),
+                   "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes)}, f)
+    out = os.path.join(tmp, f"cg-{tag}-{requests}.out")
+    p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                          binary or os.path.join(BUILD, "server", "haywire"), "-c", cfg],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, p, timeout=60)
+        _drive(port, request or b"GET /hello HTTP/1.1\r\nHost: bench\r\n\r\n", depth,
+               window or depth, requests)
+    finally:
+        p.terminate()
+        p.wait(timeout=120)
+    with open(out) as f:
+        m = re.search(r"^summary:\s+(\d+)", f.read(), re.M)
+    return int(m.group(1))

@@ -38,8 +38,9 @@ extern "C" {
 
 /** ABI major version: a module built for another major is refused. */
 #define HW_ABI_MAJOR 1
-/** ABI minor version: new members are only ever appended. */
-#define HW_ABI_MINOR 0
+/** ABI minor version: new members are only ever appended.  1.1 added the
+ *  prepared headers (header_prepare, add_prepared, header_free). */
+#define HW_ABI_MINOR 1
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -56,6 +57,11 @@ typedef struct hw_request hw_request;
 
 /** The response being built for one request.  Opaque; owned by the host. */
 typedef struct hw_response hw_response;
+
+/** A response header field checked once by `header_prepare`, for modules
+ *  that send the same field with many responses.  Opaque; allocated by the
+ *  host, owned by the module until it passes it to `header_free`. */
+typedef struct hw_header hw_header;
 
 /** libuv's loop type, forward-declared so this header does not need uv.h. */
 struct uv_loop_s;
@@ -220,7 +226,32 @@ typedef struct hw_host {
    * Borrowed: a module closes every handle it opened before `fini` returns.
    */
   struct uv_loop_s *(*loop)(void);
+
+  /* ---- ABI 1.1: prepared headers (check `host->size` first) ---- */
+
+  /**
+   * Checks a header field once, as `add_header` would (a token name that is
+   * not one of the host's fields, a value without CR, LF or NUL), and keeps
+   * it ready to be added to responses by `add_prepared` without checking it
+   * again.  Name and value are copied.  On success returns 0 and sets
+   * `*out`, owned by the caller until `header_free`; HW_EINVAL or HW_ENOMEM
+   * otherwise.  May be called from `init` (the usual place) or later, on
+   * the worker's loop thread.
+   */
+  int (*header_prepare)(const char *name, size_t name_len, const char *value,
+                        size_t value_len, hw_header **out);
+  /** Adds a prepared header field to the response; `h` is borrowed for the
+   *  call (the field is copied). */
+  int (*add_prepared)(hw_response *res, const hw_header *h);
+  /** Frees a prepared header field (NULL is allowed).  No response may be
+   *  given it afterwards; those it was added to keep their copy. */
+  void (*header_free)(hw_header *h);
 } hw_host;
+
+/** Non-zero if the host table `host` has `member`: a host of an older minor
+ *  version lacks the members added after it. */
+#define HW_HOST_HAS(host, member)                                              \
+  ((host)->size >= offsetof(hw_host, member) + sizeof((host)->member))
 
 /**
  * The module descriptor, exported as `const hw_module hw_module_entry`.

@@ -669,6 +669,57 @@ int main(void) {
   is_int(c->nqueued, 1, "nothing parsed after Connection: close");
   conn_free(c);
 
+  /* Response header fields: the checks add_header makes, shared by the
+   * prepared fields of ABI 1.1. */
+  c = conn_new();
+  feed(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &failed);
+  r = nth(c, 0);
+  ok(r != NULL, "a request to build a response on");
+  if (r != NULL) {
+    static const char want[] = "X-Ok: a\tb\r\nCache-Control: no-store\r\n";
+    hw_header *hp = NULL, *bad = NULL;
+    r->state = HW__REQ_RUNNING; /* as inside handle() */
+    r->res.headers.len = 0;
+    is_int(hw__host.add_header(&r->res, "X-Ok", 4, "a\tb", 3), 0,
+           "add_header: a valid field (HTAB is allowed in a value)");
+    is_int(hw__host.add_header(&r->res, "Bad Name", 8, "v", 1), HW_EINVAL,
+           "add_header: a name that is not a token");
+    is_int(hw__host.add_header(&r->res, "", 0, "v", 1), HW_EINVAL,
+           "add_header: an empty name");
+    is_int(hw__host.add_header(&r->res, "content-length", 14, "1", 1),
+           HW_EINVAL, "add_header: a field of the host's");
+    is_int(hw__host.add_header(&r->res, "X-Split", 7, "a\r\nX-Evil: 1", 12),
+           HW_EINVAL, "add_header: CR LF in a value");
+    is_int(hw__host.add_header(&r->res, "X-Mid", 5, "abc\rdefgh", 9),
+           HW_EINVAL, "add_header: a CR inside a value of 8 to 16 bytes");
+    is_int(hw__host.add_header(&r->res, "X-Long", 6, "0123456789abcdef\n", 17),
+           HW_EINVAL, "add_header: LF at the end of a long value");
+    is_int(hw__host.header_prepare("Cache-Control", 13, "no-store", 8, &hp), 0,
+           "header_prepare: a valid field");
+    bad = hp;
+    is_int(hw__host.header_prepare("Server", 6, "x", 1, &bad), HW_EINVAL,
+           "header_prepare: a field of the host's");
+    ok(bad == NULL, "header_prepare: *out is NULL after a failure");
+    is_int(hw__host.header_prepare("X-A", 3, "a\0b", 3, &bad), HW_EINVAL,
+           "header_prepare: NUL in a value");
+    is_int(hw__host.header_prepare("X(A)", 4, "v", 1, &bad), HW_EINVAL,
+           "header_prepare: a name that is not a token");
+    is_int(hw__host.add_prepared(&r->res, hp), 0, "add_prepared");
+    ok(r->res.headers.len == sizeof(want) - 1 &&
+           memcmp(r->res.headers.data, want, sizeof(want) - 1) == 0,
+       "only the valid fields were added, in order");
+    r->state = HW__REQ_DONE;
+    is_int(hw__host.add_prepared(&r->res, hp), HW_ESTATE,
+           "add_prepared once the response is complete");
+    is_int(hw__host.add_header(&r->res, "X-Late", 6, "v", 1), HW_ESTATE,
+           "add_header once the response is complete");
+    hw__host.header_free(hp);
+    hw__host.header_free(NULL);
+    ok(HW_HOST_HAS(&hw__host, header_free) && hw__host.abi_minor >= 1,
+       "the host table has the ABI 1.1 members");
+  }
+  conn_free(c);
+
   /* The response head. */
   c = conn_new();
   feed(c, "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n", &failed);
