@@ -184,24 +184,10 @@ static int hexval(unsigned char ch) {
  * of a target or a field value are tested for the few that end or spoil the
  * run, and only a word holding one goes byte by byte.
  */
-#define ONES ((uint64_t)0x0101010101010101)
-#define HIGHS ((uint64_t)0x8080808080808080)
-
-/* Eight bytes, the first in the lowest byte of the result. */
-static uint64_t load64(const unsigned char *p) {
-  uint64_t v;
-  memcpy(&v, p, sizeof(v));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
-#endif
-  return v;
-}
-
 /* Non-zero if a byte of `v` is below `n` (n <= 128) or is DEL; bytes with
  * the high bit set do not count. */
 static uint64_t low_or_del(uint64_t v, unsigned n) {
-  uint64_t del = v ^ (ONES * 0x7F);
-  return (((v - ONES * n) & ~v) | ((del - ONES) & ~del)) & HIGHS;
+  return hw__bytes_below(v, n) | hw__bytes_below(v ^ (HW__ONES * 0x7F), 1);
 }
 
 /* The index of the first byte a mask of low_or_del() flags: the lowest
@@ -214,7 +200,7 @@ static const unsigned char *skip_value(const unsigned char *p,
                                        const unsigned char *end) {
   for (;;) {
     while (end - p >= 8) {
-      uint64_t m = low_or_del(load64(p), 0x20);
+      uint64_t m = low_or_del(hw__load64(p), 0x20);
       if (m != 0) {
         p += FIRST_FLAGGED(m);
         goto flagged;
@@ -237,7 +223,7 @@ static const unsigned char *skip_value(const unsigned char *p,
 static const unsigned char *skip_target(const unsigned char *p,
                                         const unsigned char *end) {
   while (end - p >= 8) {
-    uint64_t v = load64(p), m = low_or_del(v, 0x21) | (v & HIGHS);
+    uint64_t v = hw__load64(p), m = low_or_del(v, 0x21) | (v & HW__HIGHS);
     if (m != 0)
       return p + FIRST_FLAGGED(m);
     p += 8;
@@ -1108,7 +1094,7 @@ static int name_is(const char *name, const char *lower, uint32_t n) {
     uint64_t a, b;
     memcpy(&a, name + i, 8);
     memcpy(&b, lower + i, 8);
-    if (((a | ONES * 0x20) ^ b) != 0)
+    if (((a | HW__ONES * 0x20) ^ b) != 0)
       return 0;
     if (i + 8 == n)
       return 1;

@@ -62,6 +62,28 @@ static inline int hw__buf_reserve(hw__buf *b, size_t extra) {
   return hw__buf_grow(b, extra);
 }
 
+/* Word-at-a-time byte tests, for the runs of bytes the HTTP unit and the
+ * response checks look at on every request. */
+#define HW__ONES ((uint64_t)0x0101010101010101)
+#define HW__HIGHS ((uint64_t)0x8080808080808080)
+
+/** Eight bytes at `p`, the first in the lowest byte of the result. */
+static inline uint64_t hw__load64(const void *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+/** Non-zero if a byte of `v` is below `n` (n <= 128); bytes with the high
+ *  bit set do not count.  The lowest flag (bit 7 of a byte) is always a
+ *  true one: a borrow only runs upwards from it. */
+static inline uint64_t hw__bytes_below(uint64_t v, unsigned n) {
+  return (v - HW__ONES * n) & ~v & HW__HIGHS;
+}
+
 /** Copies `n` bytes.  Heads, header lines and small bodies are a few dozen
  *  bytes: from 8 to 64 are moved as overlapping pieces of fixed size,
  *  without a call into the C library. */

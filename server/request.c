@@ -421,14 +421,6 @@ static int host_owned(const char *name, size_t len) {
   }
 }
 
-/* Non-zero if a byte of the eight at `p` is below 0x0E. */
-static int word_has_low(const char *p) {
-  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  uint64_t x;
-  memcpy(&x, p, 8);
-  return ((x - ones * 0x0E) & ~x & highs) != 0;
-}
-
 /* Non-zero if a field value may be sent as it is: CR, LF or NUL in it would
  * let a module split the response. */
 static int value_ok(const char *v, size_t n) {
@@ -436,7 +428,9 @@ static int value_ok(const char *v, size_t n) {
   /* The usual short value is looked at as two overlapping words, for any
    * byte below 0x0E (the three, and also HTAB, which is allowed); only
    * when one is found, or for other lengths, byte by byte. */
-  if (n >= 8 && n <= 16 && !word_has_low(v) && !word_has_low(v + n - 8))
+  if (n >= 8 && n <= 16 &&
+      !(hw__bytes_below(hw__load64(v), 0x0E) |
+        hw__bytes_below(hw__load64(v + n - 8), 0x0E)))
     return 1;
   for (i = 0; i < n; i++)
     if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
