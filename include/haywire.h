@@ -129,7 +129,11 @@ typedef struct hw_host {
 
   /* ---- the request (all results borrowed for the request's life) ---- */
 
-  /** The method token, e.g. "GET". */
+  /** The method token as the client sent it, e.g. "GET": any token, also
+   *  one the server does not know ("QUERY", "BREW"); a module decides what
+   *  a method it does not implement gets (RFC 9110 section 9.1).  HEAD is
+   *  handed over as "HEAD": answer it as GET, the host sends no body.
+   *  Borrowed (see above). */
   hw_str (*method)(const hw_request *req);
   /** The request target exactly as received, query included. */
   hw_str (*target)(const hw_request *req);
@@ -146,7 +150,9 @@ typedef struct hw_host {
   /**
    * Looks a header up by name, case-insensitively.  `name` is borrowed for
    * the call.  Returns 0 and sets `*value` (borrowed) for the first field of
-   * that name, or HW_ENOENT.
+   * that name, or HW_ENOENT.  Fields are as received: "Host" is the field,
+   * also when an absolute-form target names another authority (which is
+   * then the request's host, RFC 9112 section 3.2.2).
    */
   int (*header)(const hw_request *req, const char *name, size_t name_len,
                 hw_str *value);

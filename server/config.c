@@ -30,6 +30,7 @@
 #define DEFAULT_LIMIT_HEADERS 100
 #define DEFAULT_LIMIT_CONNECTIONS 10000
 #define DEFAULT_LIMIT_BACKLOG 4096
+#define DEFAULT_LIMIT_BODY_MIN_RATE 500
 
 /* The integer keys of "limits": where each is stored and what it counts
  * (named in the error message). */
@@ -44,6 +45,8 @@ static const struct limit_key {
     {"headers", offsetof(hw__config, limit_headers), "header fields"},
     {"connections", offsetof(hw__config, limit_connections), "connections"},
     {"backlog", offsetof(hw__config, limit_backlog), "connections"},
+    {"body_min_rate", offsetof(hw__config, limit_body_min_rate),
+     "bytes per second, 0 for none"},
 };
 
 static int fail(char *err, size_t err_len, const char *path, const char *key,
@@ -484,6 +487,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   cfg->limit_headers = DEFAULT_LIMIT_HEADERS;
   cfg->limit_connections = DEFAULT_LIMIT_CONNECTIONS;
   cfg->limit_backlog = DEFAULT_LIMIT_BACKLOG;
+  cfg->limit_body_min_rate = DEFAULT_LIMIT_BODY_MIN_RATE;
   for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__WORKERS_AUTO;

@@ -51,6 +51,7 @@ struct hw__wbatch {
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void flush(hw__conn *c);
+static void send_continue(hw__conn *c);
 
 /* ---- batches ---------------------------------------------------------- */
 
@@ -341,6 +342,10 @@ static void maybe_resume(hw__conn *c) {
     return;
   set_reading(c, !c->paused && !c->no_more && !c->eof &&
                      !hw__conn_congested(c));
+  /* The answers a 100 Continue had to wait for are out. */
+  if (c->continue_owed && c->qhead == NULL && c->nwriting == 0 &&
+      c->cur != NULL)
+    send_continue(c);
   /* A client that half-closed gets the connection closed once every
    * response it asked for has gone out. */
   if ((c->eof || c->no_more) && c->qhead == NULL && c->cur == NULL &&
@@ -566,17 +571,15 @@ static void on_continue_written(uv_write_t *wr, int status) {
     maybe_resume(c);
 }
 
-void hw__conn_continue(hw__conn *c) {
+/* Writes "100 Continue" (nothing else is queued or in flight). */
+static void send_continue(hw__conn *c) {
   static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
   uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
   uv_write_t *wr;
   int r;
 
-  /* An interim response must not overtake the final ones still owed to
-   * earlier requests; the client then sends its body after its own wait
-   * (RFC 9110 section 10.1.1). */
-  if (c->closing || c->qhead != NULL || c->nwriting > 0)
-    return;
+  c->continue_owed = 0;
+  c->mark = (uint32_t)uv_now(c->w->loop); /* the body's time starts now */
   r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   if (r == (int)b.len || (r < 0 && r != UV_EAGAIN))
     return; /* sent, or a broken connection that the next write reports */
@@ -593,6 +596,20 @@ void hw__conn_continue(hw__conn *c) {
     return;
   }
   c->nwriting++;
+}
+
+void hw__conn_continue(hw__conn *c) {
+  if (c->closing)
+    return;
+  /* An interim response must not overtake the final ones still owed to
+   * earlier requests (RFC 9110 section 10.1.1): it is owed until they are
+   * written, and meanwhile the body's minimum rate is not applied, since
+   * the client may be waiting for it. */
+  if (c->qhead != NULL || c->nwriting > 0) {
+    c->continue_owed = 1;
+    return;
+  }
+  send_continue(c);
 }
 
 /* ---- timeouts ---------------------------------------------------------- */
@@ -613,6 +630,43 @@ static void time_out_request(hw__conn *c) {
     maybe_resume(c);
 }
 
+/* limits.body_min_rate: a body that trickles in (a byte every few seconds
+ * never trips timeouts_ms.body_idle) holds a connection for as long as the
+ * client likes.  The rate is judged over windows of RATE_WINDOW_MS of
+ * reading time, the first one free (a client may start slowly), and the
+ * clock runs only while the server reads this body: not while its own
+ * back-pressure has stopped reading, nor while a 100 Continue the client
+ * may be waiting for is still owed.  Looked at on each sweep, so the
+ * reading time is counted to the sweep's granularity. */
+#define RATE_WINDOW_MS 5000
+
+static int body_too_slow(hw__conn *c, hw_request *req, uint32_t now,
+                         size_t rate) {
+  uint32_t elapsed;
+  int slow;
+
+  if (rate == 0)
+    return 0;
+  if (!req->rate_on) {
+    req->rate_on = 1;
+    req->rate_mark = now;
+    return 0;
+  }
+  elapsed = now - req->rate_mark;
+  req->rate_mark = now;
+  if (!c->reading || c->paused || c->continue_owed)
+    return 0;
+  req->rate_ms += elapsed;
+  if (req->rate_ms < RATE_WINDOW_MS)
+    return 0;
+  slow = req->rate_graced &&
+         req->rate_bytes * 1000 < (uint64_t)rate * req->rate_ms;
+  req->rate_graced = 1;
+  req->rate_ms = 0;
+  req->rate_bytes = 0;
+  return slow;
+}
+
 void hw__conn_sweep(hw__worker *w) {
   const hw__config *cfg = w->gen->config;
   uint32_t now = (uint32_t)uv_now(w->loop);
@@ -629,9 +683,14 @@ void hw__conn_sweep(hw__worker *w) {
     } else if (c->nwriting > 0) {
       if (age >= cfg->timeout_write_ms)
         hw__conn_close(c); /* a client that does not read */
-    } else if (c->cur != NULL) {
-      if ((c->cur->state == HW__REQ_HEAD && age >= cfg->timeout_head_ms) ||
-          (c->cur->state == HW__REQ_BODY && age >= cfg->timeout_body_idle_ms))
+    } else if (c->cur != NULL && !c->continue_owed) {
+      /* (While a 100 Continue is owed, the client may be waiting for it:
+       * its body's time starts when it is sent.) */
+      hw_request *req = c->cur;
+      if ((req->state == HW__REQ_HEAD && age >= cfg->timeout_head_ms) ||
+          (req->state == HW__REQ_BODY &&
+           (age >= cfg->timeout_body_idle_ms ||
+            body_too_slow(c, req, now, cfg->limit_body_min_rate))))
         time_out_request(c);
     } else if (c->qhead == NULL && !c->paused && !c->shutting) {
       if (c->draining && age >= HW__SWEEP_MS)

@@ -44,6 +44,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+
 #include <http_parser.h>
 
 #include "internal.h"
@@ -139,29 +141,41 @@ static const uint8_t method_len[] = {
 #undef XX
 };
 #define NMETHODS (sizeof(method_len) / sizeof(method_len[0]))
-_Static_assert(NMETHODS <= 64, "one bit per method");
+_Static_assert(NMETHODS < 64, "one bit per method, and METHOD_OTHER");
+/* A method token that is not among http-parser's: it is given the stand-in
+ * below, and the token itself is kept in the request. */
+#define METHOD_OTHER NMETHODS
+static const char stand_in[] = "GET ";
+/* The methods of RFC 9110 section 9.3, one bit each by http-parser's
+ * numbering: a request none of them that no route answers gets 501. */
+#define STD_METHODS                                                            \
+  ((1ull << HTTP_GET) | (1ull << HTTP_HEAD) | (1ull << HTTP_POST) |            \
+   (1ull << HTTP_PUT) | (1ull << HTTP_DELETE) | (1ull << HTTP_CONNECT) |       \
+   (1ull << HTTP_OPTIONS) | (1ull << HTTP_TRACE))
 
 /* ---- character classes ------------------------------------------------ */
 
 #define C_TCHAR 1   /* token (RFC 9110 section 5.6.2) */
-#define C_VCHAR 2   /* visible ASCII: what a request-target may contain */
+#define C_URI 2     /* what a request-target may contain: the characters of
+                       RFC 3986 (unreserved, reserved, '%'), less '#' */
 #define C_FIELD 4   /* field-vchar, SP or HTAB (RFC 9110 section 5.5) */
 #define C_HEX 8     /* HEXDIG */
 #define C_QDTEXT 16 /* qdtext (RFC 9110 section 5.6.4) */
-#define C_HOST 32   /* in uri-host and port (RFC 3986 section 3.2) */
+#define C_REGNAME 32 /* unreserved or sub-delims: reg-name less its
+                        pct-encoded (RFC 3986 section 3.2.2) */
 #define C_PCTDOT 64 /* '%' or '.': a path that may need normalising */
-#define C_QHASH 128 /* '?' or '#': the end of a path */
+#define C_QMARK 128 /* '?': the end of a path */
 
 /* clang-format off */
 static const uint8_t cclass[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    20, 55, 6, 151, 55, 119, 55, 55, 54, 54, 55, 55, 54, 55, 119, 22,
-    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 54, 54, 22, 54, 22, 150,
+    20, 55, 4, 21, 55, 87, 55, 55, 54, 54, 55, 55, 54, 55, 119, 22,
+    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 22, 54, 20, 54, 20, 150,
     22, 63, 63, 63, 63, 63, 63, 55, 55, 55, 55, 55, 55, 55, 55, 55,
-    55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 54, 6, 54, 23, 55,
-    23, 63, 63, 63, 63, 63, 63, 55, 55, 55, 55, 55, 55, 55, 55, 55,
-    55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 22, 23, 22, 55, 0,
+    55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 22, 4, 22, 21, 55,
+    21, 63, 63, 63, 63, 63, 63, 55, 55, 55, 55, 55, 55, 55, 55, 55,
+    55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 20, 21, 20, 55, 0,
     20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
     20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
     20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
@@ -228,7 +242,7 @@ static const unsigned char *skip_target(const unsigned char *p,
       return p + FIRST_FLAGGED(m);
     p += 8;
   }
-  while (p < end && IS(*p, C_VCHAR))
+  while (p < end && *p > 0x20 && *p < 0x7F)
     p++;
   return p;
 }
@@ -384,8 +398,11 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
       st->budget--;
       if (ch == ' ') {
         /* method SP request-target SP HTTP-version (RFC 9112 section 3):
-         * a method is a case-sensitive token, and one that is not among
-         * http-parser's gets 501 (RFC 9110 section 9.1). */
+         * a method is a case-sensitive token.  One of http-parser's is
+         * passed to it as it is; any other is passed as METHOD_OTHER and
+         * http-parser is given a stand-in, since a method does not change
+         * how an HTTP/1.1 request is framed (RFC 9112 section 6.3): modules
+         * decide what a method they do not know gets. */
         uint64_t m = st->n;
         int found = -1;
         while (m != 0) {
@@ -394,9 +411,7 @@ static size_t scan(http_state *st, const hw__config *cfg, const char *data,
           if (method_len[i] == st->idx)
             found = i;
         }
-        if (found < 0)
-          FAIL(st->idx == 0 ? 400 : 501);
-        st->n = (uint64_t)found;
+        st->n = found < 0 ? METHOD_OTHER : (uint64_t)found;
         st->scan = S_TARGET0;
         *ev = EV_METHOD;
         return (size_t)(q + 1 - d);
@@ -834,35 +849,49 @@ static int on_message_begin(http_parser *p) {
  * common case; absolute-form ("http://host/a?q", RFC 9112 section 3.2.2) is
  * routed by its path; asterisk-form ("*") has the path "*" and matches no
  * route.  Returns the length of the scheme and authority of an
- * absolute-form target ("http://host"), or 0. */
-static uint32_t split_target(hw_request *req, int *plain) {
-  const char *t = req->head.data + req->target.off;
+ * absolute-form target ("http://host"), 0 for the other forms, or -1 when
+ * the target holds a byte RFC 3986 does not allow in a URI: the scanner
+ * has let through only visible ASCII, and of that a request-target may not
+ * hold '"', '<', '>', '\\', '^', '`', '{', '|', '}', nor '#', since a
+ * fragment is never sent (RFC 9112 section 3.2, RFC 3986 sections 2 and
+ * 3.5). */
+static int32_t split_target(hw_request *req, int *plain) {
+  const unsigned char *t =
+      (const unsigned char *)req->head.data + req->target.off;
   uint32_t n = req->target.len, start = 0, end;
+  unsigned all = C_URI;
 
   if (n > 0 && t[0] != '/' && !(n == 1 && t[0] == '*')) {
-    const char *scheme = memchr(t, ':', n);
+    const unsigned char *scheme = memchr(t, ':', n);
     if (scheme != NULL && (uint32_t)(scheme - t) + 3 <= n && scheme[1] == '/' &&
         scheme[2] == '/') {
       start = (uint32_t)(scheme + 3 - t);
-      while (start < n && t[start] != '/' && t[start] != '?' && t[start] != '#')
-        start++;
+      while (start < n && t[start] != '/' && t[start] != '?')
+        all &= cclass[t[start++]];
+      for (uint32_t i = 0; i < (uint32_t)(scheme + 3 - t); i++)
+        all &= cclass[t[i]];
     }
   }
-  /* The path ends at '?' or '#'; on the way, a '%' or a "/." means it
-   * has to be normalised (normalise_path).  Most paths have none of the
-   * four, so runs of four bytes without one are passed over first. */
+  /* The path ends at '?'; on the way, a '%' or a "/." means it has to be
+   * normalised (normalise_path).  Most paths have neither, so runs of four
+   * bytes without one are passed over first, their classes combined
+   * without a branch per byte. */
   *plain = 1;
   end = start;
-  while (end + 4 <= n &&
-         !((cclass[(unsigned char)t[end]] | cclass[(unsigned char)t[end + 1]] |
-            cclass[(unsigned char)t[end + 2]] |
-            cclass[(unsigned char)t[end + 3]]) &
-           (C_PCTDOT | C_QHASH)))
+  while (end + 4 <= n) {
+    unsigned a = cclass[t[end]], b = cclass[t[end + 1]],
+             c = cclass[t[end + 2]], d = cclass[t[end + 3]];
+    if ((a | b | c | d) & (C_PCTDOT | C_QMARK))
+      break;
+    all &= a & b & c & d;
     end += 4;
+  }
   for (; end < n; end++) {
-    if (!IS(t[end], C_PCTDOT | C_QHASH))
+    unsigned k = cclass[t[end]];
+    all &= k;
+    if (!(k & (C_PCTDOT | C_QMARK)))
       continue;
-    if (IS(t[end], C_QHASH))
+    if (k & C_QMARK)
       break;
     if (t[end] == '%' || (end > start && t[end - 1] == '/'))
       *plain = 0;
@@ -871,14 +900,14 @@ static uint32_t split_target(hw_request *req, int *plain) {
   req->path.len = end - start;
   req->query.off = req->target.off + end;
   req->query.len = 0;
-  if (end < n && t[end] == '?') {
-    uint32_t q = end + 1, qe = q;
-    while (qe < n && t[qe] != '#')
-      qe++;
-    req->query.off = req->target.off + q;
-    req->query.len = qe - q;
+  if (end < n) {
+    /* The query: everything after the '?' (RFC 3986 section 3.4). */
+    for (uint32_t i = end + 1; i < n; i++)
+      all &= cclass[t[i]];
+    req->query.off = req->target.off + end + 1;
+    req->query.len = n - end - 1;
   }
-  return start;
+  return all ? (int32_t)start : -1;
 }
 
 /*
@@ -998,24 +1027,17 @@ static int parse_content_length(const char *v, uint32_t n, int *have,
   }
 }
 
-/* Transfer codings this server recognises but does not decode (RFC 9112
- * section 7 and the IANA registry). */
-static int known_coding(const char *s, uint32_t n) {
-  static const char *const known[] = {"gzip", "x-gzip", "deflate", "compress",
-                                      "x-compress"};
-  for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-    if (strlen(known[i]) == n && strncasecmp(known[i], s, n) == 0)
-      return 1;
-  return 0;
-}
-
 typedef struct te_info {
-  int seen, chunked, last_chunked, unknown, bad;
+  int seen, chunked, last_chunked, other, bad;
 } te_info;
 
 /* Reads one Transfer-Encoding field value into `te`: a comma-separated list
- * of codings, each a token with optional parameters; empty elements are
- * ignored (RFC 9110 section 5.6.1). */
+ * of codings, each a token with optional parameters.  Empty elements are
+ * skipped here, but a value that begins with one is refused later all the
+ * same: http-parser does not see "chunked" after a leading comma, and
+ * normalising a framing field would give the two parsers two views of the
+ * body's length (RFC 9110 section 5.6.1.2 asks recipients to ignore empty
+ * elements; this server is stricter on purpose). */
 static void parse_te(const char *v, uint32_t n, te_info *te) {
   uint32_t i = 0;
   te->seen = 1;
@@ -1035,8 +1057,8 @@ static void parse_te(const char *v, uint32_t n, te_info *te) {
       return;
     }
     while (i < n && v[i] != ',') {
-      /* Parameters: only their shape matters, as no coding here uses
-       * one. */
+      /* Parameters: only their shape matters, as the server decodes no
+       * coding that takes one. */
       if (v[i] == ';')
         params = 1;
       else if (!params && v[i] != ' ' && v[i] != '\t') {
@@ -1053,28 +1075,81 @@ static void parse_te(const char *v, uint32_t n, te_info *te) {
       te->chunked++;
       te->last_chunked = 1;
     } else {
-      if (!known_coding(v + s, e - s))
-        te->unknown = 1;
+      /* Any other coding (gzip, deflate, ...): the server decodes none, and
+       * a module is never handed a body that is still encoded. */
+      te->other = 1;
       te->last_chunked = 0;
     }
   }
 }
 
-/* A Host value is uri-host [ ":" port ] (RFC 9110 section 7.2): only the
- * characters of reg-name, IP-literal and port are allowed; userinfo ('@')
- * is not. */
-static int host_ok(const char *v, uint32_t n) {
-  /* Every request has one, and a valid one is the rule: the classes are
-   * combined without a branch per byte. */
-  const unsigned char *u = (const unsigned char *)v;
-  unsigned all = C_HOST;
+/* Non-zero if the `n` bytes at `v` are an IP-literal's inside, between the
+ * brackets: IPv6address or IPvFuture (RFC 3986 section 3.2.2). */
+static __attribute__((noinline)) int ip_literal_ok(const unsigned char *v,
+                                                    uint32_t n) {
+  char text[INET6_ADDRSTRLEN];
+  unsigned char addr[16];
+  uint32_t i;
+
+  if (n > 0 && (v[0] | 0x20) == 'v') {
+    /* IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ) */
+    for (i = 1; i < n && IS(v[i], C_HEX); i++)
+      ;
+    if (i == 1 || i + 1 >= n || v[i] != '.')
+      return 0;
+    for (i++; i < n; i++)
+      if (!IS(v[i], C_REGNAME) && v[i] != ':')
+        return 0;
+    return 1;
+  }
+  if (n == 0 || n >= sizeof(text))
+    return 0;
+  memcpy(text, v, n);
+  text[n] = '\0';
+  return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+/* Non-zero if the `n` bytes at `v` are uri-host [ ":" port ] (RFC 9110
+ * section 7.2, RFC 3986 section 3.2.2): an IP-literal in brackets, or a
+ * reg-name (which covers IPv4address) of unreserved, sub-delims and
+ * pct-encoded bytes; then optionally a colon and a port of digits only.
+ * Userinfo ('@') is not allowed.  An empty value is: it is what a client
+ * sends when the target URI has no authority (RFC 9112 section 3.2). */
+static int host_ok(const char *s, uint32_t n) {
+  const unsigned char *v = (const unsigned char *)s;
   uint32_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    all &= cclass[u[i]] & cclass[u[i + 1]] & cclass[u[i + 2]] &
-           cclass[u[i + 3]];
-  for (; i < n; i++)
-    all &= cclass[u[i]];
-  return all != 0;
+
+  if (n > 0 && v[0] == '[') {
+    /* Rare, and kept out of line: it needs a copy for inet_pton. */
+    const unsigned char *close = memchr(v, ']', n);
+    if (close == NULL || !ip_literal_ok(v + 1, (uint32_t)(close - v) - 1))
+      return 0;
+    i = (uint32_t)(close - v) + 1;
+  } else {
+    /* Every request has a Host, and a valid one is the rule: runs of four
+     * reg-name bytes are passed over with their classes combined. */
+    for (;;) {
+      while (i + 4 <= n && (cclass[v[i]] & cclass[v[i + 1]] &
+                            cclass[v[i + 2]] & cclass[v[i + 3]] & C_REGNAME))
+        i += 4;
+      while (i < n && IS(v[i], C_REGNAME))
+        i++;
+      if (i == n || v[i] != '%')
+        break;
+      /* pct-encoded = "%" HEXDIG HEXDIG */
+      if (i + 2 >= n || !IS(v[i + 1], C_HEX) || !IS(v[i + 2], C_HEX))
+        return 0;
+      i += 3;
+    }
+  }
+  if (i == n)
+    return 1;
+  if (v[i] != ':')
+    return 0;
+  for (i++; i < n; i++)
+    if (v[i] < '0' || v[i] > '9')
+      return 0;
+  return 1;
 }
 
 /* Compares a field name (a token, at least 4 bytes long) with a lower-case
@@ -1107,15 +1182,15 @@ static int name_is(const char *name, const char *lower, uint32_t n) {
  * Returns 0, or the status of the error response.  Sets `*chunked` when
  * the body is chunked, and `*exp` to the first Expect field (or NULL).
  */
-static int check_head(http_parser *p, hw_request *req, int *chunked,
-                      const hw__hdr **exp) {
+static int check_head(http_parser *p, hw_request *req, unsigned method,
+                      int *chunked, const hw__hdr **exp) {
   const char *h = req->head.data;
   uint32_t nhost = 0;
   hw__span host = {0, 0};
   int have_cl = 0, bad_cl = 0;
   uint64_t cl = 0;
   te_info te = {0, 0, 0, 0, 0};
-  uint32_t auth;
+  int32_t auth;
   int plain;
   const char *t;
 
@@ -1174,12 +1249,13 @@ static int check_head(http_parser *p, hw_request *req, int *chunked,
     /* If chunked is not the final coding the length of the body cannot be
      * known: 400 (RFC 9112 section 6.3); that comes before the 501 for a
      * coding the server does not understand (RFC 9112 section 6.1). */
-    if (te.chunked == 1 && !te.last_chunked)
-      return 400;
-    if (te.unknown)
-      return 501;
     if (!te.last_chunked)
       return 400;
+    /* A coding applied before chunked is one the server would have to
+     * decode, and it decodes none: 501 (RFC 9112 section 6.1), so that a
+     * module never receives a body that is still encoded. */
+    if (te.other)
+      return 501;
     /* http-parser must have come to the same framing. */
     if (!(p->flags & F_CHUNKED))
       return 400;
@@ -1194,29 +1270,36 @@ static int check_head(http_parser *p, hw_request *req, int *chunked,
    * target is an authority, not a path to route: a well-formed one gets
    * 405 with Allow, and the connection ends, because what a client sends
    * after a CONNECT may already be tunnel data. */
-  if (p->method == HTTP_CONNECT)
+  if (method == HTTP_CONNECT)
     return 405;
 
   auth = split_target(req, &plain);
+  if (auth < 0)
+    return 400;
   t = h + req->target.off;
   if (t[0] == '*') {
     /* The asterisk-form is "*" alone, and only for a server-wide OPTIONS
      * (RFC 9112 section 3.2.4). */
-    if (req->target.len != 1 || p->method != HTTP_OPTIONS)
+    if (req->target.len != 1 || method != HTTP_OPTIONS)
       return 400;
-    return 0;
-  }
-  if (auth > 0) {
+  } else if (auth > 0) {
     /* An http(s) URI with an empty host is invalid, and userinfo in one
-     * is treated as an error (RFC 9110 sections 4.2.1 and 4.2.4). */
+     * is treated as an error (RFC 9110 sections 4.2.1 and 4.2.4); what is
+     * left must be uri-host [ ":" port ].  This authority, not the Host
+     * field, is the request's host (RFC 9112 section 3.2.2). */
     const char *a = (const char *)memchr(t, ':', req->target.len) + 3;
-    uint32_t alen = auth - (uint32_t)(a - t);
-    if (alen == 0 || memchr(a, '@', alen) != NULL)
+    uint32_t alen = (uint32_t)auth - (uint32_t)(a - t);
+    if (alen == 0 || memchr(a, '@', alen) != NULL || !host_ok(a, alen))
       return 400;
+    req->host.off = (uint32_t)(a - h);
+    req->host.len = alen;
+    return normalise_path(req, plain);
   } else if (t[0] != '/') {
     return 400;
   }
-  return normalise_path(req, plain);
+  if (nhost == 1)
+    req->host = host;
+  return t[0] == '*' ? 0 : normalise_path(req, plain);
 }
 
 static int is_asterisk(const hw_request *req) {
@@ -1240,7 +1323,7 @@ static int expect(hw__conn *c, hw_request *req, const hw__hdr *f,
   if (!has_body || req->version < 11)
     return 0;
   if (req->route == NULL && !is_asterisk(req)) {
-    fail_request(c, 404);
+    fail_request(c, req->std_method ? 404 : 501);
     return -1;
   }
   hw__conn_continue(c);
@@ -1253,10 +1336,13 @@ static int on_headers_complete(http_parser *p) {
   hw_request *req = c->cur;
   const hw__hdr *exp = NULL;
   int chunked = 0, status;
+  unsigned m = (unsigned)st->n; /* the method, as the pre-scanner read it */
 
-  /* The pre-scanner only lets through methods of http-parser's table. */
-  req->method_name = method_str[p->method];
-  req->method_len = method_len[p->method];
+  if (m != METHOD_OTHER) {
+    req->method_name = method_str[m];
+    req->method_len = method_len[m];
+  }
+  req->std_method = (STD_METHODS >> m) & 1;
   /* HTTP/1.x with x >= 2 is answered as HTTP/1.1, the highest minor
    * version this server implements (RFC 9110 section 2.5); the pre-scanner
    * has made sure the major version is 1. */
@@ -1267,8 +1353,8 @@ static int on_headers_complete(http_parser *p) {
    * flags http-parser has set. */
   req->keep_alive = req->version == 11 ? !(p->flags & F_CONNECTION_CLOSE)
                                        : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
-  req->is_head = p->method == HTTP_HEAD;
-  status = check_head(p, req, &chunked, &exp);
+  req->is_head = m == HTTP_HEAD;
+  status = check_head(p, req, m, &chunked, &exp);
   if (status != 0) {
     req = fail_request(c, status);
     if (req != NULL && status == 405)
@@ -1307,6 +1393,9 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     fail_request(c, 500);
     return -1;
   }
+  req->rate_bytes += len;
+  /* A client that sends its body has stopped waiting for 100 Continue. */
+  c->continue_owed = 0;
   return 0;
 }
 
@@ -1326,6 +1415,7 @@ static int on_message_complete(http_parser *p) {
   hw_request *req = c->cur;
 
   c->cur = NULL;
+  c->continue_owed = 0;
   hw__conn_enqueue(c, req);
   if (is_asterisk(req))
     answer_options(c, req);
@@ -1406,12 +1496,15 @@ size_t hw__http_feed(hw__http_parser_storage *s, const char *data, size_t len,
        * begins with a common method is recognised here without a call to
        * the pre-scanner. */
       const hw__config *cfg = c->w->gen->config;
+      size_t begin = off;
+      int entry = st->scan, slow = 0;
       if (st->scan == S_START && len - off >= 8 &&
           (run = quick_start(st, cfg, (const unsigned char *)data + off)) !=
               0) {
         ev = EV_METHOD;
         mstart = off;
       } else {
+        slow = 1;
         run = scan(st, cfg, data + off, len - off, &ev, &status, &mstart,
                    NULL, 0);
         if (mstart != SIZE_MAX)
@@ -1427,12 +1520,31 @@ size_t hw__http_feed(hw__http_parser_storage *s, const char *data, size_t len,
         status = 500;
         goto fail;
       }
+      /* A method read byte by byte may be one http-parser does not know,
+       * which reaches modules as it was sent: its bytes are kept at the
+       * start of the head until it is known. */
+      if (slow && (mstart != SIZE_MAX || entry == S_METHOD)) {
+        size_t m0 = mstart != SIZE_MAX ? mstart : begin;
+        size_t m1 = ev == EV_METHOD ? off - 1 : off;
+        if (m1 > m0 &&
+            hw__buf_append(&c->cur->head, data + m0, m1 - m0) != 0) {
+          status = 500;
+          goto fail;
+        }
+      }
       if (ev == EV_METHOD) {
-        if (mstart != SIZE_MAX) {
-          from = mstart;
+        unsigned i = (unsigned)st->n;
+        if (i == METHOD_OTHER) {
+          c->cur->method.off = 0;
+          c->cur->method.len = (uint32_t)c->cur->head.len;
+          http_parser_execute(p, &settings, stand_in, sizeof(stand_in) - 1);
         } else {
-          unsigned i = (unsigned)st->n;
-          http_parser_execute(p, &settings, method_sp[i], method_len[i] + 1u);
+          c->cur->head.len = 0; /* the name comes from the table */
+          if (mstart != SIZE_MAX)
+            from = mstart;
+          else
+            http_parser_execute(p, &settings, method_sp[i],
+                                method_len[i] + 1u);
         }
         if (off == len && from != SIZE_MAX) {
           http_parser_execute(p, &settings, data + from, off - from);

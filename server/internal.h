@@ -174,6 +174,7 @@ typedef struct hw__config {
   size_t limit_headers;       /* limits.headers: field lines per request, 431 */
   size_t limit_connections;   /* limits.connections */
   size_t limit_backlog;       /* limits.backlog */
+  size_t limit_body_min_rate; /* limits.body_min_rate: bytes/s, 0 = none */
   uint64_t drain_ms;          /* timeouts_ms.drain */
   uint64_t timeout_head_ms;   /* timeouts_ms.head: 408 */
   uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
@@ -545,11 +546,22 @@ struct hw_request {
   unsigned close_after : 1; /* host error: close after this response */
   unsigned in_handle : 1;      /* inside the module's handle() */
   unsigned finished_early : 1; /* finish() called inside handle() */
+  unsigned std_method : 1;     /* one of RFC 9110 section 9.3's methods */
   int version;          /* 10 or 11 */
-  const char *method_name; /* static string from the HTTP unit */
+  const char *method_name; /* static string from the HTTP unit, or NULL:
+                              then the method is `method` in `head` */
   size_t method_len;
+  hw__span method;
   hw__span target, path, query; /* in `head` */
+  hw__span host;        /* the authority of an absolute-form target, else
+                           the Host field's value (RFC 9112 section 3.2.2) */
   uint32_t nhdrs;
+  /* limits.body_min_rate: the body's clock, looked at by the sweep. */
+  uint32_t rate_mark;   /* loop time (ms) of the sweep's last look */
+  uint32_t rate_ms;     /* reading time in the current window */
+  uint64_t rate_bytes;  /* body bytes in the current window */
+  unsigned rate_on : 1;     /* the clock has started */
+  unsigned rate_graced : 1; /* the first window (no check) is over */
   void *scratch;        /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
@@ -649,6 +661,7 @@ struct hw__conn {
   unsigned shutting : 1;      /* our FIN is queued */
   unsigned lingering : 1;     /* FIN sent: discarding input a while */
   unsigned served : 1;        /* has answered a request */
+  unsigned continue_owed : 1; /* a 100 Continue waits for earlier answers */
   uint32_t mark;              /* loop time (ms) the current phase began */
 };
 

@@ -232,7 +232,9 @@ void hw__request_dispatch(hw_request *req) {
       return;
     }
   }
-  hw__request_respond_error(req, 404);
+  /* Nothing answered: 404, or 501 for a method outside RFC 9110's set,
+   * which no route here implements (RFC 9110 section 15.6.2). */
+  hw__request_respond_error(req, req->std_method ? 404 : 501);
   done(req);
 }
 
@@ -260,6 +262,8 @@ static hw_str span_str(const hw_request *req, hw__span s) {
 
 static hw_str host_method(const hw_request *req) {
   hw_str r = {req->method_name, req->method_len};
+  if (r.data == NULL)
+    return span_str(req, req->method);
   return r;
 }
 

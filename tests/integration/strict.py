@@ -4,8 +4,10 @@ request is sent over a raw socket with a good request pipelined after it in
 the same write; the server must answer the first with the expected status
 and Connection: close, then close without answering the second.  Also: the
 limits of "limits" (414 and 431 while the line is still arriving), OPTIONS *,
-HTTP/1.2 answered as 1.1, percent-decoded and normalised paths, and a few
-requests split across writes."""
+HTTP/1.2 answered as 1.1, percent-decoded and normalised paths, a few
+requests split across writes, Expect: 100-continue, and the rules of
+tests/lib/points.py (Host grammar, transfer codings, request-target bytes,
+any method token routed, 501 for an unrouted unknown method)."""
 
 import json
 import os
@@ -16,6 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import hwtest  # noqa: E402
 from hwtest import t, Conn, route  # noqa: E402
+from points import POINTS  # noqa: E402
 
 LIMITS = {"request_line": 200, "header_bytes": 300, "headers": 10}
 GOOD = b"GET /echo/after HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -37,7 +40,6 @@ BAD = [
     ("non-ASCII in the target", b"GET /\xc3\xa9 HTTP/1.1\r\n" + H + b"\r\n",
      400),
     # methods
-    ("unknown method", b"BREW /echo HTTP/1.1\r\n" + H + b"\r\n", 501),
     ("invalid method token", b"GE(T /echo HTTP/1.1\r\n" + H + b"\r\n", 400),
     ("CONNECT", b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443"
      b"\r\n\r\n", 405),
@@ -77,9 +79,9 @@ BAD = [
      b"Content-Length: 99999999999999999999999\r\n\r\n", 400),
     ("Transfer-Encoding gzip without chunked",
      b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\n", 400),
-    ("Transfer-Encoding unknown",
+    ("Transfer-Encoding unknown, no chunked",
      b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: snappy\r\n\r\n",
-     501),
+     400),
     ("chunked twice",
      b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked, chunked"
      b"\r\n\r\n0\r\n\r\n", 400),
@@ -164,13 +166,17 @@ def test_good(srv):
                   (200, "v\udcff"), "empty line before a request; obs-text, "
                   "trailing OWS dropped")
             c.send(b"POST /echo HTTP/1.1\r\n" + H +
-                   b"Transfer-Encoding: gzip, chunked\r\n\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n"
                    b"3;ext=\"q\\\"\"\r\nabc\r\n0\r\nX-T: 1\r\n\r\n")
             r = c.read_response()
             doc = echo(r)
             t.is_((r.status, doc.get("body"), "x-t" in doc["headers"]),
-                  (200, "abc", False), "gzip, chunked; quoted chunk "
+                  (200, "abc", False), "chunked; quoted chunk "
                   "extension; trailer not among the headers")
+            c.send(b"BREW /echo/pot HTTP/1.1\r\n" + H + b"\r\n")
+            r = c.read_response()
+            t.is_((r.status, echo(r).get("method")), (200, "BREW"),
+                  "a method unknown to the server reaches the module")
             c.send(b"GET /echo HTTP/1.1\r\n" + H + b"X-A: " + b"a" * 280 +
                    b"\r\n\r\n")
             t.is_(c.read_response().status, 200,
@@ -203,8 +209,30 @@ def test_split(srv):
            b"\r\n3\r\nabc")
     expect_refused(srv, "chunk data without its CRLF, split after the data",
                    None, 400, [req, b"XX0\r\n\r\n"])
-    expect_refused(srv, "unknown method split inside it", None, 501,
-                   [b"BR", b"EW /echo HTTP/1.1\r\n" + H + b"\r\n"])
+    with t.block("unknown method split inside it"):
+        with Conn(srv.port) as c:
+            c.send_slowly([b"BR", b"EW /echo HTTP/1.1\r\n" + H + b"\r\n"])
+            r = c.read_response()
+            t.is_((r.status, echo(r).get("method")), (200, "BREW"),
+                  "the module sees the whole method")
+
+
+def test_points(srv):
+    """The rules of tests/lib/points.py, on a server with /echo alone."""
+    for point, name, data, status, ends in POINTS:
+        name = "point %d: %s" % (point, name)
+        if ends:
+            expect_refused(srv, name, data, status)
+            continue
+        with t.block(name):
+            with Conn(srv.port) as c:
+                c.send(data + GOOD)
+                r = c.read_response()
+                t.is_(r.status, status, "answered %d" % status)
+                t.ok("close" not in r.connection_tokens(),
+                     "without Connection: close")
+                t.is_(c.read_response().status, 200,
+                      "then the pipelined request is answered")
 
 
 def test_expect():
@@ -228,7 +256,10 @@ def test_expect():
                     ("body too large", b"POST /echo HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Length: 5000\r\nExpect: 100-continue\r\n\r\n", 413),
                     ("unknown expectation", b"POST /echo HTTP/1.1\r\nHost: x\r\n"
-                     b"Content-Length: 5\r\nExpect: magic\r\n\r\n", 417)):
+                     b"Content-Length: 5\r\nExpect: magic\r\n\r\n", 417),
+                    ("unknown method, no route", b"BREW /nope HTTP/1.1\r\n"
+                     b"Host: x\r\nContent-Length: 5\r\n"
+                     b"Expect: 100-continue\r\n\r\n", 501)):
                 with Conn(srv.port) as c:
                     c.send(head)
                     r = c.read_response(skip_1xx=False)
@@ -236,6 +267,7 @@ def test_expect():
                     t.ok("close" in r.connection_tokens(),
                          "%s: Connection: close" % name)
                     c.expect_closed("%s: then the connection closes" % name)
+            test_points(srv)
             hwtest.assert_clean_stop(srv, name="expect server")
 
 

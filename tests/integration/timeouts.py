@@ -5,11 +5,14 @@ in a byte at a time), a stalled body gets 408, an idle keep-alive connection
 is closed silently, a client that never reads is cut off, an error answer is
 readable even when the client keeps sending (no reset), and past
 limits.connections new connections wait in the backlog and are served once
-a slot frees up."""
+a slot frees up.  A body that arrives slower than limits.body_min_rate gets
+408 after its first two windows of 5 s, one that keeps the rate does not,
+and a 100 Continue owed behind an earlier answer stops the clock."""
 
 import os
 import socket
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -166,6 +169,85 @@ def test_limit():
             hwtest.assert_clean_stop(srv, name="server")
 
 
+def test_body_rate():
+    """limits.body_min_rate 1000 bytes/s, body_idle 3 s: three clients at
+    once (the rate is judged over 5 s windows after a free first one, so
+    each takes about 11 s)."""
+    rate_limits = {"body_min_rate": 1000}
+    routes = [route("/echo", "echo.so"), route("/delay", "delay.so")]
+    with t.block("minimum body rate"), \
+            hwtest.Server(routes=routes, workers=0, limits=rate_limits,
+                          name="bodyrate",
+                          config={"listen": ["127.0.0.1:0"], "workers": 0,
+                                  "modules_dir": hwtest.MODULES_DIR,
+                                  "limits": rate_limits,
+                                  "timeouts_ms": {"body_idle": 3000},
+                                  "routes": routes}) as srv:
+        results = {}
+
+        def trickle():
+            # 10 bytes every 0.5 s: 20 bytes/s, never silent for 3 s.
+            with Conn(srv.port) as c:
+                c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 100000\r\n\r\n")
+                t0 = time.monotonic()
+                c.sock.settimeout(0.5)
+                got = b""
+                while time.monotonic() - t0 < 16 and b"\r\n\r\n" not in got:
+                    try:
+                        c.sock.sendall(b"x" * 10)
+                        got += c.sock.recv(4096)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                results["trickle"] = (got[:12], time.monotonic() - t0, got)
+
+        def steady():
+            # 1000 bytes every 0.5 s: 2000 bytes/s for 12 s.
+            with Conn(srv.port) as c:
+                c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 24000\r\n\r\n")
+                for _ in range(24):
+                    time.sleep(0.5)
+                    c.send(b"y" * 1000)
+                r = c.read_response(timeout=5)
+                results["steady"] = (r.status, len(r.json()["body"]))
+
+        def owed():
+            # The 100 Continue waits behind an answer due in 11 s; the
+            # client sends nothing meanwhile.
+            with Conn(srv.port, timeout=20) as c:
+                c.send(b"GET /delay/x?ms=11000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                       b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5"
+                       b"\r\nExpect: 100-continue\r\n\r\n")
+                first = c.read_response(timeout=15, skip_1xx=False)
+                interim = c.read_response(timeout=5, skip_1xx=False)
+                c.send(b"hello")
+                last = c.read_response(timeout=5)
+                results["owed"] = (first.status, interim.status, last.status,
+                                   last.json()["body"])
+
+        threads = [threading.Thread(target=f, daemon=True)
+                   for f in (trickle, steady, owed)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(30)
+        status, took, got = results.get("trickle", (None, 0, b""))
+        t.ok(status == b"HTTP/1.1 408", "a body at 20 bytes/s gets 408",
+             "got %r" % got[:200])
+        t.ok(9.5 <= took <= 10 + 1.5, "after the free window and one more "
+             "(10 s of reading)", "took %.2f s" % took)
+        t.ok(b"connection: close" in got.lower(), "with Connection: close")
+        t.is_(results.get("steady"), (200, 24000),
+              "a body at 2000 bytes/s for 12 s is read whole")
+        t.is_(results.get("owed"), (200, 100, 200, "hello"),
+              "a 100 Continue owed behind an 11 s answer is sent after it, "
+              "and the body's clock waited for it")
+        hwtest.assert_clean_stop(srv, name="server")
+
+
 def main():
     routes = [route("/hello", "hello.so"), route("/echo", "echo.so"),
               route("/big", "hello.so", {"body": "b" * 100000})]
@@ -182,6 +264,7 @@ def main():
         with t.block("shutdown"):
             hwtest.assert_clean_stop(srv, name="server")
     test_limit()
+    test_body_rate()
 
 
 hwtest.run(main)

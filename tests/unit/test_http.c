@@ -140,10 +140,14 @@ static const strict_case strict_cases[] = {
      505},
     {"HTTP/1.2 is answered as 1.1", "GET /hello HTTP/1.2\r\nHost: x\r\n\r\n",
      200},
-    /* methods */
-    {"unknown method", "FOO /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501},
-    {"lower-case method", "get /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501},
-    {"prefix of a method", "GE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+    /* methods: any token reaches the modules (hello answers every one) */
+    {"unknown method", "FOO /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"lower-case method", "get /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"prefix of a method", "GE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"QUERY", "QUERY /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+     "\r\nab", 200},
+    {"a long unknown method",
+     "LONGER-THAN-ANY-METHOD /hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
     {"method with a non-token byte", "G(T /hello HTTP/1.1\r\nHost: x\r\n\r\n",
      400},
     {"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n",
@@ -161,6 +165,35 @@ static const strict_case strict_cases[] = {
     {"Host with userinfo", "GET /hello HTTP/1.1\r\nHost: u@x\r\n\r\n", 400},
     {"Host with a port", "GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 200},
     {"empty Host", "GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 200},
+    {"Host with an empty port", "GET /hello HTTP/1.1\r\nHost: x:\r\n\r\n",
+     200},
+    {"Host IPv4 and port",
+     "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n", 200},
+    {"Host with pct-encoding and sub-delims",
+     "GET /hello HTTP/1.1\r\nHost: a%41_b!$&'()*+,;=.example\r\n\r\n", 200},
+    {"Host IPvFuture", "GET /hello HTTP/1.1\r\nHost: [v1.fe:x]\r\n\r\n",
+     200},
+    {"Host port not digits",
+     "GET /hello HTTP/1.1\r\nHost: example.com:abc\r\n\r\n", 400},
+    {"Host port with a letter after it",
+     "GET /hello HTTP/1.1\r\nHost: x:80x\r\n\r\n", 400},
+    {"Host of a port alone with a letter",
+     "GET /hello HTTP/1.1\r\nHost: :80x\r\n\r\n", 400},
+    {"Host with a second colon", "GET /hello HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
+     400},
+    {"Host unbalanced IP-literal",
+     "GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+    {"Host IP-literal that is not IPv6",
+     "GET /hello HTTP/1.1\r\nHost: [1.2.3.4]\r\n\r\n", 400},
+    {"Host IP-literal with a bad digit",
+     "GET /hello HTTP/1.1\r\nHost: [::g]\r\n\r\n", 400},
+    {"Host IP-literal followed by more",
+     "GET /hello HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400},
+    {"Host bracket inside a name",
+     "GET /hello HTTP/1.1\r\nHost: a[b]\r\n\r\n", 400},
+    {"Host truncated pct-encoding",
+     "GET /hello HTTP/1.1\r\nHost: ex%4\r\n\r\n", 400},
+    {"Host with a slash", "GET /hello HTTP/1.1\r\nHost: x/y\r\n\r\n", 400},
     /* field lines */
     {"space before the colon", "GET /hello HTTP/1.1\r\nHost : x\r\n\r\n", 400},
     {"tab before the colon", "GET /hello HTTP/1.1\r\nHost\t: x\r\n\r\n", 400},
@@ -216,9 +249,9 @@ static const strict_case strict_cases[] = {
      400},
     {"TE gzip without chunked",
      "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
-    {"TE with an unknown coding",
+    {"TE with an unknown coding and no chunked",
      "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: pigeons\r\n\r\n",
-     501},
+     400},
     {"TE unknown coding before chunked",
      "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: pigeons, chunked\r\n"
      "\r\n0\r\n\r\n",
@@ -238,7 +271,19 @@ static const strict_case strict_cases[] = {
     {"TE gzip then chunked",
      "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
      "transfer-encoding: CHUNKED\t\r\n\r\n0\r\n\r\n",
-     200},
+     501},
+    {"TE deflate, chunked",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: deflate, chunked"
+     "\r\n\r\n0\r\n\r\n",
+     501},
+    {"TE leading empty list element",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked"
+     "\r\n\r\n0\r\n\r\n",
+     400},
+    {"TE chunked with a trailing empty element",
+     "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked,"
+     "\r\n\r\n0\r\n\r\n",
+     400},
     {"TE in HTTP/1.0",
      "POST /a/x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
     {"empty TE", "POST /a/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n",
@@ -310,9 +355,62 @@ static const strict_case strict_cases[] = {
     {"truncated escape", "GET /hello%4 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
     {"escape in the query is not decoded",
      "GET /hello?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"every reserved character of RFC 3986",
+     "GET /hello/:@!$&'()*+,;=[]-._~?/?:@ HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+    {"a fragment", "GET /hello#frag HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"a fragment after the query",
+     "GET /hello?q=1#frag HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"a backslash in the path", "GET /hello\\x HTTP/1.1\r\nHost: x\r\n\r\n",
+     400},
+    {"a brace in the path", "GET /hello{x} HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"a quote in the query", "GET /hello?\"x\" HTTP/1.1\r\nHost: x\r\n\r\n",
+     400},
+    {"a vertical bar in the query",
+     "GET /hello?q=| HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"a caret, a backquote, angle brackets",
+     "GET /hello?^`<> HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"a fragment in an absolute-form authority",
+     "GET http://x#/hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"absolute-form with a bad port",
+     "GET http://x:8o/hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+    {"absolute-form with an IPv6 authority",
+     "GET http://[::1]:80/hello HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+};
+
+/* Requests the server answers itself with an error status but whose
+ * framing is sound: the connection goes on with the next request. */
+static const strict_case kept_cases[] = {
+    {"GET with no route", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404},
+    {"unknown method with no route", "FOO /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+     501},
+    {"PATCH (not in RFC 9110 section 9.3) with no route",
+     "PATCH /nope HTTP/1.1\r\nHost: x\r\n\r\n", 501},
+    {"DELETE with no route", "DELETE /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404},
+    {"unknown method that every route declines",
+     "FOO /a/decline HTTP/1.1\r\nHost: x\r\n\r\n", 501},
 };
 
 #define NSTRICT (sizeof(strict_cases) / sizeof(strict_cases[0]))
+
+static void test_kept(void) {
+  char buf[1024];
+
+  for (size_t i = 0; i < sizeof(kept_cases) / sizeof(kept_cases[0]); i++) {
+    const strict_case *sc = &kept_cases[i];
+    size_t n = strlen(sc->req);
+    outcome o;
+
+    memcpy(buf, sc->req, n);
+    memcpy(buf + n, NEXT, sizeof(NEXT) - 1);
+    o = drive(buf, n + sizeof(NEXT) - 1, 0, 0);
+    ok(o.status == sc->status && o.nqueued == 2 && !o.failed &&
+           !o.close_after,
+       "%s: %d, then the next request", sc->name, sc->status);
+    if (o.status != sc->status || o.nqueued != 2)
+      diag("got status %d, %d queued, failed %d", o.status, o.nqueued,
+           o.failed);
+  }
+}
 
 static void test_strict(void) {
   char buf[1024];
@@ -361,7 +459,10 @@ static void test_splits(void) {
       "TE gzip then chunked",
       "chunks with extensions and a trailer",
       "chunk data not followed by CRLF",
-      "TE with an unknown coding",
+      "TE with an unknown coding and no chunked",
+      "a long unknown method",
+      "Host unbalanced IP-literal",
+      "a fragment after the query",
       "dot segments",
       "OPTIONS *",
       "Content-Length with OWS",
@@ -498,6 +599,35 @@ static void test_views(void) {
          hw__host.header(r, "x-trailer", 9, &v) == HW_ENOENT &&
          hw__host.header_count(r) == 2,
      "trailer fields are not merged into the header fields");
+  conn_free(c);
+
+  /* Any method token reaches the module as sent, also when a read splits
+   * it; the request's host is the authority of an absolute-form target,
+   * else the Host field, which stays as received. */
+  c = conn_new();
+  feed(c, "FOO /a/b/info HTTP/1.1\r\nHost: b.example\r\n\r\n"
+          "GET http://a.example:81/a/b/info HTTP/1.1\r\nHost: b.example\r\n"
+          "\r\n"
+          "QU",
+       &failed);
+  feed(c, "ERY /a/b/info HTTP/1.0\r\n\r\n", &failed);
+  r = nth(c, 0);
+  ok(r != NULL && str_is(hw__host.method(r), "FOO") &&
+         body_is(r, "prefix=/a/b rest=/info query= version=11"),
+     "an unknown method is routed and handed over as sent");
+  ok(r != NULL && r->host.len == 9 &&
+         memcmp(r->head.data + r->host.off, "b.example", 9) == 0,
+     "origin-form: the host is the Host field");
+  r = nth(c, 1);
+  ok(r != NULL && r->host.len == 12 &&
+         memcmp(r->head.data + r->host.off, "a.example:81", 12) == 0,
+     "absolute-form: the host is the target's authority");
+  ok(r != NULL && hw__host.header(r, "Host", 4, &v) == 0 &&
+         str_is(v, "b.example"),
+     "absolute-form: header(\"Host\") is the field as received");
+  r = nth(c, 2);
+  ok(r != NULL && str_is(hw__host.method(r), "QUERY") && r->host.len == 0,
+     "a method split across reads keeps its bytes; no Host, no host");
   conn_free(c);
 
   /* HTTP/1.2 is HTTP/1.1 to modules. */
@@ -811,6 +941,7 @@ int main(void) {
 
   the_gen = gen;
   test_strict();
+  test_kept();
   test_splits();
   test_limits();
   test_views();
