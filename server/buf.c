@@ -1,14 +1,14 @@
 /*
- * buf.c - growable byte buffers.  Request heads, bodies and responses are
- * built in these; a buffer keeps its memory when reset so that a pooled
- * request object reaches a steady state with no allocation per request.
+ * buf.c - growable byte buffers (see buf.h): growing and freeing, the line
+ * splitter of the control pipes and their shared read chunk, and a string
+ * replacement for messages.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "buf.h"
 
 int hw__buf_grow(hw__buf *b, size_t extra) {
   size_t need, cap;
@@ -36,7 +36,7 @@ void hw__buf_free(hw__buf *b) {
   b->len = b->cap = 0;
 }
 
-void hw__str_replace_all(char *s, size_t cap, const char *from,
+void hw__buf_replace_all(char *s, size_t cap, const char *from,
                          const char *to) {
   size_t fl = strlen(from), tl = strlen(to);
   char *p = s;
@@ -71,7 +71,7 @@ void hw__buf_lines(hw__buf *b, const char *data, size_t len,
   b->len -= start;
 }
 
-void hw__line_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+void hw__buf_line_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   /* Every reader using it copies what it reads before returning (into its
    * own hw__buf), so one static chunk serves them all. */
   static char chunk[4096];

@@ -9,7 +9,7 @@
  * key as a path such as routes[2].module, because the user has to find the
  * mistake in the file from that line alone.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,7 +21,11 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include <uv.h>
+
+#include "buf.h"
+#include "config.h"
+#include "haywire.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_LIMIT_BODY (1024 * 1024)
@@ -78,7 +82,7 @@ static const char *json_type_name(const json_t *v) {
   return "unknown";
 }
 
-int hw__listen_parse(const char *text, hw__listen *out, char *err,
+int hw__config_parse_listen(const char *text, hw__listen *out, char *err,
                      size_t err_len) {
   char host[64];
   const char *colon, *port_s;
@@ -372,14 +376,14 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     } else if (strcmp(k, "workers") == 0) {
       /* "auto" is one worker per CPU; 0 is the single-process mode. */
       if (json_is_string(x) && strcmp(json_string_value(x), "auto") == 0)
-        cfg->workers = HW__WORKERS_AUTO;
+        cfg->workers = HW__CONFIG_WORKERS_AUTO;
       else if (json_is_integer(x) && json_integer_value(x) >= 0 &&
-               json_integer_value(x) <= HW__WORKERS_MAX)
+               json_integer_value(x) <= HW__CONFIG_WORKERS_MAX)
         cfg->workers = (int)json_integer_value(x);
       else if (json_is_integer(x))
         return fail(err, err_len, path, "workers",
                     "must be 0 (single process) to %d, or \"auto\"",
-                    HW__WORKERS_MAX);
+                    HW__CONFIG_WORKERS_MAX);
       else
         return fail(err, err_len, path, "workers",
                     "must be an integer or \"auto\", not %s",
@@ -418,7 +422,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
 
   if (listen == NULL) {
     hw__listen l;
-    if (hw__listen_parse(DEFAULT_LISTEN, &l, err, err_len) != 0 ||
+    if (hw__config_parse_listen(DEFAULT_LISTEN, &l, err, err_len) != 0 ||
         hw__config_set_listen(cfg, &l, 1) != 0)
       return UV_ENOMEM;
   } else {
@@ -436,7 +440,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
       if (!json_is_string(e))
         return fail(err, err_len, path, key, "must be a string, not %s",
                     json_type_name(e));
-      if (hw__listen_parse(json_string_value(e), &cfg->listen[i], why,
+      if (hw__config_parse_listen(json_string_value(e), &cfg->listen[i], why,
                            sizeof(why)) != 0)
         return fail(err, err_len, path, key, "%s", why);
     }
@@ -490,7 +494,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   cfg->limit_body_min_rate = DEFAULT_LIMIT_BODY_MIN_RATE;
   for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
-  cfg->workers = HW__WORKERS_AUTO;
+  cfg->workers = HW__CONFIG_WORKERS_AUTO;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
   if (r != 0) {
@@ -588,7 +592,7 @@ char *hw__config_to_json(const hw__config *cfg) {
                                                          timeout_keys[i].offset)));
     bad |= json_object_set(root, "listen", listen);
     bad |= json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
-    bad |= json_object_set_new(root, "workers", cfg->workers == HW__WORKERS_AUTO
+    bad |= json_object_set_new(root, "workers", cfg->workers == HW__CONFIG_WORKERS_AUTO
                                                     ? json_string("auto")
                                                     : json_integer(cfg->workers));
     bad |= json_object_set(root, "limits", limits);
@@ -608,6 +612,6 @@ char *hw__config_to_json(const hw__config *cfg) {
 void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap) {
   for (size_t i = 0; i < cfg->nroutes; i++)
     if (cfg->routes[i].source_path != NULL)
-      hw__str_replace_all(msg, cap, cfg->routes[i].module_path,
+      hw__buf_replace_all(msg, cap, cfg->routes[i].module_path,
                           cfg->routes[i].source_path);
 }

@@ -1,217 +1,232 @@
 /*
- * conn.c - one client connection: reading, the pipeline queue, writing and
- * back-pressure.
+ * conn.c - client connections over TCP (see conn.h): the transport of
+ * transport.h over a libuv TCP handle.
  *
- * Every complete request in a read is parsed and dispatched before anything
- * is written; then the responses that are ready, in request order, go out in
- * one write.  A response that is ready early waits behind an earlier request
- * that was deferred, so clients always get answers in the order they asked
- * (RFC 9112 section 9.3.2).  Writes are tried synchronously first
- * (uv_try_write); only what the kernel does not take is queued, which is the
- * only time a write request is allocated.
+ * Reading: every connection reads into the worker's one shared buffer and
+ * hands the bytes to its protocol at once, so an idle keep-alive connection
+ * holds no read buffer at all.  When the protocol takes fewer bytes than it
+ * was given (its queue of requests is full, or it ends the connection), the
+ * rest is copied aside and reading stops until the protocol asks for it
+ * again; the set-aside bytes are then consumed in place, so a long pipeline
+ * costs one copy however often it pauses.
  *
- * Reads go into the worker's single shared buffer, so an idle keep-alive
- * connection holds no read buffer at all.  A connection stops reading while
- * it has more than HW__MAX_QUEUED requests waiting or more than
- * HW__MAX_UNSENT bytes unsent, so a client that pipelines without reading
- * cannot grow the server's memory; the unparsed rest of the last read is set
- * aside and parsed when the queue drains.
+ * Writing: what the protocol puts in a batch during a call (all the
+ * responses a read produced) leaves with one write when the call returns.
+ * The write is tried synchronously first (uv_try_write); only what the
+ * kernel does not take is queued, which is the only time a write request
+ * is outstanding.  Past HW__TRANSPORT_MAX_UNSENT bytes unsent, reading
+ * stops, so a client that pipelines without reading cannot grow the
+ * server's memory.
+ *
+ * Timers: a connection is in one state at a time, from the table `states`:
+ * lingering, writing, shutting down, or the phase its protocol says it is
+ * in (idle, reading a head, reading a body, busy).  Each state has its
+ * timeout and what happens when it passes.  One pass over the worker's
+ * connections every HW__CONN_SWEEP_MS applies them, so timers cost nothing
+ * per request and fire up to that much late; each connection keeps only
+ * the time its state began.
+ *
+ * Closing: a protocol ends a connection after its last response (a FIN
+ * once the output is written, then a lingering read that drops what the
+ * client still sends, RFC 9112 section 9.6, so that the client reads the
+ * response instead of a reset) or at once.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
 
-/* A batch of responses written together.  It keeps the requests whose
- * responses reference their module's memory (write_ref): those are freed,
- * running their free callbacks, once the write is done; the others are
- * freed as soon as their bytes are copied in. */
-typedef struct seg {
-  const char *base; /* external data, or NULL for out.data + off */
-  size_t off;
-  size_t len;
-} seg;
+#define READ_BUFFER_SIZE (64 * 1024)
+#define MAX_IOV 64
+/* limits.body_min_rate is judged over windows of this much reading time,
+ * the first one free (a client may start slowly). */
+#define RATE_WINDOW_MS 5000
 
-struct hw__wbatch {
-  uv_write_t req;
-  hw__wbatch *next; /* the worker's pool */
-  hw__conn *c;
-  hw_request *reqs;
-  hw_request **reqs_tail;
-  hw__buf out;
-  seg *segs;
-  size_t nsegs, segs_cap;
+struct hw__conn {
+  uv_tcp_t tcp;
+  hw__transport t;    /* what the protocol sees */
+  hw__conn_set *set;
+  hw__conn *prev, *next;
+  const hw__proto *proto;
+  char *pending;      /* input the protocol did not take (copied) */
+  uint32_t pending_off, pending_len;
+  uint32_t mark;      /* loop time (ms) the current state began */
+  /* limits.body_min_rate: the body's clock (see body_too_slow). */
+  uint32_t rate_mark, rate_ms, rate_bytes;
+  uint16_t nwriting;  /* batches whose write is outstanding */
+  uint8_t seen_phase; /* the protocol's phase when last looked at */
+  uint8_t close_wanted; /* the protocol asked to close during a call:
+                           1 + enum hw__close */
+  unsigned reading : 1;
+  unsigned in_proto : 1;    /* inside a call into the protocol */
+  unsigned paused : 1;      /* the protocol took less: input set aside */
+  unsigned resume_wanted : 1;
+  unsigned eof : 1;
+  unsigned closing : 1;
+  unsigned shutting : 1;    /* our FIN is queued */
+  unsigned lingering : 1;   /* FIN sent: discarding input a while */
+  unsigned rate_on : 1;     /* the body clock has started */
+  unsigned rate_graced : 1; /* its first window is over */
+  uint64_t state[];         /* the protocol's, proto->size bytes */
 };
 
-#define BATCH_POOL_MAX 256
-#define BATCH_KEEP (64 * 1024)
-#define MAX_IOV 64
-
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void flush(hw__conn *c);
-static void send_continue(hw__conn *c);
+static void after(hw__conn *c, int progress);
+static void conn_close(hw__conn *c);
 
-/* ---- batches ---------------------------------------------------------- */
-
-static hw__wbatch *batch_new(hw__conn *c) {
-  hw__worker *w = c->w;
-  hw__wbatch *b = w->free_batches;
-  if (b != NULL) {
-    w->free_batches = b->next;
-    w->nfree_batches--;
-  } else if ((b = calloc(1, sizeof(*b))) == NULL) {
-    return NULL;
-  }
-  b->c = c;
-  b->reqs = NULL;
-  b->reqs_tail = &b->reqs;
-  b->out.len = 0;
-  b->nsegs = 0;
-  return b;
+static hw__conn *conn_of(hw__transport *t) {
+  return hw__bytes_container_of(t, hw__conn, t);
 }
 
-static void batch_free(hw__worker *w, hw__wbatch *b) {
-  hw_request *r = b->reqs;
-  while (r != NULL) {
-    hw_request *next = r->next;
-    hw__request_free(r);
-    r = next;
-  }
-  b->reqs = NULL;
-  if (w->nfree_batches >= BATCH_POOL_MAX) {
-    hw__buf_free(&b->out);
-    free(b->segs);
-    free(b);
+static uint32_t now_ms(const hw__conn *c) {
+  return (uint32_t)uv_now(c->set->loop);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static void update_unsent(hw__conn *c) {
+  size_t q = c->tcp.write_queue_size;
+  c->t.unsent = q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
+}
+
+static void on_write(uv_write_t *wr, int status) {
+  hw__batch *b = hw__bytes_container_of(wr, hw__batch, req);
+  hw__conn *c = b->owner;
+  int was_full = c->t.unsent > HW__TRANSPORT_MAX_UNSENT;
+
+  c->nwriting--;
+  c->mark = now_ms(c);
+  hw__batch_give(&c->set->batches, b); /* releases what it held */
+  if (c->closing)
+    return;
+  if (status < 0) {
+    conn_close(c);
     return;
   }
-  hw__buf_reset(&b->out, BATCH_KEEP);
-  b->next = w->free_batches;
-  w->free_batches = b;
-  w->nfree_batches++;
+  update_unsent(c);
+  if (was_full && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT) {
+    c->in_proto = 1;
+    c->proto->writable(c->state);
+    c->in_proto = 0;
+  }
+  after(c, 0);
 }
 
-void hw__wbatch_pool_drain(hw__worker *w) {
-  while (w->free_batches != NULL) {
-    hw__wbatch *b = w->free_batches;
-    w->free_batches = b->next;
-    hw__buf_free(&b->out);
-    free(b->segs);
-    free(b);
+/* Writes the batch the protocol filled: at once as far as the kernel takes
+ * it, and the rest queued. */
+static void flush(hw__conn *c) {
+  hw__batch *b = c->t.batch;
+  uv_buf_t stack[MAX_IOV], *iov = stack;
+  size_t niov, total = 0, skip = 0, first = 0;
+  int r;
+
+  if (b == NULL || c->closing)
+    return;
+  c->t.batch = NULL;
+  niov = b->nsegs;
+  if (niov == 0) {
+    hw__batch_give(&c->set->batches, b);
+    return;
   }
-  w->nfree_batches = 0;
+  if (niov > MAX_IOV && (iov = malloc(niov * sizeof(*iov))) == NULL) {
+    hw__batch_give(&c->set->batches, b);
+    conn_close(c);
+    return;
+  }
+  for (size_t i = 0; i < niov; i++) {
+    const hw__seg *s = &b->segs[i];
+    iov[i].base = (char *)(s->base != NULL ? s->base : b->out.data + s->off);
+    iov[i].len = s->len;
+    total += s->len;
+  }
+  /* Try to hand everything to the kernel now; queue only what it leaves
+   * (behind writes still queued, nothing may overtake them). */
+  if (c->nwriting == 0) {
+    r = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)niov);
+    if (r < 0 && r != UV_EAGAIN)
+      goto broken;
+    skip = r > 0 ? (size_t)r : 0;
+  }
+  c->mark = now_ms(c); /* an answer: the client's time starts again */
+  if (skip == total) {
+    if (iov != stack)
+      free(iov);
+    hw__batch_give(&c->set->batches, b);
+    return;
+  }
+  while (skip >= iov[first].len) {
+    skip -= iov[first].len;
+    first++;
+  }
+  iov[first].base += skip;
+  iov[first].len -= skip;
+  if (uv_write(&b->req, (uv_stream_t *)&c->tcp, iov + first,
+               (unsigned)(niov - first), on_write) != 0)
+    goto broken;
+  if (iov != stack)
+    free(iov);
+  c->nwriting++;
+  update_unsent(c);
+  return;
+
+broken:
+  if (iov != stack)
+    free(iov);
+  hw__batch_give(&c->set->batches, b);
+  conn_close(c);
 }
 
-static int batch_seg(hw__wbatch *b, const char *base, size_t off, size_t len) {
-  if (len == 0)
-    return 0;
-  /* Copied bytes that follow copied bytes extend the same segment. */
-  if (base == NULL && b->nsegs > 0 && b->segs[b->nsegs - 1].base == NULL) {
-    seg *last = &b->segs[b->nsegs - 1];
-    if (last->off + last->len == off) {
-      last->len += len;
-      return 0;
-    }
-  }
-  if (b->nsegs == b->segs_cap) {
-    size_t cap = b->segs_cap ? b->segs_cap * 2 : 4;
-    seg *n = realloc(b->segs, cap * sizeof(*n));
-    if (n == NULL)
-      return HW_ENOMEM;
-    b->segs = n;
-    b->segs_cap = cap;
-  }
-  b->segs[b->nsegs].base = base;
-  b->segs[b->nsegs].off = off;
-  b->segs[b->nsegs].len = len;
-  b->nsegs++;
-  return 0;
-}
-
-/* Serialises one response into the batch: the head and copied body go into
- * the batch's buffer, referenced body parts stay where the module put them.
- * Copied bytes that follow each other make one segment, so the usual
- * response (no references) adds one. */
-static int batch_add(hw__wbatch *b, hw_request *req, int keep_alive) {
-  struct hw_response *res = &req->res;
-  size_t start = b->out.len, at = 0;
-
-  if (hw__http_write_head(req, keep_alive, &b->out) != 0)
-    return HW_ENOMEM;
-  if (!req->is_head && hw__http_status_has_body(res->status)) {
-    for (size_t i = 0; i < res->nrefs; i++) {
-      hw__ref *ref = &res->refs[i];
-      if (hw__buf_append(&b->out, res->body.data + at, ref->at - at) != 0 ||
-          batch_seg(b, NULL, start, b->out.len - start) != 0 ||
-          batch_seg(b, ref->data, 0, ref->len) != 0)
-        return HW_ENOMEM;
-      at = ref->at;
-      start = b->out.len;
-    }
-    if (hw__buf_append(&b->out, res->body.data + at, res->body.len - at) != 0)
-      return HW_ENOMEM;
-  }
-  return batch_seg(b, NULL, start, b->out.len - start);
-}
-
-/* ---- closing ---------------------------------------------------------- */
+/* ---- closing ----------------------------------------------------------- */
 
 static void on_close(uv_handle_t *h) {
-  hw__conn *c = hw__container_of(h, hw__conn, tcp);
-  free(c);
+  free(hw__bytes_container_of(h, hw__conn, tcp));
 }
 
-void hw__conn_close(hw__conn *c) {
-  hw__worker *w = c->w;
-  hw_request *r;
+static void conn_close(hw__conn *c) {
+  hw__conn_set *s = c->set;
 
   if (c->closing)
     return;
   c->closing = 1;
-  c->no_more = 1;
-  if (c->cur != NULL) {
-    hw__request_free(c->cur);
-    c->cur = NULL;
+  if (c->t.batch != NULL) {
+    hw__batch_give(&s->batches, c->t.batch);
+    c->t.batch = NULL;
   }
-  /* Requests still queued are either answered (and now unsendable) or
-   * deferred; a deferred one stays alive until its module finishes it. */
-  r = c->qhead;
-  c->qhead = c->qtail = NULL;
-  c->nqueued = 0;
-  while (r != NULL) {
-    hw_request *next = r->next;
-    r->next = NULL;
-    hw__request_orphan(r);
-    r = next;
-  }
+  /* The protocol lets go of its requests; batches still being written are
+   * cancelled by libuv, and release theirs before on_close runs. */
+  c->in_proto = 1;
+  c->proto->close(c->state);
+  c->in_proto = 0;
   free(c->pending);
   c->pending = NULL;
   c->pending_off = c->pending_len = 0;
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
-    w->conns = c->next;
+    s->list = c->next;
   if (c->next != NULL)
     c->next->prev = c->prev;
-  w->nconns--;
-  hw__worker_conn_closed(w);
-  /* Write batches still in flight are cancelled by libuv, and their
-   * callbacks run before on_close frees the connection. */
+  s->n--;
+  if (s->on_closed != NULL)
+    s->on_closed(s);
   uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
 static void linger_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  hw__conn *c = hw__container_of(h, hw__conn, tcp);
-  buf->base = c->w->rbuf;
-  buf->len = c->w->rbuf_size;
+  hw__conn *c = hw__bytes_container_of(h, hw__conn, tcp);
+  buf->base = c->set->rbuf;
+  buf->len = c->set->rbuf_size;
 }
 
 /* Lingering: whatever the client still sends is read and dropped, until it
- * closes its side or the linger time (checked by the sweep) runs out. */
+ * closes its side or the linger time (a timer state) runs out. */
 static void linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread < 0)
-    hw__conn_close(hw__container_of(s, hw__conn, tcp));
+    conn_close(hw__bytes_container_of(s, hw__conn, tcp));
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -220,34 +235,34 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   if (c->closing)
     return;
   /* Closing a socket with unread input makes the kernel send a reset,
-   * which can destroy the response before the client has read it.  So the
-   * connection lingers (RFC 9112 section 9.6): our FIN is out, and what
-   * the client still sends is discarded for a short while. */
+   * which can destroy the response before the client has read it: linger
+   * instead (RFC 9112 section 9.6). */
   if (status == 0 && !c->eof) {
     c->lingering = 1;
-    c->mark = (uint32_t)uv_now(c->w->loop);
+    c->mark = now_ms(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, linger_alloc, linger_read) ==
         0) {
       c->reading = 1;
       return;
     }
   }
-  hw__conn_close(c);
+  conn_close(c);
 }
 
-/* Ends a connection whose last response has been handed to the kernel: the
- * FIN goes out after the queued bytes, so the client reads the whole answer
- * before it sees the end of the stream. */
-static void finish_connection(hw__conn *c) {
+/* Ends a connection once its output is written: the FIN goes out after the
+ * queued bytes, so the client reads the whole answer before the end. */
+static void finish(hw__conn *c) {
   uv_shutdown_t *req;
   if (c->closing || c->shutting)
+    return;
+  flush(c);
+  if (c->closing)
     return;
   req = malloc(sizeof(*req));
   if (req != NULL) {
     req->data = c;
     if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) == 0) {
       c->shutting = 1;
-      c->no_more = 1;
       if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = 0;
@@ -256,18 +271,17 @@ static void finish_connection(hw__conn *c) {
     }
     free(req);
   }
-  hw__conn_close(c);
+  conn_close(c);
 }
 
-/* ---- reading and back-pressure ---------------------------------------- */
+/* ---- reading ----------------------------------------------------------- */
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  hw__conn *c = hw__container_of(h, hw__conn, tcp);
-  hw__worker *w = c->w;
-  /* Reads are parsed to completion inside on_read, so one buffer serves
+  hw__conn *c = hw__bytes_container_of(h, hw__conn, tcp);
+  /* Reads are handed over before on_read returns, so one buffer serves
    * every connection of the worker. */
-  buf->base = w->rbuf;
-  buf->len = w->rbuf_size;
+  buf->base = c->set->rbuf;
+  buf->len = c->set->rbuf_size;
 }
 
 static void set_reading(hw__conn *c, int on) {
@@ -282,28 +296,37 @@ static void set_reading(hw__conn *c, int on) {
   }
 }
 
-/* Parses `len` bytes and returns how many the parser took: fewer when it
- * paused for back-pressure or after a request that ends the connection. */
-static size_t parse(hw__conn *c, const char *data, size_t len) {
+/* Hands bytes to the protocol; what it does not take is kept aside (the
+ * read buffer is shared) when they came from a read. */
+static void feed(hw__conn *c, const char *data, size_t len, int from_read) {
   size_t n;
-  int failed;
 
-  if (c->no_more || len == 0)
-    return len;
-  n = hw__http_feed(&c->parser, data, len, &failed);
-  if (failed)
-    c->no_more = 1;
-  return n;
-}
-
-/* Parses a fresh read; what the parser leaves because it paused for
- * back-pressure is copied aside (the read buffer is shared). */
-static void parse_read(hw__conn *c, const char *data, size_t len) {
-  size_t n = parse(c, data, len);
-  if (n < len && !c->no_more) {
+  /* Bytes that arrive are usually answered: the batch is ready before the
+   * protocol asks (flush gives an unused one back). */
+  if (c->t.batch == NULL)
+    c->t.batch = hw__batch_take(&c->set->batches, c);
+  c->in_proto = 1;
+  n = c->proto->data(c->state, data, len);
+  c->in_proto = 0;
+  if (c->closing)
+    return;
+  if (!from_read) {
+    /* The bytes set aside: consumed in place. */
+    if (n < len) {
+      c->pending_off += (uint32_t)n;
+      c->pending_len -= (uint32_t)n;
+      c->paused = 1;
+    } else {
+      free(c->pending);
+      c->pending = NULL;
+      c->pending_off = c->pending_len = 0;
+    }
+    return;
+  }
+  if (n < len) {
     c->pending = malloc(len - n);
     if (c->pending == NULL) {
-      c->no_more = 1;
+      conn_close(c);
       return;
     }
     memcpy(c->pending, data + n, len - n);
@@ -313,421 +336,329 @@ static void parse_read(hw__conn *c, const char *data, size_t len) {
   }
 }
 
-/* Called whenever the queue or the unsent output shrinks: resumes the
- * paused parser on the bytes set aside, then reading, once the connection
- * is under its limits.  The set-aside buffer is consumed in place, so a
- * long pipeline costs one copy however often it pauses. */
-static void maybe_resume(hw__conn *c) {
-  while (!c->closing && c->paused && !hw__conn_congested(c)) {
-    size_t n;
-    c->paused = 0;
-    hw__http_unpause(&c->parser);
-    c->in_read = 1;
-    n = parse(c, c->pending + c->pending_off, c->pending_len);
-    c->in_read = 0;
-    if (c->closing)
-      break;
-    if (n < c->pending_len && !c->no_more) {
-      c->pending_off += (uint32_t)n;
-      c->pending_len -= (uint32_t)n;
-      c->paused = 1;
-    } else {
-      free(c->pending);
-      c->pending = NULL;
-      c->pending_off = c->pending_len = 0;
-    }
-    flush(c);
-  }
-  if (c->closing || c->shutting)
+/* The protocol wants its input again: the bytes set aside first. */
+static void resume(hw__conn *c) {
+  c->resume_wanted = 0;
+  if (!c->paused)
     return;
-  set_reading(c, !c->paused && !c->no_more && !c->eof &&
-                     !hw__conn_congested(c));
-  /* The answers a 100 Continue had to wait for are out. */
-  if (c->continue_owed && c->qhead == NULL && c->nwriting == 0 &&
-      c->cur != NULL)
-    send_continue(c);
-  /* A client that half-closed gets the connection closed once every
-   * response it asked for has gone out. */
-  if ((c->eof || c->no_more) && c->qhead == NULL && c->cur == NULL &&
-      c->nwriting == 0 && !c->paused)
-    finish_connection(c);
+  c->paused = 0;
+  if (c->pending_len > 0)
+    feed(c, c->pending + c->pending_off, c->pending_len, 0);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  hw__conn *c = hw__container_of(s, hw__conn, tcp);
+  hw__conn *c = hw__bytes_container_of(s, hw__conn, tcp);
 
   if (nread > 0) {
-    c->in_read = 1;
-    parse_read(c, buf->base, (size_t)nread);
-    c->in_read = 0;
-    /* A body that keeps arriving is progress; a head is not (a client
-     * sending its head a byte at a time must still finish in time). */
-    if (c->cur != NULL && c->cur->state == HW__REQ_BODY)
-      c->mark = (uint32_t)uv_now(c->w->loop);
-    flush(c);
-    if (!c->closing)
-      maybe_resume(c);
+    if (c->t.phase == HW__PHASE_BODY)
+      c->rate_bytes += (uint32_t)nread;
+    feed(c, buf->base, (size_t)nread, 1);
+    after(c, 1);
     return;
   }
   if (nread == 0)
     return; /* EAGAIN */
   if (nread == UV_EOF) {
     c->eof = 1;
-    c->in_read = 1;
-    hw__http_eof(&c->parser);
-    c->in_read = 0;
-    if (c->cur != NULL) {
-      /* The client stopped mid-request: nobody will complete it. */
-      hw__request_free(c->cur);
-      c->cur = NULL;
-    }
-    flush(c);
-    if (!c->closing)
-      maybe_resume(c);
+    set_reading(c, 0);
+    c->in_proto = 1;
+    c->proto->eof(c->state);
+    c->in_proto = 0;
+    after(c, 0);
     return;
   }
-  hw__conn_close(c);
+  conn_close(c);
 }
 
-/* ---- writing ---------------------------------------------------------- */
-
-static void on_write(uv_write_t *wr, int status) {
-  hw__wbatch *b = hw__container_of(wr, hw__wbatch, req);
-  hw__conn *c = b->c;
-
-  c->nwriting--;
-  c->mark = (uint32_t)uv_now(c->w->loop);
-  batch_free(c->w, b);
+/*
+ * After every call into the protocol: do what it asked for meanwhile,
+ * write what it batched, note when its phase changed (and, for a body,
+ * that bytes arrived: progress, for the body idle timer), and read while
+ * it takes input and the output is under its bound.
+ */
+static void after(hw__conn *c, int progress) {
+  for (;;) {
+    if (c->closing)
+      return;
+    if (c->close_wanted != 0) {
+      int how = c->close_wanted - 1;
+      c->close_wanted = 0;
+      if (how == HW__CLOSE_NOW)
+        conn_close(c);
+      else
+        finish(c);
+      return;
+    }
+    /* What the call batched goes before the protocol reads on, so that
+     * its next round sees how much output is still unsent. */
+    flush(c);
+    if (c->closing || !c->resume_wanted)
+      break;
+    resume(c);
+  }
   if (c->closing)
     return;
-  if (status < 0) {
-    hw__conn_close(c);
-    return;
-  }
-  maybe_resume(c);
-}
-
-static void flush(hw__conn *c) {
-  hw__wbatch *b;
-  uv_buf_t iov[MAX_IOV];
-  size_t niov = 0, total = 0, skip;
-  int r;
-
-  if (c->in_read || c->closing || c->qhead == NULL ||
-      c->qhead->state != HW__REQ_DONE)
-    return;
-  b = batch_new(c);
-  if (b == NULL) {
-    hw__conn_close(c);
-    return;
-  }
-  while (c->qhead != NULL && c->qhead->state == HW__REQ_DONE) {
-    hw_request *req = c->qhead;
-    /* While the worker drains for shutdown, the last response a
-     * connection will get says so. */
-    int last = c->draining && c->no_more && req->next == NULL && c->cur == NULL;
-    int keep = req->keep_alive && !req->close_after && !last;
-    c->qhead = req->next;
-    if (c->qhead == NULL)
-      c->qtail = NULL;
-    c->nqueued--;
-    c->served = 1;
-    req->next = NULL;
-    if (batch_add(b, req, keep) != 0) {
-      hw__request_free(req);
-      batch_free(c->w, b);
-      hw__conn_close(c);
-      return;
-    }
-    /* A response whose bytes are all copied into the batch needs nothing
-     * of its request any more: the request goes back to the pool now,
-     * while its memory is still in the cache, rather than after the write,
-     * whose trip through the kernel's network stack evicts it.  Referenced
-     * parts keep theirs until they are written. */
-    if (req->res.nrefs == 0) {
-      hw__request_free(req);
-    } else {
-      *b->reqs_tail = req;
-      b->reqs_tail = &req->next;
-    }
-    if (!keep) {
-      c->no_more = 1;
-      break;
-    }
-    if (b->nsegs >= MAX_IOV - 2)
-      break; /* rare: many referenced parts; the rest goes next time */
-  }
-  for (size_t i = 0; i < b->nsegs; i++) {
-    seg *s = &b->segs[i];
-    iov[niov].base = (char *)(s->base != NULL ? s->base : b->out.data + s->off);
-    iov[niov].len = s->len;
-    total += s->len;
-    niov++;
-  }
-
-  /* Try to hand everything to the kernel now; queue only what it leaves. */
-  skip = 0;
-  if (c->nwriting == 0 && total > 0) {
-    r = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)niov);
-    if (r < 0 && r != UV_EAGAIN) {
-      batch_free(c->w, b);
-      hw__conn_close(c);
-      return;
-    }
-    skip = r > 0 ? (size_t)r : 0;
-  }
-  c->mark = (uint32_t)uv_now(c->w->loop); /* an answer: idle from now */
-  if (skip == total) {
-    batch_free(c->w, b);
-    if (c->qhead != NULL && c->qhead->state == HW__REQ_DONE)
-      flush(c); /* the iovec limit split the batch */
-    return;
+  if (c->t.phase != c->seen_phase) {
+    c->seen_phase = c->t.phase;
+    c->mark = now_ms(c);
+    if (c->t.phase == HW__PHASE_BODY)
+      c->rate_on = c->rate_graced = 0, c->rate_ms = c->rate_bytes = 0;
+  } else if (progress && c->t.phase == HW__PHASE_BODY) {
+    c->mark = now_ms(c);
   }
   {
-    size_t first = 0;
-    while (skip >= iov[first].len) {
-      skip -= iov[first].len;
-      first++;
-    }
-    iov[first].base += skip;
-    iov[first].len -= skip;
-    r = uv_write(&b->req, (uv_stream_t *)&c->tcp, iov + first,
-                 (unsigned)(niov - first), on_write);
-    if (r != 0) {
-      batch_free(c->w, b);
-      hw__conn_close(c);
-      return;
-    }
-    c->nwriting++;
+    unsigned want = !c->paused && !c->eof &&
+                    c->t.unsent <= HW__TRANSPORT_MAX_UNSENT;
+    if (want != c->reading)
+      set_reading(c, (int)want);
   }
 }
 
-void hw__conn_response_ready(hw__conn *c) {
-  if (c->in_read)
-    return; /* the read that produced it flushes once at its end */
-  flush(c);
-  if (!c->closing)
-    maybe_resume(c);
+/* ---- the transport ----------------------------------------------------- */
+
+static hw__batch *t_batch(hw__transport *t) {
+  hw__conn *c = conn_of(t);
+  if (c->t.batch == NULL && !c->closing)
+    c->t.batch = hw__batch_take(&c->set->batches, c);
+  return c->t.batch;
 }
 
-/* ---- requests --------------------------------------------------------- */
-
-hw_request *hw__conn_begin_request(hw__conn *c) {
-  hw_request *req = hw__request_new(c->w, c);
-  c->cur = req;
-  c->mark = (uint32_t)uv_now(c->w->loop); /* the head's time starts */
-  return req;
+static void t_flush(hw__transport *t) {
+  hw__conn *c = conn_of(t);
+  if (c->in_proto)
+    return; /* written when the call returns */
+  after(c, 0);
 }
 
-void hw__conn_enqueue(hw__conn *c, hw_request *req) {
-  /* A draining connection finishes the request it was reading, and takes
-   * no other. */
-  if (c->draining)
-    c->no_more = 1;
-  req->next = NULL;
-  if (c->qtail != NULL)
-    c->qtail->next = req;
-  else
-    c->qhead = req;
-  c->qtail = req;
-  c->nqueued++;
+static void t_resume(hw__transport *t) {
+  hw__conn *c = conn_of(t);
+  c->resume_wanted = 1;
+  if (!c->in_proto)
+    after(c, 0);
 }
 
-void hw__conn_drain(hw__conn *c) {
+static void t_close(hw__transport *t, int how) {
+  hw__conn *c = conn_of(t);
+  if (c->close_wanted == 0 || how == HW__CLOSE_NOW)
+    c->close_wanted = (uint8_t)(how + 1);
+  if (!c->in_proto)
+    after(c, 0);
+}
+
+static int t_peer(hw__transport *t, char *buf, size_t len) {
+  hw__conn *c = conn_of(t);
+  struct sockaddr_storage ss;
+  int n = sizeof(ss), r;
+
   if (c->closing)
-    return;
-  c->draining = 1;
-  c->mark = (uint32_t)uv_now(c->w->loop);
-  if (c->qhead == NULL && c->cur == NULL && c->nwriting == 0) {
-    /* An idle keep-alive connection ends with a FIN, not a close: a
-     * request the client is sending right now then meets a clean end of
-     * stream, which clients retry, rather than a reset.  A connection that
-     * has not sent its first request yet may have it in flight: it stays
-     * open a moment (the sweep ends it) and the request is answered. */
-    if (c->served)
-      finish_connection(c);
-    return;
-  }
-  if (c->cur == NULL) {
-    c->no_more = 1;
-    set_reading(c, 0);
-  }
-  /* A response that was the last one before draining began may already be
-   * out: then there is nothing more to say and the connection ends. */
-  maybe_resume(c);
+    return UV_ENOTCONN;
+  r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n);
+  if (r != 0)
+    return r;
+  return hw__listen_format((const struct sockaddr *)&ss, buf, len);
 }
 
-/* ---- interim responses ------------------------------------------------ */
+static const hw__transport_ops tcp_ops = {
+    .batch = t_batch,
+    .flush = t_flush,
+    .resume = t_resume,
+    .close = t_close,
+    .peer = t_peer,
+};
 
-static void on_continue_written(uv_write_t *wr, int status) {
-  hw__conn *c = wr->data;
-  free(wr);
-  c->nwriting--;
-  if (c->closing)
-    return;
-  if (status < 0)
-    hw__conn_close(c);
-  else
-    maybe_resume(c);
-}
-
-/* Writes "100 Continue" (nothing else is queued or in flight). */
-static void send_continue(hw__conn *c) {
-  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-  uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
-  uv_write_t *wr;
-  int r;
-
-  c->continue_owed = 0;
-  c->mark = (uint32_t)uv_now(c->w->loop); /* the body's time starts now */
-  r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-  if (r == (int)b.len || (r < 0 && r != UV_EAGAIN))
-    return; /* sent, or a broken connection that the next write reports */
-  if (r > 0) {
-    b.base += r;
-    b.len -= (size_t)r;
-  }
-  wr = malloc(sizeof(*wr));
-  if (wr == NULL)
-    return;
-  wr->data = c;
-  if (uv_write(wr, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written) != 0) {
-    free(wr);
-    return;
-  }
-  c->nwriting++;
-}
-
-void hw__conn_continue(hw__conn *c) {
-  if (c->closing)
-    return;
-  /* An interim response must not overtake the final ones still owed to
-   * earlier requests (RFC 9110 section 10.1.1): it is owed until they are
-   * written, and meanwhile the body's minimum rate is not applied, since
-   * the client may be waiting for it. */
-  if (c->qhead != NULL || c->nwriting > 0) {
-    c->continue_owed = 1;
-    return;
-  }
-  send_continue(c);
-}
-
-/* ---- timeouts ---------------------------------------------------------- */
-
-/* The request being read took too long: answer 408 in its turn, and end
- * the connection. */
-static void time_out_request(hw__conn *c) {
-  hw_request *req = c->cur;
-  c->cur = NULL;
-  req->keep_alive = 0;
-  req->close_after = 1;
-  hw__request_respond_error(req, 408);
-  hw__conn_enqueue(c, req);
-  c->no_more = 1;
-  set_reading(c, 0);
-  flush(c);
-  if (!c->closing)
-    maybe_resume(c);
-}
+/* ---- timers ------------------------------------------------------------ */
 
 /* limits.body_min_rate: a body that trickles in (a byte every few seconds
- * never trips timeouts_ms.body_idle) holds a connection for as long as the
- * client likes.  The rate is judged over windows of RATE_WINDOW_MS of
- * reading time, the first one free (a client may start slowly), and the
- * clock runs only while the server reads this body: not while its own
- * back-pressure has stopped reading, nor while a 100 Continue the client
- * may be waiting for is still owed.  Looked at on each sweep, so the
- * reading time is counted to the sweep's granularity. */
-#define RATE_WINDOW_MS 5000
-
-static int body_too_slow(hw__conn *c, hw_request *req, uint32_t now,
-                         size_t rate) {
+ * never trips timeouts_ms.body_idle) would hold a connection for as long
+ * as the client likes.  The clock runs only while the server reads this
+ * body: not while its own back-pressure has stopped reading (nor while a
+ * 100 Continue the client may wait for is owed: the protocol is then busy,
+ * not reading a body).  Counted to the sweep's granularity. */
+static int body_too_slow(hw__conn *c, uint32_t now, size_t rate) {
   uint32_t elapsed;
   int slow;
 
   if (rate == 0)
     return 0;
-  if (!req->rate_on) {
-    req->rate_on = 1;
-    req->rate_mark = now;
+  if (!c->rate_on) {
+    c->rate_on = 1;
+    c->rate_mark = now;
     return 0;
   }
-  elapsed = now - req->rate_mark;
-  req->rate_mark = now;
-  if (!c->reading || c->paused || c->continue_owed)
+  elapsed = now - c->rate_mark;
+  c->rate_mark = now;
+  if (!c->reading || c->paused)
     return 0;
-  req->rate_ms += elapsed;
-  if (req->rate_ms < RATE_WINDOW_MS)
+  c->rate_ms += elapsed;
+  if (c->rate_ms < RATE_WINDOW_MS)
     return 0;
-  slow = req->rate_graced &&
-         req->rate_bytes * 1000 < (uint64_t)rate * req->rate_ms;
-  req->rate_graced = 1;
-  req->rate_ms = 0;
-  req->rate_bytes = 0;
+  slow = c->rate_graced &&
+         (uint64_t)c->rate_bytes * 1000 < (uint64_t)rate * c->rate_ms;
+  c->rate_graced = 1;
+  c->rate_ms = 0;
+  c->rate_bytes = 0;
   return slow;
 }
 
-void hw__conn_sweep(hw__worker *w) {
-  const hw__config *cfg = w->gen->config;
-  uint32_t now = (uint32_t)uv_now(w->loop);
+/* The protocol's request took too long: it answers (408) and ends. */
+static void expire_protocol(hw__conn *c) {
+  c->in_proto = 1;
+  c->proto->timeout(c->state);
+  c->in_proto = 0;
+  after(c, 0);
+}
+
+/* Idle: a keep-alive connection is closed silently; while shutting down, a
+ * connection that never sent anything ends with a FIN. */
+static void expire_idle(hw__conn *c) {
+  if (c->set->draining)
+    finish(c);
+  else
+    conn_close(c);
+}
+
+static uint64_t idle_ms(const hw__conn *c, const hw__config *cfg) {
+  return c->set->draining ? HW__CONN_SWEEP_MS : cfg->timeout_keepalive_ms;
+}
+static uint64_t head_ms(const hw__conn *c, const hw__config *cfg) {
+  return cfg->timeout_head_ms;
+}
+static uint64_t body_ms(const hw__conn *c, const hw__config *cfg) {
+  return cfg->timeout_body_idle_ms;
+}
+static uint64_t write_ms(const hw__conn *c, const hw__config *cfg) {
+  return cfg->timeout_write_ms;
+}
+static uint64_t linger_ms(const hw__conn *c, const hw__config *cfg) {
+  return HW__CONN_LINGER_MS;
+}
+
+/* The states a connection's timers know; the first four are the protocol's
+ * phases (enum hw__phase). */
+enum { ST_IDLE = 0, ST_HEAD, ST_BODY, ST_BUSY, ST_WRITE, ST_SHUTDOWN, ST_LINGER };
+
+static const struct state {
+  /* how long the state may last (NULL: no limit) */
+  uint64_t (*timeout)(const hw__conn *c, const hw__config *cfg);
+  /* what happens then */
+  void (*expire)(hw__conn *c);
+} states[] = {
+    [ST_IDLE] = {idle_ms, expire_idle},
+    [ST_HEAD] = {head_ms, expire_protocol},
+    [ST_BODY] = {body_ms, expire_protocol},
+    [ST_BUSY] = {NULL, NULL},         /* modules are working */
+    [ST_WRITE] = {write_ms, conn_close}, /* a client that does not read */
+    [ST_SHUTDOWN] = {NULL, NULL},     /* the FIN waits for the writes */
+    [ST_LINGER] = {linger_ms, conn_close},
+};
+
+static unsigned state_of(const hw__conn *c) {
+  if (c->lingering)
+    return ST_LINGER;
+  if (c->nwriting > 0)
+    return ST_WRITE;
+  if (c->shutting)
+    return ST_SHUTDOWN;
+  return c->t.phase;
+}
+
+static void sweep(uv_timer_t *timer) {
+  hw__conn_set *s = hw__bytes_container_of(timer, hw__conn_set, sweep);
+  const hw__config *cfg = s->cfg;
+  uint32_t now = (uint32_t)uv_now(s->loop);
   hw__conn *c, *next;
 
-  /* One pass over the connections a few times a second costs nothing per
-   * request; each connection only keeps the time its phase began. */
-  for (c = w->conns; c != NULL; c = next) {
+  for (c = s->list; c != NULL; c = next) {
+    unsigned st = state_of(c);
+    const struct state *d = &states[st];
     uint32_t age = now - c->mark;
     next = c->next;
-    if (c->lingering) {
-      if (age >= HW__LINGER_MS)
-        hw__conn_close(c);
-    } else if (c->nwriting > 0) {
-      if (age >= cfg->timeout_write_ms)
-        hw__conn_close(c); /* a client that does not read */
-    } else if (c->cur != NULL && !c->continue_owed) {
-      /* (While a 100 Continue is owed, the client may be waiting for it:
-       * its body's time starts when it is sent.) */
-      hw_request *req = c->cur;
-      if ((req->state == HW__REQ_HEAD && age >= cfg->timeout_head_ms) ||
-          (req->state == HW__REQ_BODY &&
-           (age >= cfg->timeout_body_idle_ms ||
-            body_too_slow(c, req, now, cfg->limit_body_min_rate))))
-        time_out_request(c);
-    } else if (c->qhead == NULL && !c->paused && !c->shutting) {
-      if (c->draining && age >= HW__SWEEP_MS)
-        finish_connection(c); /* shutting down: nothing came */
-      else if (age >= cfg->timeout_keepalive_ms)
-        hw__conn_close(c); /* idle keep-alive: close silently */
-    }
+    if (d->timeout == NULL)
+      continue;
+    if (age >= d->timeout(c, cfg) ||
+        (st == ST_BODY && body_too_slow(c, now, cfg->limit_body_min_rate)))
+      d->expire(c);
   }
 }
 
-/* ---- accepting -------------------------------------------------------- */
+/* ---- the set ----------------------------------------------------------- */
 
-void hw__conn_accept(hw__worker *w, uv_stream_t *server) {
-  hw__conn *c = calloc(1, sizeof(*c));
-  int r;
+int hw__conn_set_init(hw__conn_set *s, uv_loop_t *loop, const hw__config *cfg) {
+  memset(s, 0, sizeof(*s));
+  s->loop = loop;
+  s->cfg = cfg;
+  s->rbuf_size = READ_BUFFER_SIZE;
+  s->rbuf = malloc(s->rbuf_size);
+  if (s->rbuf == NULL)
+    return UV_ENOMEM;
+  uv_timer_init(loop, &s->sweep);
+  uv_timer_start(&s->sweep, sweep, HW__CONN_SWEEP_MS, HW__CONN_SWEEP_MS);
+  uv_unref((uv_handle_t *)&s->sweep); /* the clock alone keeps no loop */
+  return 0;
+}
+
+void hw__conn_set_config(hw__conn_set *s, const hw__config *cfg) {
+  s->cfg = cfg;
+}
+
+void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
+                     const hw__proto *proto, void *env) {
+  hw__conn *c = calloc(1, sizeof(*c) + proto->size);
 
   if (c == NULL) {
     hw__log(HW_LOG_ERROR, "out of memory accepting a connection");
     return;
   }
-  c->w = w;
-  uv_tcp_init(w->loop, &c->tcp);
-  r = uv_accept(server, (uv_stream_t *)&c->tcp);
-  if (r != 0) {
-    /* Not yet in the worker's list: close it without hw__conn_close. */
-    uv_close((uv_handle_t *)&c->tcp, on_close);
+  c->set = s;
+  c->proto = proto;
+  c->t.ops = &tcp_ops;
+  uv_tcp_init(s->loop, &c->tcp);
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    uv_close((uv_handle_t *)&c->tcp, on_close); /* not in the list yet */
     return;
   }
-  /* Responses are written whole; Nagle would only delay the last segment of
-   * each batch behind the client's delayed ACK. */
+  /* Responses are written whole; Nagle would only delay the last segment
+   * of each batch behind the client's delayed ACK. */
   uv_tcp_nodelay(&c->tcp, 1);
-  hw__http_init(&c->parser, c);
-  c->mark = (uint32_t)uv_now(w->loop);
-  c->next = w->conns;
-  if (w->conns != NULL)
-    w->conns->prev = c;
-  w->conns = c;
-  w->nconns++;
+  proto->open(c->state, &c->t, env);
+  c->seen_phase = c->t.phase;
+  c->mark = now_ms(c);
+  c->next = s->list;
+  if (s->list != NULL)
+    s->list->prev = c;
+  s->list = c;
+  s->n++;
   set_reading(c, 1);
+}
+
+void hw__conn_drain_all(hw__conn_set *s) {
+  hw__conn *c, *next;
+  s->draining = 1;
+  for (c = s->list; c != NULL; c = next) {
+    next = c->next;
+    c->mark = now_ms(c);
+    c->in_proto = 1;
+    c->proto->drain(c->state);
+    c->in_proto = 0;
+    after(c, 0); /* may close it, unlinking it from the list */
+  }
+}
+
+void hw__conn_close_all(hw__conn_set *s) {
+  while (s->list != NULL)
+    conn_close(s->list);
+}
+
+void hw__conn_set_stop(hw__conn_set *s) {
+  if (s->sweep.loop == NULL)
+    return; /* never set up */
+  uv_timer_stop(&s->sweep);
+  if (!uv_is_closing((uv_handle_t *)&s->sweep))
+    uv_close((uv_handle_t *)&s->sweep, NULL);
+}
+
+void hw__conn_set_destroy(hw__conn_set *s) {
+  hw__batch_pool_drain(&s->batches);
+  free(s->rbuf);
+  s->rbuf = NULL;
 }

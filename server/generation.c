@@ -1,21 +1,19 @@
 /*
  * generation.c - a generation is one complete, immutable configuration: the
  * parsed config, the loaded modules, one module state per route and the route
- * table.  Requests pin the generation they were routed with, so a later
- * reload can build a new generation beside the current one and retire the old
- * one only when its last request is done.
+ * table (see generation.h).
  *
  * Building is all-or-nothing: if any module fails to load or any route's init
  * fails, everything built so far is finalised and unloaded and the caller
  * gets one line saying which file failed and why.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "generation.h"
 
 static hw__module *find_module(hw__generation *g, const char *path) {
   for (size_t i = 0; i < g->nmodules; i++)
@@ -24,8 +22,8 @@ static hw__module *find_module(hw__generation *g, const char *path) {
   return NULL;
 }
 
-int hw__generation_build(hw__config *cfg, unsigned id, hw__generation **out,
-                         char *err, size_t err_len) {
+int hw__generation_build(hw__config *cfg, unsigned id, const hw_host *host,
+                         hw__generation **out, char *err, size_t err_len) {
   hw__generation *g;
   char why[1024];
   int r;
@@ -73,8 +71,8 @@ int hw__generation_build(hw__config *cfg, unsigned id, hw__generation **out,
     hw__route *rt = &g->routes[i];
     hw__route_conf *rc = &cfg->routes[i];
     why[0] = '\0';
-    if (rt->module->desc->init(&hw__host, rc->config_json, rc->config_len,
-                               &rt->state, why, sizeof(why)) != 0) {
+    if (hw__module_init(rt->module, host, rc->config_json, rc->config_len,
+                        &rt->state, why, sizeof(why)) != 0) {
       why[sizeof(why) - 1] = '\0';
       snprintf(err, err_len, "%s: routes[%zu].config: %s: init failed: %s",
                cfg->path, i, rt->module->path,
@@ -104,10 +102,16 @@ void hw__generation_fini(hw__generation *g) {
   /* Routes are finalised in reverse order of init, like destructors. */
   for (size_t i = g->nroutes; i-- > 0;) {
     hw__route *rt = &g->routes[i];
-    if (rt->inited && rt->module->desc->fini != NULL)
-      rt->module->desc->fini(rt->state);
+    if (rt->inited)
+      hw__module_fini(rt->module, rt->state);
     rt->inited = 0;
   }
+}
+
+void hw__generation_abort(hw__generation *g) {
+  for (size_t i = 0; i < g->nroutes; i++)
+    if (g->routes[i].inited)
+      hw__module_abort(g->routes[i].module, g->routes[i].state);
 }
 
 void hw__generation_free(hw__generation *g) {

@@ -6,7 +6,7 @@
  * Each line is formatted into one buffer and written with a single write(2),
  * so lines from several processes sharing stderr never interleave.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "log.h"
 
 static hw_log_level log_level = HW_LOG_INFO;
 static char log_prefix[32];
@@ -28,7 +28,7 @@ static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void hw__log_set_level(hw_log_level level) { log_level = level; }
 
-void hw__vlog(hw_log_level level, const char *fmt, va_list ap) {
+void hw__log_v(hw_log_level level, const char *fmt, va_list ap) {
   char line[2048];
   struct timeval tv;
   struct tm tm;
@@ -65,6 +65,6 @@ void hw__vlog(hw_log_level level, const char *fmt, va_list ap) {
 void hw__log(hw_log_level level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  hw__vlog(level, fmt, ap);
+  hw__log_v(level, fmt, ap);
   va_end(ap);
 }

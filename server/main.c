@@ -9,7 +9,7 @@
  * it can run beside a live server and tells the truth about what start-up
  * would do.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -19,9 +19,18 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "config.h"
+#include "generation.h"
+#include "host.h"
+#include "listen.h"
+#include "log.h"
+#include "master.h"
+#include "process.h"
+#include "reload.h"
+#include "worker.h"
 
 #define DEFAULT_CONFIG "etc/routes.json"
+#define VERSION_STRING "haywire " PACKAGE_VERSION
 #define MAX_LISTEN 64
 
 static void usage(FILE *f) {
@@ -69,11 +78,11 @@ static int load(const char *path, const hw__listen *listen, size_t nlisten,
     snprintf(err, err_len, "out of memory");
     return r;
   }
-  if (rl != NULL && (r = hw__stage(rl, cfg, 1, err, err_len)) != 0) {
+  if (rl != NULL && (r = hw__reload_stage(rl, cfg, 1, err, err_len)) != 0) {
     hw__config_free(cfg);
     return r;
   }
-  return hw__generation_build(cfg, 1, out, err, err_len);
+  return hw__generation_build(cfg, 1, &hw__host, out, err, err_len);
 }
 
 static int check_config(const char *path, const hw__listen *listen,
@@ -96,15 +105,6 @@ static int check_config(const char *path, const hw__listen *listen,
   return 0;
 }
 
-static void write_pid_file(const char *path) {
-  FILE *f;
-  if (path == NULL)
-    return;
-  f = fopen(path, "w");
-  if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
-    hw__log(HW_LOG_WARN, "cannot write the pid file %s", path);
-}
-
 /* Serves until stopped, then tears the worker down; returns the exit code. */
 static int serve(hw__worker *w, uv_loop_t *loop) {
   hw__worker_run(w);
@@ -113,20 +113,6 @@ static int serve(hw__worker *w, uv_loop_t *loop) {
     hw__log(HW_LOG_WARN, "a module left libuv handles open at exit");
   hw__log(HW_LOG_INFO, "stopped");
   return 0;
-}
-
-/* Gives up on a worker that could not start listening. */
-static int abandon(hw__worker *w, uv_loop_t *loop) {
-  for (size_t i = 0; i < w->nlisteners; i++)
-    uv_close((uv_handle_t *)&w->listeners[i], NULL);
-  uv_close((uv_handle_t *)&w->date_timer, NULL);
-  if (w->ctl.loop != NULL)
-    uv_close((uv_handle_t *)&w->ctl, NULL);
-  hw__generation_fini(w->gen);
-  uv_run(loop, UV_RUN_DEFAULT);
-  hw__worker_destroy(w); /* unloads the modules */
-  uv_loop_close(loop);
-  return 1;
 }
 
 /* The single-process mode: this process loads the modules and serves. */
@@ -140,27 +126,27 @@ static int run_single(const char *config, const hw__listen *listen,
   int r;
 
   memset(&w, 0, sizeof(w));
-  if (hw__rundir_create(&w.reload, run_dir, err, sizeof(err)) != 0) {
+  if (hw__reload_rundir(&w.reload, run_dir, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     return 1;
   }
   w.reload.config_path = strdup(config);
   if (load(config, listen, nlisten, &w.reload, &gen, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
-    hw__reload_destroy(&w);
+    hw__reload_unstage(&w.reload, 1);
+    hw__reload_destroy(&w.reload);
     return 1;
   }
   if ((r = hw__worker_init(&w, loop, gen)) != 0) {
     hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
-    hw__worker_destroy(&w);
-    return 1;
+    return hw__worker_abandon(&w);
   }
   if (hw__worker_listen(&w, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
-    return abandon(&w, loop);
+    return hw__worker_abandon(&w);
   }
-  write_pid_file(pid_file);
-  hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", HW__VERSION_STRING,
+  hw__process_pid_file(pid_file);
+  hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", VERSION_STRING,
           (int)getpid(), w.gen->nroutes);
   r = serve(&w, loop);
   if (pid_file != NULL)
@@ -172,7 +158,7 @@ static int run_single(const char *config, const hw__listen *listen,
  * generation (its modules already private copies), the sockets are
  * inherited on fds 4.., and fd 3 is the control channel. */
 static int run_worker(int id, const char *snapshot, unsigned gen_id,
-                      int nfds, const char *slot_file) {
+                      int nfds, const char *note_file) {
   uv_loop_t *loop = uv_default_loop();
   hw__generation *gen;
   hw__config *cfg;
@@ -194,19 +180,17 @@ static int run_worker(int id, const char *snapshot, unsigned gen_id,
   memset(&w, 0, sizeof(w));
   w.id = id;
   if (hw__config_load(snapshot, &cfg, err, sizeof(err)) != 0 ||
-      hw__generation_build(cfg, gen_id, &gen, err, sizeof(err)) != 0) {
+      hw__generation_build(cfg, gen_id, &hw__host, &gen, err, sizeof(err)) !=
+          0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     return 1;
   }
-  if (hw__worker_init(&w, loop, gen) != 0) {
-    hw__worker_destroy(&w);
-    return 1;
-  }
-  w.id = id;
+  if (hw__worker_init(&w, loop, gen) != 0)
+    return hw__worker_abandon(&w);
   if (hw__worker_listen_fds(&w, fds, (size_t)nfds, err, sizeof(err)) != 0 ||
-      hw__worker_attach(&w, 3, slot_file) != 0) {
+      hw__worker_attach(&w, 3, note_file) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
-    return abandon(&w, loop);
+    return hw__worker_abandon(&w);
   }
   return serve(&w, loop);
 }
@@ -241,7 +225,7 @@ int main(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
-  const char *slot_file = NULL;
+  const char *note_file = NULL;
   hw__listen listen[MAX_LISTEN];
   size_t nlisten = 0;
   int test = 0, ch, workers = -2, worker_id = 0, nfds = 0, gen_id = 1;
@@ -259,7 +243,7 @@ int main(int argc, char **argv) {
                 MAX_LISTEN);
         return 1;
       }
-      if (hw__listen_parse(optarg, &listen[nlisten], err, sizeof(err)) != 0) {
+      if (hw__config_parse_listen(optarg, &listen[nlisten], err, sizeof(err)) != 0) {
         fprintf(stderr, "haywire: --listen: %s\n", err);
         return 1;
       }
@@ -273,10 +257,10 @@ int main(int argc, char **argv) {
       break;
     case OPT_WORKERS:
       if (strcmp(optarg, "auto") == 0)
-        workers = HW__WORKERS_AUTO;
-      else if (parse_int(optarg, 0, HW__WORKERS_MAX, &workers) != 0) {
+        workers = HW__CONFIG_WORKERS_AUTO;
+      else if (parse_int(optarg, 0, HW__CONFIG_WORKERS_MAX, &workers) != 0) {
         fprintf(stderr, "haywire: --workers: 0 to %d, or auto\n",
-                HW__WORKERS_MAX);
+                HW__CONFIG_WORKERS_MAX);
         return 1;
       }
       break;
@@ -287,7 +271,7 @@ int main(int argc, char **argv) {
       pid_file = optarg;
       break;
     case OPT_WORKER:
-      if (parse_int(optarg, 1, HW__WORKERS_MAX, &worker_id) != 0)
+      if (parse_int(optarg, 1, HW__CONFIG_WORKERS_MAX, &worker_id) != 0)
         return 1;
       break;
     case OPT_GENERATION:
@@ -299,10 +283,10 @@ int main(int argc, char **argv) {
         return 1;
       break;
     case OPT_SLOT_FILE:
-      slot_file = optarg;
+      note_file = optarg;
       break;
     case 'v':
-      printf("%s (module ABI %d.%d, libuv %s)\n", HW__VERSION_STRING,
+      printf("%s (module ABI %d.%d, libuv %s)\n", VERSION_STRING,
              HW_ABI_MAJOR, HW_ABI_MINOR, uv_version_string());
       return 0;
     case 'h':
@@ -328,10 +312,10 @@ int main(int argc, char **argv) {
   /* Signals that stop or reload the server wait until their handlers are
    * in place (hw__worker_run, the master's start): arriving earlier, their
    * default action would kill the process and leave its run directory. */
-  hw__signals_block(1);
+  hw__process_block_signals(1);
   raise_nofile();
   if (worker_id > 0)
-    return run_worker(worker_id, config, (unsigned)gen_id, nfds, slot_file);
+    return run_worker(worker_id, config, (unsigned)gen_id, nfds, note_file);
 
   /* The master or the single process: which is the config's (or the
    * command line's) call. */
@@ -341,7 +325,7 @@ int main(int argc, char **argv) {
   }
   if (workers == -2)
     workers = cfg->workers;
-  if (workers == HW__WORKERS_AUTO)
+  if (workers == HW__CONFIG_WORKERS_AUTO)
     workers = (int)uv_available_parallelism();
   if (workers == 0) {
     hw__config_free(cfg);

@@ -17,11 +17,11 @@
  * snapshot, never from the files users edit, so all workers run the same
  * code and an edit takes effect only on SIGHUP.
  *
- * Workers talk to the master over a pipe on their fd 3, one text line per
- * message: the master sends "reload <id> <snapshot>", a worker answers
- * "ready <id>", "reloaded <id>" or "failed <id> <reason>".
+ * Workers talk to the master over a pipe on their fd 3 (control.c): the
+ * master sends "reload <id> <snapshot>", a worker answers "ready <id>",
+ * "reloaded <id>" or "failed <id> <reason>".
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +34,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "buf.h"
+#include "config.h"
+#include "control.h"
+#include "listen.h"
+#include "log.h"
+#include "master.h"
+#include "module.h"
+#include "process.h"
+#include "reload.h"
 
 #define RESTART_WINDOW_MS 10000
 #define RESTART_BURST 5
@@ -64,7 +72,7 @@ typedef struct slot {
   uint64_t backoff;
   int *fds;        /* its listening sockets, one per address */
   hw__buf in;
-  hw__slot_state *state;
+  hw__module_note *note; /* shared with the worker: what it runs */
 } slot;
 
 struct master {
@@ -90,71 +98,16 @@ static void spawn_slot(slot *s);
 static void conclude_reload(master *m);
 static void maybe_exit(master *m);
 
-static const char *signame(int sig) {
-  switch (sig) {
-  case SIGSEGV: return "SIGSEGV";
-  case SIGABRT: return "SIGABRT";
-  case SIGBUS: return "SIGBUS";
-  case SIGFPE: return "SIGFPE";
-  case SIGILL: return "SIGILL";
-  case SIGKILL: return "SIGKILL";
-  case SIGTERM: return "SIGTERM";
-  case SIGINT: return "SIGINT";
-  case SIGQUIT: return "SIGQUIT";
-  case SIGHUP: return "SIGHUP";
-  case SIGPIPE: return "SIGPIPE";
-  case SIGUSR1: return "SIGUSR1";
-  case SIGUSR2: return "SIGUSR2";
-  default: return "unknown signal";
-  }
-}
-
 static void snapshot_path(const master *m, unsigned id, char *buf,
                           size_t len) {
-  snprintf(buf, len, "%s/g%u/routes.json", m->rl.run_dir, id);
+  hw__reload_snapshot(&m->rl, id, buf, len);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static int open_socket(const hw__listen *l, int port, int backlog, int *out,
-                       char *err, size_t err_len) {
-  struct sockaddr_storage ss = l->addr;
-  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in);
-  int one = 1, fd;
-
-  if (port >= 0) {
-    if (ss.ss_family == AF_INET6)
-      ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    else
-      ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  }
-  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    goto fail;
-  /* SO_REUSEPORT makes the per-worker sockets one group that the kernel
-   * balances connections over. */
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-    goto fail;
-  if (ss.ss_family == AF_INET6 &&
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
-    goto fail;
-  if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-      listen(fd, backlog) != 0)
-    goto fail;
-  *out = fd;
-  return 0;
-fail:
-  snprintf(err, err_len, "cannot listen on %s: %s", l->text, strerror(errno));
-  if (fd >= 0)
-    close(fd);
-  return UV_EINVAL;
-}
-
 static int open_sockets(master *m, char *err, size_t err_len) {
   const hw__config *cfg = m->cfg;
-  char msg[128];
+  char text[128];
 
   for (int k = 0; k < m->nslots; k++) {
     m->slots[k].fds = calloc(cfg->nlisten, sizeof(int));
@@ -164,53 +117,24 @@ static int open_sockets(master *m, char *err, size_t err_len) {
       m->slots[k].fds[i] = -1;
   }
   for (size_t i = 0; i < cfg->nlisten; i++) {
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof(bound);
     int port;
     /* Port 0 asks for any free port: the first socket gets one and the
      * others of the group join it there. */
-    if (open_socket(&cfg->listen[i], -1, (int)cfg->limit_backlog,
-                    &m->slots[0].fds[i], err, err_len) != 0)
+    if (hw__listen_open(&cfg->listen[i], -1, (int)cfg->limit_backlog, 1,
+                        &m->slots[0].fds[i], err, err_len) != 0)
       return UV_EINVAL;
-    getsockname(m->slots[0].fds[i], (struct sockaddr *)&bound, &blen);
-    port = ntohs(bound.ss_family == AF_INET6
-                     ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                     : ((struct sockaddr_in *)&bound)->sin_port);
+    port = hw__listen_bound(m->slots[0].fds[i], text, sizeof(text));
     for (int k = 1; k < m->nslots; k++)
-      if (open_socket(&cfg->listen[i], port, (int)cfg->limit_backlog,
-                      &m->slots[k].fds[i], err, err_len) != 0)
+      if (hw__listen_open(&cfg->listen[i], port, (int)cfg->limit_backlog, 1,
+                          &m->slots[k].fds[i], err, err_len) != 0)
         return UV_EINVAL;
-    if (bound.ss_family == AF_INET6) {
-      char ip[64];
-      uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
-      snprintf(msg, sizeof(msg), "[%s]:%d", ip, port);
-    } else {
-      char ip[64];
-      uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
-      snprintf(msg, sizeof(msg), "%s:%d", ip, port);
-    }
-    hw__log(HW_LOG_INFO, "listening on %s (%d SO_REUSEPORT sockets)", msg,
+    hw__log(HW_LOG_INFO, "listening on %s (%d SO_REUSEPORT sockets)", text,
             m->nslots);
   }
   return 0;
 }
 
 /* ---- talking to workers ------------------------------------------------- */
-
-static void ctl_written(uv_write_t *req, int status) { free(req); }
-
-static void send_line(slot *s, const char *text) {
-  size_t n = strlen(text);
-  uv_write_t *req = malloc(sizeof(*req) + n + 1);
-  uv_buf_t buf;
-  if (req == NULL)
-    return;
-  memcpy(req + 1, text, n);
-  ((char *)(req + 1))[n] = '\n';
-  buf = uv_buf_init((char *)(req + 1), (unsigned)n + 1);
-  if (uv_write(req, (uv_stream_t *)&s->ctl, &buf, 1, ctl_written) != 0)
-    free(req);
-}
 
 static void reload_answer(slot *s, int ok, const char *why) {
   master *m = s->m;
@@ -231,32 +155,42 @@ static void reload_answer(slot *s, int ok, const char *why) {
 }
 
 static void on_line(slot *s, char *line) {
-  unsigned id;
-  int off = 0;
+  hw__control_msg msg;
 
-  if (sscanf(line, "ready %u", &id) == 1) {
+  if (hw__control_parse(line, &msg) != 0) {
+    hw__log(HW_LOG_WARN, "unknown message from worker %d: %.80s", s->id, line);
+    return;
+  }
+  switch (msg.kind) {
+  case HW__CONTROL_READY:
     s->ready = 1;
-    s->gen = id;
+    s->gen = msg.id;
     hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
-            (int)s->pid, id);
-  } else if (sscanf(line, "reloaded %u", &id) == 1) {
-    s->gen = id;
-    if (id == s->m->next_id)
+            (int)s->pid, msg.id);
+    break;
+  case HW__CONTROL_RELOADED:
+    s->gen = msg.id;
+    if (msg.id == s->m->next_id)
       reload_answer(s, 1, NULL);
-  } else if (sscanf(line, "failed %u %n", &id, &off) == 1 && off > 0) {
-    if (s->awaiting && id == s->m->next_id) {
-      char msg[4096];
-      snprintf(msg, sizeof(msg), "%s", line + off);
-      hw__reload_user_paths(&s->m->rl, s->m->next_cfg, msg, sizeof(msg));
-      reload_answer(s, 0, msg);
-    } else if (id == s->m->rl.last_id && !s->m->stopping) {
+    break;
+  case HW__CONTROL_FAILED:
+    if (s->awaiting && msg.id == s->m->next_id) {
+      char why[4096];
+      snprintf(why, sizeof(why), "%s", msg.text);
+      hw__reload_user_paths(&s->m->rl, s->m->next_cfg, why, sizeof(why));
+      reload_answer(s, 0, why);
+    } else if (msg.id == s->m->rl.last_id && !s->m->stopping) {
       /* A late catch-up failed where the others succeeded: a fresh worker
        * starts on the generation they serve. */
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
-                           "generation %u", s->id, (int)s->pid, id);
+                           "generation %u", s->id, (int)s->pid, msg.id);
       s->replacing = 1;
       uv_process_kill(&s->proc, SIGTERM);
     }
+    break;
+  default:
+    hw__log(HW_LOG_WARN, "unexpected message from worker %d: %.80s", s->id,
+            line);
   }
 }
 
@@ -320,23 +254,23 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
 
   s->alive = 0;
   s->ready = 0;
-  if (s->state != NULL && s->state->busy)
+  if (s->note != NULL && s->note->busy)
     snprintf(where, sizeof(where), " while serving route %s (generation %u)",
-             s->state->prefix, (unsigned)s->state->gen);
+             s->note->prefix, (unsigned)s->note->gen);
   if (sig != 0 && !(m->stopping || s->replacing))
     hw__log(HW_LOG_ERROR, "worker %d (pid %d) killed by signal %d (%s)%s",
-            s->id, (int)s->pid, sig, signame(sig), where);
+            s->id, (int)s->pid, sig, hw__process_signame(sig), where);
   else if (sig != 0)
     hw__log(HW_LOG_INFO, "worker %d (pid %d) stopped by signal %d (%s)",
-            s->id, (int)s->pid, sig, signame(sig));
+            s->id, (int)s->pid, sig, hw__process_signame(sig));
   else if (status != 0 || !(m->stopping || s->replacing))
     hw__log(status != 0 ? HW_LOG_ERROR : HW_LOG_INFO,
             "worker %d (pid %d) exited with status %lld%s", s->id,
             (int)s->pid, (long long)status, where);
   else
     hw__log(HW_LOG_INFO, "worker %d (pid %d) exited", s->id, (int)s->pid);
-  if (s->state != NULL)
-    s->state->busy = 0;
+  if (s->note != NULL)
+    s->note->busy = 0;
   if (status != 0 && m->exit_code == 0 && m->stopping)
     m->exit_code = 1;
   reload_answer(s, 0, "a worker exited during the reload");
@@ -415,10 +349,10 @@ static void spawn_slot(slot *s) {
   s->alive = 1;
   s->pid = s->proc.pid;
   s->gen = m->rl.last_id;
-  uv_read_start((uv_stream_t *)&s->ctl, hw__line_alloc, ctl_read);
+  uv_read_start((uv_stream_t *)&s->ctl, hw__buf_line_alloc, ctl_read);
 }
 
-static int make_slot_state(master *m, slot *s) {
+static int make_note(master *m, slot *s) {
   char path[4200];
   int fd;
   void *p;
@@ -427,16 +361,16 @@ static int make_slot_state(master *m, slot *s) {
   fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return -1;
-  if (ftruncate(fd, sizeof(hw__slot_state)) != 0) {
+  if (ftruncate(fd, sizeof(hw__module_note)) != 0) {
     close(fd);
     return -1;
   }
-  p = mmap(NULL, sizeof(hw__slot_state), PROT_READ | PROT_WRITE, MAP_SHARED,
+  p = mmap(NULL, sizeof(hw__module_note), PROT_READ | PROT_WRITE, MAP_SHARED,
            fd, 0);
   close(fd);
   if (p == MAP_FAILED)
     return -1;
-  s->state = p;
+  s->note = p;
   return 0;
 }
 
@@ -451,14 +385,13 @@ static void on_reload_timeout(uv_timer_t *t) {
 /* Called once per reload whose preflight passed: roll it out. */
 static void master_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   master *m = rl->owner;
-  char line[4400], snap[4352];
+  char snap[4352];
 
   m->next_cfg = cfg;
   m->next_id = id;
   m->answers_due = m->oks = m->asked = 0;
   m->first_err[0] = '\0';
   snapshot_path(m, id, snap, sizeof(snap));
-  snprintf(line, sizeof(line), "reload %u %s", id, snap);
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     s->reload_failed = 0;
@@ -466,7 +399,7 @@ static void master_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
       s->awaiting = 1;
       m->answers_due++;
       m->asked++;
-      send_line(s, line);
+      hw__control_send((uv_stream_t *)&s->ctl, HW__CONTROL_RELOAD, id, snap);
     }
   }
   if (m->answers_due == 0) {
@@ -479,7 +412,7 @@ static void master_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
 static void conclude_reload(master *m) {
   hw__config *cfg = m->next_cfg;
   unsigned old = m->rl.last_id;
-  char msg[4200], line[4400], snap[4352];
+  char msg[4200], snap[4352];
 
   uv_timer_stop(&m->reload_timer);
   m->next_cfg = NULL;
@@ -502,7 +435,6 @@ static void conclude_reload(master *m) {
   m->rl.staged_id = m->next_id;
   m->rl.last_id = m->next_id; /* replacements start on it */
   snapshot_path(m, m->next_id, snap, sizeof(snap));
-  snprintf(line, sizeof(line), "reload %u %s", m->next_id, snap);
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     if (!s->alive || s->gen == m->next_id)
@@ -515,14 +447,15 @@ static void conclude_reload(master *m) {
     } else {
       /* Started during the roll-out on the generation before: it catches
        * up the same way the others did (and is replaced if that fails). */
-      send_line(s, line);
+      hw__control_send((uv_stream_t *)&s->ctl, HW__CONTROL_RELOAD, m->next_id,
+                       snap);
     }
   }
   /* Workers keep old copies mapped while they drain, so the files can go;
    * the generation just replaced stays one more round, for a worker that
    * was starting on it when the roll-out began. */
   if (old > 1)
-    hw__stage_remove(&m->rl, old - 1);
+    hw__reload_unstage(&m->rl, old - 1);
   hw__reload_finished(&m->rl, 1, NULL); /* may start a pending reload */
 }
 
@@ -567,7 +500,7 @@ static void begin_stop(master *m, int sig) {
   m->stopping = 1;
   m->rl.stopping = 1;
   m->graceful = sig != SIGINT;
-  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", signame(sig), m->nslots,
+  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", hw__process_signame(sig), m->nslots,
           m->graceful ? " gracefully" : "");
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
@@ -608,14 +541,14 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   }
   hw__reload_finished(rl, 1, NULL);
   for (int k = 0; k < m->nslots; k++) {
-    if (make_slot_state(m, &m->slots[k]) != 0)
+    if (make_note(m, &m->slots[k]) != 0)
       hw__log(HW_LOG_WARN, "worker %d: no shared state page: %s", k + 1,
               strerror(errno));
     spawn_slot(&m->slots[k]);
   }
   uv_signal_start(&m->sig_hup, on_signal, SIGHUP);
-  hw__signals_block(0); /* SIGHUP waited until there was something to
-                           reload */
+  hw__process_block_signals(0); /* SIGHUP waited until there was
+                                   something to reload */
 }
 
 static void initial_finished(hw__reloader *rl, int ok) {
@@ -648,7 +581,7 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
     uv_timer_init(m.loop, &m.slots[k].restart);
     m.slots[k].restart.data = &m.slots[k];
   }
-  if (hw__rundir_create(&m.rl, run_dir_parent, err, sizeof(err)) != 0) {
+  if (hw__reload_rundir(&m.rl, run_dir_parent, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     free(m.slots);
     hw__config_free(cfg);
@@ -683,13 +616,9 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
     sigprocmask(SIG_UNBLOCK, &set, NULL);
   }
 
-  if (pid_file != NULL) {
-    FILE *f = fopen(pid_file, "w");
-    if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
-      hw__log(HW_LOG_WARN, "cannot write the pid file %s", pid_file);
-  }
+  hw__process_pid_file(pid_file);
   hw__log(HW_LOG_INFO, "%s master started (pid %d, %d workers)",
-          HW__VERSION_STRING, (int)getpid(), nworkers);
+          "haywire " PACKAGE_VERSION, (int)getpid(), nworkers);
   /* The listen list is fixed for the master's life (reloads keep it), so
    * the reloader gets a copy that outlives every generation's config. */
   m.rl.listen = malloc(cfg->nlisten * sizeof(hw__listen));
@@ -707,20 +636,17 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
       if (s->fds[i] >= 0)
         close(s->fds[i]);
     free(s->fds);
-    if (s->state != NULL) {
+    if (s->note != NULL) {
       char path[4200];
-      munmap((void *)s->state, sizeof(hw__slot_state));
+      munmap((void *)s->note, sizeof(hw__module_note));
       snprintf(path, sizeof(path), "%s/slot-%d", m.rl.run_dir, s->id);
       unlink(path);
     }
   }
   for (unsigned g = 1; g <= m.rl.last_id + 1; g++)
-    hw__stage_remove(&m.rl, g);
-  if (m.rl.own_run_dir && m.rl.run_dir != NULL)
-    rmdir(m.rl.run_dir);
-  free(m.rl.run_dir);
-  free(m.rl.config_path);
+    hw__reload_unstage(&m.rl, g);
   free((void *)m.rl.listen);
+  hw__reload_destroy(&m.rl);
   hw__config_free(m.cfg);
   hw__config_free(m.next_cfg);
   free(m.slots);

@@ -1,25 +1,36 @@
 /*
- * module.c - loads a module's shared object and checks its descriptor.
+ * module.c - module shared objects (see module.h).
  *
  * The loader refuses, with one line naming the file and the reason, anything
  * that is not a Haywire module this server can drive: no descriptor symbol,
  * another ABI major, a descriptor smaller than the first published layout,
- * or a missing init/handle.  It does not call init: that is per route and
- * belongs to the generation being built (generation.c).
+ * or a missing init/handle.  Loading calls no module code: init is per
+ * route, and the generation being built (generation.c) asks for it through
+ * hw__module_init.
+ *
+ * Every call into module code goes through this unit, so that two things
+ * are true exactly while module code runs: the note page says which route
+ * (a worker under a master), and `current` is the loop serving the call,
+ * which host->loop() hands out.  One loop per process, so both are
+ * process-wide.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "module.h"
 
 /* The size of the first published hw_module (ABI 1.0): everything up to and
  * including `fini`.  A module built against 1.0 has no `abort` member, so a
  * descriptor of this size is complete; anything smaller is not a module. */
-#define HW_MODULE_MIN_SIZE (offsetof(hw_module, fini) + sizeof(void (*)(void *)))
+#define HW_MODULE_MIN_SIZE HW__MODULE_SIZE_TO(fini)
+
+static uv_loop_t *serving;        /* the loop module calls are made on */
+static uv_loop_t *current;        /* set while module code runs */
+static hw__module_note *note;     /* the page shared with the master */
 
 static int refuse(hw__module *m, char *err, size_t err_len, const char *path,
                   const char *reason) {
@@ -122,4 +133,81 @@ int hw__module_owns(const hw__module *m, const void *addr) {
       dladdr(addr, &other) == 0)
     return 0;
   return self.dli_fbase == other.dli_fbase;
+}
+
+/* ---- calls into module code -------------------------------------------- */
+
+void hw__module_serve_on(uv_loop_t *loop) { serving = loop; }
+
+uv_loop_t *hw__module_current_loop(void) {
+  return current != NULL ? current : uv_default_loop();
+}
+
+void hw__module_note_attach(hw__module_note *page) { note = page; }
+
+int hw__module_noting(void) { return note != NULL; }
+
+void hw__module_note_route(const char *prefix, unsigned gen) {
+  if (note == NULL)
+    return;
+  snprintf(note->prefix, sizeof(note->prefix), "%s", prefix);
+  note->gen = gen;
+}
+
+/* The loop a call runs on, saved and restored around it (a module may call
+ * the host, which may call another module, as a deferred finish does). */
+#define ENTER() uv_loop_t *saved = current; current = serving != NULL ? serving : uv_default_loop()
+#define LEAVE() current = saved
+
+int hw__module_init(const hw__module *m, const hw_host *host,
+                    const char *config, size_t config_len, void **state,
+                    char *err, size_t err_len) {
+  int r;
+  ENTER();
+  r = m->desc->init(host, config, config_len, state, err, err_len);
+  LEAVE();
+  return r;
+}
+
+hw_handle_result hw__module_handle(const hw__module *m, void *state,
+                                   hw_request *req, hw_response *res) {
+  hw_handle_result r;
+  ENTER();
+  if (note == NULL) {
+    r = m->desc->handle(state, req, res);
+  } else {
+    note->busy = 1;
+    r = m->desc->handle(state, req, res);
+    note->busy = 0;
+  }
+  LEAVE();
+  return r;
+}
+
+void hw__module_fini(const hw__module *m, void *state) {
+  if (m->desc->fini == NULL)
+    return;
+  ENTER();
+  m->desc->fini(state);
+  LEAVE();
+}
+
+void hw__module_abort(const hw__module *m, void *state) {
+  if (!HW__MODULE_HAS(m->desc, abort) || m->desc->abort == NULL)
+    return;
+  ENTER();
+  m->desc->abort(state);
+  LEAVE();
+}
+
+void hw__module_call_abort_cb(hw_abort_cb cb, hw_request *req, void *arg) {
+  ENTER();
+  cb(req, arg);
+  LEAVE();
+}
+
+void hw__module_call_free_cb(hw_free_cb cb, void *arg) {
+  ENTER();
+  cb(arg);
+  LEAVE();
 }

@@ -14,14 +14,9 @@
  * pages the process is executing.  A copy is never written again once made,
  * and each generation has its own, so a changed file is really loaded anew.
  *
- * A retired generation drains: requests pinned to it finish on it.  When its
- * last request is gone (or its drain deadline passes, when held requests are
- * cut off and the modules told through `abort`), every route's fini runs;
- * the modules are unloaded no earlier than a later loop iteration and only
- * when no libuv handle still has a callback in their code, since unmapping
- * code that a pending callback points into would crash the process later.
+ * What happens to the generation a reload replaces is drain.c's business.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,7 +28,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "log.h"
+#include "reload.h"
 
 #define REAPER_MS 100
 #define PREFLIGHT_TIMEOUT_MS 60000
@@ -44,9 +40,14 @@ static void gen_dir(const hw__reloader *rl, unsigned id, char *buf,
   snprintf(buf, len, "%s/g%u", rl->run_dir, id);
 }
 
+void hw__reload_snapshot(const hw__reloader *rl, unsigned id, char *buf,
+                         size_t len) {
+  snprintf(buf, len, "%s/g%u/routes.json", rl->run_dir, id);
+}
+
 /* Removes a generation's directory of copies (the files may still be
  * mapped: unlinking a mapped file is harmless on Linux). */
-void hw__stage_remove(const hw__reloader *rl, unsigned id) {
+void hw__reload_unstage(const hw__reloader *rl, unsigned id) {
   char dir[4096], path[4352];
   DIR *d;
   struct dirent *e;
@@ -67,7 +68,7 @@ void hw__stage_remove(const hw__reloader *rl, unsigned id) {
   rmdir(dir);
 }
 
-int hw__rundir_create(hw__reloader *rl, const char *parent, char *err,
+int hw__reload_rundir(hw__reloader *rl, const char *parent, char *err,
                       size_t err_len) {
   char tmpl[4096];
   struct statvfs vfs;
@@ -157,14 +158,14 @@ done:
   return r;
 }
 
-int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
+int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
               size_t err_len) {
   char dir[4096], path[4352], why[4608];
   char *json;
   FILE *f;
 
   gen_dir(rl, id, dir, sizeof(dir));
-  hw__stage_remove(rl, id);
+  hw__reload_unstage(rl, id);
   if (mkdir(dir, 0700) != 0) {
     snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
     return UV_EIO;
@@ -210,11 +211,11 @@ int hw__stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
 void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
   if (!ok && rl->last_id == 0) {
     hw__log(HW_LOG_ERROR, "%s", why); /* at start-up: nothing to keep */
-    hw__stage_remove(rl, rl->staged_id);
+    hw__reload_unstage(rl, rl->staged_id);
   } else if (!ok) {
     hw__log(HW_LOG_ERROR, "reload failed: %s; still serving generation %u",
             why, rl->last_id);
-    hw__stage_remove(rl, rl->staged_id);
+    hw__reload_unstage(rl, rl->staged_id);
   } else {
     rl->last_id = rl->staged_id;
   }
@@ -236,9 +237,8 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
 void hw__reload_user_paths(const hw__reloader *rl, const hw__config *cfg,
                            char *msg, size_t cap) {
   char snapshot[4352];
-  gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
-  strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
-  hw__str_replace_all(msg, cap, snapshot, cfg->path);
+  hw__reload_snapshot(rl, rl->staged_id, snapshot, sizeof(snapshot));
+  hw__buf_replace_all(msg, cap, snapshot, cfg->path);
   hw__config_user_paths(cfg, msg, cap);
 }
 
@@ -331,8 +331,7 @@ static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
              uv_strerror(r));
     return r;
   }
-  gen_dir(rl, rl->staged_id, snapshot, sizeof(snapshot));
-  strncat(snapshot, "/routes.json", sizeof(snapshot) - strlen(snapshot) - 1);
+  hw__reload_snapshot(rl, rl->staged_id, snapshot, sizeof(snapshot));
   args[0] = exe;
   args[1] = "-t";
   args[2] = "-c";
@@ -363,7 +362,7 @@ static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
     uv_close((uv_handle_t *)&rl->child, NULL);
     return r;
   }
-  uv_read_start((uv_stream_t *)&rl->child_err, hw__line_alloc, child_read);
+  uv_read_start((uv_stream_t *)&rl->child_err, hw__buf_line_alloc, child_read);
   uv_timer_init(rl->loop, &rl->child_timer);
   rl->child_timer.data = rl;
   uv_timer_start(&rl->child_timer, on_child_timeout, PREFLIGHT_TIMEOUT_MS, 0);
@@ -401,7 +400,7 @@ void hw__reload_check(hw__reloader *rl, hw__config *cfg) {
   rl->busy = 1;
   rl->staged = cfg;
   rl->staged_id = rl->last_id + 1;
-  if (hw__stage(rl, cfg, rl->staged_id, err, sizeof(err)) != 0 ||
+  if (hw__reload_stage(rl, cfg, rl->staged_id, err, sizeof(err)) != 0 ||
       spawn_preflight(rl, err, sizeof(err)) != 0)
     hw__reload_finished(rl, 0, err);
 }
@@ -434,248 +433,8 @@ void hw__reload_close(hw__reloader *rl) {
    * it exits, and the verdict is then "shutting down". */
 }
 
-/* ---- a worker's generations: swap, drain, unload --------------------------- */
 
-typedef struct walk_ctx {
-  const hw__generation *g;
-  const char *what;
-} walk_ctx;
-
-static int owned(const hw__generation *g, const void *fn) {
-  for (size_t i = 0; i < g->nmodules; i++)
-    if (hw__module_owns(g->modules[i], fn))
-      return 1;
-  return 0;
-}
-
-/* Does `h` have a callback in the generation's code? */
-static void walk_cb(uv_handle_t *h, void *arg) {
-  walk_ctx *ctx = arg;
-  const void *fns[4] = {(const void *)h->close_cb, NULL, NULL, NULL};
-
-  if (ctx->what != NULL)
-    return;
-  if (!uv_is_closing(h)) {
-    switch (h->type) {
-    case UV_TIMER: fns[1] = (const void *)((uv_timer_t *)h)->timer_cb; break;
-    case UV_IDLE: fns[1] = (const void *)((uv_idle_t *)h)->idle_cb; break;
-    case UV_CHECK: fns[1] = (const void *)((uv_check_t *)h)->check_cb; break;
-    case UV_PREPARE:
-      fns[1] = (const void *)((uv_prepare_t *)h)->prepare_cb;
-      break;
-    case UV_ASYNC: fns[1] = (const void *)((uv_async_t *)h)->async_cb; break;
-    case UV_POLL: fns[1] = (const void *)((uv_poll_t *)h)->poll_cb; break;
-    case UV_SIGNAL:
-      fns[1] = (const void *)((uv_signal_t *)h)->signal_cb;
-      break;
-    case UV_PROCESS:
-      fns[1] = (const void *)((uv_process_t *)h)->exit_cb;
-      break;
-    case UV_FS_EVENT: fns[1] = (const void *)((uv_fs_event_t *)h)->cb; break;
-    case UV_TCP:
-    case UV_NAMED_PIPE:
-    case UV_TTY:
-      fns[1] = (const void *)((uv_stream_t *)h)->read_cb;
-      fns[2] = (const void *)((uv_stream_t *)h)->alloc_cb;
-      fns[3] = (const void *)((uv_stream_t *)h)->connection_cb;
-      break;
-    case UV_UDP:
-      fns[1] = (const void *)((uv_udp_t *)h)->recv_cb;
-      fns[2] = (const void *)((uv_udp_t *)h)->alloc_cb;
-      break;
-    default: break;
-    }
-  }
-  for (size_t i = 0; i < 4; i++)
-    if (fns[i] != NULL && owned(ctx->g, fns[i])) {
-      ctx->what = uv_handle_type_name(h->type);
-      return;
-    }
-}
-
-/* The deadline passed with requests still held: tell the modules, then cut
- * off what is left by closing those connections; the requests are unpinned
- * so the generation can go. */
-static void drain_deadline(hw__worker *w, hw__generation *g) {
-  size_t held = g->live;
-
-  for (size_t i = 0; i < g->nroutes; i++) {
-    const hw_module *d = g->routes[i].module->desc;
-    if (g->routes[i].inited &&
-        d->size >= offsetof(hw_module, abort) + sizeof(d->abort) &&
-        d->abort != NULL)
-      d->abort(g->routes[i].state);
-  }
-  while (g->reqs != NULL) {
-    hw_request *req = g->reqs;
-    if (req->conn != NULL && !req->conn->closing)
-      hw__conn_close(req->conn); /* frees or orphans its requests */
-    if (g->reqs == req)
-      hw__request_unpin(req);
-  }
-  hw__log(HW_LOG_WARN,
-          "generation %u: drain deadline (%llu ms) passed with %zu request(s) "
-          "held; their connections were closed",
-          g->id, (unsigned long long)w->gen->config->drain_ms, held);
-}
-
-static void release(hw__worker *w, hw__generation *g) {
-  char **paths = calloc(g->nmodules + 1, sizeof(char *));
-  size_t n = g->nmodules;
-  unsigned id = g->id;
-
-  for (size_t i = 0; paths != NULL && i < n; i++)
-    paths[i] = strdup(g->modules[i]->path);
-  /* The crash page's note of the last route is compared by address: a
-   * route of the next generation may be allocated where this one was. */
-  if (w->slot_route != NULL && w->slot_route->gen == g)
-    w->slot_route = NULL;
-  hw__generation_free(g);
-  /* dlclose may keep an object (a C++ module with unique symbols, or one
-   * another object depends on): say so rather than believe it is gone. */
-  for (size_t i = 0; paths != NULL && i < n; i++) {
-    if (paths[i] != NULL && hw__module_is_mapped(paths[i]))
-      hw__log(HW_LOG_WARN,
-              "generation %u: %s could not be unloaded and stays mapped", id,
-              paths[i]);
-    free(paths[i]);
-  }
-  free(paths);
-  hw__stage_remove(&w->reload, id);
-}
-
-static void reap(hw__worker *w, int final) {
-  hw__reloader *rl = &w->reload;
-  hw__generation **pp = &rl->retired;
-
-  rl->ticks++;
-  while (*pp != NULL) {
-    hw__generation *g = *pp;
-    if (g->state == HW__GEN_DRAINING) {
-      if (g->live > 0 &&
-          uv_now(w->loop) - g->retired_at >= w->gen->config->drain_ms)
-        drain_deadline(w, g);
-      if (g->live == 0) {
-        hw__generation_fini(g);
-        g->state = HW__GEN_FINISHED;
-        g->fini_tick = rl->ticks;
-        hw__log(HW_LOG_INFO, "generation %u drained: modules finalised",
-                g->id);
-      }
-    } else if (g->state == HW__GEN_FINISHED &&
-               (final || rl->ticks > g->fini_tick)) {
-      walk_ctx ctx = {g, NULL};
-      if (!final)
-        uv_walk(w->loop, walk_cb, &ctx);
-      if (ctx.what == NULL) {
-        *pp = g->next;
-        release(w, g);
-        continue;
-      }
-      if (!g->unload_warned)
-        hw__log(HW_LOG_WARN,
-                "generation %u: a %s handle still has a callback in its "
-                "modules; unloading them later",
-                g->id, ctx.what);
-      g->unload_warned = 1;
-    }
-    pp = &g->next;
-  }
-  if (rl->retired == NULL && !final)
-    uv_timer_stop(&rl->reaper);
-}
-
-static void on_reaper(uv_timer_t *t) {
-  reap(hw__container_of(t, hw__worker, reload.reaper), 0);
-}
-
-static void retire(hw__worker *w, hw__generation *g) {
-  hw__reloader *rl = &w->reload;
-  g->state = HW__GEN_DRAINING;
-  g->retired_at = uv_now(w->loop);
-  g->next = rl->retired;
-  rl->retired = g;
-  if (!uv_is_active((uv_handle_t *)&rl->reaper))
-    uv_timer_start(&rl->reaper, on_reaper, REAPER_MS, REAPER_MS);
-}
-
-int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
-                    size_t err_len) {
-  hw__generation *g, *old = w->gen;
-  int r = hw__generation_build(cfg, id, &g, err, err_len);
-
-  if (r != 0)
-    return r; /* the build has already unloaded what it loaded */
-  /* The swap: requests routed from now on use the new generation; those
-   * already routed keep the one they pinned. */
-  w->gen = g;
-  w->limit_body = g->config->limit_body;
-  retire(w, old);
-  return 0;
-}
-
-/* A single process applies a checked reload itself. */
-static void single_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
-  hw__worker *w = rl->owner;
-  char err[4096];
-
-  if (hw__worker_swap(w, cfg, id, err, sizeof(err)) != 0) {
-    /* The preflight passed, so this is rare: the module behaves differently
-     * in the server than in the checker. */
-    hw__reload_finished(rl, 0, err);
-    return;
-  }
-  hw__log(HW_LOG_INFO,
-          "reload: generation %u active (%zu routes, %zu modules) in %.1f ms",
-          id, w->gen->nroutes, w->gen->nmodules,
-          (double)(uv_hrtime() - rl->started) / 1e6);
-  hw__reload_finished(rl, 1, NULL);
-}
-
-void hw__reload_start(hw__worker *w) {
-  hw__reloader *rl = &w->reload;
-  rl->loop = w->loop;
-  rl->last_id = w->gen->id;
-  uv_timer_init(w->loop, &rl->reaper);
-  uv_unref((uv_handle_t *)&rl->reaper);
-  /* A worker under a master is reloaded by it; a single process listens
-   * for SIGHUP itself. */
-  if (rl->run_dir != NULL) {
-    rl->owner = w;
-    rl->on_checked = single_checked;
-    /* The addresses outlive generation 1's config, which a reload frees:
-     * the reloader keeps its own copy. */
-    hw__listen *keep = malloc(w->gen->config->nlisten * sizeof(*keep));
-    if (keep != NULL)
-      memcpy(keep, w->gen->config->listen,
-             w->gen->config->nlisten * sizeof(*keep));
-    rl->listen = keep;
-    rl->nlisten = keep != NULL ? w->gen->config->nlisten : 0;
-    hw__reload_listen_sighup(rl);
-  }
-}
-
-void hw__reload_stop(hw__worker *w) {
-  hw__reloader *rl = &w->reload;
-  for (hw__generation *g = rl->retired; g != NULL; g = g->next) {
-    hw__generation_fini(g);
-    g->state = HW__GEN_FINISHED;
-  }
-  uv_timer_stop(&rl->reaper);
-  if (!uv_is_closing((uv_handle_t *)&rl->reaper))
-    uv_close((uv_handle_t *)&rl->reaper, NULL);
-  hw__reload_close(rl);
-}
-
-void hw__reload_destroy(hw__worker *w) {
-  hw__reloader *rl = &w->reload;
-  reap(w, 1); /* the loop has ended: nothing can call into the modules */
-  if (w->gen != NULL) {
-    unsigned id = w->gen->id;
-    hw__generation_free(w->gen);
-    w->gen = NULL;
-    hw__stage_remove(rl, id);
-  }
+void hw__reload_destroy(hw__reloader *rl) {
   if (rl->staged != NULL) {
     hw__config_free(rl->staged);
     rl->staged = NULL;
@@ -686,8 +445,4 @@ void hw__reload_destroy(hw__worker *w) {
   rl->run_dir = NULL;
   free(rl->config_path);
   rl->config_path = NULL;
-  if (rl->owner == w) {
-    free((void *)rl->listen);
-    rl->listen = NULL;
-  }
 }

@@ -11,12 +11,14 @@
  * 1,000 routes costs the same per request as one of 3.  A module that declines
  * simply asks again for a match shorter than the one it was given.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <uv.h>
+
+#include "router.h"
 
 /* Paths deeper than this are still matched, but only their first
  * MAX_DEPTH boundaries are candidates; prefixes are limited to match. */

@@ -12,7 +12,7 @@
  * modules_dir the seeds' "hello.so" and the like resolve to the fuzz build's
  * modules (validation stats the module files).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "config.h"
+#include "generation.h"
+#include "host.h"
+#include "log.h"
 
 #ifndef HW_FUZZ_MODULES_DIR
 #define HW_FUZZ_MODULES_DIR "."
@@ -142,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* Build it: every route's init sees its "config" text. */
   if (own_modules(cfg)) {
-    int r = hw__generation_build(cfg, 1, &gen, err, sizeof(err));
+    int r = hw__generation_build(cfg, 1, &hw__host, &gen, err, sizeof(err));
     if (debug)
       fprintf(stderr, "accepted, %s%s\n", r == 0 ? "built" : "not built: ",
               r == 0 ? "" : err);

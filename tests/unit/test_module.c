@@ -8,7 +8,7 @@
  * Files are found under $HW_BUILDDIR (set by `make check`), or under the
  * current directory when it is unset.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "generation.h"
+#include "host.h"
 #include "tap.h"
 
 static const char *builddir;
@@ -174,7 +175,7 @@ static int build(const char *dir, const char *module_file,
     diag("config rejected: %s", err);
     return r;
   }
-  r = hw__generation_build(cfg, 1, &g, err, err_len);
+  r = hw__generation_build(cfg, 1, &hw__host, &g, err, err_len);
   if (r == 0) {
     ok(g != NULL && g->nroutes == 1 && g->routes[0].inited,
        "%s: generation has its route initialised", module_file);

@@ -2,14 +2,16 @@
  * test_router.c - unit tests of router.c: longest prefix on whole segments,
  * fall-through to shorter prefixes, and tables of many routes.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <uv.h>
+
+#include "router.h"
 #include "tap.h"
 
 static const char *match(const hw__router *r, const char *path, size_t max,

@@ -1,0 +1,92 @@
+/*
+ * batch.c - batches of bytes written together (see batch.h), and their
+ * pool: a batch keeps its buffer and segment array when it returns, so
+ * that in steady state writing a response allocates nothing.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+
+#define POOL_MAX 256
+#define KEEP (64 * 1024) /* a larger buffer is released on return */
+
+hw__batch *hw__batch_take(hw__batch_pool *pool, void *owner) {
+  hw__batch *b = pool->free;
+  if (b != NULL) {
+    pool->free = b->next;
+    pool->n--;
+  } else if ((b = calloc(1, sizeof(*b))) == NULL) {
+    return NULL;
+  }
+  b->owner = owner;
+  b->out.len = 0;
+  b->nsegs = 0;
+  b->nholds = 0;
+  return b;
+}
+
+static void destroy(hw__batch *b) {
+  hw__buf_free(&b->out);
+  free(b->segs);
+  free(b->holds);
+  free(b);
+}
+
+void hw__batch_give(hw__batch_pool *pool, hw__batch *b) {
+  /* (A release may give its memory back, and may take a batch.) */
+  for (size_t i = 0; i < b->nholds; i++)
+    b->holds[i].release(b->holds[i].arg);
+  b->nholds = 0;
+  if (pool->n >= POOL_MAX) {
+    destroy(b);
+    return;
+  }
+  hw__buf_reset(&b->out, KEEP);
+  b->next = pool->free;
+  pool->free = b;
+  pool->n++;
+}
+
+void hw__batch_pool_drain(hw__batch_pool *pool) {
+  while (pool->free != NULL) {
+    hw__batch *b = pool->free;
+    pool->free = b->next;
+    destroy(b);
+  }
+  pool->n = 0;
+}
+
+int hw__batch_grow(hw__batch *b, const char *base, size_t off, size_t len) {
+  size_t cap = b->segs_cap ? b->segs_cap * 2 : 4;
+  hw__seg *n = realloc(b->segs, cap * sizeof(*n));
+  if (n == NULL)
+    return HW_ENOMEM;
+  b->segs = n;
+  b->segs_cap = cap;
+  return hw__batch_seg(b, base, off, len);
+}
+
+int hw__batch_hold(hw__batch *b, void (*release)(void *arg), void *arg) {
+  if (b->nholds == b->holds_cap) {
+    size_t cap = b->holds_cap ? b->holds_cap * 2 : 4;
+    hw__hold *n = realloc(b->holds, cap * sizeof(*n));
+    if (n == NULL)
+      return HW_ENOMEM;
+    b->holds = n;
+    b->holds_cap = cap;
+  }
+  b->holds[b->nholds].release = release;
+  b->holds[b->nholds].arg = arg;
+  b->nholds++;
+  return 0;
+}
+
+size_t hw__batch_size(const hw__batch *b) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->nsegs; i++)
+    n += b->segs[i].len;
+  return n;
+}

@@ -1,0 +1,81 @@
+/*
+ * config.h - routes.json (config.c, the only user of jansson): reading and
+ * strictly validating the file into an hw__config, writing it back for
+ * another process, and naming the user's files in messages.
+ */
+#ifndef HW_CONFIG_H
+#define HW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define HW__CONFIG_WORKERS_AUTO (-1)
+#define HW__CONFIG_WORKERS_MAX 256
+
+/** One "host:port" to listen on, resolved to a socket address. */
+typedef struct hw__listen {
+  struct sockaddr_storage addr;
+  char text[80]; /* as the user wrote it, for messages */
+} hw__listen;
+
+typedef struct hw__route_conf {
+  char *prefix;      /* validated: starts with '/', no trailing '/' */
+  char *module;      /* the "module" value as written */
+  char *module_path; /* resolved against modules_dir; after staging, the
+                        private copy that is actually loaded */
+  char *source_path; /* after staging: the user's file it was copied from */
+  char *config_json; /* the route's "config" as compact JSON text */
+  size_t config_len;
+} hw__route_conf;
+
+/** A whole configuration; every string in it is its own. */
+typedef struct hw__config {
+  char *path;        /* the file it was read from (for messages) */
+  char *modules_dir; /* resolved against the config file's directory */
+  hw__listen *listen;
+  size_t nlisten;
+  int workers;                /* HW__CONFIG_WORKERS_AUTO, 0 or N */
+  size_t limit_body;          /* limits.body */
+  size_t limit_request_line;  /* limits.request_line: longer lines get 414 */
+  size_t limit_header_bytes;  /* limits.header_bytes: names + values, 431 */
+  size_t limit_headers;       /* limits.headers: field lines, 431 */
+  size_t limit_connections;   /* limits.connections */
+  size_t limit_backlog;       /* limits.backlog */
+  size_t limit_body_min_rate; /* limits.body_min_rate: bytes/s, 0 = none */
+  uint64_t drain_ms;          /* timeouts_ms.drain */
+  uint64_t timeout_head_ms;   /* timeouts_ms.head: 408 */
+  uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
+  uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
+  uint64_t timeout_write_ms;  /* timeouts_ms.write: close */
+  hw__route_conf *routes;
+  size_t nroutes;
+} hw__config;
+
+/**
+ * Reads and strictly validates a config file.  On success returns 0 and sets
+ * `*out` (caller frees with hw__config_free).  On failure returns a negative
+ * code and writes one line naming the file and the key into `err`.
+ */
+int hw__config_load(const char *path, hw__config **out, char *err,
+                    size_t err_len);
+/** As hw__config_load but from text; `path` names the file in messages and
+ *  is the base for a relative modules_dir. */
+int hw__config_parse(const char *text, size_t len, const char *path,
+                     hw__config **out, char *err, size_t err_len);
+void hw__config_free(hw__config *cfg);
+/** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
+int hw__config_parse_listen(const char *text, hw__listen *out, char *err,
+                            size_t err_len);
+/** Replaces the listen list (for --listen; copied). */
+int hw__config_set_listen(hw__config *cfg, const hw__listen *l, size_t n);
+/**
+ * Writes the config back as JSON text (caller frees), with every module as
+ * the absolute path in module_path, so that another process (the reload
+ * preflight, a worker) reads exactly this configuration.  NULL on failure.
+ */
+char *hw__config_to_json(const hw__config *cfg);
+/** Rewrites private-copy paths in a message as the user's files. */
+void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap);
+
+#endif /* HW_CONFIG_H */

@@ -1,0 +1,39 @@
+/*
+ * control.h - the pipe between the master and each worker (control.c): one
+ * text line per message, from one table of messages.
+ *
+ *   master -> worker   reload <id> <snapshot>   build generation <id> from
+ *                                               the config at <snapshot>
+ *   worker -> master   ready <id>               serving generation <id>
+ *                      reloaded <id>            now serving <id>
+ *                      failed <id> <reason>     could not build <id>
+ */
+#ifndef HW_CONTROL_H
+#define HW_CONTROL_H
+
+#include <uv.h>
+
+enum hw__control_kind {
+  HW__CONTROL_RELOAD = 0,
+  HW__CONTROL_READY,
+  HW__CONTROL_RELOADED,
+  HW__CONTROL_FAILED
+};
+
+/** One message; `text` (the snapshot or the reason) is borrowed from the
+ *  line it was parsed from, or "" when the message has none. */
+typedef struct hw__control_msg {
+  int kind; /* enum hw__control_kind */
+  unsigned id;
+  const char *text;
+} hw__control_msg;
+
+/** Sends a message on `stream` (a line; a newline in `text` becomes a
+ *  space, and a long text is cut).  `text` may be NULL. */
+void hw__control_send(uv_stream_t *stream, int kind, unsigned id,
+                      const char *text);
+/** Parses a line (without its newline) into `msg`.  Returns 0, or -1 for a
+ *  line that is no message. */
+int hw__control_parse(const char *line, hw__control_msg *msg);
+
+#endif /* HW_CONTROL_H */

@@ -1,0 +1,456 @@
+/*
+ * h1.c - the HTTP/1.1 protocol unit (see h1.h).
+ *
+ * Every complete request in a read is parsed and dispatched before anything
+ * is written; then the responses that are ready, in request order, go into
+ * the transport's batch, which leaves with one write when the read's call
+ * returns.  A response that is ready early waits behind an earlier request
+ * that was deferred, so clients always get answers in the order they asked
+ * (RFC 9112 section 9.3.2).  Past HW__H1_MAX_QUEUED waiting requests, or
+ * HW__TRANSPORT_MAX_UNSENT bytes unsent, the unit stops taking input until
+ * its queue drains.
+ *
+ * Every refusal (a status the parser or a check returned, a timeout) is
+ * answered in its turn with Connection: close, and nothing after it is
+ * read, because after a framing error the rest of the stream cannot be
+ * trusted (RFC 9112 section 9.3); then the transport closes after the
+ * answer.
+ */
+#include "autoconf.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "h1.h"
+#include "h1_parser.h"
+#include "h1_response.h"
+#include "method.h"
+#include "request.h"
+#include "status.h"
+
+/* The request's protocol bits (hw_request.proto_bits). */
+#define KEEP 1 /* the connection persists after it (a host error clears it) */
+
+/* One connection's state. */
+typedef struct h1 {
+  hw__transport *t;
+  const hw__h1_env *env;
+  hw__h1_parser parser;
+  hw_request *cur;           /* being parsed */
+  hw_request *qhead, *qtail; /* parsed, in request order */
+  unsigned nqueued;
+  unsigned in_data : 1;      /* inside data(): the transport writes after */
+  unsigned no_more : 1;      /* nothing more is parsed */
+  unsigned stopped : 1;      /* took less input than it was given */
+  unsigned eof : 1;          /* the client ended its side */
+  unsigned draining : 1;     /* the server shuts down gracefully */
+  unsigned served : 1;       /* has answered a request */
+  unsigned continue_owed : 1; /* a 100 Continue waits for earlier answers */
+  unsigned ending : 1;       /* asked the transport to close */
+  unsigned gone : 1;         /* the connection is closed */
+} h1;
+
+/* The methods a module can be asked for, as the host tells clients in
+ * Allow (RFC 9110 section 10.2.1). */
+static const char allow_line[] =
+    "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n";
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void ready(hw_request *req);
+static void cancel(hw_request *req);
+static int peer(const hw_request *req, char *buf, size_t len);
+
+static const hw__request_sink sink = {ready, cancel, peer};
+
+static int congested(const h1 *h) {
+  return h->no_more || h->nqueued > HW__H1_MAX_QUEUED ||
+         h->t->unsent > HW__TRANSPORT_MAX_UNSENT;
+}
+
+static void enqueue(h1 *h, hw_request *req) {
+  /* A draining connection finishes the request it was reading, and takes
+   * no other. */
+  if (h->draining)
+    h->no_more = 1;
+  req->next = NULL;
+  if (h->qtail != NULL)
+    h->qtail->next = req;
+  else
+    h->qhead = req;
+  h->qtail = req;
+  h->nqueued++;
+}
+
+/* Ends parsing with a host-made error response, queued in order behind
+ * those already dispatched; nothing after it is read. */
+static void fail(h1 *h, int status) {
+  hw_request *req = h->cur;
+  h->cur = NULL;
+  h->no_more = 1;
+  if (req == NULL && (req = hw__request_new(h->env->core, &sink, h)) == NULL)
+    return;
+  req->proto_bits = 0; /* the connection ends after it */
+  /* 405 says which methods there are (RFC 9110 section 15.5.6). */
+  hw__request_respond(req, status, status == 405 ? allow_line : NULL,
+                      status == 405 ? sizeof(allow_line) - 1 : 0, 1);
+  enqueue(h, req);
+}
+
+/* The phase the transport times: reading a head or a body, waiting for
+ * modules (or for a 100 Continue to be owed no more), or idle. */
+static void set_phase(h1 *h) {
+  uint8_t phase = HW__PHASE_IDLE;
+  if (h->cur != NULL)
+    phase = h->cur->state == HW__REQ_HEAD ? HW__PHASE_HEAD
+            : h->continue_owed            ? HW__PHASE_BUSY
+                                          : HW__PHASE_BODY;
+  else if (h->qhead != NULL)
+    phase = HW__PHASE_BUSY;
+  h->t->phase = phase;
+}
+
+/* ---- writing responses -------------------------------------------------- */
+
+static void release_request(void *arg) { hw__request_free(arg); }
+
+/* Serialises one response into the batch: the head and copied body go into
+ * the batch's buffer, referenced body parts stay where the module put them.
+ * Copied bytes that follow each other make one segment, so the usual
+ * response (no references) adds one. */
+static int serialize(hw__batch *b, hw_request *req, int keep) {
+  struct hw_response *res = &req->res;
+  size_t start = b->out.len, at = 0;
+  hw__h1_response r = {res->status,           res->body_len,
+                       keep,                  req->msg.version,
+                       res->headers.data,     res->headers.len};
+
+  if (hw__h1_response_head(&b->out, &r) != 0)
+    return HW_ENOMEM;
+  if (!req->msg.is_head && hw__status_has_body(res->status)) {
+    for (size_t i = 0; i < res->nrefs; i++) {
+      hw__ref *ref = &res->refs[i];
+      if (hw__buf_append(&b->out, res->body.data + at, ref->at - at) != 0 ||
+          hw__batch_seg(b, NULL, start, b->out.len - start) != 0 ||
+          hw__batch_seg(b, ref->data, 0, ref->len) != 0)
+        return HW_ENOMEM;
+      at = ref->at;
+      start = b->out.len;
+    }
+    if (hw__buf_append(&b->out, res->body.data + at, res->body.len - at) != 0)
+      return HW_ENOMEM;
+  }
+  return hw__batch_seg(b, NULL, start, b->out.len - start);
+}
+
+/* Moves the answered requests at the head of the queue into the batch, in
+ * order; then a 100 Continue that was owed to the request being read, if
+ * nothing is owed before it any more.  Returns -1 when out of memory (the
+ * connection is closed). */
+static int write_ready(h1 *h) {
+  hw__batch *b = NULL;
+
+  while (h->qhead != NULL && h->qhead->state == HW__REQ_DONE) {
+    hw_request *req = h->qhead;
+    /* While the server drains for shutdown, the last response a
+     * connection will get says so. */
+    int keep = req->proto_bits & KEEP;
+    if (h->draining && h->no_more && req->next == NULL && h->cur == NULL)
+      keep = 0;
+    if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
+      goto broken;
+    h->qhead = req->next;
+    if (h->qhead == NULL)
+      h->qtail = NULL;
+    h->nqueued--;
+    h->served = 1;
+    req->next = NULL;
+    if (serialize(b, req, keep) != 0) {
+      hw__request_free(req);
+      goto broken;
+    }
+    /* A response whose bytes are all copied into the batch needs nothing
+     * of its request any more: the request goes back to the pool now,
+     * while its memory is still in the cache, rather than after the
+     * write.  Referenced parts keep theirs until they are written. */
+    if (req->res.nrefs == 0)
+      hw__request_free(req);
+    else if (hw__batch_hold(b, release_request, req) != 0) {
+      hw__request_free(req);
+      goto broken;
+    }
+    if (!keep) {
+      h->no_more = 1;
+      break;
+    }
+  }
+  if (h->continue_owed && h->qhead == NULL && h->cur != NULL) {
+    if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
+      goto broken;
+    h->continue_owed = 0;
+    if (hw__buf_append(&b->out, continue_line, sizeof(continue_line) - 1) ||
+        hw__batch_seg(b, NULL, b->out.len - (sizeof(continue_line) - 1),
+                      sizeof(continue_line) - 1) != 0)
+      goto broken;
+  }
+  return 0;
+
+broken:
+  h->ending = 1;
+  h->t->ops->close(h->t, HW__CLOSE_NOW);
+  return -1;
+}
+
+/* After the queue changed: the phase, then whether the connection is done
+ * (every answer out, nothing more to read) or may take input again. */
+static void settle(h1 *h) {
+  if (h->gone || h->ending)
+    return;
+  set_phase(h);
+  if ((h->no_more || h->eof) && h->qhead == NULL && h->cur == NULL) {
+    h->ending = 1;
+    h->t->ops->close(h->t, HW__CLOSE_AFTER_WRITE);
+    return;
+  }
+  if (h->stopped && !congested(h)) {
+    h->stopped = 0;
+    h->t->ops->resume(h->t);
+  }
+}
+
+/* ---- the parser's events ------------------------------------------------ */
+
+static hw__message *on_begin(void *ctx) {
+  h1 *h = ctx;
+  hw_request *req = hw__request_new(h->env->core, &sink, h);
+  if (req == NULL)
+    return NULL;
+  h->cur = req;
+  return &req->msg;
+}
+
+/* Expect: 100-continue (RFC 9110 section 10.1.1).  The interim answer goes
+ * out only once the request is routed and its declared size fits, so that
+ * a client about to send a body to the wrong place hears the final status
+ * first and sends nothing; then the connection ends, since the body it may
+ * still send would be read as a request.  It must not overtake the final
+ * answers still owed to earlier requests: until they are written it is
+ * owed.  Any other expectation cannot be met: 417. */
+static __attribute__((noinline)) int expect(h1 *h, hw_request *req,
+                                            const hw__h1_head *hh) {
+  const hw__field *f = hh->expect;
+  const char *v = req->msg.head.data + f->value.off;
+  int has_body = hh->chunked || (hh->has_length && hh->content_length > 0);
+
+  if (f->value.len != 12 || strncasecmp(v, "100-continue", 12) != 0)
+    return 417;
+  if (!has_body || req->msg.version < 11)
+    return 0;
+  if (req->route == NULL && !req->msg.asterisk)
+    return hw__method_standard(req->msg.method_id) ? 404 : 501;
+  h->continue_owed = 1; /* written by write_ready when nothing is owed */
+  if (h->qhead == NULL)
+    write_ready(h);
+  return 0;
+}
+
+static int on_head(void *ctx, hw__message *m, const hw__h1_head *hh,
+                   int keep_alive) {
+  h1 *h = ctx;
+  hw_request *req = h->cur;
+
+  if (keep_alive)
+    req->proto_bits |= KEEP;
+  /* A declared body larger than the limit is refused before a byte of it
+   * is buffered. */
+  if (hh->has_length && hh->content_length > h->env->core->limit_body)
+    return 413;
+  hw__request_route(req);
+  if (hh->expect != NULL)
+    return expect(h, req, hh);
+  return 0;
+}
+
+static int on_body(void *ctx, const char *data, size_t len) {
+  h1 *h = ctx;
+  /* A client that sends its body has stopped waiting for 100 Continue. */
+  h->continue_owed = 0;
+  return hw__request_body(h->cur, data, len);
+}
+
+static int on_done(void *ctx) {
+  h1 *h = ctx;
+  hw_request *req = h->cur;
+
+  h->cur = NULL;
+  h->continue_owed = 0;
+  enqueue(h, req);
+  if (req->msg.asterisk) {
+    /* "OPTIONS *" asks about the server as a whole (RFC 9110 section
+     * 9.3.7): the host answers, with the methods it lets through. */
+    hw__request_respond(req, 200, allow_line, sizeof(allow_line) - 1, 0);
+  } else {
+    hw__request_dispatch(req); /* complete or deferred: ready() follows */
+  }
+  if (!(req->proto_bits & KEEP))
+    h->no_more = 1;
+  /* Parsing stops after a request that ends the connection, and past the
+   * pipeline limit until the queue drains. */
+  return congested(h);
+}
+
+static const hw__h1_parser_cb parser_cb = {on_begin, on_head, on_body,
+                                           on_done};
+
+/* ---- the request core's sink -------------------------------------------- */
+
+/* A response became complete.  Inside data() the transport writes what the
+ * read produced when the call returns; otherwise (a deferred answer) it
+ * goes now. */
+static void ready(hw_request *req) {
+  h1 *h = req->owner;
+  if (h->in_data)
+    return;
+  if (write_ready(h) != 0)
+    return;
+  h->t->ops->flush(h->t);
+  settle(h);
+}
+
+/* The core gives up on the request: so does the connection. */
+static void cancel(hw_request *req) {
+  h1 *h = req->owner;
+  h->ending = 1;
+  h->t->ops->close(h->t, HW__CLOSE_NOW);
+}
+
+static int peer(const hw_request *req, char *buf, size_t len) {
+  const h1 *h = req->owner;
+  return h->t->ops->peer(h->t, buf, len);
+}
+
+/* ---- the transport's calls ---------------------------------------------- */
+
+static void h1_open(void *p, hw__transport *t, void *env) {
+  h1 *h = p;
+  h->t = t;
+  h->env = env;
+  hw__h1_parser_init(&h->parser);
+  t->phase = HW__PHASE_IDLE;
+}
+
+static size_t h1_data(void *p, const char *data, size_t len) {
+  h1 *h = p;
+  size_t n;
+  int status;
+
+  if (h->no_more || h->gone)
+    return 0; /* the rest is not read */
+  h->in_data = 1;
+  n = hw__h1_parser_feed(&h->parser, &h->env->limits,
+                         h->cur ? &h->cur->msg : NULL, data, len, &parser_cb,
+                         h, &status);
+  if (status != 0)
+    fail(h, status);
+  h->in_data = 0;
+  if (write_ready(h) != 0)
+    return len;
+  if (n < len && !h->no_more)
+    h->stopped = 1;
+  settle(h);
+  return n;
+}
+
+static void h1_eof(void *p) {
+  h1 *h = p;
+  h->eof = 1;
+  if (h->cur != NULL) {
+    /* The client stopped mid-request: nobody will complete it. */
+    hw__request_free(h->cur);
+    h->cur = NULL;
+  }
+  settle(h);
+}
+
+/* The head or body took too long: 408 in its turn, and the end. */
+static void h1_timeout(void *p) {
+  h1 *h = p;
+  if (h->cur == NULL)
+    return;
+  fail(h, 408);
+  if (write_ready(h) == 0)
+    settle(h);
+}
+
+static void h1_writable(void *p) { settle(p); }
+
+static void h1_drain(void *p) {
+  h1 *h = p;
+  h->draining = 1;
+  if (h->qhead == NULL && h->cur == NULL) {
+    /* An idle keep-alive connection ends with a FIN, not a close: a
+     * request the client is sending right now then meets a clean end of
+     * stream, which clients retry, rather than a reset.  A connection that
+     * has not sent its first request yet may have it in flight: it stays
+     * open a moment (the transport's idle timer, short while draining,
+     * ends it) and the request is answered. */
+    if (h->served) {
+      h->ending = 1;
+      h->t->ops->close(h->t, HW__CLOSE_AFTER_WRITE);
+    }
+    return;
+  }
+  if (h->cur == NULL)
+    h->no_more = 1;
+  /* A response that was the last one before draining began may already be
+   * out: then there is nothing more to say and the connection ends. */
+  settle(h);
+}
+
+static void h1_close(void *p) {
+  h1 *h = p;
+  hw_request *r = h->qhead;
+
+  h->gone = 1;
+  h->no_more = 1;
+  if (h->cur != NULL) {
+    hw__request_free(h->cur);
+    h->cur = NULL;
+  }
+  /* Requests still queued are either answered (and now unsendable) or
+   * deferred; a deferred one stays alive until its module finishes it. */
+  h->qhead = h->qtail = NULL;
+  h->nqueued = 0;
+  while (r != NULL) {
+    hw_request *next = r->next;
+    r->next = NULL;
+    hw__request_orphan(r);
+    r = next;
+  }
+}
+
+const hw__proto hw__h1_proto = {
+    .size = sizeof(h1),
+    .open = h1_open,
+    .data = h1_data,
+    .eof = h1_eof,
+    .timeout = h1_timeout,
+    .writable = h1_writable,
+    .drain = h1_drain,
+    .close = h1_close,
+};
+
+static uint32_t clamp32(size_t v) {
+  return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+void hw__h1_env_init(hw__h1_env *env, hw__request_core *core) {
+  env->core = core;
+  hw__h1_env_update(env);
+}
+
+void hw__h1_env_update(hw__h1_env *env) {
+  const hw__config *cfg = hw__request_core_config(env->core);
+  env->limits.request_line = clamp32(cfg->limit_request_line);
+  env->limits.header_bytes = clamp32(cfg->limit_header_bytes);
+  env->limits.headers = clamp32(cfg->limit_headers);
+}

@@ -1,0 +1,32 @@
+/*
+ * h1_response.h - the head of an HTTP/1.1 response (h1_response.c): the
+ * status line, the host's own fields (Server and Date, cached and rewritten
+ * once a second; Content-Length; Connection when needed), the fields a
+ * module added, and the blank line.
+ */
+#ifndef HW_H1_RESPONSE_H
+#define HW_H1_RESPONSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/** What a response head says, besides the module's own fields. */
+typedef struct hw__h1_response {
+  int status;          /* three digits */
+  uint64_t body_len;   /* the Content-Length (sent unless 1xx, 204, 304) */
+  int keep_alive;      /* else "Connection: close" */
+  int version;         /* the request's: 10 adds "Connection: keep-alive" */
+  const char *fields;  /* "Name: value\r\n" lines (borrowed), or NULL */
+  size_t fields_len;
+} hw__h1_response;
+
+/** Appends the head to `out`.  Returns 0 or HW_ENOMEM. */
+int hw__h1_response_head(hw__buf *out, const hw__h1_response *r);
+
+/** Rewrites the cached Date line from the clock (the worker calls it once a
+ *  second; the first head written before any call rewrites it too). */
+void hw__h1_response_update_date(void);
+
+#endif /* HW_H1_RESPONSE_H */

@@ -1,0 +1,342 @@
+/*
+ * host.c - the hw_host function table modules call (see host.h).  What a
+ * module passes in is checked here (a response field that is not a token,
+ * or that would split the response, is refused), copied unless it was
+ * given by reference, and applied to the request through the request core.
+ */
+#include "autoconf.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chars.h"
+#include "host.h"
+#include "log.h"
+#include "module.h"
+#include "request.h"
+
+static hw_request *req_of(hw_response *res) {
+  return hw__bytes_container_of(res, hw_request, res);
+}
+
+static const hw_request *creq_of(const hw_response *res) {
+  return hw__bytes_container_of(res, const hw_request, res);
+}
+
+/* ---- the host function table ------------------------------------------ */
+
+static hw_str span_str(const hw_request *req, hw__span s) {
+  hw_str r = {req->msg.head.data + s.off, s.len};
+  if (s.len == 0)
+    r.data = "";
+  return r;
+}
+
+static hw_str host_method(const hw_request *req) {
+  hw_str r = {req->msg.method_name, req->msg.method_len};
+  if (r.data == NULL)
+    return span_str(req, req->msg.method);
+  return r;
+}
+
+static hw_str host_target(const hw_request *req) {
+  return span_str(req, req->msg.target);
+}
+
+static hw_str host_path(const hw_request *req) {
+  return span_str(req, req->msg.path);
+}
+
+static hw_str host_query(const hw_request *req) {
+  return span_str(req, req->msg.query);
+}
+
+static hw_str host_prefix(const hw_request *req) {
+  hw_str r = {"", 0};
+  if (req->route != NULL) {
+    r.data = req->route->prefix;
+    r.len = req->route->prefix_len;
+  }
+  return r;
+}
+
+static hw_str host_rest(const hw_request *req) {
+  hw_str r = {"", 0};
+  if (req->route != NULL && req->match_len <= req->msg.path.len) {
+    r.data = req->msg.head.data + req->msg.path.off + req->match_len;
+    r.len = req->msg.path.len - req->match_len;
+  }
+  /* The root route "/" leaves the whole path as its rest. */
+  if (req->route != NULL && req->route->prefix_len == 1)
+    r = span_str(req, req->msg.path);
+  return r;
+}
+
+static int host_version(const hw_request *req) { return req->msg.version; }
+
+static int host_header(const hw_request *req, const char *name,
+                       size_t name_len, hw_str *value) {
+  for (uint32_t i = 0; i < req->msg.nfields; i++) {
+    const hw__field *f = &req->msg.fields[i];
+    if (f->name.len == name_len &&
+        hw__chars_name_eq(req->msg.head.data + f->name.off, name, name_len)) {
+      *value = span_str(req, f->value);
+      return 0;
+    }
+  }
+  return HW_ENOENT;
+}
+
+static size_t host_header_count(const hw_request *req) {
+  return req->msg.nfields;
+}
+
+static int host_header_at(const hw_request *req, size_t index, hw_str *name,
+                          hw_str *value) {
+  if (index >= req->msg.nfields)
+    return HW_ENOENT;
+  *name = span_str(req, req->msg.fields[index].name);
+  *value = span_str(req, req->msg.fields[index].value);
+  return 0;
+}
+
+static hw_str host_body(const hw_request *req) {
+  hw_str r = {req->body.len ? req->body.data : "", req->body.len};
+  return r;
+}
+
+static int host_peer(const hw_request *req, char *buf, size_t buf_len) {
+  return hw__request_peer(req, buf, buf_len);
+}
+
+static void *host_alloc(hw_request *req, size_t size) {
+  /* Each block starts with the link to the previous one; 16 bytes keep the
+   * caller's memory 16-byte aligned. */
+  char *p;
+  if (size > SIZE_MAX - 16)
+    return NULL;
+  p = malloc(16 + size);
+  if (p == NULL)
+    return NULL;
+  *(void **)p = req->scratch;
+  req->scratch = p;
+  return p + 16;
+}
+
+static int host_aborted(const hw_request *req) { return req->aborted; }
+
+static void host_on_abort(hw_request *req, hw_abort_cb cb, void *arg) {
+  req->abort_cb = cb;
+  req->abort_arg = arg;
+}
+
+static int writable(const hw_response *res) {
+  return creq_of(res)->state == HW__REQ_RUNNING;
+}
+
+static int host_set_status(hw_response *res, int status) {
+  if (!writable(res))
+    return HW_ESTATE;
+  /* Interim (1xx) responses are the host's business: a module's answer is
+   * always the final one. */
+  if (status < 200 || status > 999)
+    return HW_EINVAL;
+  res->status = status;
+  return 0;
+}
+
+/* The fields the host writes itself (framing and identity): a module
+ * adding its own would contradict them.  Checked by length first, so the
+ * common names cost one switch. */
+static int host_owned(const char *name, size_t len) {
+  switch (len) {
+  case 4: return hw__chars_name_is(name, "date", 4);
+  case 6: return hw__chars_name_is(name, "server", 6);
+  case 10: return hw__chars_name_is(name, "connection", 10);
+  case 14: return hw__chars_name_is(name, "content-length", 14);
+  case 17: return hw__chars_name_is(name, "transfer-encoding", 17);
+  default: return 0;
+  }
+}
+
+/* Non-zero if a field value may be sent as it is: CR, LF or NUL in it would
+ * let a module split the response. */
+static int value_ok(const char *v, size_t n) {
+  size_t i;
+  /* The usual short value is looked at as two overlapping words, for any
+   * byte below 0x0E (the three, and also HTAB, which is allowed); only
+   * when one is found, or for other lengths, byte by byte. */
+  if (n >= 8 && n <= 16 &&
+      !(hw__bytes_below(hw__bytes_load64(v), 0x0E) |
+        hw__bytes_below(hw__bytes_load64(v + n - 8), 0x0E)))
+    return 1;
+  for (i = 0; i < n; i++)
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+      return 0;
+  return 1;
+}
+
+/* The checks a response header field passes before it is sent. */
+static int field_ok(const char *name, size_t name_len, const char *value,
+                    size_t value_len) {
+  /* host_owned compares as tokens, so the name is checked first. */
+  return hw__chars_is_token(name, name_len) && !host_owned(name, name_len) &&
+         value_ok(value, value_len);
+}
+
+/* Writes "Name: value\r\n" at `o` (name_len + value_len + 4 bytes). */
+static char *put_field(char *o, const char *name, size_t name_len,
+                       const char *value, size_t value_len) {
+  hw__bytes_copy(o, name, name_len);
+  o += name_len;
+  *o++ = ':';
+  *o++ = ' ';
+  hw__bytes_copy(o, value, value_len);
+  o += value_len;
+  *o++ = '\r';
+  *o++ = '\n';
+  return o;
+}
+
+static int host_add_header(hw_response *res, const char *name, size_t name_len,
+                           const char *value, size_t value_len) {
+  hw__buf *h = &res->headers;
+
+  if (!writable(res))
+    return HW_ESTATE;
+  if (!field_ok(name, name_len, value, value_len))
+    return HW_EINVAL;
+  if (name_len > SIZE_MAX / 4 || value_len > SIZE_MAX / 4 ||
+      hw__buf_reserve(h, name_len + value_len + 4) != 0)
+    return HW_ENOMEM;
+  h->len = (size_t)(put_field(h->data + h->len, name, name_len, value,
+                              value_len) -
+                    h->data);
+  return 0;
+}
+
+/* A prepared header field (ABI 1.1): the line as it goes out, checked once
+ * so that adding it to a response is one copy. */
+struct hw_header {
+  size_t len;
+  char line[];
+};
+
+static int host_header_prepare(const char *name, size_t name_len,
+                               const char *value, size_t value_len,
+                               hw_header **out) {
+  hw_header *h;
+
+  if (out == NULL)
+    return HW_EINVAL;
+  *out = NULL;
+  if (!field_ok(name, name_len, value, value_len))
+    return HW_EINVAL;
+  if (name_len > SIZE_MAX / 4 || value_len > SIZE_MAX / 4)
+    return HW_ENOMEM;
+  h = malloc(sizeof(*h) + name_len + value_len + 4);
+  if (h == NULL)
+    return HW_ENOMEM;
+  h->len = (size_t)(put_field(h->line, name, name_len, value, value_len) -
+                    h->line);
+  *out = h;
+  return 0;
+}
+
+static int host_add_prepared(hw_response *res, const hw_header *h) {
+  if (!writable(res))
+    return HW_ESTATE;
+  if (h == NULL)
+    return HW_EINVAL;
+  return hw__buf_append(&res->headers, h->line, h->len) != 0 ? HW_ENOMEM : 0;
+}
+
+static void host_header_free(hw_header *h) { free(h); }
+
+static int host_write(hw_response *res, const void *data, size_t len) {
+  if (!writable(res))
+    return HW_ESTATE;
+  /* A HEAD response only needs the length of the body it would have. */
+  if (!creq_of(res)->msg.is_head &&
+      hw__buf_append(&res->body, data, len) != 0)
+    return HW_ENOMEM;
+  res->body_len += len;
+  return 0;
+}
+
+static int host_write_ref(hw_response *res, const void *data, size_t len,
+                          hw_free_cb free_cb, void *arg) {
+  hw__ref *ref;
+
+  if (!writable(res)) {
+    if (free_cb != NULL)
+      free_cb(arg);
+    return HW_ESTATE;
+  }
+  if (res->nrefs == res->refs_cap) {
+    size_t cap = res->refs_cap ? res->refs_cap * 2 : 4;
+    hw__ref *n = realloc(res->refs, cap * sizeof(*n));
+    if (n == NULL) {
+      if (free_cb != NULL)
+        free_cb(arg);
+      return HW_ENOMEM;
+    }
+    res->refs = n;
+    res->refs_cap = cap;
+  }
+  ref = &res->refs[res->nrefs++];
+  ref->data = data;
+  ref->len = len;
+  ref->at = res->body.len;
+  ref->free_cb = free_cb;
+  ref->arg = arg;
+  res->body_len += len;
+  return 0;
+}
+
+static int host_finish(hw_response *res) {
+  return hw__request_finish(req_of(res));
+}
+
+static void host_log(hw_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  hw__log_v(level, fmt, ap);
+  va_end(ap);
+}
+
+static struct uv_loop_s *host_loop(void) {
+  return hw__module_current_loop();
+}
+
+const hw_host hw__host = {
+    .abi_major = HW_ABI_MAJOR,
+    .abi_minor = HW_ABI_MINOR,
+    .size = sizeof(hw_host),
+    .method = host_method,
+    .target = host_target,
+    .path = host_path,
+    .query = host_query,
+    .prefix = host_prefix,
+    .rest = host_rest,
+    .version = host_version,
+    .header = host_header,
+    .header_count = host_header_count,
+    .header_at = host_header_at,
+    .body = host_body,
+    .peer = host_peer,
+    .alloc = host_alloc,
+    .aborted = host_aborted,
+    .on_abort = host_on_abort,
+    .set_status = host_set_status,
+    .add_header = host_add_header,
+    .write = host_write,
+    .write_ref = host_write_ref,
+    .finish = host_finish,
+    .log = host_log,
+    .loop = host_loop,
+    .header_prepare = host_header_prepare,
+    .add_prepared = host_add_prepared,
+    .header_free = host_header_free,
+};

@@ -1,0 +1,81 @@
+/*
+ * listen.c - listening sockets and socket addresses (see listen.h).
+ *
+ * Under a master, each listen address gets one socket per worker slot, all
+ * bound with SO_REUSEPORT so that the kernel spreads new connections over
+ * them; a single process binds its addresses alone.  An IPv6 socket takes
+ * only IPv6, so "[::]:80" and "0.0.0.0:80" can be listed side by side.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "haywire.h"
+#include "listen.h"
+
+int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len) {
+  char ip[64];
+  int r;
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+    uv_ip6_name(a, ip, sizeof(ip));
+    r = snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+  } else {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+    uv_ip4_name(a, ip, sizeof(ip));
+    r = snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+  }
+  if (r < 0 || (size_t)r >= len)
+    return HW_EINVAL;
+  return r;
+}
+
+int hw__listen_open(const hw__listen *l, int port, int backlog, int group,
+                    int *out, char *err, size_t err_len) {
+  struct sockaddr_storage ss = l->addr;
+  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                           : sizeof(struct sockaddr_in);
+  int one = 1, fd;
+
+  if (port >= 0) {
+    if (ss.ss_family == AF_INET6)
+      ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    else
+      ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+  }
+  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto fail;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      (group &&
+       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0))
+    goto fail;
+  if (ss.ss_family == AF_INET6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+    goto fail;
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0)
+    goto fail;
+  *out = fd;
+  return 0;
+fail:
+  snprintf(err, err_len, "cannot listen on %s: %s", l->text, strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  return UV_EINVAL;
+}
+
+int hw__listen_bound(int fd, char *buf, size_t len) {
+  struct sockaddr_storage bound;
+  socklen_t blen = sizeof(bound);
+  if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0)
+    return -1;
+  hw__listen_format((const struct sockaddr *)&bound, buf, len);
+  return ntohs(bound.ss_family == AF_INET6
+                   ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                   : ((struct sockaddr_in *)&bound)->sin_port);
+}

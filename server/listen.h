@@ -1,0 +1,30 @@
+/*
+ * listen.h - listening sockets and socket addresses (listen.c): opening a
+ * socket for a listen address (one of a SO_REUSEPORT group), and writing an
+ * address as text for logs and for modules.
+ */
+#ifndef HW_LISTEN_H
+#define HW_LISTEN_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+/** Writes `sa` as "ip:port" or "[ip]:port" into `buf`.  Returns the length,
+ *  or HW_EINVAL when it does not fit. */
+int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/**
+ * Opens a non-blocking listening socket for `l` (on `port` instead of its
+ * own when port >= 0), joined to the SO_REUSEPORT group of its address when
+ * `group` is set, and sets `*fd` (the caller's).  Returns 0, or a negative
+ * code with one line in `err`.
+ */
+int hw__listen_open(const hw__listen *l, int port, int backlog, int group,
+                    int *fd, char *err, size_t err_len);
+
+/** The port a socket is bound to, and its address as text in `buf`. */
+int hw__listen_bound(int fd, char *buf, size_t len);
+
+#endif /* HW_LISTEN_H */

@@ -1,0 +1,81 @@
+/*
+ * module.h - module shared objects (module.c): loading one and checking its
+ * descriptor, and every call from the server into module code.  Around each
+ * call the unit records what runs: on the note page a worker shares with
+ * its master (so that a crash can be pinned on a route), and the loop that
+ * serves the call, which is what host->loop() answers (host.c).
+ */
+#ifndef HW_MODULE_H
+#define HW_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "haywire.h"
+
+/** One loaded shared object; the server's (hw__module_unload frees it). */
+typedef struct hw__module {
+  char *path;
+  uv_lib_t lib;
+  const hw_module *desc;
+} hw__module;
+
+/**
+ * A page shared by a worker and its master (a file in the run directory,
+ * mapped by both), so that when a worker dies the master can say which
+ * route it was serving.
+ */
+typedef struct hw__module_note {
+  volatile uint32_t busy; /* non-zero while a module's handle() runs */
+  volatile uint32_t gen;
+  char prefix[248];       /* of the route last dispatched */
+} hw__module_note;
+
+/** The size a descriptor needs to hold `member`. */
+#define HW__MODULE_SIZE_TO(member)                                             \
+  (offsetof(hw_module, member) + sizeof(((const hw_module *)0)->member))
+/** Non-zero if the descriptor `d` is large enough to hold `member` (a
+ *  module built for an older minor has a smaller one). */
+#define HW__MODULE_HAS(d, member) ((d)->size >= HW__MODULE_SIZE_TO(member))
+
+/**
+ * Loads `path` and validates its descriptor.  On failure returns a negative
+ * code and writes "<path>: <reason>" into `err`.
+ */
+int hw__module_load(const char *path, hw__module **out, char *err,
+                    size_t err_len);
+/** Unloads and frees (the caller has already called every fini). */
+void hw__module_unload(hw__module *m);
+/** Non-zero if the shared object at `path` is still loaded in the process. */
+int hw__module_is_mapped(const char *path);
+/** Non-zero if `addr` (a function pointer) lies in the module's mapping. */
+int hw__module_owns(const hw__module *m, const void *addr);
+
+/** The loop module calls are made on (a worker's); NULL: the default. */
+void hw__module_serve_on(uv_loop_t *loop);
+/** The loop of the module call running now, for host->loop(): the serving
+ *  loop inside a call, else the default loop. */
+uv_loop_t *hw__module_current_loop(void);
+/** Attaches the note page (the worker's, mapped; NULL: none). */
+void hw__module_note_attach(hw__module_note *page);
+/** Records on the note page the route the next handle() calls serve. */
+void hw__module_note_route(const char *prefix, unsigned gen);
+/** Non-zero when a note page is attached. */
+int hw__module_noting(void);
+
+/* The calls into module code. */
+int hw__module_init(const hw__module *m, const hw_host *host,
+                    const char *config, size_t config_len, void **state,
+                    char *err, size_t err_len);
+hw_handle_result hw__module_handle(const hw__module *m, void *state,
+                                   hw_request *req, hw_response *res);
+void hw__module_fini(const hw__module *m, void *state);
+/** Calls the descriptor's abort, when it has one. */
+void hw__module_abort(const hw__module *m, void *state);
+/** Runs a callback a module gave with a request (on_abort). */
+void hw__module_call_abort_cb(hw_abort_cb cb, hw_request *req, void *arg);
+/** Runs a free callback a module gave with write_ref. */
+void hw__module_call_free_cb(hw_free_cb cb, void *arg);
+
+#endif /* HW_MODULE_H */

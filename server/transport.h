@@ -1,0 +1,106 @@
+/*
+ * transport.h - the seam between a byte stream and the protocol spoken on
+ * it.  Two interfaces, no code:
+ *
+ *   hw__transport   what a protocol is given to write with: a batch to fill,
+ *                   flush, "give me my input again", close, the peer's
+ *                   address; and the phase it is in, which decides the
+ *                   timer the stream applies.  conn.c implements it over a
+ *                   TCP socket; a TLS layer or a PROXY-protocol preamble
+ *                   would implement it over another transport.
+ *   hw__proto       what a transport calls on the protocol above it: bytes
+ *                   arrived, the stream ended, a timer ran out, the output
+ *                   drained, shut down gracefully, the stream is gone.
+ *                   h1.c implements it for HTTP/1.1.
+ *
+ * Calls go from the transport down to the protocol (hw__proto); the
+ * protocol reaches its transport only through the hw__transport it was
+ * given, never by naming a transport's functions.
+ */
+#ifndef HW_TRANSPORT_H
+#define HW_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+
+/* The protocol's phase: which timer applies while nothing is being
+ * written (conn.c keeps the table of timers). */
+enum hw__phase {
+  HW__PHASE_IDLE = 0, /* between requests: the keep-alive timeout */
+  HW__PHASE_HEAD,     /* a head is arriving: the head timeout */
+  HW__PHASE_BODY,     /* a body is arriving: the body timeouts */
+  HW__PHASE_BUSY      /* waiting for the server's own work: none */
+};
+
+/* How a protocol ends its stream. */
+enum hw__close {
+  HW__CLOSE_AFTER_WRITE = 0, /* after what is written, with a FIN, and read
+                                and drop what the peer still sends a while */
+  HW__CLOSE_NOW              /* at once */
+};
+
+/** Output past which a protocol stops taking input (back-pressure). */
+#define HW__TRANSPORT_MAX_UNSENT (64 * 1024)
+
+typedef struct hw__transport hw__transport;
+
+typedef struct hw__transport_ops {
+  /** The batch being filled (taken on first use; the transport's), or NULL
+   *  when out of memory. */
+  hw__batch *(*batch)(hw__transport *t);
+  /** Writes the batch now.  Inside a call from the transport (hw__proto's
+   *  `data`, `writable`...) there is no need: the transport writes what
+   *  was batched when the call returns. */
+  void (*flush)(hw__transport *t);
+  /** The protocol takes input again: it had taken less than it was given,
+   *  and the transport feeds it the rest, then reads on. */
+  void (*resume)(hw__transport *t);
+  /** Ends the stream (enum hw__close); the protocol's `close` follows. */
+  void (*close)(hw__transport *t, int how);
+  /** Writes the peer's address ("ip:port", "[ip]:port") into `buf`;
+   *  returns its length or a negative error. */
+  int (*peer)(hw__transport *t, char *buf, size_t len);
+} hw__transport_ops;
+
+/** A transport as its protocol sees it. */
+struct hw__transport {
+  const hw__transport_ops *ops;
+  hw__batch *batch; /* the batch being filled, when there is one */
+  uint32_t unsent;  /* output handed over and not yet sent (bytes) */
+  uint8_t phase;    /* enum hw__phase: set by the protocol */
+};
+
+/** The batch to fill: the one the transport has ready (it takes one before
+ *  it hands over bytes that will usually be answered), else a new one. */
+static inline hw__batch *hw__transport_batch(hw__transport *t) {
+  return t->batch != NULL ? t->batch : t->ops->batch(t);
+}
+
+/** A protocol, as a transport drives it (one table per protocol). */
+typedef struct hw__proto {
+  /** Bytes of per-stream state, allocated with the stream. */
+  size_t size;
+  /** A stream opens: `p` (zeroed, `size` bytes) is the protocol's state,
+   *  `t` its transport (valid until `close` returns), `env` what the worker
+   *  gave with the protocol. */
+  void (*open)(void *p, hw__transport *t, void *env);
+  /** Bytes arrived (borrowed for the call).  Returns how many were taken;
+   *  fewer means the protocol wants no more for now, and calls the
+   *  transport's `resume` when it does. */
+  size_t (*data)(void *p, const char *data, size_t len);
+  /** The peer ended its side of the stream. */
+  void (*eof)(void *p);
+  /** The timer of the current phase (HEAD, BODY) ran out. */
+  void (*timeout)(void *p);
+  /** Output has drained below HW__TRANSPORT_MAX_UNSENT. */
+  void (*writable)(void *p);
+  /** The server shuts down gracefully: finish what was begun, take no
+   *  more. */
+  void (*drain)(void *p);
+  /** The stream is gone (nothing can be written any more). */
+  void (*close)(void *p);
+} hw__proto;
+
+#endif /* HW_TRANSPORT_H */
