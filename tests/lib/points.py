@@ -65,7 +65,7 @@ POINTS = [
      b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: , chunked"
      b"\r\n\r\n0\r\n\r\n", 400, True),
     # 5. (The authority of an absolute-form target is the request's host:
-    #    not visible in a status; tests/unit/test_http.c checks it.)
+    #    not visible in a status; tests/unit/test_h1_parser.c checks it.)
     (5, "absolute-form with a bad port in its authority",
      b"GET http://x:y/echo HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     # 6. Any method token reaches the modules (RFC 9110 section 9.1); with
