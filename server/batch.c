@@ -60,24 +60,16 @@ void hw__batch_pool_drain(hw__batch_pool *pool) {
 }
 
 int hw__batch_grow(hw__batch *b, const char *base, size_t off, size_t len) {
-  size_t cap = b->segs_cap ? b->segs_cap * 2 : 4;
-  hw__seg *n = realloc(b->segs, cap * sizeof(*n));
-  if (n == NULL)
+  if (hw__buf_array_room((void **)&b->segs, &b->segs_cap, b->nsegs,
+                         sizeof(*b->segs), 4) != 0)
     return HW_ENOMEM;
-  b->segs = n;
-  b->segs_cap = cap;
   return hw__batch_seg(b, base, off, len);
 }
 
 int hw__batch_hold(hw__batch *b, void (*release)(void *arg), void *arg) {
-  if (b->nholds == b->holds_cap) {
-    size_t cap = b->holds_cap ? b->holds_cap * 2 : 4;
-    hw__hold *n = realloc(b->holds, cap * sizeof(*n));
-    if (n == NULL)
-      return HW_ENOMEM;
-    b->holds = n;
-    b->holds_cap = cap;
-  }
+  if (hw__buf_array_room((void **)&b->holds, &b->holds_cap, b->nholds,
+                         sizeof(*b->holds), 4) != 0)
+    return HW_ENOMEM;
   b->holds[b->nholds].release = release;
   b->holds[b->nholds].arg = arg;
   b->nholds++;

@@ -30,6 +30,23 @@ int hw__buf_grow(hw__buf *b, size_t extra) {
   return 0;
 }
 
+int hw__buf_array_room(void **items, size_t *cap, size_t n, size_t size,
+                       size_t first) {
+  size_t want;
+  void *p;
+  if (n < *cap)
+    return 0;
+  want = *cap ? *cap * 2 : first;
+  if (want > SIZE_MAX / size)
+    return HW_ENOMEM;
+  p = realloc(*items, want * size);
+  if (p == NULL)
+    return HW_ENOMEM;
+  *items = p;
+  *cap = want;
+  return 0;
+}
+
 void hw__buf_free(hw__buf *b) {
   free(b->data);
   b->data = NULL;

@@ -50,6 +50,12 @@ static inline int hw__buf_append(hw__buf *b, const void *data, size_t len) {
 /** Frees the memory. */
 void hw__buf_free(hw__buf *b);
 
+/** Makes room for one more element in an array (`*items`, `*cap` elements
+ *  of `size` bytes, `n` of them in use): doubles it, from `first`
+ *  elements.  Returns 0 or HW_ENOMEM (the array is then unchanged). */
+int hw__buf_array_room(void **items, size_t *cap, size_t n, size_t size,
+                       size_t first);
+
 /** Empties the buffer, keeping its memory unless it grew past `keep`. */
 static inline void hw__buf_reset(hw__buf *b, size_t keep) {
   b->len = 0;

@@ -157,14 +157,10 @@ int hw__h1_scan_in_trailers(const hw__h1_scan *st) {
 /* Adds a field line to the message; 0 or -1 (no memory). */
 static int new_field(hw__message *m, uint32_t name_off) {
   hw__field *f;
-  if (m->nfields == m->fields_cap) {
-    uint32_t cap = m->fields_cap ? m->fields_cap * 2 : 16;
-    hw__field *n = realloc(m->fields, cap * sizeof(*n));
-    if (n == NULL)
-      return -1;
-    m->fields = n;
-    m->fields_cap = cap;
-  }
+  if (m->nfields == m->fields_cap &&
+      hw__buf_array_room((void **)&m->fields, &m->fields_cap, m->nfields,
+                         sizeof(*m->fields), 16) != 0)
+    return -1;
   f = &m->fields[m->nfields++];
   f->name.off = name_off;
   f->name.len = 0;

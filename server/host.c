@@ -271,19 +271,14 @@ static int host_write_ref(hw_response *res, const void *data, size_t len,
 
   if (!writable(res)) {
     if (free_cb != NULL)
-      free_cb(arg);
+      hw__module_call_free_cb(free_cb, arg);
     return HW_ESTATE;
   }
-  if (res->nrefs == res->refs_cap) {
-    size_t cap = res->refs_cap ? res->refs_cap * 2 : 4;
-    hw__ref *n = realloc(res->refs, cap * sizeof(*n));
-    if (n == NULL) {
-      if (free_cb != NULL)
-        free_cb(arg);
-      return HW_ENOMEM;
-    }
-    res->refs = n;
-    res->refs_cap = cap;
+  if (hw__buf_array_room((void **)&res->refs, &res->refs_cap, res->nrefs,
+                         sizeof(*res->refs), 4) != 0) {
+    if (free_cb != NULL)
+      hw__module_call_free_cb(free_cb, arg);
+    return HW_ENOMEM;
   }
   ref = &res->refs[res->nrefs++];
   ref->data = data;

@@ -47,7 +47,7 @@ typedef struct hw__message {
                       is not listed; the target on), then a normalised path
                       when one was needed */
   hw__field *fields;
-  uint32_t fields_cap;
+  size_t fields_cap;
 } hw__message;
 
 #endif /* HW_MESSAGE_H */
