@@ -29,11 +29,11 @@ typedef struct hw__hold {
 
 /** A batch; the transport's, lent to the protocol while it fills it. */
 typedef struct hw__batch {
-  uv_write_t req;     /* the transport's write, when the kernel did not take
-                         everything at once */
+  uv_write_t req;         /* the transport's write, when the kernel did not take
+                             everything at once */
   struct hw__batch *next; /* the pool */
-  void *owner;        /* the transport's */
-  hw__buf out;        /* copied bytes */
+  void *owner;            /* the transport's */
+  hw__buf out;            /* copied bytes */
   hw__seg *segs;
   size_t nsegs, segs_cap;
   hw__hold *holds;

@@ -75,7 +75,6 @@ void hw__buf_line_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /** Replaces every `from` in the NUL-terminated `s` (of capacity `cap`) with
  *  `to`, as far as the capacity allows. */
-void hw__buf_replace_all(char *s, size_t cap, const char *from,
-                         const char *to);
+void hw__buf_replace_all(char *s, size_t cap, const char *from, const char *to);
 
 #endif /* HW_BUF_H */

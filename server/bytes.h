@@ -17,7 +17,7 @@
 
 /** The struct of type `type` whose member `member` is at `ptr`. */
 #define hw__bytes_container_of(ptr, type, member)                              \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
+  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /** Eight bytes at `p`, the first in the lowest byte of the result. */
 static inline uint64_t hw__bytes_load64(const void *p) {

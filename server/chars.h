@@ -14,14 +14,16 @@
 
 #include "bytes.h"
 
-#define HW__C_TCHAR 1   /* token (RFC 9110 section 5.6.2) */
-#define HW__C_URI 2     /* what a request-target may contain: the characters
+#define HW__C_TCHAR 1 /* token (RFC 9110 section 5.6.2) */
+#define HW__C_URI                                                              \
+  2                     /* what a request-target may contain: the characters   \
                            of RFC 3986 (unreserved, reserved, '%'), less '#' */
 #define HW__C_FIELD 4   /* field-vchar, SP or HTAB (RFC 9110 section 5.5) */
 #define HW__C_HEX 8     /* HEXDIG */
 #define HW__C_QDTEXT 16 /* qdtext (RFC 9110 section 5.6.4) */
-#define HW__C_REGNAME 32 /* unreserved or sub-delims: reg-name less its
-                            pct-encoded (RFC 3986 section 3.2.2) */
+#define HW__C_REGNAME                                                          \
+  32                    /* unreserved or sub-delims: reg-name less its         \
+                           pct-encoded (RFC 3986 section 3.2.2) */
 #define HW__C_PCTDOT 64 /* '%' or '.': a path that may need normalising */
 #define HW__C_QMARK 128 /* '?': the end of a path */
 
@@ -48,9 +50,9 @@ static inline int hw__chars_is_token(const char *s, size_t n) {
   size_t i = 0;
   if (n >= 8 && n <= 16) {
     const unsigned char *t = u + n - 8;
-    all = k[u[0]] & k[u[1]] & k[u[2]] & k[u[3]] & k[u[4]] & k[u[5]] &
-          k[u[6]] & k[u[7]] & k[t[0]] & k[t[1]] & k[t[2]] & k[t[3]] &
-          k[t[4]] & k[t[5]] & k[t[6]] & k[t[7]];
+    all = k[u[0]] & k[u[1]] & k[u[2]] & k[u[3]] & k[u[4]] & k[u[5]] & k[u[6]] &
+          k[u[7]] & k[t[0]] & k[t[1]] & k[t[2]] & k[t[3]] & k[t[4]] & k[t[5]] &
+          k[t[6]] & k[t[7]];
     return (all & HW__C_TCHAR) != 0;
   }
   all = n > 0 ? HW__C_TCHAR : 0;

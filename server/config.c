@@ -82,7 +82,7 @@ static const char *json_type_name(const json_t *v) {
   return "unknown";
 }
 
-int hw__config_parse_listen(const char *text, hw__listen *out, char *err,
+int hw__config_parse_listen(const char *text, hw__config_listen *out, char *err,
                      size_t err_len) {
   char host[64];
   const char *colon, *port_s;
@@ -151,8 +151,9 @@ int hw__config_parse_listen(const char *text, hw__listen *out, char *err,
   return 0;
 }
 
-int hw__config_set_listen(hw__config *cfg, const hw__listen *l, size_t n) {
-  hw__listen *copy = calloc(n ? n : 1, sizeof(*copy));
+int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
+                          size_t n) {
+  hw__config_listen *copy = calloc(n ? n : 1, sizeof(*copy));
   if (copy == NULL)
     return UV_ENOMEM;
   memcpy(copy, l, n * sizeof(*copy));
@@ -226,8 +227,8 @@ static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
     if (lk == NULL)
       return fail(err, err_len, path, key, "unknown key");
     if (!json_is_integer(x) || json_integer_value(x) < 0)
-      return fail(err, err_len, path, key, "must be a non-negative integer (%s)",
-                  lk->unit);
+      return fail(err, err_len, path, key,
+                  "must be a non-negative integer (%s)", lk->unit);
     *(size_t *)((char *)cfg + lk->offset) = (size_t)json_integer_value(x);
   }
   return 0;
@@ -421,7 +422,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     return UV_ENOMEM;
 
   if (listen == NULL) {
-    hw__listen l;
+    hw__config_listen l;
     if (hw__config_parse_listen(DEFAULT_LISTEN, &l, err, err_len) != 0 ||
         hw__config_set_listen(cfg, &l, 1) != 0)
       return UV_ENOMEM;
@@ -588,13 +589,16 @@ char *hw__config_to_json(const hw__config *cfg) {
     for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
       bad |= json_object_set_new(
           timeouts, timeout_keys[i].name,
-          json_integer((json_int_t) * (const uint64_t *)((const char *)cfg +
-                                                         timeout_keys[i].offset)));
+          json_integer(
+              (json_int_t) *
+              (const uint64_t *)((const char *)cfg + timeout_keys[i].offset)));
     bad |= json_object_set(root, "listen", listen);
-    bad |= json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
-    bad |= json_object_set_new(root, "workers", cfg->workers == HW__CONFIG_WORKERS_AUTO
-                                                    ? json_string("auto")
-                                                    : json_integer(cfg->workers));
+    bad |=
+        json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
+    bad |= json_object_set_new(root, "workers",
+                               cfg->workers == HW__CONFIG_WORKERS_AUTO
+                                   ? json_string("auto")
+                                   : json_integer(cfg->workers));
     bad |= json_object_set(root, "limits", limits);
     bad |= json_object_set(root, "timeouts_ms", timeouts);
     bad |= json_object_set(root, "routes", routes);

@@ -14,10 +14,10 @@
 #define HW__CONFIG_WORKERS_MAX 256
 
 /** One "host:port" to listen on, resolved to a socket address. */
-typedef struct hw__listen {
+typedef struct hw__config_listen {
   struct sockaddr_storage addr;
   char text[80]; /* as the user wrote it, for messages */
-} hw__listen;
+} hw__config_listen;
 
 typedef struct hw__route_conf {
   char *prefix;      /* validated: starts with '/', no trailing '/' */
@@ -33,21 +33,21 @@ typedef struct hw__route_conf {
 typedef struct hw__config {
   char *path;        /* the file it was read from (for messages) */
   char *modules_dir; /* resolved against the config file's directory */
-  hw__listen *listen;
+  hw__config_listen *listen;
   size_t nlisten;
-  int workers;                /* HW__CONFIG_WORKERS_AUTO, 0 or N */
-  size_t limit_body;          /* limits.body */
-  size_t limit_request_line;  /* limits.request_line: longer lines get 414 */
-  size_t limit_header_bytes;  /* limits.header_bytes: names + values, 431 */
-  size_t limit_headers;       /* limits.headers: field lines, 431 */
-  size_t limit_connections;   /* limits.connections */
-  size_t limit_backlog;       /* limits.backlog */
-  size_t limit_body_min_rate; /* limits.body_min_rate: bytes/s, 0 = none */
-  uint64_t drain_ms;          /* timeouts_ms.drain */
-  uint64_t timeout_head_ms;   /* timeouts_ms.head: 408 */
+  int workers;                   /* HW__CONFIG_WORKERS_AUTO, 0 or N */
+  size_t limit_body;             /* limits.body */
+  size_t limit_request_line;     /* limits.request_line: longer lines get 414 */
+  size_t limit_header_bytes;     /* limits.header_bytes: names + values, 431 */
+  size_t limit_headers;          /* limits.headers: field lines, 431 */
+  size_t limit_connections;      /* limits.connections */
+  size_t limit_backlog;          /* limits.backlog */
+  size_t limit_body_min_rate;    /* limits.body_min_rate: bytes/s, 0 = none */
+  uint64_t drain_ms;             /* timeouts_ms.drain */
+  uint64_t timeout_head_ms;      /* timeouts_ms.head: 408 */
   uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
   uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
-  uint64_t timeout_write_ms;  /* timeouts_ms.write: close */
+  uint64_t timeout_write_ms;     /* timeouts_ms.write: close */
   hw__route_conf *routes;
   size_t nroutes;
 } hw__config;
@@ -65,10 +65,11 @@ int hw__config_parse(const char *text, size_t len, const char *path,
                      hw__config **out, char *err, size_t err_len);
 void hw__config_free(hw__config *cfg);
 /** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
-int hw__config_parse_listen(const char *text, hw__listen *out, char *err,
+int hw__config_parse_listen(const char *text, hw__config_listen *out, char *err,
                             size_t err_len);
 /** Replaces the listen list (for --listen; copied). */
-int hw__config_set_listen(hw__config *cfg, const hw__listen *l, size_t n);
+int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
+                          size_t n);
 /**
  * Writes the config back as JSON text (caller frees), with every module as
  * the absolute path in module_path, so that another process (the reload

@@ -48,22 +48,22 @@
 
 struct hw__conn {
   uv_tcp_t tcp;
-  hw__transport t;    /* what the protocol sees */
+  hw__transport t; /* what the protocol sees */
   hw__conn_set *set;
   hw__conn *prev, *next;
   const hw__proto *proto;
-  char *pending;      /* input the protocol did not take (copied) */
+  char *pending; /* input the protocol did not take (copied) */
   uint32_t pending_off, pending_len;
-  uint32_t mark;      /* loop time (ms) the current state began */
+  uint32_t mark; /* loop time (ms) the current state began */
   /* limits.body_min_rate: the body's clock (see body_too_slow). */
   uint32_t rate_mark, rate_ms, rate_bytes;
-  uint16_t nwriting;  /* batches whose write is outstanding */
-  uint8_t seen_phase; /* the protocol's phase when last looked at */
+  uint16_t nwriting;    /* batches whose write is outstanding */
+  uint8_t seen_phase;   /* the protocol's phase when last looked at */
   uint8_t close_wanted; /* the protocol asked to close during a call:
                            1 + enum hw__close */
   unsigned reading : 1;
-  unsigned in_proto : 1;    /* inside a call into the protocol */
-  unsigned paused : 1;      /* the protocol took less: input set aside */
+  unsigned in_proto : 1; /* inside a call into the protocol */
+  unsigned paused : 1;   /* the protocol took less: input set aside */
   unsigned resume_wanted : 1;
   unsigned eof : 1;
   unsigned closing : 1;
@@ -240,8 +240,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   if (status == 0 && !c->eof) {
     c->lingering = 1;
     c->mark = now_ms(c);
-    if (uv_read_start((uv_stream_t *)&c->tcp, linger_alloc, linger_read) ==
-        0) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, linger_alloc, linger_read) == 0) {
       c->reading = 1;
       return;
     }
@@ -407,8 +406,8 @@ static void after(hw__conn *c, int progress) {
     c->mark = now_ms(c);
   }
   {
-    unsigned want = !c->paused && !c->eof &&
-                    c->t.unsent <= HW__TRANSPORT_MAX_UNSENT;
+    unsigned want =
+        !c->paused && !c->eof && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT;
     if (want != c->reading)
       set_reading(c, (int)want);
   }
@@ -535,7 +534,15 @@ static uint64_t linger_ms(const hw__conn *c, const hw__config *cfg) {
 
 /* The states a connection's timers know; the first four are the protocol's
  * phases (enum hw__phase). */
-enum { ST_IDLE = 0, ST_HEAD, ST_BODY, ST_BUSY, ST_WRITE, ST_SHUTDOWN, ST_LINGER };
+enum {
+  ST_IDLE = 0,
+  ST_HEAD,
+  ST_BODY,
+  ST_BUSY,
+  ST_WRITE,
+  ST_SHUTDOWN,
+  ST_LINGER
+};
 
 static const struct state {
   /* how long the state may last (NULL: no limit) */
@@ -546,9 +553,9 @@ static const struct state {
     [ST_IDLE] = {idle_ms, expire_idle},
     [ST_HEAD] = {head_ms, expire_protocol},
     [ST_BODY] = {body_ms, expire_protocol},
-    [ST_BUSY] = {NULL, NULL},         /* modules are working */
+    [ST_BUSY] = {NULL, NULL},            /* modules are working */
     [ST_WRITE] = {write_ms, conn_close}, /* a client that does not read */
-    [ST_SHUTDOWN] = {NULL, NULL},     /* the FIN waits for the writes */
+    [ST_SHUTDOWN] = {NULL, NULL},        /* the FIN waits for the writes */
     [ST_LINGER] = {linger_ms, conn_close},
 };
 

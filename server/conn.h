@@ -16,9 +16,10 @@
 #include "config.h"
 #include "transport.h"
 
-#define HW__CONN_SWEEP_MS 500   /* timers are checked this often */
-#define HW__CONN_LINGER_MS 1500 /* lingering close, plus the sweep's
-                                   granularity: at most 2 s */
+#define HW__CONN_SWEEP_MS 500 /* timers are checked this often */
+#define HW__CONN_LINGER_MS                                                     \
+  1500 /* lingering close, plus the sweep's                                    \
+          granularity: at most 2 s */
 
 typedef struct hw__conn hw__conn;
 typedef struct hw__conn_set hw__conn_set;
@@ -29,11 +30,11 @@ struct hw__conn_set {
   const hw__config *cfg; /* the current generation's: timeouts, limits */
   hw__conn *list;        /* every open connection */
   size_t n;
-  char *rbuf;            /* the one read buffer every connection reads into */
+  char *rbuf; /* the one read buffer every connection reads into */
   size_t rbuf_size;
   hw__batch_pool batches;
-  uv_timer_t sweep;      /* the timers: one pass over the connections */
-  int draining;          /* shutting down gracefully */
+  uv_timer_t sweep; /* the timers: one pass over the connections */
+  int draining;     /* shutting down gracefully */
   /** Called when a connection has closed (set by the owner; may be NULL):
    *  the worker resumes accepting if the limit had paused it. */
   void (*on_closed)(hw__conn_set *s);

@@ -25,7 +25,9 @@ static const struct message {
 
 #define NMESSAGES (sizeof(messages) / sizeof(messages[0]))
 
-static void written(uv_write_t *req, int status) { free(req); }
+static void written(uv_write_t *req, int status) {
+  free(req);
+}
 
 void hw__control_send(uv_stream_t *stream, int kind, unsigned id,
                       const char *text) {

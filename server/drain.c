@@ -47,12 +47,8 @@ static void walk_cb(uv_handle_t *h, void *arg) {
       break;
     case UV_ASYNC: fns[1] = (const void *)((uv_async_t *)h)->async_cb; break;
     case UV_POLL: fns[1] = (const void *)((uv_poll_t *)h)->poll_cb; break;
-    case UV_SIGNAL:
-      fns[1] = (const void *)((uv_signal_t *)h)->signal_cb;
-      break;
-    case UV_PROCESS:
-      fns[1] = (const void *)((uv_process_t *)h)->exit_cb;
-      break;
+    case UV_SIGNAL: fns[1] = (const void *)((uv_signal_t *)h)->signal_cb; break;
+    case UV_PROCESS: fns[1] = (const void *)((uv_process_t *)h)->exit_cb; break;
     case UV_FS_EVENT: fns[1] = (const void *)((uv_fs_event_t *)h)->cb; break;
     case UV_TCP:
     case UV_NAMED_PIPE:
@@ -128,8 +124,7 @@ static void reap(hw__drain *d, int final) {
         hw__generation_fini(g);
         g->state = HW__GEN_FINISHED;
         g->fini_tick = d->ticks;
-        hw__log(HW_LOG_INFO, "generation %u drained: modules finalised",
-                g->id);
+        hw__log(HW_LOG_INFO, "generation %u drained: modules finalised", g->id);
       }
     } else if (g->state == HW__GEN_FINISHED &&
                (final || d->ticks > g->fini_tick)) {
@@ -166,7 +161,6 @@ void hw__drain_retire(hw__drain *d, hw__generation *g) {
   if (!uv_is_active((uv_handle_t *)&d->reaper))
     uv_timer_start(&d->reaper, on_reaper, REAPER_MS, REAPER_MS);
 }
-
 
 void hw__drain_init(hw__drain *d, uv_loop_t *loop, hw__request_core *core) {
   memset(d, 0, sizeof(*d));

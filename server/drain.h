@@ -24,7 +24,7 @@ struct hw__drain {
   hw__generation *retired;
   uv_timer_t reaper;
   uint64_t ticks;
-  uint64_t drain_ms;      /* timeouts_ms.drain of the current generation */
+  uint64_t drain_ms; /* timeouts_ms.drain of the current generation */
   /** Called when a generation is unloaded (may be NULL): its private
    *  copies can go. */
   void (*released)(hw__drain *d, unsigned id);

@@ -39,15 +39,15 @@ typedef struct h1 {
   hw_request *cur;           /* being parsed */
   hw_request *qhead, *qtail; /* parsed, in request order */
   unsigned nqueued;
-  unsigned in_data : 1;      /* inside data(): the transport writes after */
-  unsigned no_more : 1;      /* nothing more is parsed */
-  unsigned stopped : 1;      /* took less input than it was given */
-  unsigned eof : 1;          /* the client ended its side */
-  unsigned draining : 1;     /* the server shuts down gracefully */
-  unsigned served : 1;       /* has answered a request */
+  unsigned in_data : 1;       /* inside data(): the transport writes after */
+  unsigned no_more : 1;       /* nothing more is parsed */
+  unsigned stopped : 1;       /* took less input than it was given */
+  unsigned eof : 1;           /* the client ended its side */
+  unsigned draining : 1;      /* the server shuts down gracefully */
+  unsigned served : 1;        /* has answered a request */
   unsigned continue_owed : 1; /* a 100 Continue waits for earlier answers */
-  unsigned ending : 1;       /* asked the transport to close */
-  unsigned gone : 1;         /* the connection is closed */
+  unsigned ending : 1;        /* asked the transport to close */
+  unsigned gone : 1;          /* the connection is closed */
 } h1;
 
 /* The methods a module can be asked for, as the host tells clients in
@@ -111,7 +111,9 @@ static void set_phase(h1 *h) {
 
 /* ---- writing responses -------------------------------------------------- */
 
-static void release_request(void *arg) { hw__request_free(arg); }
+static void release_request(void *arg) {
+  hw__request_free(arg);
+}
 
 /* Serialises one response into the batch: the head and copied body go into
  * the batch's buffer, referenced body parts stay where the module put them.
@@ -120,9 +122,8 @@ static void release_request(void *arg) { hw__request_free(arg); }
 static int serialize(hw__batch *b, hw_request *req, int keep) {
   struct hw_response *res = &req->res;
   size_t start = b->out.len, at = 0;
-  hw__h1_response r = {res->status,           res->body_len,
-                       keep,                  req->msg.version,
-                       res->headers.data,     res->headers.len};
+  hw__h1_response r = {res->status,      res->body_len,     keep,
+                       req->msg.version, res->headers.data, res->headers.len};
 
   if (hw__h1_response_head(&b->out, &r) != 0)
     return HW_ENOMEM;
@@ -298,8 +299,7 @@ static int on_done(void *ctx) {
   return congested(h);
 }
 
-static const hw__h1_parser_cb parser_cb = {on_begin, on_head, on_body,
-                                           on_done};
+static const hw__h1_parser_cb parser_cb = {on_begin, on_head, on_body, on_done};
 
 /* ---- the request core's sink -------------------------------------------- */
 
@@ -347,8 +347,8 @@ static size_t h1_data(void *p, const char *data, size_t len) {
     return 0; /* the rest is not read */
   h->in_data = 1;
   n = hw__h1_parser_feed(&h->parser, &h->env->limits,
-                         h->cur ? &h->cur->msg : NULL, data, len, &parser_cb,
-                         h, &status);
+                         h->cur ? &h->cur->msg : NULL, data, len, &parser_cb, h,
+                         &status);
   if (status != 0)
     fail(h, status);
   h->in_data = 0;
@@ -381,7 +381,9 @@ static void h1_timeout(void *p) {
     settle(h);
 }
 
-static void h1_writable(void *p) { settle(p); }
+static void h1_writable(void *p) {
+  settle(p);
+}
 
 static void h1_drain(void *p) {
   h1 *h = p;

@@ -16,15 +16,15 @@
  *  of it. */
 typedef struct hw__h1_head {
   /* in, from http-parser: */
-  unsigned minor;           /* HTTP/1.minor */
-  unsigned hp_chunked : 1;  /* it saw Transfer-Encoding: chunked */
-  unsigned hp_length : 1;   /* it saw a Content-Length */
+  unsigned minor;          /* HTTP/1.minor */
+  unsigned hp_chunked : 1; /* it saw Transfer-Encoding: chunked */
+  unsigned hp_length : 1;  /* it saw a Content-Length */
   uint64_t hp_content_length;
   /* out: */
-  unsigned chunked : 1;     /* the body is chunked */
-  unsigned has_length : 1;  /* the body has a Content-Length */
+  unsigned chunked : 1;    /* the body is chunked */
+  unsigned has_length : 1; /* the body has a Content-Length */
   uint64_t content_length;
-  const hw__field *expect;  /* the first Expect field (in the message) */
+  const hw__field *expect; /* the first Expect field (in the message) */
 } hw__h1_head;
 
 /**

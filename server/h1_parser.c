@@ -34,7 +34,7 @@ _Static_assert(sizeof(http_parser) <= sizeof(((hw__h1_parser *)0)->hp),
 
 /* method.h numbers the methods as http-parser does. */
 #define XX(num, sym, name, std)                                                \
-  _Static_assert((int)HW__METHOD_##sym == (int)HTTP_##sym &&                  \
+  _Static_assert((int)HW__METHOD_##sym == (int)HTTP_##sym &&                   \
                      (num) == (int)HTTP_##sym,                                 \
                  "method.h and http-parser disagree about " #sym);
 HW__METHOD_MAP(XX)
@@ -166,8 +166,8 @@ static size_t start(call *k, const hw__h1_limits *lim, const char *data,
     mstart = off;
   } else {
     slow = 1;
-    run = hw__h1_scan_run(st, lim, data + off, len - off, &ev, err, &mstart, NULL,
-                      0);
+    run = hw__h1_scan_run(st, lim, data + off, len - off, &ev, err, &mstart,
+                          NULL, 0);
     if (mstart != SIZE_MAX)
       mstart += off;
   }
@@ -263,7 +263,7 @@ size_t hw__h1_parser_feed(hw__h1_parser *ps, const hw__h1_limits *lim,
         goto fail;
       }
       run = hw__h1_scan_run(st, lim, data + off, len - off, &ev, &err, &mstart,
-                        hm, hm != NULL ? (uint32_t)hm->head.len : 0);
+                            hm, hm != NULL ? (uint32_t)hm->head.len : 0);
       if (hm != NULL && hw__buf_append(&hm->head, data + off, run) != 0 &&
           err == 0)
         err = 500;

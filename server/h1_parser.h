@@ -37,8 +37,7 @@ typedef struct hw__h1_parser_cb {
    *  its body is framed and where Expect is; `keep_alive` whether the
    *  connection persists after it (RFC 9112 section 9.3).  Returns 0 to
    *  go on, or the status to refuse the request with (the parse ends). */
-  int (*head)(void *ctx, hw__message *m, const hw__h1_head *h,
-              int keep_alive);
+  int (*head)(void *ctx, hw__message *m, const hw__h1_head *h, int keep_alive);
   /** Body bytes, with any chunked framing removed (borrowed for the
    *  call).  Returns 0, or the status to refuse the request with. */
   int (*body)(void *ctx, const char *data, size_t len);

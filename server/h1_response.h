@@ -14,11 +14,11 @@
 
 /** What a response head says, besides the module's own fields. */
 typedef struct hw__h1_response {
-  int status;          /* three digits */
-  uint64_t body_len;   /* the Content-Length (sent unless 1xx, 204, 304) */
-  int keep_alive;      /* else "Connection: close" */
-  int version;         /* the request's: 10 adds "Connection: keep-alive" */
-  const char *fields;  /* "Name: value\r\n" lines (borrowed), or NULL */
+  int status;         /* three digits */
+  uint64_t body_len;  /* the Content-Length (sent unless 1xx, 204, 304) */
+  int keep_alive;     /* else "Connection: close" */
+  int version;        /* the request's: 10 adds "Connection: keep-alive" */
+  const char *fields; /* "Name: value\r\n" lines (borrowed), or NULL */
   size_t fields_len;
 } hw__h1_response;
 

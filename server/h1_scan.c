@@ -51,7 +51,7 @@ typedef struct ctx {
 } ctx;
 
 /* The offset in m->head of the byte at `q`. */
-#define POS(q) (c->base + (uint32_t)((q) - c->d))
+#define POS(q) (c->base + (uint32_t)((q)-c->d))
 /* Ends the call with an error status at `q`. */
 #define FAIL(code)                                                             \
   do {                                                                         \
@@ -117,7 +117,7 @@ static const unsigned char *skip_target(const unsigned char *p,
       return p + hw__bytes_first(mk);
     p += 8;
   }
-  while (p < end && *p > 0x20 && *p < 0x7F)
+  while (p < end && 0x20 < *p && *p < 0x7F)
     p++;
   return p;
 }
@@ -661,11 +661,11 @@ static const unsigned char *scan_chunked(ctx *c, const unsigned char *q) {
   return q;
 }
 
-size_t hw__h1_scan_run(hw__h1_scan *st, const hw__h1_limits *lim, const char *data,
-                   size_t len, int *ev, int *status, size_t *mstart,
-                   hw__message *m, uint32_t base) {
-  ctx c = {st,   lim, (const unsigned char *)data,
-           (const unsigned char *)data + len, ev, status, mstart, m, base, 0};
+size_t hw__h1_scan_run(hw__h1_scan *st, const hw__h1_limits *lim,
+                       const char *data, size_t len, int *ev, int *status,
+                       size_t *mstart, hw__message *m, uint32_t base) {
+  const unsigned char *d = (const unsigned char *)data;
+  ctx c = {st, lim, d, d + len, ev, status, mstart, m, base, 0};
   const unsigned char *q = c.d;
 
   while (q < c.end && !c.stop) {

@@ -97,9 +97,9 @@ typedef struct hw__h1_scan {
  * it).  Recording them here, where every byte passes anyway, spares
  * http-parser three callbacks per field and a copy of each piece.
  */
-size_t hw__h1_scan_run(hw__h1_scan *st, const hw__h1_limits *lim, const char *data,
-                   size_t len, int *ev, int *status, size_t *mstart,
-                   hw__message *m, uint32_t base);
+size_t hw__h1_scan_run(hw__h1_scan *st, const hw__h1_limits *lim,
+                       const char *data, size_t len, int *ev, int *status,
+                       size_t *mstart, hw__message *m, uint32_t base);
 
 /**
  * The usual start of a request line, a common method and its space (at

@@ -73,10 +73,12 @@ static hw_str host_rest(const hw_request *req) {
   return r;
 }
 
-static int host_version(const hw_request *req) { return req->msg.version; }
+static int host_version(const hw_request *req) {
+  return req->msg.version;
+}
 
-static int host_header(const hw_request *req, const char *name,
-                       size_t name_len, hw_str *value) {
+static int host_header(const hw_request *req, const char *name, size_t name_len,
+                       hw_str *value) {
   for (uint32_t i = 0; i < req->msg.nfields; i++) {
     const hw__field *f = &req->msg.fields[i];
     if (f->name.len == name_len &&
@@ -124,7 +126,9 @@ static void *host_alloc(hw_request *req, size_t size) {
   return p + 16;
 }
 
-static int host_aborted(const hw_request *req) { return req->aborted; }
+static int host_aborted(const hw_request *req) {
+  return req->aborted;
+}
 
 static void host_on_abort(hw_request *req, hw_abort_cb cb, void *arg) {
   req->abort_cb = cb;
@@ -210,9 +214,9 @@ static int host_add_header(hw_response *res, const char *name, size_t name_len,
   if (name_len > SIZE_MAX / 4 || value_len > SIZE_MAX / 4 ||
       hw__buf_reserve(h, name_len + value_len + 4) != 0)
     return HW_ENOMEM;
-  h->len = (size_t)(put_field(h->data + h->len, name, name_len, value,
-                              value_len) -
-                    h->data);
+  h->len =
+      (size_t)(put_field(h->data + h->len, name, name_len, value, value_len) -
+               h->data);
   return 0;
 }
 
@@ -238,8 +242,8 @@ static int host_header_prepare(const char *name, size_t name_len,
   h = malloc(sizeof(*h) + name_len + value_len + 4);
   if (h == NULL)
     return HW_ENOMEM;
-  h->len = (size_t)(put_field(h->line, name, name_len, value, value_len) -
-                    h->line);
+  h->len =
+      (size_t)(put_field(h->line, name, name_len, value, value_len) - h->line);
   *out = h;
   return 0;
 }
@@ -252,14 +256,15 @@ static int host_add_prepared(hw_response *res, const hw_header *h) {
   return hw__buf_append(&res->headers, h->line, h->len) != 0 ? HW_ENOMEM : 0;
 }
 
-static void host_header_free(hw_header *h) { free(h); }
+static void host_header_free(hw_header *h) {
+  free(h);
+}
 
 static int host_write(hw_response *res, const void *data, size_t len) {
   if (!writable(res))
     return HW_ESTATE;
   /* A HEAD response only needs the length of the body it would have. */
-  if (!creq_of(res)->msg.is_head &&
-      hw__buf_append(&res->body, data, len) != 0)
+  if (!creq_of(res)->msg.is_head && hw__buf_append(&res->body, data, len) != 0)
     return HW_ENOMEM;
   res->body_len += len;
   return 0;

@@ -35,8 +35,8 @@ int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len) {
   return r;
 }
 
-int hw__listen_open(const hw__listen *l, int port, int backlog, int group,
-                    int *out, char *err, size_t err_len) {
+int hw__listen_open(const hw__config_listen *l, int port, int backlog,
+                    int group, int *out, char *err, size_t err_len) {
   struct sockaddr_storage ss = l->addr;
   socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                            : sizeof(struct sockaddr_in);

@@ -21,8 +21,8 @@ int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len);
  * `group` is set, and sets `*fd` (the caller's).  Returns 0, or a negative
  * code with one line in `err`.
  */
-int hw__listen_open(const hw__listen *l, int port, int backlog, int group,
-                    int *fd, char *err, size_t err_len);
+int hw__listen_open(const hw__config_listen *l, int port, int backlog,
+                    int group, int *fd, char *err, size_t err_len);
 
 /** The port a socket is bound to, and its address as text in `buf`. */
 int hw__listen_bound(int fd, char *buf, size_t len);

@@ -34,23 +34,25 @@
 #define MAX_LISTEN 64
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: haywire [-c FILE] [--listen HOST:PORT]... [-t] [--version] "
-          "[-h]\n"
-          "  -c, --config FILE     routes file (default " DEFAULT_CONFIG ")\n"
-          "  -l, --listen ADDR     listen on ADDR instead of the config's list\n"
-          "                        (127.0.0.1:8080, [::1]:8080, *:8080, 8080;"
-          " repeatable)\n"
-          "  -t, --test            check the config and its modules, then exit\n"
-          "      --workers N       worker processes (default: the config's\n"
-          "                        \"workers\", \"auto\" = one per CPU; 0 = single\n"
-          "                        process)\n"
-          "      --single          the single-process mode (same as --workers 0)\n"
-          "      --pid-file FILE   write the (master's) pid to FILE\n"
-          "      --run-dir DIR     where private module copies go (default\n"
-          "                        $TMPDIR or /tmp)\n"
-          "  -v, --version         print the version and exit\n"
-          "  -h, --help            print this help and exit\n");
+  fprintf(
+      f,
+      "usage: haywire [-c FILE] [--listen HOST:PORT]... [-t] [--version] "
+      "[-h]\n"
+      "  -c, --config FILE     routes file (default " DEFAULT_CONFIG ")\n"
+      "  -l, --listen ADDR     listen on ADDR instead of the config's list\n"
+      "                        (127.0.0.1:8080, [::1]:8080, *:8080, 8080;"
+      " repeatable)\n"
+      "  -t, --test            check the config and its modules, then exit\n"
+      "      --workers N       worker processes (default: the config's\n"
+      "                        \"workers\", \"auto\" = one per CPU; 0 = "
+      "single\n"
+      "                        process)\n"
+      "      --single          the single-process mode (same as --workers 0)\n"
+      "      --pid-file FILE   write the (master's) pid to FILE\n"
+      "      --run-dir DIR     where private module copies go (default\n"
+      "                        $TMPDIR or /tmp)\n"
+      "  -v, --version         print the version and exit\n"
+      "  -h, --help            print this help and exit\n");
 }
 
 /* Many keep-alive connections need many descriptors: take all the system
@@ -66,9 +68,9 @@ static void raise_nofile(void) {
 
 /* Loads the config, applies --listen, builds generation 1 (from private
  * copies of the modules when `rl` is given, as every later reload does). */
-static int load(const char *path, const hw__listen *listen, size_t nlisten,
-                hw__reloader *rl, hw__generation **out, char *err,
-                size_t err_len) {
+static int load(const char *path, const hw__config_listen *listen,
+                size_t nlisten, hw__reloader *rl, hw__generation **out,
+                char *err, size_t err_len) {
   hw__config *cfg;
   int r = hw__config_load(path, &cfg, err, err_len);
   if (r != 0)
@@ -85,7 +87,7 @@ static int load(const char *path, const hw__listen *listen, size_t nlisten,
   return hw__generation_build(cfg, 1, &hw__host, out, err, err_len);
 }
 
-static int check_config(const char *path, const hw__listen *listen,
+static int check_config(const char *path, const hw__config_listen *listen,
                         size_t nlisten) {
   char err[2048];
   hw__generation *g;
@@ -116,7 +118,7 @@ static int serve(hw__worker *w, uv_loop_t *loop) {
 }
 
 /* The single-process mode: this process loads the modules and serves. */
-static int run_single(const char *config, const hw__listen *listen,
+static int run_single(const char *config, const hw__config_listen *listen,
                       size_t nlisten, const char *run_dir,
                       const char *pid_file) {
   uv_loop_t *loop = uv_default_loop();
@@ -226,7 +228,7 @@ int main(int argc, char **argv) {
   };
   const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
   const char *note_file = NULL;
-  hw__listen listen[MAX_LISTEN];
+  hw__config_listen listen[MAX_LISTEN];
   size_t nlisten = 0;
   int test = 0, ch, workers = -2, worker_id = 0, nfds = 0, gen_id = 1;
   char err[4096];
@@ -243,7 +245,8 @@ int main(int argc, char **argv) {
                 MAX_LISTEN);
         return 1;
       }
-      if (hw__config_parse_listen(optarg, &listen[nlisten], err, sizeof(err)) != 0) {
+      if (hw__config_parse_listen(optarg, &listen[nlisten], err, sizeof(err)) !=
+          0) {
         fprintf(stderr, "haywire: --listen: %s\n", err);
         return 1;
       }

@@ -500,8 +500,8 @@ static void begin_stop(master *m, int sig) {
   m->stopping = 1;
   m->rl.stopping = 1;
   m->graceful = sig != SIGINT;
-  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", hw__process_signame(sig), m->nslots,
-          m->graceful ? " gracefully" : "");
+  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", hw__process_signame(sig),
+          m->nslots, m->graceful ? " gracefully" : "");
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     uv_timer_stop(&s->restart);
@@ -621,9 +621,10 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
           "haywire " PACKAGE_VERSION, (int)getpid(), nworkers);
   /* The listen list is fixed for the master's life (reloads keep it), so
    * the reloader gets a copy that outlives every generation's config. */
-  m.rl.listen = malloc(cfg->nlisten * sizeof(hw__listen));
+  m.rl.listen = malloc(cfg->nlisten * sizeof(hw__config_listen));
   if (m.rl.listen != NULL) {
-    memcpy((void *)m.rl.listen, cfg->listen, cfg->nlisten * sizeof(hw__listen));
+    memcpy((void *)m.rl.listen, cfg->listen,
+           cfg->nlisten * sizeof(hw__config_listen));
     m.rl.nlisten = cfg->nlisten;
   }
   hw__reload_check(&m.rl, cfg);

@@ -34,18 +34,18 @@ typedef struct hw__message {
   const char *method_name; /* a listed method's static name, or NULL: then
                               the method is the span `method` */
   uint32_t method_len;
-  uint8_t method_id;       /* enum hw__method */
-  uint8_t version;         /* 10 or 11 (HTTP/1.0, HTTP/1.1) */
-  uint8_t is_head : 1;     /* the method is HEAD: no body is sent */
-  uint8_t asterisk : 1;    /* the target is "*" (OPTIONS *) */
+  uint8_t method_id;    /* enum hw__method */
+  uint8_t version;      /* 10 or 11 (HTTP/1.0, HTTP/1.1) */
+  uint8_t is_head : 1;  /* the method is HEAD: no body is sent */
+  uint8_t asterisk : 1; /* the target is "*" (OPTIONS *) */
   hw__span method, target, path, query;
-  hw__span host;   /* the authority of an absolute-form target, else the
-                      Host field's value (RFC 9112 section 3.2.2) */
+  hw__span host; /* the authority of an absolute-form target, else the
+                    Host field's value (RFC 9112 section 3.2.2) */
   uint32_t nfields;
   /* kept across requests: */
-  hw__buf head;    /* the head's bytes as received (the method only when it
-                      is not listed; the target on), then a normalised path
-                      when one was needed */
+  hw__buf head; /* the head's bytes as received (the method only when it
+                   is not listed; the target on), then a normalised path
+                   when one was needed */
   hw__field *fields;
   size_t fields_cap;
 } hw__message;

@@ -28,9 +28,9 @@
  * descriptor of this size is complete; anything smaller is not a module. */
 #define HW_MODULE_MIN_SIZE HW__MODULE_SIZE_TO(fini)
 
-static uv_loop_t *serving;        /* the loop module calls are made on */
-static uv_loop_t *current;        /* set while module code runs */
-static hw__module_note *note;     /* the page shared with the master */
+static uv_loop_t *serving;    /* the loop module calls are made on */
+static uv_loop_t *current;    /* set while module code runs */
+static hw__module_note *note; /* the page shared with the master */
 
 static int refuse(hw__module *m, char *err, size_t err_len, const char *path,
                   const char *reason) {
@@ -70,7 +70,7 @@ int hw__module_load(const char *path, hw__module **out, char *err,
     snprintf(why, sizeof(why), "cannot load: %s",
              e == NULL ? "unknown error"
              : colon != NULL && strncmp(e, path, strlen(path)) == 0 ? colon + 2
-                                                                  : e);
+                                                                    : e);
     free(m->path);
     free(m);
     return refuse(NULL, err, err_len, path, why);
@@ -129,23 +129,28 @@ int hw__module_is_mapped(const char *path) {
 
 int hw__module_owns(const hw__module *m, const void *addr) {
   Dl_info self, other;
-  if (addr == NULL || dladdr(m->desc, &self) == 0 ||
-      dladdr(addr, &other) == 0)
+  if (addr == NULL || dladdr(m->desc, &self) == 0 || dladdr(addr, &other) == 0)
     return 0;
   return self.dli_fbase == other.dli_fbase;
 }
 
 /* ---- calls into module code -------------------------------------------- */
 
-void hw__module_serve_on(uv_loop_t *loop) { serving = loop; }
+void hw__module_serve_on(uv_loop_t *loop) {
+  serving = loop;
+}
 
 uv_loop_t *hw__module_current_loop(void) {
   return current != NULL ? current : uv_default_loop();
 }
 
-void hw__module_note_attach(hw__module_note *page) { note = page; }
+void hw__module_note_attach(hw__module_note *page) {
+  note = page;
+}
 
-int hw__module_noting(void) { return note != NULL; }
+int hw__module_noting(void) {
+  return note != NULL;
+}
 
 void hw__module_note_route(const char *prefix, unsigned gen) {
   if (note == NULL)
@@ -156,7 +161,9 @@ void hw__module_note_route(const char *prefix, unsigned gen) {
 
 /* The loop a call runs on, saved and restored around it (a module may call
  * the host, which may call another module, as a deferred finish does). */
-#define ENTER() uv_loop_t *saved = current; current = serving != NULL ? serving : uv_default_loop()
+#define ENTER()                                                                \
+  uv_loop_t *saved = current;                                                  \
+  current = serving != NULL ? serving : uv_default_loop()
 #define LEAVE() current = saved
 
 int hw__module_init(const hw__module *m, const hw_host *host,

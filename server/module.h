@@ -29,7 +29,7 @@ typedef struct hw__module {
 typedef struct hw__module_note {
   volatile uint32_t busy; /* non-zero while a module's handle() runs */
   volatile uint32_t gen;
-  char prefix[248];       /* of the route last dispatched */
+  char prefix[248]; /* of the route last dispatched */
 } hw__module_note;
 
 /** The size a descriptor needs to hold `member`. */

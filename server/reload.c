@@ -384,7 +384,8 @@ static void begin(hw__reloader *rl) {
   /* The listening sockets stay as they are: a reload changes routes and
    * modules, not addresses. */
   if (cfg->nlisten != rl->nlisten ||
-      memcmp(cfg->listen, rl->listen, rl->nlisten * sizeof(hw__listen)) != 0)
+      memcmp(cfg->listen, rl->listen,
+             rl->nlisten * sizeof(hw__config_listen)) != 0)
     hw__log(HW_LOG_WARN, "reload: a change of \"listen\" takes a restart");
   if (hw__config_set_listen(cfg, rl->listen, rl->nlisten) != 0) {
     hw__config_free(cfg);

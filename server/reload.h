@@ -30,24 +30,24 @@ struct hw__reloader {
   void *owner;
   hw__reload_checked_cb on_checked;
   void (*on_finished)(hw__reloader *rl, int ok); /* optional */
-  char *config_path;      /* the user's routes.json */
-  char *run_dir;          /* private module copies live under it */
-  int own_run_dir;        /* created here: removed at exit */
-  const hw__listen *listen; /* the addresses in force (a reload keeps them);
-                               the owner's */
+  char *config_path;                             /* the user's routes.json */
+  char *run_dir;                   /* private module copies live under it */
+  int own_run_dir;                 /* created here: removed at exit */
+  const hw__config_listen *listen; /* the addresses in force (a reload keeps
+                               them); the owner's */
   size_t nlisten;
-  unsigned last_id;       /* the generation being served */
+  unsigned last_id; /* the generation being served */
   int stopping;
   uv_signal_t sig_hup;
-  int busy, pending;      /* a reload is being built / another was asked */
-  uint64_t started;       /* uv_hrtime() of the SIGHUP */
-  hw__config *staged;     /* the config being checked */
+  int busy, pending;  /* a reload is being built / another was asked */
+  uint64_t started;   /* uv_hrtime() of the SIGHUP */
+  hw__config *staged; /* the config being checked */
   unsigned staged_id;
-  uv_process_t child;     /* the preflight: haywire -t on the snapshot */
+  uv_process_t child; /* the preflight: haywire -t on the snapshot */
   uv_pipe_t child_err;
   uv_timer_t child_timer;
   hw__buf child_out;
-  int child_state;        /* handles closed so far (3 when done) */
+  int child_state; /* handles closed so far (3 when done) */
   int64_t child_status;
   int child_signal;
 };
@@ -67,8 +67,8 @@ void hw__reload_destroy(hw__reloader *rl);
  * the config at the copies, so the files users edit are never mapped.  Also
  * writes the config there as routes.json for the preflight and workers.
  */
-int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id,
-                     char *err, size_t err_len);
+int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
+                     size_t err_len);
 /** Removes run_dir/g<id>/ and everything in it (no run dir: nothing). */
 void hw__reload_unstage(const hw__reloader *rl, unsigned id);
 /** The path of generation `id`'s snapshot config, into `buf`. */

@@ -232,9 +232,7 @@ int hw__request_dispatch(hw_request *req) {
     r = hw__module_handle(rt->module, rt->state, req, &req->res);
     req->in_handle = 0;
     switch (r) {
-    case HW_HANDLED:
-      req->state = HW__REQ_DONE;
-      return 1;
+    case HW_HANDLED: req->state = HW__REQ_DONE; return 1;
     case HW_DEFERRED:
       if (req->finished_early) {
         req->state = HW__REQ_DONE;
@@ -245,14 +243,13 @@ int hw__request_dispatch(hw_request *req) {
     case HW_DECLINED:
       /* Fall through to the next shorter prefix of the same generation. */
       hw__request_reset_response(req);
-      rt = hw__router_match(req->gen->router, req->msg.head.data + req->msg.path.off,
+      rt = hw__router_match(req->gen->router,
+                            req->msg.head.data + req->msg.path.off,
                             req->msg.path.len, req->match_len, &req->match_len);
       req->route = rt;
       continue;
     case HW_ERROR:
-    default:
-      hw__request_respond(req, 500, NULL, 0, 1);
-      return 1;
+    default: hw__request_respond(req, 500, NULL, 0, 1); return 1;
     }
   }
   /* Nothing answered: 404, or 501 for a method outside RFC 9110's set,

@@ -62,24 +62,24 @@ struct hw_request {
   hw_request *gprev, *gnext; /* the generation's list of its requests */
   hw__request_core *core;
   const hw__request_sink *sink; /* how the core reaches the protocol */
-  void *owner;               /* the protocol's (its connection or stream);
-                                NULL once the client has gone */
-  hw__generation *gen;       /* pinned from route match to free */
-  hw__route *route;          /* NULL: no route */
+  void *owner;                  /* the protocol's (its connection or stream);
+                                   NULL once the client has gone */
+  hw__generation *gen;          /* pinned from route match to free */
+  hw__route *route;             /* NULL: no route */
   size_t match_len;
   enum hw__req_state state;
-  uint8_t proto_bits;        /* the protocol unit's own flags */
+  uint8_t proto_bits; /* the protocol unit's own flags */
   unsigned deferred : 1;
   unsigned aborted : 1;
   unsigned in_handle : 1;      /* inside the module's handle() */
   unsigned finished_early : 1; /* finish() called inside handle() */
-  void *scratch;             /* list of alloc() blocks */
+  void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
-  struct hw_response res;    /* its per-request part must stay last */
+  struct hw_response res; /* its per-request part must stay last */
   /* kept across requests: */
-  hw__buf body;              /* the request body, whole */
-  hw__message msg;           /* the head (clears its own per-request part) */
+  hw__buf body;    /* the request body, whole */
+  hw__message msg; /* the head (clears its own per-request part) */
 };
 
 /** How the core reaches a request's protocol unit: given with each request
@@ -102,7 +102,7 @@ struct hw__request_sink {
  *  with, and the pool of request objects. */
 struct hw__request_core {
   hw__generation *gen;
-  size_t limit_body;  /* the current generation's limits.body */
+  size_t limit_body; /* the current generation's limits.body */
   hw_request *free_reqs;
   unsigned nfree;
   const hw__route *noted; /* the route the note page names */
@@ -114,8 +114,8 @@ void hw__request_core_init(hw__request_core *core, hw__generation *gen);
 void hw__request_core_set_generation(hw__request_core *core,
                                      hw__generation *gen);
 /** The configuration of the current generation. */
-static inline const hw__config *hw__request_core_config(
-    const hw__request_core *core) {
+static inline const hw__config *
+hw__request_core_config(const hw__request_core *core) {
   return core->gen->config;
 }
 /** Frees the pooled request objects. */

@@ -9,9 +9,7 @@
 const char *hw__status_reason(int status, size_t *len) {
   switch (status) {
 #define XX(code, reason)                                                       \
-  case code:                                                                   \
-    *len = sizeof(reason) - 1;                                                 \
-    return reason;
+  case code: *len = sizeof(reason) - 1; return reason;
     HW__STATUS_MAP(XX)
 #undef XX
   default: *len = 0; return "";

@@ -198,7 +198,7 @@ int hw__target_parse(hw__message *m) {
  * brackets: IPv6address or IPvFuture (RFC 3986 section 3.2.2).  Rare, and
  * kept out of line: it needs a copy for inet_pton. */
 static __attribute__((noinline)) int ip_literal_ok(const unsigned char *v,
-                                                    uint32_t n) {
+                                                   uint32_t n) {
   char text[INET6_ADDRSTRLEN];
   unsigned char addr[16];
   uint32_t i;
@@ -240,8 +240,8 @@ int hw__target_host_rest(const char *s, uint32_t n) {
     /* Every request has a Host, and a valid one is the rule: runs of four
      * reg-name bytes are passed over with their classes combined. */
     for (;;) {
-      while (i + 4 <= n && (k[v[i]] & k[v[i + 1]] & k[v[i + 2]] &
-                            k[v[i + 3]] & HW__C_REGNAME))
+      while (i + 4 <= n && (k[v[i]] & k[v[i + 1]] & k[v[i + 2]] & k[v[i + 3]] &
+                            HW__C_REGNAME))
         i += 4;
       while (i < n && (k[v[i]] & HW__C_REGNAME))
         i++;

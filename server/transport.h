@@ -15,7 +15,9 @@
  *
  * Calls go from the transport down to the protocol (hw__proto); the
  * protocol reaches its transport only through the hw__transport it was
- * given, never by naming a transport's functions.
+ * given, never by naming a transport's functions.  A layer in between (TLS,
+ * a PROXY-protocol preamble) is both: a protocol to the transport below it
+ * and a transport to the protocol above it, so neither changes.
  */
 #ifndef HW_TRANSPORT_H
 #define HW_TRANSPORT_H

@@ -29,7 +29,9 @@
 
 #define STOP_GRACE_MS 2000
 
-static void on_date_timer(uv_timer_t *t) { hw__h1_response_update_date(); }
+static void on_date_timer(uv_timer_t *t) {
+  hw__h1_response_update_date();
+}
 
 /* The connection limit: the configured one, but never more than the
  * descriptors this process may open, less a margin for everything else
@@ -310,7 +312,8 @@ int hw__worker_run(hw__worker *w) {
    * for SIGHUP itself, and keeps the addresses in force beyond
    * generation 1's config, which a reload frees. */
   if (rl->run_dir != NULL) {
-    hw__listen *keep = malloc(w->gen->config->nlisten * sizeof(*keep) + 1);
+    hw__config_listen *keep =
+        malloc(w->gen->config->nlisten * sizeof(*keep) + 1);
     rl->owner = w;
     rl->on_checked = single_checked;
     if (keep != NULL)
@@ -432,7 +435,6 @@ int hw__worker_attach(hw__worker *w, int fd, const char *note_file) {
   /* The control pipe alone must not keep the worker alive at exit. */
   uv_unref((uv_handle_t *)&w->ctl);
   uv_read_start((uv_stream_t *)&w->ctl, hw__buf_line_alloc, ctl_read);
-  hw__control_send((uv_stream_t *)&w->ctl, HW__CONTROL_READY, w->gen->id,
-                   NULL);
+  hw__control_send((uv_stream_t *)&w->ctl, HW__CONTROL_READY, w->gen->id, NULL);
   return 0;
 }

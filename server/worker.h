@@ -27,13 +27,13 @@ enum { HW__WORKER_RUNNING = 0, HW__WORKER_DRAINING, HW__WORKER_STOPPING };
 
 typedef struct hw__worker {
   uv_loop_t *loop;
-  hw__generation *gen;     /* the current generation (the worker's) */
-  hw__request_core core;   /* routes new requests with `gen` */
-  hw__h1_env h1;           /* what its HTTP/1 connections share */
+  hw__generation *gen;   /* the current generation (the worker's) */
+  hw__request_core core; /* routes new requests with `gen` */
+  hw__h1_env h1;         /* what its HTTP/1 connections share */
   hw__conn_set conns;
-  hw__drain drain;         /* retired generations */
-  hw__reloader reload;     /* a single process's own reloads (run_dir set
-                              by the caller before hw__worker_init) */
+  hw__drain drain;     /* retired generations */
+  hw__reloader reload; /* a single process's own reloads (run_dir set
+                          by the caller before hw__worker_init) */
   uv_timer_t date_timer;
   size_t max_conns;
   int accept_paused;
@@ -41,13 +41,13 @@ typedef struct hw__worker {
   size_t nlisteners;
   uv_signal_t sig_int, sig_term, sig_quit;
   uv_timer_t stop_timer;
-  int stopping;            /* HW__WORKER_* */
+  int stopping; /* HW__WORKER_* */
   uint64_t stop_deadline;
   /* Under a master: */
-  int id;                  /* worker slot number (0: single process) */
-  uv_pipe_t ctl;           /* control pipe to the master */
+  int id;        /* worker slot number (0: single process) */
+  uv_pipe_t ctl; /* control pipe to the master */
   hw__buf ctl_in;
-  hw__module_note *note;   /* shared with the master: what is running */
+  hw__module_note *note; /* shared with the master: what is running */
 } hw__worker;
 
 /** Initialises a worker around `loop` with generation `gen` (owned from

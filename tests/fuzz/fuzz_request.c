@@ -128,9 +128,8 @@ static void check_wire(const mt_conn *c) {
        * these modules send begins like a response. */
       if (cl != NULL) {
         body = (size_t)strtoul(cl + 18, NULL, 10);
-        if (p + hlen == c->wire.len ||
-            (c->wire.len - p - hlen >= 9 &&
-             memcmp(w + hlen, "HTTP/1.1 ", 9) == 0))
+        if (p + hlen == c->wire.len || (c->wire.len - p - hlen >= 9 &&
+                                        memcmp(w + hlen, "HTTP/1.1 ", 9) == 0))
           body = 0;
         CHECK(p + hlen + body <= c->wire.len);
       }

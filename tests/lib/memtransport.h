@@ -17,16 +17,16 @@ typedef struct mt_conn {
   hw__transport t;
   const hw__proto *proto;
   hw__batch_pool pool;
-  hw__buf wire;      /* every byte written, in order */
-  hw__buf pending;   /* input the protocol did not take */
+  hw__buf wire;    /* every byte written, in order */
+  hw__buf pending; /* input the protocol did not take */
   size_t pending_off;
-  int paused;        /* the protocol took less than it was given */
+  int paused; /* the protocol took less than it was given */
   int resume_wanted;
-  int close_wanted;  /* 1 + enum hw__close */
-  int closed;        /* 1 + how the protocol closed, once done */
+  int close_wanted; /* 1 + enum hw__close */
+  int closed;       /* 1 + how the protocol closed, once done */
   int in_call;
-  int gone;          /* the protocol's close has run */
-  void *state;       /* the protocol's */
+  int gone;    /* the protocol's close has run */
+  void *state; /* the protocol's */
 } mt_conn;
 
 /** Opens `proto` with `env` on a new in-memory connection. */

@@ -25,8 +25,8 @@ static int in(const char *set, int c) {
 /* Each class from its definition. */
 static unsigned expected(int c) {
   const char *tchar = "!#$%&'*+-.^_`|~" DIGIT ALPHA; /* RFC 9110 5.6.2 */
-  const char *unreserved = ALPHA DIGIT "-._~";         /* RFC 3986 2.3 */
-  const char *sub_delims = "!$&'()*+,;=";              /* RFC 3986 2.2 */
+  const char *unreserved = ALPHA DIGIT "-._~";       /* RFC 3986 2.3 */
+  const char *sub_delims = "!$&'()*+,;=";            /* RFC 3986 2.2 */
   const char *gen_delims_but_hash = ":/?[]@";
   unsigned k = 0;
   int vchar = c >= 0x21 && c <= 0x7E, obs_text = c >= 0x80;
@@ -117,9 +117,8 @@ static void test_methods(void) {
   ok(strcmp(hw__method_name[HW__METHOD_MSEARCH], "M-SEARCH") == 0,
      "M-SEARCH is spelled with its hyphen");
   {
-    static const char *const std[] = {"GET",    "HEAD",    "POST",
-                                      "PUT",    "DELETE",  "CONNECT",
-                                      "OPTIONS", "TRACE"};
+    static const char *const std[] = {"GET",    "HEAD",    "POST",    "PUT",
+                                      "DELETE", "CONNECT", "OPTIONS", "TRACE"};
     int nstd = 0, wrong = 0;
     for (unsigned i = 0; i < HW__METHOD_COUNT; i++) {
       int listed = 0;

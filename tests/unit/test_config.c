@@ -62,7 +62,7 @@ static hw__config *good(const char *name, const char *json) {
 int main(void) {
   char path[512], err[1024];
   hw__config *cfg;
-  hw__listen l;
+  hw__config_listen l;
 
   strcpy(dir, "/tmp/hw-config-test-XXXXXX");
   if (mkdtemp(dir) == NULL)
@@ -170,7 +170,8 @@ int main(void) {
            "default request line limit 8192");
     is_int((long long)cfg->limit_header_bytes, 16384,
            "default header bytes limit 16384");
-    is_int((long long)cfg->limit_headers, 100, "default header fields limit 100");
+    is_int((long long)cfg->limit_headers, 100,
+           "default header fields limit 100");
     is_int((long long)cfg->limit_connections, 10000,
            "default connections limit 10000");
     is_int((long long)cfg->limit_backlog, 4096, "default backlog 4096");
@@ -179,15 +180,16 @@ int main(void) {
   }
   hw__config_free(cfg);
 
-  snprintf(path, sizeof(path),
-           "{\"listen\":[\"127.0.0.1:8080\",\"[::1]:8081\",\"9000\"],"
-           "\"modules_dir\":\"mods\",\"workers\":1,"
-           "\"limits\":{\"body\":10,\"request_line\":0,\"header_bytes\":11,"
-           "\"headers\":12,\"connections\":13,\"backlog\":14},\"routes\":["
-           "{\"prefix\":\"/a\",\"module\":\"m.so\",\"config\":{\"k\":[1,\"v\"]}},"
-           "{\"prefix\":\"/\",\"module\":\"m.so\",\"config\":7},"
-           "{\"prefix\":\"/c\",\"module\":\"%s/mods/m.so\"}]}",
-           dir);
+  snprintf(
+      path, sizeof(path),
+      "{\"listen\":[\"127.0.0.1:8080\",\"[::1]:8081\",\"9000\"],"
+      "\"modules_dir\":\"mods\",\"workers\":1,"
+      "\"limits\":{\"body\":10,\"request_line\":0,\"header_bytes\":11,"
+      "\"headers\":12,\"connections\":13,\"backlog\":14},\"routes\":["
+      "{\"prefix\":\"/a\",\"module\":\"m.so\",\"config\":{\"k\":[1,\"v\"]}},"
+      "{\"prefix\":\"/\",\"module\":\"m.so\",\"config\":7},"
+      "{\"prefix\":\"/c\",\"module\":\"%s/mods/m.so\"}]}",
+      dir);
   cfg = good("full config with absolute module", path);
   if (cfg != NULL) {
     char want[600];
@@ -235,12 +237,15 @@ int main(void) {
   contains(err, path, "missing file error names it");
 
   /* Listen addresses on their own (also used by --listen). */
-  ok(hw__config_parse_listen("[::1]:0", &l, err, sizeof(err)) == 0, "[::1]:0 parses");
+  ok(hw__config_parse_listen("[::1]:0", &l, err, sizeof(err)) == 0,
+     "[::1]:0 parses");
   ok(hw__config_parse_listen("*:80", &l, err, sizeof(err)) == 0, "*:80 parses");
   ok(hw__config_parse_listen("localhost:80", &l, err, sizeof(err)) == 0,
      "localhost:80 parses");
-  ok(hw__config_parse_listen("1.2.3.4:", &l, err, sizeof(err)) < 0, "empty port fails");
-  ok(hw__config_parse_listen("[::1]80", &l, err, sizeof(err)) < 0, "[::1]80 fails");
+  ok(hw__config_parse_listen("1.2.3.4:", &l, err, sizeof(err)) < 0,
+     "empty port fails");
+  ok(hw__config_parse_listen("[::1]80", &l, err, sizeof(err)) < 0,
+     "[::1]80 fails");
 
   unlink(cfgpath);
   snprintf(path, sizeof(path), "%s/mods/m.so", dir);

@@ -21,7 +21,9 @@
 static hw__request_core core;
 static hw__h1_env env;
 
-static mt_conn *open_conn(void) { return mt_open(&hw__h1_proto, &env); }
+static mt_conn *open_conn(void) {
+  return mt_open(&hw__h1_proto, &env);
+}
 
 static size_t put(mt_conn *c, const char *s) {
   return mt_read(c, s, strlen(s));
@@ -43,8 +45,8 @@ static const char *statuses(mt_conn *c, int head) {
   n = mt_statuses(c, &pos, st, 64, head);
   out[0] = '\0';
   for (int i = 0; i < n && o + 8 < sizeof(out); i++)
-    o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%d", i ? " " : "",
-                          st[i]);
+    o +=
+        (size_t)snprintf(out + o, sizeof(out) - o, "%s%d", i ? " " : "", st[i]);
   if (pos != c->wire.len)
     snprintf(out + o, sizeof(out) - o, " +%zu bytes", c->wire.len - pos);
   return out;
@@ -128,8 +130,8 @@ static void test_routing(void) {
 
   c = open_conn();
   put(c, "BREW /echo/pot?q HTTP/1.1\r\nHost: b.example\r\nX-A: 1\r\n\r\n");
-  ok(wire_has(c, "\"method\":\"BREW\"") && wire_has(c, "\"path\":\"/echo/pot\"") &&
-         wire_has(c, "\"x-a\":\"1\""),
+  ok(wire_has(c, "\"method\":\"BREW\"") &&
+         wire_has(c, "\"path\":\"/echo/pot\"") && wire_has(c, "\"x-a\":\"1\""),
      "a module sees an unknown method, the path and the fields");
   mt_free(c);
 }
@@ -143,7 +145,8 @@ static void test_persistence(void) {
   n = put(c, two);
   ok(strcmp(statuses(c, 0), "200") == 0 && n < strlen(two),
      "HTTP/1.0: one answer, the rest unread");
-  ok(wire_has(c, "Connection: close\r\n") && c->closed == 1 + HW__CLOSE_AFTER_WRITE,
+  ok(wire_has(c, "Connection: close\r\n") &&
+         c->closed == 1 + HW__CLOSE_AFTER_WRITE,
      "it says close, and the connection ends after it");
   mt_free(c);
 
@@ -172,8 +175,7 @@ static void test_heads(void) {
   mt_conn *c = open_conn();
   put(c, "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: "
          "x\r\n\r\n");
-  ok(strncmp(c->wire.data, "HTTP/1.1 200 OK\r\n", 17) == 0,
-     "the status line");
+  ok(strncmp(c->wire.data, "HTTP/1.1 200 OK\r\n", 17) == 0, "the status line");
   ok(wire_has(c, "\r\nServer: haywire\r\n") && wire_has(c, " GMT\r\n"),
      "Server and Date");
   ok(wire_has(c, "\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\n"
@@ -201,7 +203,8 @@ static void test_refusals(void) {
          c->closed == 1 + HW__CLOSE_AFTER_WRITE,
      "garbage after a good request: 400, then the end");
   ok(wire_has(c, "HTTP/1.1 400 Bad Request\r\n") &&
-         wire_has(c, "Connection: close\r\n") && wire_has(c, "400 Bad Request\n"),
+         wire_has(c, "Connection: close\r\n") &&
+         wire_has(c, "400 Bad Request\n"),
      "with Connection: close and a short text");
   mt_free(c);
 
@@ -278,8 +281,9 @@ static void test_timeouts_and_drain(void) {
   put(c, "GET /delay/x?ms=20 HTTP/1.1\r\nHost: x\r\n\r\n");
   mt_free(c);
   run_loop(60);
-  is_int((long long)core.gen->live, 0, "an orphaned request ends with its "
-                                       "module's answer");
+  is_int((long long)core.gen->live, 0,
+         "an orphaned request ends with its "
+         "module's answer");
 }
 
 static void test_continue(void) {
@@ -334,7 +338,8 @@ static void test_backpressure(void) {
   for (int i = 0; i < 40; i++)
     hw__buf_append(&many, one, sizeof(one) - 1);
   used = mt_read(c, many.data, many.len);
-  is_int((long long)used, (HW__H1_MAX_QUEUED + 1) * (long long)(sizeof(one) - 1),
+  is_int((long long)used,
+         (HW__H1_MAX_QUEUED + 1) * (long long)(sizeof(one) - 1),
          "input stops past the pipeline limit");
   run_loop(100);
   ok(mt_statuses(c, &pos, st, 64, 0) == 40 && !c->paused,
@@ -358,8 +363,10 @@ int main(void) {
            "{\"prefix\":\"/hello\",\"module\":\"%s/modules/hello.so\"},"
            "{\"prefix\":\"/echo\",\"module\":\"%s/modules/echo.so\"},"
            "{\"prefix\":\"/delay\",\"module\":\"%s/modules/delay.so\"},"
-           "{\"prefix\":\"/a\",\"module\":\"behave.so\",\"config\":{\"name\":\"A\"}},"
-           "{\"prefix\":\"/a/b\",\"module\":\"behave.so\",\"config\":{\"name\":\"B\"}}]}",
+           "{\"prefix\":\"/"
+           "a\",\"module\":\"behave.so\",\"config\":{\"name\":\"A\"}},"
+           "{\"prefix\":\"/a/"
+           "b\",\"module\":\"behave.so\",\"config\":{\"name\":\"B\"}}]}",
            bdir, bdir, bdir, bdir);
   hw__module_serve_on(uv_default_loop());
   if (hw__config_parse(json, strlen(json), path, &cfg, err, sizeof(err)) != 0 ||

@@ -20,7 +20,7 @@
 /* What the parser reported. */
 typedef struct rec {
   hw__message msg[MAXMSG];
-  int nmsg;        /* begun */
+  int nmsg; /* begun */
   int nhead, ndone;
   int keep[MAXMSG];
   hw__h1_head head[MAXMSG];
@@ -66,7 +66,9 @@ static const hw__h1_parser_cb cb = {on_begin, on_head, on_body, on_done};
 
 static hw__h1_limits limits = {8192, 16384, 100};
 
-static void rec_init(rec *r) { memset(r, 0, sizeof(*r)); }
+static void rec_init(rec *r) {
+  memset(r, 0, sizeof(*r));
+}
 
 static void rec_free(rec *r) {
   for (int i = 0; i < MAXMSG; i++) {
@@ -132,31 +134,30 @@ static const scase strict_cases[] = {
     {"two spaces after the target", "GET /hello  HTTP/1.1\r\nHost: x\r\n\r\n",
      400},
     {"tab after the method", "GET\t/hello HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-    {"space after the version", "GET /hello HTTP/1.1 \r\nHost: x\r\n\r\n",
-     400},
+    {"space after the version", "GET /hello HTTP/1.1 \r\nHost: x\r\n\r\n", 400},
     {"bare LF after the request line", "GET /hello HTTP/1.1\nHost: x\r\n\r\n",
      400},
     {"CR without LF after the request line",
      "GET /hello HTTP/1.1\rHost: x\r\n\r\n", 400},
     {"lower-case http", "GET /hello http/1.1\r\nHost: x\r\n\r\n", 400},
-    {"two-digit minor version", "GET /hello HTTP/1.10\r\nHost: x\r\n\r\n",
-     400},
+    {"two-digit minor version", "GET /hello HTTP/1.10\r\nHost: x\r\n\r\n", 400},
     {"malformed version", "GET /hello HTTP/9.Z\r\nHost: x\r\n\r\n", 400},
     {"HTTP/0.9 request", "GET /hello\r\n\r\n", 400},
     {"NUL in the target", "GET /he\001lo HTTP/1.1\r\nHost: x\r\n\r\n", 400},
     {"non-ASCII in the target", "GET /h\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
      400},
     {"HTTP/2.0", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},
-    {"HTTP/0.9 with a version", "GET /hello HTTP/0.9\r\nHost: x\r\n\r\n",
-     505},
+    {"HTTP/0.9 with a version", "GET /hello HTTP/0.9\r\nHost: x\r\n\r\n", 505},
     {"HTTP/1.2 is answered as 1.1", "GET /hello HTTP/1.2\r\nHost: x\r\n\r\n",
      0},
     /* methods: any token reaches the modules (hello answers every one) */
     {"unknown method", "FOO /hello HTTP/1.1\r\nHost: x\r\n\r\n", 0},
     {"lower-case method", "get /hello HTTP/1.1\r\nHost: x\r\n\r\n", 0},
     {"prefix of a method", "GE /hello HTTP/1.1\r\nHost: x\r\n\r\n", 0},
-    {"QUERY", "QUERY /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-     "\r\nab", 0},
+    {"QUERY",
+     "QUERY /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+     "\r\nab",
+     0},
     {"a long unknown method",
      "LONGER-THAN-ANY-METHOD /hello HTTP/1.1\r\nHost: x\r\n\r\n", 0},
     {"method with a non-token byte", "G(T /hello HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -176,14 +177,12 @@ static const scase strict_cases[] = {
     {"Host with userinfo", "GET /hello HTTP/1.1\r\nHost: u@x\r\n\r\n", 400},
     {"Host with a port", "GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 0},
     {"empty Host", "GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 0},
-    {"Host with an empty port", "GET /hello HTTP/1.1\r\nHost: x:\r\n\r\n",
-     0},
+    {"Host with an empty port", "GET /hello HTTP/1.1\r\nHost: x:\r\n\r\n", 0},
     {"Host IPv4 and port",
      "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n", 0},
     {"Host with pct-encoding and sub-delims",
      "GET /hello HTTP/1.1\r\nHost: a%41_b!$&'()*+,;=.example\r\n\r\n", 0},
-    {"Host IPvFuture", "GET /hello HTTP/1.1\r\nHost: [v1.fe:x]\r\n\r\n",
-     0},
+    {"Host IPvFuture", "GET /hello HTTP/1.1\r\nHost: [v1.fe:x]\r\n\r\n", 0},
     {"Host port not digits",
      "GET /hello HTTP/1.1\r\nHost: example.com:abc\r\n\r\n", 400},
     {"Host port with a letter after it",
@@ -192,18 +191,18 @@ static const scase strict_cases[] = {
      "GET /hello HTTP/1.1\r\nHost: :80x\r\n\r\n", 400},
     {"Host with a second colon", "GET /hello HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
      400},
-    {"Host unbalanced IP-literal",
-     "GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+    {"Host unbalanced IP-literal", "GET /hello HTTP/1.1\r\nHost: [::1\r\n\r\n",
+     400},
     {"Host IP-literal that is not IPv6",
      "GET /hello HTTP/1.1\r\nHost: [1.2.3.4]\r\n\r\n", 400},
     {"Host IP-literal with a bad digit",
      "GET /hello HTTP/1.1\r\nHost: [::g]\r\n\r\n", 400},
     {"Host IP-literal followed by more",
      "GET /hello HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400},
-    {"Host bracket inside a name",
-     "GET /hello HTTP/1.1\r\nHost: a[b]\r\n\r\n", 400},
-    {"Host truncated pct-encoding",
-     "GET /hello HTTP/1.1\r\nHost: ex%4\r\n\r\n", 400},
+    {"Host bracket inside a name", "GET /hello HTTP/1.1\r\nHost: a[b]\r\n\r\n",
+     400},
+    {"Host truncated pct-encoding", "GET /hello HTTP/1.1\r\nHost: ex%4\r\n\r\n",
+     400},
     {"Host with a slash", "GET /hello HTTP/1.1\r\nHost: x/y\r\n\r\n", 400},
     /* field lines */
     {"space before the colon", "GET /hello HTTP/1.1\r\nHost : x\r\n\r\n", 400},
@@ -388,7 +387,6 @@ static const scase strict_cases[] = {
      "GET http://[::1]:80/hello HTTP/1.1\r\nHost: x\r\n\r\n", 0},
 };
 
-
 #define NCASES (sizeof(strict_cases) / sizeof(strict_cases[0]))
 
 static const scase *find(const char *name) {
@@ -482,8 +480,8 @@ static void test_splits(void) {
         bad = 1;
       }
     }
-    ok(whole.status == sc->status && !bad,
-       "%s: %d however the bytes are split", sc->name, sc->status);
+    ok(whole.status == sc->status && !bad, "%s: %d however the bytes are split",
+       sc->name, sc->status);
   }
 }
 
@@ -555,7 +553,8 @@ static void test_limits(void) {
 }
 
 static int span_is(const hw__message *m, hw__span s, const char *want) {
-  return s.len == strlen(want) && memcmp(m->head.data + s.off, want, s.len) == 0;
+  return s.len == strlen(want) &&
+         memcmp(m->head.data + s.off, want, s.len) == 0;
 }
 
 static const hw__field *field(const hw__message *m, uint32_t i) {

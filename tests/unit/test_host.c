@@ -19,17 +19,29 @@
 
 static hw_request *req;
 
-static hw__message *on_begin(void *ctx) { return &req->msg; }
+static hw__message *on_begin(void *ctx) {
+  return &req->msg;
+}
 static int on_head(void *ctx, hw__message *m, const hw__h1_head *h, int k) {
   return 0;
 }
-static int on_body(void *ctx, const char *d, size_t n) { return 0; }
-static int on_done(void *ctx) { return 1; }
+static int on_body(void *ctx, const char *d, size_t n) {
+  return 0;
+}
+static int on_done(void *ctx) {
+  return 1;
+}
 static const hw__h1_parser_cb cb = {on_begin, on_head, on_body, on_done};
 
-static void no_ready(hw_request *r) { (void)r; }
-static void no_cancel(hw_request *r) { (void)r; }
-static int no_peer(const hw_request *r, char *b, size_t n) { return -1; }
+static void no_ready(hw_request *r) {
+  (void)r;
+}
+static void no_cancel(hw_request *r) {
+  (void)r;
+}
+static int no_peer(const hw_request *r, char *b, size_t n) {
+  return -1;
+}
 static const hw__request_sink sink = {no_ready, no_cancel, no_peer};
 
 static int str_is(hw_str s, const char *want) {
@@ -92,8 +104,8 @@ static void test_fields(hw__request_core *core) {
          "add_header: a name that is not a token");
   is_int(hw__host.add_header(&r->res, "", 0, "v", 1), HW_EINVAL,
          "add_header: an empty name");
-  is_int(hw__host.add_header(&r->res, "content-length", 14, "1", 1),
-         HW_EINVAL, "add_header: a field of the host's");
+  is_int(hw__host.add_header(&r->res, "content-length", 14, "1", 1), HW_EINVAL,
+         "add_header: a field of the host's");
   is_int(hw__host.add_header(&r->res, "Connection", 10, "x", 1), HW_EINVAL,
          "add_header: Connection is the host's");
   is_int(hw__host.add_header(&r->res, "X-Split", 7, "a\r\nX-Evil: 1", 12),
