@@ -46,17 +46,25 @@
  * the first one free (a client may start slowly). */
 #define RATE_WINDOW_MS 5000
 
+/* Input the protocol did not take, copied aside: `len` bytes from `off`. */
+typedef struct pending {
+  uint32_t off, len;
+  char data[];
+} pending;
+
+/* One connection.  An idle keep-alive connection holds only this (and its
+ * protocol's state after it), so every field counts: the set it belongs to
+ * is the TCP handle's `data`. */
 struct hw__conn {
   uv_tcp_t tcp;
   hw__transport t; /* what the protocol sees */
-  hw__conn_set *set;
   hw__conn *prev, *next;
   const hw__proto *proto;
-  char *pending; /* input the protocol did not take (copied) */
-  uint32_t pending_off, pending_len;
+  pending *pending;
   uint32_t mark; /* loop time (ms) the current state began */
   /* limits.body_min_rate: the body's clock (see body_too_slow). */
-  uint32_t rate_mark, rate_ms, rate_bytes;
+  uint32_t rate_bytes;
+  uint16_t rate_ms;
   uint16_t nwriting;    /* batches whose write is outstanding */
   uint8_t seen_phase;   /* the protocol's phase when last looked at */
   uint8_t close_wanted; /* the protocol asked to close during a call:
@@ -82,8 +90,10 @@ static hw__conn *conn_of(hw__transport *t) {
   return hw__bytes_container_of(t, hw__conn, t);
 }
 
+static hw__conn_set *set_of(const hw__conn *c) { return c->tcp.data; }
+
 static uint32_t now_ms(const hw__conn *c) {
-  return (uint32_t)uv_now(c->set->loop);
+  return (uint32_t)uv_now(set_of(c)->loop);
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -100,7 +110,7 @@ static void on_write(uv_write_t *wr, int status) {
 
   c->nwriting--;
   c->mark = now_ms(c);
-  hw__batch_give(&c->set->batches, b); /* releases what it held */
+  hw__batch_give(&set_of(c)->batches, b); /* releases what it held */
   if (c->closing)
     return;
   if (status < 0) {
@@ -129,11 +139,11 @@ static void flush(hw__conn *c) {
   c->t.batch = NULL;
   niov = b->nsegs;
   if (niov == 0) {
-    hw__batch_give(&c->set->batches, b);
+    hw__batch_give(&set_of(c)->batches, b);
     return;
   }
   if (niov > MAX_IOV && (iov = malloc(niov * sizeof(*iov))) == NULL) {
-    hw__batch_give(&c->set->batches, b);
+    hw__batch_give(&set_of(c)->batches, b);
     conn_close(c);
     return;
   }
@@ -155,7 +165,7 @@ static void flush(hw__conn *c) {
   if (skip == total) {
     if (iov != stack)
       free(iov);
-    hw__batch_give(&c->set->batches, b);
+    hw__batch_give(&set_of(c)->batches, b);
     return;
   }
   while (skip >= iov[first].len) {
@@ -176,7 +186,7 @@ static void flush(hw__conn *c) {
 broken:
   if (iov != stack)
     free(iov);
-  hw__batch_give(&c->set->batches, b);
+  hw__batch_give(&set_of(c)->batches, b);
   conn_close(c);
 }
 
@@ -187,7 +197,7 @@ static void on_close(uv_handle_t *h) {
 }
 
 static void conn_close(hw__conn *c) {
-  hw__conn_set *s = c->set;
+  hw__conn_set *s = set_of(c);
 
   if (c->closing)
     return;
@@ -203,7 +213,6 @@ static void conn_close(hw__conn *c) {
   c->in_proto = 0;
   free(c->pending);
   c->pending = NULL;
-  c->pending_off = c->pending_len = 0;
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
@@ -218,8 +227,8 @@ static void conn_close(hw__conn *c) {
 
 static void linger_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   hw__conn *c = hw__bytes_container_of(h, hw__conn, tcp);
-  buf->base = c->set->rbuf;
-  buf->len = c->set->rbuf_size;
+  buf->base = set_of(c)->rbuf;
+  buf->len = set_of(c)->rbuf_size;
 }
 
 /* Lingering: whatever the client still sends is read and dropped, until it
@@ -279,8 +288,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   hw__conn *c = hw__bytes_container_of(h, hw__conn, tcp);
   /* Reads are handed over before on_read returns, so one buffer serves
    * every connection of the worker. */
-  buf->base = c->set->rbuf;
-  buf->len = c->set->rbuf_size;
+  buf->base = set_of(c)->rbuf;
+  buf->len = set_of(c)->rbuf_size;
 }
 
 static void set_reading(hw__conn *c, int on) {
@@ -303,7 +312,7 @@ static void feed(hw__conn *c, const char *data, size_t len, int from_read) {
   /* Bytes that arrive are usually answered: the batch is ready before the
    * protocol asks (flush gives an unused one back). */
   if (c->t.batch == NULL)
-    c->t.batch = hw__batch_take(&c->set->batches, c);
+    c->t.batch = hw__batch_take(&set_of(c)->batches, c);
   c->in_proto = 1;
   n = c->proto->data(c->state, data, len);
   c->in_proto = 0;
@@ -312,25 +321,24 @@ static void feed(hw__conn *c, const char *data, size_t len, int from_read) {
   if (!from_read) {
     /* The bytes set aside: consumed in place. */
     if (n < len) {
-      c->pending_off += (uint32_t)n;
-      c->pending_len -= (uint32_t)n;
+      c->pending->off += (uint32_t)n;
+      c->pending->len -= (uint32_t)n;
       c->paused = 1;
     } else {
       free(c->pending);
       c->pending = NULL;
-      c->pending_off = c->pending_len = 0;
     }
     return;
   }
   if (n < len) {
-    c->pending = malloc(len - n);
+    c->pending = malloc(sizeof(*c->pending) + (len - n));
     if (c->pending == NULL) {
       conn_close(c);
       return;
     }
-    memcpy(c->pending, data + n, len - n);
-    c->pending_off = 0;
-    c->pending_len = (uint32_t)(len - n);
+    memcpy(c->pending->data, data + n, len - n);
+    c->pending->off = 0;
+    c->pending->len = (uint32_t)(len - n);
     c->paused = 1;
   }
 }
@@ -341,8 +349,8 @@ static void resume(hw__conn *c) {
   if (!c->paused)
     return;
   c->paused = 0;
-  if (c->pending_len > 0)
-    feed(c, c->pending + c->pending_off, c->pending_len, 0);
+  if (c->pending != NULL)
+    feed(c, c->pending->data + c->pending->off, c->pending->len, 0);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -418,7 +426,7 @@ static void after(hw__conn *c, int progress) {
 static hw__batch *t_batch(hw__transport *t) {
   hw__conn *c = conn_of(t);
   if (c->t.batch == NULL && !c->closing)
-    c->t.batch = hw__batch_take(&c->set->batches, c);
+    c->t.batch = hw__batch_take(&set_of(c)->batches, c);
   return c->t.batch;
 }
 
@@ -473,22 +481,18 @@ static const hw__transport_ops tcp_ops = {
  * body: not while its own back-pressure has stopped reading (nor while a
  * 100 Continue the client may wait for is owed: the protocol is then busy,
  * not reading a body).  Counted to the sweep's granularity. */
-static int body_too_slow(hw__conn *c, uint32_t now, size_t rate) {
-  uint32_t elapsed;
+static int body_too_slow(hw__conn *c, uint32_t elapsed, size_t rate) {
   int slow;
 
   if (rate == 0)
     return 0;
   if (!c->rate_on) {
-    c->rate_on = 1;
-    c->rate_mark = now;
+    c->rate_on = 1; /* from this sweep on */
     return 0;
   }
-  elapsed = now - c->rate_mark;
-  c->rate_mark = now;
   if (!c->reading || c->paused)
     return 0;
-  c->rate_ms += elapsed;
+  c->rate_ms = (uint16_t)(c->rate_ms + (elapsed < 60000 ? elapsed : 60000));
   if (c->rate_ms < RATE_WINDOW_MS)
     return 0;
   slow = c->rate_graced &&
@@ -510,14 +514,14 @@ static void expire_protocol(hw__conn *c) {
 /* Idle: a keep-alive connection is closed silently; while shutting down, a
  * connection that never sent anything ends with a FIN. */
 static void expire_idle(hw__conn *c) {
-  if (c->set->draining)
+  if (set_of(c)->draining)
     finish(c);
   else
     conn_close(c);
 }
 
 static uint64_t idle_ms(const hw__conn *c, const hw__config *cfg) {
-  return c->set->draining ? HW__CONN_SWEEP_MS : cfg->timeout_keepalive_ms;
+  return set_of(c)->draining ? HW__CONN_SWEEP_MS : cfg->timeout_keepalive_ms;
 }
 static uint64_t head_ms(const hw__conn *c, const hw__config *cfg) {
   return cfg->timeout_head_ms;
@@ -572,9 +576,10 @@ static unsigned state_of(const hw__conn *c) {
 static void sweep(uv_timer_t *timer) {
   hw__conn_set *s = hw__bytes_container_of(timer, hw__conn_set, sweep);
   const hw__config *cfg = s->cfg;
-  uint32_t now = (uint32_t)uv_now(s->loop);
+  uint32_t now = (uint32_t)uv_now(s->loop), elapsed = now - s->swept;
   hw__conn *c, *next;
 
+  s->swept = now;
   for (c = s->list; c != NULL; c = next) {
     unsigned st = state_of(c);
     const struct state *d = &states[st];
@@ -583,7 +588,8 @@ static void sweep(uv_timer_t *timer) {
     if (d->timeout == NULL)
       continue;
     if (age >= d->timeout(c, cfg) ||
-        (st == ST_BODY && body_too_slow(c, now, cfg->limit_body_min_rate)))
+        (st == ST_BODY &&
+         body_too_slow(c, elapsed, cfg->limit_body_min_rate)))
       d->expire(c);
   }
 }
@@ -599,6 +605,7 @@ int hw__conn_set_init(hw__conn_set *s, uv_loop_t *loop, const hw__config *cfg) {
   if (s->rbuf == NULL)
     return UV_ENOMEM;
   uv_timer_init(loop, &s->sweep);
+  s->swept = (uint32_t)uv_now(loop);
   uv_timer_start(&s->sweep, sweep, HW__CONN_SWEEP_MS, HW__CONN_SWEEP_MS);
   uv_unref((uv_handle_t *)&s->sweep); /* the clock alone keeps no loop */
   return 0;
@@ -616,10 +623,10 @@ void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
     hw__log(HW_LOG_ERROR, "out of memory accepting a connection");
     return;
   }
-  c->set = s;
   c->proto = proto;
   c->t.ops = &tcp_ops;
   uv_tcp_init(s->loop, &c->tcp);
+  c->tcp.data = s;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
     uv_close((uv_handle_t *)&c->tcp, on_close); /* not in the list yet */
     return;

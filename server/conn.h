@@ -34,6 +34,7 @@ struct hw__conn_set {
   size_t rbuf_size;
   hw__batch_pool batches;
   uv_timer_t sweep; /* the timers: one pass over the connections */
+  uint32_t swept;   /* loop time (ms) of the last pass */
   int draining;     /* shutting down gracefully */
   /** Called when a connection has closed (set by the owner; may be NULL):
    *  the worker resumes accepting if the limit had paused it. */

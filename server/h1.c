@@ -38,7 +38,7 @@ typedef struct h1 {
   hw__h1_parser parser;
   hw_request *cur;           /* being parsed */
   hw_request *qhead, *qtail; /* parsed, in request order */
-  unsigned nqueued;
+  uint16_t nqueued;
   unsigned in_data : 1;       /* inside data(): the transport writes after */
   unsigned no_more : 1;       /* nothing more is parsed */
   unsigned stopped : 1;       /* took less input than it was given */
