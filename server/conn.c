@@ -66,9 +66,10 @@ struct hw__conn {
   uint32_t rate_bytes;
   uint16_t rate_ms;
   uint16_t nwriting;    /* batches whose write is outstanding */
-  uint8_t seen_phase;   /* the protocol's phase when last looked at */
-  uint8_t close_wanted; /* the protocol asked to close during a call:
-                           1 + enum hw__close */
+  uint8_t seen_phase;   /* the protocol's phase and epoch when last */
+  uint8_t seen_epoch;   /* looked at */
+  unsigned close_wanted : 2; /* the protocol asked to close during a call:
+                                1 + enum hw__close */
   unsigned reading : 1;
   unsigned in_proto : 1; /* inside a call into the protocol */
   unsigned paused : 1;   /* the protocol took less: input set aside */
@@ -405,11 +406,17 @@ static void after(hw__conn *c, int progress) {
   }
   if (c->closing)
     return;
-  if (c->t.phase != c->seen_phase) {
-    c->seen_phase = c->t.phase;
-    c->mark = now_ms(c);
+  if (c->t.phase != c->seen_phase || c->t.epoch != c->seen_epoch) {
+    /* A state began: its timer starts now.  (A request that came and went
+     * within the call leaves the phase idle: the write marked the time.)
+     * A body's minimum rate is judged on that body alone. */
+    if (c->t.phase != c->seen_phase || c->t.phase == HW__PHASE_HEAD ||
+        c->t.phase == HW__PHASE_BODY)
+      c->mark = now_ms(c);
     if (c->t.phase == HW__PHASE_BODY)
-      c->rate_on = c->rate_graced = 0, c->rate_ms = c->rate_bytes = 0;
+      c->rate_on = c->rate_graced = 0, c->rate_ms = 0, c->rate_bytes = 0;
+    c->seen_phase = c->t.phase;
+    c->seen_epoch = c->t.epoch;
   } else if (progress && c->t.phase == HW__PHASE_BODY) {
     c->mark = now_ms(c);
   }
@@ -447,7 +454,7 @@ static void t_resume(hw__transport *t) {
 static void t_close(hw__transport *t, int how) {
   hw__conn *c = conn_of(t);
   if (c->close_wanted == 0 || how == HW__CLOSE_NOW)
-    c->close_wanted = (uint8_t)(how + 1);
+    c->close_wanted = (unsigned)(how + 1) & 3;
   if (!c->in_proto)
     after(c, 0);
 }
@@ -636,6 +643,7 @@ void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
   uv_tcp_nodelay(&c->tcp, 1);
   proto->open(c->state, &c->t, env);
   c->seen_phase = c->t.phase;
+  c->seen_epoch = c->t.epoch;
   c->mark = now_ms(c);
   c->next = s->list;
   if (s->list != NULL)

@@ -11,7 +11,7 @@
 
 #include "control.h"
 
-#define MAX_LINE 4096
+#define MAX_LINE 8192 /* a snapshot path can be 4 KiB and more */
 
 static const struct message {
   const char *word;

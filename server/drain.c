@@ -94,8 +94,7 @@ static void release(hw__drain *d, hw__generation *g) {
     paths[i] = strdup(g->modules[i]->path);
   /* The note page's route is compared by address: a route of the next
    * generation may be allocated where this one was. */
-  if (d->core->noted != NULL && d->core->noted->gen == g)
-    d->core->noted = NULL;
+  hw__module_note_forget();
   hw__generation_free(g);
   /* dlclose may keep an object (a C++ module with unique symbols, or one
    * another object depends on): say so rather than believe it is gone. */

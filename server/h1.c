@@ -188,6 +188,7 @@ static int write_ready(h1 *h) {
     if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
       goto broken;
     h->continue_owed = 0;
+    h->t->epoch++; /* the body the client waited to send: its clocks start */
     if (hw__buf_append(&b->out, continue_line, sizeof(continue_line) - 1) ||
         hw__batch_seg(b, NULL, b->out.len - (sizeof(continue_line) - 1),
                       sizeof(continue_line) - 1) != 0)
@@ -226,6 +227,7 @@ static hw__message *on_begin(void *ctx) {
   if (req == NULL)
     return NULL;
   h->cur = req;
+  h->t->epoch++; /* a head begins: its timer starts now */
   return &req->msg;
 }
 
@@ -312,6 +314,7 @@ static void ready(hw_request *req) {
     return;
   if (write_ready(h) != 0)
     return;
+  set_phase(h); /* before the flush, which notes it for the timers */
   h->t->ops->flush(h->t);
   settle(h);
 }

@@ -31,6 +31,8 @@
 static uv_loop_t *serving;    /* the loop module calls are made on */
 static uv_loop_t *current;    /* set while module code runs */
 static hw__module_note *note; /* the page shared with the master */
+static const char *noted;     /* the prefix it names (by address) */
+static unsigned noted_gen;
 
 static int refuse(hw__module *m, char *err, size_t err_len, const char *path,
                   const char *reason) {
@@ -146,17 +148,21 @@ uv_loop_t *hw__module_current_loop(void) {
 
 void hw__module_note_attach(hw__module_note *page) {
   note = page;
+  noted = NULL;
 }
 
-int hw__module_noting(void) {
-  return note != NULL;
+void hw__module_note_forget(void) {
+  noted = NULL;
 }
 
-void hw__module_note_route(const char *prefix, unsigned gen) {
-  if (note == NULL)
+/* Names the route on the note page, rewritten only when it changes. */
+static void note_route(const char *prefix, unsigned gen) {
+  if (prefix == noted)
     return;
   snprintf(note->prefix, sizeof(note->prefix), "%s", prefix);
   note->gen = gen;
+  noted = prefix;
+  noted_gen = gen;
 }
 
 /* The loop a call runs on, saved and restored around it (a module may call
@@ -177,15 +183,25 @@ int hw__module_init(const hw__module *m, const hw_host *host,
 }
 
 hw_handle_result hw__module_handle(const hw__module *m, void *state,
+                                   const char *prefix, unsigned gen,
                                    hw_request *req, hw_response *res) {
   hw_handle_result r;
   ENTER();
   if (note == NULL) {
     r = m->desc->handle(state, req, res);
   } else {
+    /* A module's call can run another's (finishing a request of another
+     * connection lets its pipelined requests in): what the page said is
+     * put back after, so a crash later in the outer call is its own. */
+    const char *outer = noted;
+    unsigned outer_gen = noted_gen;
+    uint32_t busy = note->busy;
+    note_route(prefix, gen);
     note->busy = 1;
     r = m->desc->handle(state, req, res);
-    note->busy = 0;
+    note->busy = busy;
+    if (outer != NULL && busy)
+      note_route(outer, outer_gen);
   }
   LEAVE();
   return r;

@@ -59,16 +59,18 @@ void hw__module_serve_on(uv_loop_t *loop);
 uv_loop_t *hw__module_current_loop(void);
 /** Attaches the note page (the worker's, mapped; NULL: none). */
 void hw__module_note_attach(hw__module_note *page);
-/** Records on the note page the route the next handle() calls serve. */
-void hw__module_note_route(const char *prefix, unsigned gen);
-/** Non-zero when a note page is attached. */
-int hw__module_noting(void);
+/** Forgets which route the note page names (its generation is being freed:
+ *  a route of another may be allocated at the same address). */
+void hw__module_note_forget(void);
 
 /* The calls into module code. */
 int hw__module_init(const hw__module *m, const hw_host *host,
                     const char *config, size_t config_len, void **state,
                     char *err, size_t err_len);
+/** Calls `handle` for the route `prefix` (borrowed; compared by address
+ *  to know when the note page must be rewritten) of generation `gen`. */
 hw_handle_result hw__module_handle(const hw__module *m, void *state,
+                                   const char *prefix, unsigned gen,
                                    hw_request *req, hw_response *res);
 void hw__module_fini(const hw__module *m, void *state);
 /** Calls the descriptor's abort, when it has one. */

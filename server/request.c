@@ -221,15 +221,9 @@ int hw__request_dispatch(hw_request *req) {
   while (rt != NULL) {
     hw_handle_result r;
 
-    /* Under a master, a shared page says what runs, so that if the module
-     * crashes the master can name the route (rewritten only when the route
-     * changes). */
-    if (rt != req->core->noted && hw__module_noting()) {
-      hw__module_note_route(rt->prefix, rt->gen->id);
-      req->core->noted = rt;
-    }
     req->in_handle = 1;
-    r = hw__module_handle(rt->module, rt->state, req, &req->res);
+    r = hw__module_handle(rt->module, rt->state, rt->prefix, rt->gen->id, req,
+                          &req->res);
     req->in_handle = 0;
     switch (r) {
     case HW_HANDLED: req->state = HW__REQ_DONE; return 1;
@@ -241,7 +235,9 @@ int hw__request_dispatch(hw_request *req) {
       req->deferred = 1;
       return 0;
     case HW_DECLINED:
-      /* Fall through to the next shorter prefix of the same generation. */
+      /* Fall through to the next shorter prefix of the same generation
+       * (a finish() the declining module made counts for nothing). */
+      req->finished_early = 0;
       hw__request_reset_response(req);
       rt = hw__router_match(req->gen->router,
                             req->msg.head.data + req->msg.path.off,

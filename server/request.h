@@ -105,7 +105,6 @@ struct hw__request_core {
   size_t limit_body; /* the current generation's limits.body */
   hw_request *free_reqs;
   unsigned nfree;
-  const hw__route *noted; /* the route the note page names */
 };
 
 /** Sets up a core serving generation `gen` (borrowed; the caller owns it). */

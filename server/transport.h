@@ -72,6 +72,9 @@ struct hw__transport {
   hw__batch *batch; /* the batch being filled, when there is one */
   uint32_t unsent;  /* output handed over and not yet sent (bytes) */
   uint8_t phase;    /* enum hw__phase: set by the protocol */
+  uint8_t epoch;    /* bumped by the protocol when a new head or body
+                       begins, so that a phase that begins again (one head
+                       after another) restarts its timer */
 };
 
 /** The batch to fill: the one the transport has ready (it takes one before

@@ -181,7 +181,8 @@ def test_body_rate():
                           config={"listen": ["127.0.0.1:0"], "workers": 0,
                                   "modules_dir": hwtest.MODULES_DIR,
                                   "limits": rate_limits,
-                                  "timeouts_ms": {"body_idle": 3000},
+                                  "timeouts_ms": {"body_idle": 3000,
+                                                  "head": 2000},
                                   "routes": routes}) as srv:
         results = {}
 
@@ -228,8 +229,40 @@ def test_body_rate():
                 results["owed"] = (first.status, interim.status, last.status,
                                    last.json()["body"])
 
+        def two_bodies():
+            # Body 2 begins in the read that ends body 1 (slow, past its
+            # free window): its own first window is free all the same.
+            with Conn(srv.port) as c:
+                c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 120\r\n\r\n")
+                for _ in range(11):
+                    time.sleep(0.5)
+                    c.send(b"a" * 10)
+                c.send(b"a" * 10 + b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 130\r\n\r\n" + b"b" * 10)
+                for _ in range(12):
+                    time.sleep(0.5)
+                    c.send(b"b" * 10)
+                first = c.read_response(timeout=5)
+                second = c.read_response(timeout=5)
+                results["two"] = (first.status, second.status)
+
+        def head_after_deferred():
+            # A head that begins while the request before it is deferred
+            # has its own time (2 s here), not what is left of the first's.
+            with Conn(srv.port) as c:
+                c.send(b"GET /delay/x?ms=1500 HTTP/1.1\r\nHo")
+                time.sleep(1.5)
+                c.send(b"st: x\r\n\r\nGET /echo HTTP/1.1\r\nHo")
+                time.sleep(1.5)
+                c.send(b"st: x\r\n\r\n")
+                first = c.read_response(timeout=5)
+                second = c.read_response(timeout=5)
+                results["heads"] = (first.status, second.status)
+
         threads = [threading.Thread(target=f, daemon=True)
-                   for f in (trickle, steady, owed)]
+                   for f in (trickle, steady, owed, two_bodies,
+                             head_after_deferred)]
         for th in threads:
             th.start()
         for th in threads:
@@ -245,6 +278,12 @@ def test_body_rate():
         t.is_(results.get("owed"), (200, 100, 200, "hello"),
               "a 100 Continue owed behind an 11 s answer is sent after it, "
               "and the body's clock waited for it")
+        t.is_(results.get("two"), (200, 200),
+              "a body that begins in the read ending a slow one is judged "
+              "on its own")
+        t.is_(results.get("heads"), (200, 200),
+              "a head begun behind a deferred request has its own head "
+              "timeout")
         hwtest.assert_clean_stop(srv, name="server")
 
 
