@@ -2,7 +2,7 @@
  * reload.c - hot reload on SIGHUP, as one transaction.
  *
  * A reload re-reads routes.json, copies every module it names into a private
- * directory of its own (run_dir/g<N>/), and first checks the result in a
+ * directory of its own (run_dir/g<N>/<route index>/<file name>), and first checks the result in a
  * child process (`haywire -t` on that snapshot), so that a module that
  * crashes in init costs a log line and not the server.  Only then is the new
  * generation built in-process, from the very same copies, and swapped in.
@@ -45,27 +45,35 @@ void hw__reload_snapshot(const hw__reloader *rl, unsigned id, char *buf,
   snprintf(buf, len, "%s/g%u/routes.json", rl->run_dir, id);
 }
 
-/* Removes a generation's directory of copies (the files may still be
- * mapped: unlinking a mapped file is harmless on Linux). */
-void hw__reload_unstage(const hw__reloader *rl, unsigned id) {
-  char dir[4096], path[4352];
-  DIR *d;
+/* Removes `dir` and what is in it, one level of subdirectories deep (a
+ * generation's directory: routes.json and a directory per copied module).
+ * The files may still be mapped: unlinking a mapped file is harmless on
+ * Linux. */
+static void remove_tree(const char *dir, int depth) {
+  char path[4352];
+  DIR *d = opendir(dir);
   struct dirent *e;
 
-  if (rl->run_dir == NULL)
-    return; /* a worker's master owns the copies */
-  gen_dir(rl, id, dir, sizeof(dir));
-  d = opendir(dir);
   if (d == NULL)
     return;
   while ((e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-    unlink(path);
+    if (unlink(path) != 0 && errno == EISDIR && depth > 0)
+      remove_tree(path, depth - 1);
   }
   closedir(d);
   rmdir(dir);
+}
+
+void hw__reload_unstage(const hw__reloader *rl, unsigned id) {
+  char dir[4096];
+
+  if (rl->run_dir == NULL)
+    return; /* a worker's master owns the copies */
+  gen_dir(rl, id, dir, sizeof(dir));
+  remove_tree(dir, 1);
 }
 
 int hw__reload_rundir(hw__reloader *rl, const char *parent, char *err,
@@ -181,7 +189,15 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
       if (strcmp(cfg->routes[j].source_path, rc->module_path) == 0)
         copy = strdup(cfg->routes[j].module_path);
     if (copy == NULL) {
-      snprintf(path, sizeof(path), "%s/%zu-%s", dir, i, base);
+      /* run_dir/gN/<i>/<the user's file name>: distinct files of one name
+       * get distinct copies, and a worker's log names the file the user
+       * knows. */
+      snprintf(path, sizeof(path), "%s/%zu", dir, i);
+      if (mkdir(path, 0700) != 0) {
+        snprintf(err, err_len, "cannot create %s: %s", path, strerror(errno));
+        return UV_EIO;
+      }
+      snprintf(path, sizeof(path), "%s/%zu/%s", dir, i, base);
       if (copy_file(rc->module_path, path, why, sizeof(why)) != 0) {
         snprintf(err, err_len, "%s: routes[%zu].module: %s", cfg->path, i,
                  why);
