@@ -25,6 +25,22 @@
  *     returns, except the data given to `write_ref`, which is borrowed until
  *     its free callback runs.
  *   - The module owns its state (returned by `init`) until `fini`.
+ *
+ * Other languages: every struct here is plain C, its members in the order
+ * declared with their natural alignment (no packing): uint32_t is 4 bytes,
+ * size_t and every pointer are the platform's word (8 bytes on x86-64 and
+ * aarch64 Linux), an enum is an `int` (4 bytes), `hw_str` is
+ * { const char *data; size_t len; }, and every function pointer uses the C
+ * calling convention.  Only `log` is variadic; `log_str` (1.2) is its
+ * non-variadic twin.  A module that uses `loop()` links the system's shared
+ * libuv (`-luv`), never a static copy: the loop it is handed is the
+ * server's, and two copies of libuv cannot share one.
+ *
+ * History of the minor versions (each only appends members):
+ *   1.0  the descriptor and the host table up to `loop`
+ *   1.1  prepared header fields: header_prepare, add_prepared, header_free
+ *   1.2  host(), log_str(), the route config accessors (config, conf_*),
+ *        HW_MODULE_DEFINE usable from C++, HW_MODULE_DEFINE_ALL (abort)
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -38,9 +54,9 @@ extern "C" {
 
 /** ABI major version: a module built for another major is refused. */
 #define HW_ABI_MAJOR 1
-/** ABI minor version: new members are only ever appended.  1.1 added the
- *  prepared headers (header_prepare, add_prepared, header_free). */
-#define HW_ABI_MINOR 1
+/** ABI minor version: new members are only ever appended (the history is
+ *  at the top of this file). */
+#define HW_ABI_MINOR 2
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -62,6 +78,22 @@ typedef struct hw_response hw_response;
  *  that send the same field with many responses.  Opaque; allocated by the
  *  host, owned by the module until it passes it to `header_free`. */
 typedef struct hw_header hw_header;
+
+/** A value in a route's "config" (ABI 1.2).  Opaque; the host's, valid
+ *  until `init` returns (the accessors below read it). */
+typedef struct hw_conf hw_conf;
+
+/** The type of a config value (`conf_type`). */
+typedef enum hw_conf_type {
+  HW_CONF_ABSENT = 0, /**< no such value (a NULL handle, a missing key) */
+  HW_CONF_NULL,
+  HW_CONF_BOOL,
+  HW_CONF_INT,    /**< a JSON number without fraction or exponent */
+  HW_CONF_NUMBER, /**< any other JSON number */
+  HW_CONF_STRING,
+  HW_CONF_ARRAY,
+  HW_CONF_OBJECT
+} hw_conf_type;
 
 /** libuv's loop type, forward-declared so this header does not need uv.h. */
 struct uv_loop_s;
@@ -174,7 +206,9 @@ typedef struct hw_host {
   int (*peer)(const hw_request *req, char *buf, size_t buf_len);
   /**
    * `size` bytes of scratch memory, 16-byte aligned, owned by the host and
-   * freed with the request.  Returns NULL when out of memory.
+   * freed with the request.  Returns NULL when out of memory.  Never put a
+   * libuv handle here: a handle must live until its close callback runs,
+   * which may be after the request is freed (malloc it instead).
    */
   void *(*alloc)(hw_request *req, size_t size);
   /** Non-zero once the client has gone away (the answer will be dropped). */
@@ -252,6 +286,68 @@ typedef struct hw_host {
   /** Frees a prepared header field (NULL is allowed).  No response may be
    *  given it afterwards; those it was added to keep their copy. */
   void (*header_free)(hw_header *h);
+
+  /* ---- ABI 1.2 (check HW_HOST_HAS(host, member) first) ---- */
+
+  /**
+   * The request's host (RFC 9112 section 3.2.2): the authority of an
+   * absolute-form target ("http://a.example:8080/x" gives "a.example:8080"),
+   * else the Host field's value, port included; "" when there is neither
+   * (HTTP/1.0 without Host).  Borrowed for the request's life.
+   */
+  hw_str (*host)(const hw_request *req);
+  /** Writes one log line; `message` is the whole text (not a format),
+   *  borrowed for the call.  For languages that cannot call `log`. */
+  void (*log_str)(hw_log_level level, hw_str message);
+
+  /*
+   * The route's "config", without a JSON parser of the module's own.  From
+   * `init` only: `config` takes the `config` pointer `init` was given and
+   * returns the root value (NULL outside `init`, or for another pointer).
+   * Values are the host's and valid until `init` returns; strings are
+   * borrowed as long.  A `path` names a value below `v`: members separated
+   * by '.', array elements by "[n]" ("db.hosts[0].port"); NULL or "" is `v`
+   * itself (reach a key holding '.' or '[' with `conf_at`).  The typed
+   * getters return 0 and set `*out`; HW_ENOENT when the value is absent
+   * (`err` untouched: use your default); HW_EINVAL when it has another type,
+   * with one line in `err` naming the place, e.g. "routes[2].config.ttl:
+   * expected an integer, not a string"; HW_ESTATE outside `init`.  `err`
+   * is the caller's (`err_len` bytes), usually init's own.
+   */
+  /** The root of the route's config (see above). */
+  const hw_conf *(*config)(const char *config);
+  /** The value at `path` below `v`, or NULL. */
+  const hw_conf *(*conf_find)(const hw_conf *v, const char *path);
+  /** The type of `v` (hw_conf_type); HW_CONF_ABSENT for NULL. */
+  int (*conf_type)(const hw_conf *v);
+  /** A string (the bytes, which may hold NUL: use out->len). */
+  int (*conf_string)(const hw_conf *v, const char *path, hw_str *out,
+                     char *err, size_t err_len);
+  /** An integer (a JSON number without fraction or exponent). */
+  int (*conf_int)(const hw_conf *v, const char *path, int64_t *out,
+                  char *err, size_t err_len);
+  /** Any number, as a double. */
+  int (*conf_number)(const hw_conf *v, const char *path, double *out,
+                     char *err, size_t err_len);
+  /** true or false, as 1 or 0. */
+  int (*conf_bool)(const hw_conf *v, const char *path, int *out, char *err,
+                   size_t err_len);
+  /** The number of elements of an array or members of an object (0 for
+   *  anything else). */
+  size_t (*conf_count)(const hw_conf *v);
+  /** Element `index` of an array, or member `index` of an object (its key
+   *  in `*key` when `key` is not NULL, borrowed); NULL past the end.  An
+   *  object's members come in the order of the file. */
+  const hw_conf *(*conf_at)(const hw_conf *v, size_t index, hw_str *key);
+  /** Checks that `v` is an object whose keys are all among `keys` (a
+   *  NULL-terminated list, borrowed): 0, or HW_EINVAL with "...: unknown
+   *  key \"x\"" or "...: expected an object, not ..." in `err`. */
+  int (*conf_keys)(const hw_conf *v, const char *const *keys, char *err,
+                   size_t err_len);
+  /** Writes "<the place of path below v>: <what>" into `err` (for a
+   *  module's own checks, e.g. a range) and returns HW_EINVAL. */
+  int (*conf_error)(const hw_conf *v, const char *path, const char *what,
+                    char *err, size_t err_len);
 } hw_host;
 
 /** Non-zero if the host table `host` has `member`: a host of an older minor
@@ -302,14 +398,37 @@ typedef struct hw_module {
   void (*abort)(void *state);
 } hw_module;
 
+/* The descriptor's linkage: exported with C linkage from C and from C++,
+ * where a namespace-scope const would otherwise be file-local (a
+ * declaration directly in `extern "C"` has external linkage). */
+#ifdef __cplusplus
+#define HW__MODULE_ENTRY extern "C" HW_EXPORT const hw_module
+#else
+#define HW__MODULE_ENTRY HW_EXPORT const hw_module
+#endif
+
 /**
  * Declares the descriptor with the ABI fields filled in, e.g.
  *   HW_MODULE_DEFINE("hello", "1.0", hello_init, hello_handle, hello_fini);
+ * from C or C++ (at namespace scope, once per module).  In C++ every entry
+ * point must catch every exception (make them noexcept, with a catch (...)
+ * in each): the host is C, and an exception crossing into it terminates
+ * the worker.  tests/fixtures/cxx_module.cc shows how.
  */
 #define HW_MODULE_DEFINE(name_, version_, init_, handle_, fini_)               \
-  HW_EXPORT const hw_module hw_module_entry = {                                \
+  HW_MODULE_DEFINE_ALL(name_, version_, init_, handle_, fini_, NULL)
+
+/**
+ * As HW_MODULE_DEFINE, with every optional member (ABI 1.2; positional,
+ * since designated initialisers are C++20):
+ *   HW_MODULE_DEFINE_ALL("delay", "1.0", delay_init, delay_handle,
+ *                        delay_fini, delay_abort);
+ * `fini` and `abort` may be NULL.
+ */
+#define HW_MODULE_DEFINE_ALL(name_, version_, init_, handle_, fini_, abort_)   \
+  HW__MODULE_ENTRY hw_module_entry = {                                         \
       HW_ABI_MAJOR, HW_ABI_MINOR, sizeof(hw_module), (name_), (version_),      \
-      (init_),      (handle_),    (fini_),           NULL}
+      (init_),      (handle_),    (fini_),           (abort_)}
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@
 #include "haywire.h"
 
 #define MAX_MS 600000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef struct delay_ctx delay_ctx;
 
@@ -154,104 +156,36 @@ static int query_ms(hw_str query, uint64_t *ms) {
   return 0;
 }
 
-static const char *skip_ws(const char *p, const char *end) {
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-    p++;
-  return p;
-}
-
-/*
- * Reads {} or {"ms": N}.  Keys are compared without unescaping: the only
- * valid key is plain ASCII, and an escaped spelling of it is not worth
- * supporting.
- */
-static int parse_config(delay_state *st, const char *config, size_t len,
-                        char *err, size_t err_len) {
-  const char *p = config, *end = config + len;
-
-  p = skip_ws(p, end);
-  if (p >= end || *p != '{') {
-    snprintf(err, err_len, "delay: config must be a JSON object");
-    return -1;
-  }
-  p = skip_ws(p + 1, end);
-  if (p < end && *p == '}') {
-    p++;
-  } else {
-    for (;;) {
-      const char *key, *num;
-      int key_len;
-
-      if (p >= end || *p != '"') {
-        snprintf(err, err_len, "delay: malformed config object");
-        return -1;
-      }
-      key = ++p;
-      while (p < end && *p != '"' && (unsigned char)*p >= 0x20) {
-        if (*p == '\\' && p + 1 < end)
-          p++;
-        p++;
-      }
-      if (p >= end || *p != '"') {
-        snprintf(err, err_len, "delay: malformed config object");
-        return -1;
-      }
-      key_len = (int)(p - key);
-      if (key_len != 2 || memcmp(key, "ms", 2) != 0) {
-        snprintf(err, err_len, "delay: unknown key \"%.*s\" in config",
-                 key_len > 64 ? 64 : key_len, key);
-        return -1;
-      }
-      p = skip_ws(p + 1, end);
-      if (p >= end || *p != ':') {
-        snprintf(err, err_len, "delay: expected ':' after \"ms\"");
-        return -1;
-      }
-      p = skip_ws(p + 1, end);
-      num = p;
-      while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' &&
-             *p != '\n' && *p != '\r')
-        p++;
-      if (parse_ms(num, p, &st->default_ms) != 0) {
-        snprintf(err, err_len, "delay: \"ms\" must be an integer from 0 to %d",
-                 MAX_MS);
-        return -1;
-      }
-      p = skip_ws(p, end);
-      if (p < end && *p == ',') {
-        p = skip_ws(p + 1, end);
-        continue;
-      }
-      if (p < end && *p == '}') {
-        p++;
-        break;
-      }
-      snprintf(err, err_len, "delay: malformed config object");
-      return -1;
-    }
-  }
-  p = skip_ws(p, end);
-  if (p != end) {
-    snprintf(err, err_len, "delay: trailing characters after config object");
-    return -1;
-  }
-  return 0;
-}
-
 static int delay_init(const hw_host *host, const char *config,
                       size_t config_len, void **state, char *err,
                       size_t err_len) {
-  delay_state *st = calloc(1, sizeof(*st));
+  static const char *const keys[] = {"ms", NULL};
+  int64_t ms = 0;
+  delay_state *st;
 
+  /* {"ms": N}, read with the accessors of ABI 1.2 (which name the route
+   * and key in a complaint); an older host gets the default. */
+  if (HW_HOST_HAS(host, conf_error)) {
+    const hw_conf *conf = host->config(config);
+    int r = host->conf_keys(conf, keys, err, err_len);
+    if (r == 0)
+      r = host->conf_int(conf, "ms", &ms, err, err_len);
+    if (r == 0 && (ms < 0 || ms > MAX_MS))
+      r = host->conf_error(conf, "ms", "must be from 0 to " STR(MAX_MS), err,
+                           err_len);
+    if (r != 0 && r != HW_ENOENT)
+      return -1;
+  } else if (!(config_len == 2 && memcmp(config, "{}", 2) == 0)) {
+    snprintf(err, err_len, "delay: options need a server with ABI 1.2");
+    return -1;
+  }
+  st = calloc(1, sizeof(*st));
   if (st == NULL) {
     snprintf(err, err_len, "delay: out of memory");
     return -1;
   }
   st->host = host;
-  if (parse_config(st, config, config_len, err, err_len) != 0) {
-    free(st);
-    return -1;
-  }
+  st->default_ms = (uint64_t)ms;
   /* No timer is created here: init may run in a checker process. */
   *state = st;
   return 0;
@@ -317,15 +251,5 @@ static void delay_fini(void *state) {
   free(st);
 }
 
-/* Spelled out because HW_MODULE_DEFINE leaves the optional `abort` NULL. */
-HW_EXPORT const hw_module hw_module_entry = {
-    .abi_major = HW_ABI_MAJOR,
-    .abi_minor = HW_ABI_MINOR,
-    .size = sizeof(hw_module),
-    .name = "delay",
-    .version = "1.0",
-    .init = delay_init,
-    .handle = delay_handle,
-    .fini = delay_fini,
-    .abort = delay_abort,
-};
+HW_MODULE_DEFINE_ALL("delay", "1.0", delay_init, delay_handle, delay_fini,
+                     delay_abort);

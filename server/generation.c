@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "generation.h"
+#include "modconf.h"
 
 static hw__module *find_module(hw__generation *g, const char *path) {
   for (size_t i = 0; i < g->nmodules; i++)
@@ -64,19 +65,35 @@ int hw__generation_build(hw__config *cfg, unsigned id, const hw_host *host,
     g->routes[i].prefix_len = strlen(rc->prefix);
     g->routes[i].module = m;
     g->routes[i].gen = g;
+    g->routes[i].site.prefix = rc->prefix;
+    g->routes[i].site.route = (unsigned)i;
+    g->routes[i].site.gen = id;
   }
   g->nroutes = cfg->nroutes;
 
   for (size_t i = 0; i < g->nroutes; i++) {
     hw__route *rt = &g->routes[i];
     hw__route_conf *rc = &cfg->routes[i];
+    char place[64];
+    int failed;
     why[0] = '\0';
-    if (hw__module_init(rt->module, host, rc->config_json, rc->config_len,
-                        &rt->state, why, sizeof(why)) != 0) {
+    /* The config accessors (ABI 1.2) read this route's config while its
+     * init runs, and name it in their complaints. */
+    hw__modconf_begin(i, rc->config_json, rc->config_len);
+    failed = hw__module_init(rt->module, &rt->site, host, rc->config_json,
+                             rc->config_len, &rt->state, why, sizeof(why));
+    hw__modconf_end();
+    if (failed) {
       why[sizeof(why) - 1] = '\0';
-      snprintf(err, err_len, "%s: routes[%zu].config: %s: init failed: %s",
-               cfg->path, i, rt->module->path,
-               why[0] ? why : "(no reason given)");
+      snprintf(place, sizeof(place), "routes[%zu].config", i);
+      /* A complaint of the accessors already names the place. */
+      if (strncmp(why, place, strlen(place)) == 0)
+        snprintf(err, err_len, "%s: %s (%s: init failed)", cfg->path, why,
+                 rt->module->path);
+      else
+        snprintf(err, err_len, "%s: %s: %s: init failed: %s", cfg->path,
+                 place, rt->module->path,
+                 why[0] ? why : "(no reason given)");
       r = UV_EINVAL;
       goto fail;
     }
@@ -103,7 +120,7 @@ void hw__generation_fini(hw__generation *g) {
   for (size_t i = g->nroutes; i-- > 0;) {
     hw__route *rt = &g->routes[i];
     if (rt->inited)
-      hw__module_fini(rt->module, rt->state);
+      hw__module_fini(rt->module, &rt->site, rt->state);
     rt->inited = 0;
   }
 }

@@ -26,6 +26,9 @@ typedef struct hw__route {
   void *state;
   int inited;
   hw__generation *gen;
+  hw__module_site site; /* for the calls into its module */
+  uint64_t failed_at;   /* uv_hrtime() of the last failure reported */
+  unsigned failures_unreported; /* since then */
 } hw__route;
 
 enum hw__gen_state {

@@ -3,6 +3,7 @@
  * module passes in is checked here (a response field that is not a token,
  * or that would split the response, is refused), copied unless it was
  * given by reference, and applied to the request through the request core.
+ * The route config accessors of ABI 1.2 are modconf.c's.
  */
 #include "autoconf.h"
 
@@ -13,6 +14,7 @@
 #include "chars.h"
 #include "host.h"
 #include "log.h"
+#include "modconf.h"
 #include "module.h"
 #include "request.h"
 
@@ -310,6 +312,17 @@ static struct uv_loop_s *host_loop(void) {
   return hw__module_current_loop();
 }
 
+/* ---- ABI 1.2 ------------------------------------------------------------ */
+
+static hw_str host_host(const hw_request *req) {
+  return span_str(req, req->msg.host);
+}
+
+static void host_log_str(hw_log_level level, hw_str message) {
+  hw__log(level, "%.*s", message.len > 4000 ? 4000 : (int)message.len,
+          message.data != NULL ? message.data : "");
+}
+
 const hw_host hw__host = {
     .abi_major = HW_ABI_MAJOR,
     .abi_minor = HW_ABI_MINOR,
@@ -339,4 +352,17 @@ const hw_host hw__host = {
     .header_prepare = host_header_prepare,
     .add_prepared = host_add_prepared,
     .header_free = host_header_free,
+    .host = host_host,
+    .log_str = host_log_str,
+    .config = hw__modconf_config,
+    .conf_find = hw__modconf_find,
+    .conf_type = hw__modconf_type,
+    .conf_string = hw__modconf_string,
+    .conf_int = hw__modconf_int,
+    .conf_number = hw__modconf_number,
+    .conf_bool = hw__modconf_bool,
+    .conf_count = hw__modconf_count,
+    .conf_at = hw__modconf_at,
+    .conf_keys = hw__modconf_keys,
+    .conf_error = hw__modconf_error,
 };

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "generation.h"
 #include "host.h"
@@ -89,20 +90,11 @@ static int load(const char *path, const hw__config_listen *listen,
 
 static int check_config(const char *path, const hw__config_listen *listen,
                         size_t nlisten) {
-  char err[2048];
-  hw__generation *g;
-  uv_loop_t *loop = uv_default_loop();
-
-  if (load(path, listen, nlisten, NULL, &g, err, sizeof(err)) != 0) {
+  char err[4096];
+  if (hw__check_config(path, listen, nlisten, err, sizeof(err)) != 0) {
     fprintf(stderr, "haywire: %s\n", err);
     return 1;
   }
-  hw__generation_fini(g);
-  /* Let handles that modules closed in fini finish closing while their
-   * close callbacks are still loaded, then unload. */
-  uv_run(loop, UV_RUN_NOWAIT);
-  hw__generation_free(g);
-  uv_loop_close(loop);
   printf("configuration OK\n");
   return 0;
 }
@@ -127,6 +119,13 @@ static int run_single(const char *config, const hw__config_listen *listen,
   char err[4096];
   int r;
 
+  /* As the master checks each generation in a child before it serves it,
+   * so does a single process before it loads its first one: a module that
+   * crashes in init then costs a line naming its route. */
+  if (hw__check_config(config, listen, nlisten, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", err);
+    return 1;
+  }
   memset(&w, 0, sizeof(w));
   if (hw__reload_rundir(&w.reload, run_dir, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);

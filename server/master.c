@@ -255,8 +255,12 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   s->alive = 0;
   s->ready = 0;
   if (s->note != NULL && s->note->busy)
-    snprintf(where, sizeof(where), " while serving route %s (generation %u)",
-             s->note->prefix, (unsigned)s->note->gen);
+    snprintf(where, sizeof(where), " %s route %s (routes[%u], generation %u)",
+             s->note->busy == HW__NOTE_INIT   ? "in the init of"
+             : s->note->busy == HW__NOTE_FINI ? "in the fini of"
+                                              : "while serving",
+             s->note->prefix, (unsigned)s->note->route,
+             (unsigned)s->note->gen);
   if (sig != 0 && !(m->stopping || s->replacing))
     hw__log(HW_LOG_ERROR, "worker %d (pid %d) killed by signal %d (%s)%s",
             s->id, (int)s->pid, sig, hw__process_signame(sig), where);

@@ -31,8 +31,7 @@
 static uv_loop_t *serving;    /* the loop module calls are made on */
 static uv_loop_t *current;    /* set while module code runs */
 static hw__module_note *note; /* the page shared with the master */
-static const char *noted;     /* the prefix it names (by address) */
-static unsigned noted_gen;
+static hw__module_site noted; /* what it names (the prefix by address) */
 
 static int refuse(hw__module *m, char *err, size_t err_len, const char *path,
                   const char *reason) {
@@ -148,21 +147,21 @@ uv_loop_t *hw__module_current_loop(void) {
 
 void hw__module_note_attach(hw__module_note *page) {
   note = page;
-  noted = NULL;
+  noted.prefix = NULL;
 }
 
 void hw__module_note_forget(void) {
-  noted = NULL;
+  noted.prefix = NULL;
 }
 
 /* Names the route on the note page, rewritten only when it changes. */
-static void note_route(const char *prefix, unsigned gen) {
-  if (prefix == noted)
+static void note_route(const hw__module_site *site) {
+  if (site->prefix == noted.prefix && site->gen == noted.gen)
     return;
-  snprintf(note->prefix, sizeof(note->prefix), "%s", prefix);
-  note->gen = gen;
-  noted = prefix;
-  noted_gen = gen;
+  snprintf(note->prefix, sizeof(note->prefix), "%s", site->prefix);
+  note->gen = site->gen;
+  note->route = site->route;
+  noted = *site;
 }
 
 /* The loop a call runs on, saved and restored around it (a module may call
@@ -172,46 +171,65 @@ static void note_route(const char *prefix, unsigned gen) {
   current = serving != NULL ? serving : uv_default_loop()
 #define LEAVE() current = saved
 
-int hw__module_init(const hw__module *m, const hw_host *host,
-                    const char *config, size_t config_len, void **state,
-                    char *err, size_t err_len) {
+/* Around a call into module code on the note page: what runs and for
+ * which route; what the page said before is put back after, since a
+ * module's call can run another's (finishing a request of another
+ * connection lets its pipelined requests in), so that a crash later in the
+ * outer call is still its own. */
+#define NOTE_BEGIN(what)                                                       \
+  hw__module_site outer = noted;                                               \
+  uint32_t busy = 0;                                                           \
+  if (note != NULL) {                                                          \
+    busy = note->busy;                                                         \
+    note_route(site);                                                          \
+    note->busy = (what);                                                       \
+  }
+#define NOTE_END()                                                             \
+  if (note != NULL) {                                                          \
+    note->busy = busy;                                                         \
+    if (busy && outer.prefix != NULL)                                          \
+      note_route(&outer);                                                      \
+  }
+
+int hw__module_init(const hw__module *m, const hw__module_site *site,
+                    const hw_host *host, const char *config,
+                    size_t config_len, void **state, char *err,
+                    size_t err_len) {
   int r;
   ENTER();
+  NOTE_BEGIN(HW__NOTE_INIT);
   r = m->desc->init(host, config, config_len, state, err, err_len);
+  NOTE_END();
   LEAVE();
   return r;
 }
 
-hw_handle_result hw__module_handle(const hw__module *m, void *state,
-                                   const char *prefix, unsigned gen,
+hw_handle_result hw__module_handle(const hw__module *m,
+                                   const hw__module_site *site, void *state,
                                    hw_request *req, hw_response *res) {
   hw_handle_result r;
   ENTER();
   if (note == NULL) {
     r = m->desc->handle(state, req, res);
   } else {
-    /* A module's call can run another's (finishing a request of another
-     * connection lets its pipelined requests in): what the page said is
-     * put back after, so a crash later in the outer call is its own. */
-    const char *outer = noted;
-    unsigned outer_gen = noted_gen;
-    uint32_t busy = note->busy;
-    note_route(prefix, gen);
-    note->busy = 1;
+    NOTE_BEGIN(HW__NOTE_HANDLE);
     r = m->desc->handle(state, req, res);
-    note->busy = busy;
-    if (outer != NULL && busy)
-      note_route(outer, outer_gen);
+    NOTE_END();
   }
   LEAVE();
   return r;
 }
 
-void hw__module_fini(const hw__module *m, void *state) {
+void hw__module_fini(const hw__module *m, const hw__module_site *site,
+                     void *state) {
   if (m->desc->fini == NULL)
     return;
   ENTER();
-  m->desc->fini(state);
+  {
+    NOTE_BEGIN(HW__NOTE_FINI);
+    m->desc->fini(state);
+    NOTE_END();
+  }
   LEAVE();
 }
 

@@ -27,10 +27,23 @@ typedef struct hw__module {
  * route it was serving.
  */
 typedef struct hw__module_note {
-  volatile uint32_t busy; /* non-zero while a module's handle() runs */
-  volatile uint32_t gen;
-  char prefix[248]; /* of the route last dispatched */
+  volatile uint32_t busy;  /* what module code runs: HW__NOTE_* */
+  volatile uint32_t gen;   /* of the route below */
+  volatile uint32_t route; /* its index in routes[] */
+  char prefix[244];        /* the route last called */
 } hw__module_note;
+
+/* What a note page says runs. */
+enum { HW__NOTE_NONE = 0, HW__NOTE_HANDLE, HW__NOTE_INIT, HW__NOTE_FINI };
+
+/** The route a call serves: its prefix (borrowed for the call; compared by
+ *  address to know when the note page must be rewritten), its index in
+ *  routes[] and its generation. */
+typedef struct hw__module_site {
+  const char *prefix;
+  unsigned route;
+  unsigned gen;
+} hw__module_site;
 
 /** The size a descriptor needs to hold `member`. */
 #define HW__MODULE_SIZE_TO(member)                                             \
@@ -63,16 +76,16 @@ void hw__module_note_attach(hw__module_note *page);
  *  a route of another may be allocated at the same address). */
 void hw__module_note_forget(void);
 
-/* The calls into module code. */
-int hw__module_init(const hw__module *m, const hw_host *host,
-                    const char *config, size_t config_len, void **state,
-                    char *err, size_t err_len);
-/** Calls `handle` for the route `prefix` (borrowed; compared by address
- *  to know when the note page must be rewritten) of generation `gen`. */
-hw_handle_result hw__module_handle(const hw__module *m, void *state,
-                                   const char *prefix, unsigned gen,
+/* The calls into module code, each for the route at `site`. */
+int hw__module_init(const hw__module *m, const hw__module_site *site,
+                    const hw_host *host, const char *config,
+                    size_t config_len, void **state, char *err,
+                    size_t err_len);
+hw_handle_result hw__module_handle(const hw__module *m,
+                                   const hw__module_site *site, void *state,
                                    hw_request *req, hw_response *res);
-void hw__module_fini(const hw__module *m, void *state);
+void hw__module_fini(const hw__module *m, const hw__module_site *site,
+                     void *state);
 /** Calls the descriptor's abort, when it has one. */
 void hw__module_abort(const hw__module *m, void *state);
 /** Runs a callback a module gave with a request (on_abort). */

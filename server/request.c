@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "method.h"
 #include "request.h"
 #include "router.h"
@@ -214,6 +215,38 @@ static void done(hw_request *req) {
     hw__request_free(req);
 }
 
+/* A module's handle() failed (HW_ERROR) or returned what is no
+ * hw_handle_result: the client gets 500, and the log says which route and
+ * module, at most once a second per route (a failing route under load
+ * would otherwise write a line per request), with how many were not
+ * reported in between. */
+static void report_failure(hw__route *rt, int r) {
+  uint64_t now = uv_hrtime();
+  const char *file = strrchr(rt->module->path, '/');
+  char what[64], more[64] = "";
+
+  if (rt->failed_at != 0 && now - rt->failed_at < 1000000000u) {
+    rt->failures_unreported++;
+    return;
+  }
+  if (rt->failures_unreported > 0)
+    snprintf(more, sizeof(more), " (and %u more since the last report)",
+             rt->failures_unreported);
+  if (r == HW_ERROR)
+    snprintf(what, sizeof(what), "returned HW_ERROR");
+  else
+    snprintf(what, sizeof(what), "returned %d, which is no hw_handle_result",
+             r);
+  hw__log(HW_LOG_ERROR,
+          "route %s (routes[%u], module \"%s\", %s): handle %s: answered "
+          "500%s",
+          rt->prefix, rt->site.route,
+          rt->module->desc->name != NULL ? rt->module->desc->name : "?",
+          file != NULL ? file + 1 : rt->module->path, what, more);
+  rt->failed_at = now;
+  rt->failures_unreported = 0;
+}
+
 int hw__request_dispatch(hw_request *req) {
   hw__route *rt = req->route;
 
@@ -222,8 +255,7 @@ int hw__request_dispatch(hw_request *req) {
     hw_handle_result r;
 
     req->in_handle = 1;
-    r = hw__module_handle(rt->module, rt->state, rt->prefix, rt->gen->id, req,
-                          &req->res);
+    r = hw__module_handle(rt->module, &rt->site, rt->state, req, &req->res);
     req->in_handle = 0;
     switch (r) {
     case HW_HANDLED: req->state = HW__REQ_DONE; return 1;
@@ -245,7 +277,10 @@ int hw__request_dispatch(hw_request *req) {
       req->route = rt;
       continue;
     case HW_ERROR:
-    default: hw__request_respond(req, 500, NULL, 0, 1); return 1;
+    default:
+      report_failure(rt, r);
+      hw__request_respond(req, 500, NULL, 0, 1);
+      return 1;
     }
   }
   /* Nothing answered: 404, or 501 for a method outside RFC 9110's set,

@@ -516,7 +516,9 @@ def test_failures():
                 ("crash in init",
                  cfg([route("/r", hwtest.module("hello"), {"body": "Z"}),
                       route("/crash", crash_so)]),
-                 [re.escape(conf), "killed by signal 11"]),
+                 [re.escape(conf), r"routes\[1\]\.config: " + re.escape(crash_so)
+                  + r": init crashed with signal 11 \(SIGSEGV\) "
+                  r"\(route /crash\)"]),
             ]
             with Conn(srv.port) as keep:
                 for name, config, pats in cases:

@@ -396,10 +396,10 @@ def test_crash_route():
                  "GET /crash: the connection dies without a response",
                  "closed=%s data=%r" % (closed, data[:200]))
             m = find_line(srv, r"master: worker \d+ \(pid \d+\) %s while "
-                          r"serving route /crash \(generation 1\)" %
-                          CRASH_FORM, mark, 5 * SLOW)
+                          r"serving route /crash \(routes\[\d+\], "
+                          r"generation 1\)" % CRASH_FORM, mark, 5 * SLOW)
             t.ok(m, "the master's log names the route: `%s while serving "
-                 "route /crash (generation 1)`" % CRASH_FORM)
+                 "route /crash (routes[i], generation 1)`" % CRASH_FORM)
             wait_workers(srv)
             bad = []
             for i in range(10):

@@ -88,8 +88,35 @@ static void test_reading(hw__request_core *core) {
   r = parsed(core, "BREW /pot HTTP/1.0\r\n\r\n");
   ok(str_is(hw__host.method(r), "BREW") && hw__host.version(r) == 10,
      "an unlisted method as sent; HTTP/1.0");
+  ok(str_is(hw__host.host(r), ""), "host(): empty without Host (HTTP/1.0)");
   r->state = HW__REQ_DONE;
   hw__request_free(r);
+}
+
+/* host() (ABI 1.2) is the request's host as RFC 9112 section 3.2.2 says:
+ * an absolute-form target's authority wins over the Host field. */
+static void test_host_of(hw__request_core *core) {
+  static const struct {
+    const char *head, *want, *name;
+  } cases[] = {
+      {"GET / HTTP/1.1\r\nHost: b.example\r\n\r\n", "b.example",
+       "the Host field"},
+      {"GET / HTTP/1.1\r\nHost: B.Example:8080\r\n\r\n", "B.Example:8080",
+       "the Host field as sent, port included"},
+      {"GET http://a.example:8080/x?q HTTP/1.1\r\nHost: b.example\r\n\r\n",
+       "a.example:8080", "an absolute-form target's authority"},
+      {"GET http://[::1]:81/ HTTP/1.1\r\nHost: x\r\n\r\n", "[::1]:81",
+       "an IPv6 literal authority"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    hw_request *r = parsed(core, cases[i].head);
+    hw_str h = hw__host.host(r);
+    ok(str_is(h, cases[i].want), "host(): %s", cases[i].name);
+    r->state = HW__REQ_DONE;
+    hw__request_free(r);
+  }
+  ok(HW_HOST_HAS(&hw__host, conf_error) && hw__host.abi_minor == 2,
+     "the host table has the ABI 1.2 members");
 }
 
 static void test_fields(hw__request_core *core) {
@@ -168,6 +195,7 @@ int main(void) {
   hw__request_core_init(&core, &gen);
   test_reading(&core);
   test_fields(&core);
+  test_host_of(&core);
   hw__request_core_destroy(&core);
   return done_testing();
 }

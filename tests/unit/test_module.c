@@ -217,10 +217,19 @@ static void test_init(void) {
   contains(err, "unknown key \"x\"", "hello: message names the key");
   r = build("modules", "hello.so", "{\"body\":1}", err, sizeof(err));
   ok(r != 0, "hello: non-string body refused");
-  contains(err, "\"body\" must be a string", "hello: message says why");
+  contains(err, "routes[0].config.body: expected a string, not an integer",
+           "hello: message names the place and says why");
+  ok(strchr(err, '\n') == NULL, "hello: message is one line");
+  diag("hello: %s", err);
+  r = build("modules", "hello.so", "{\"content_type\":\"a\\rb\"}", err,
+            sizeof(err));
+  ok(r != 0, "hello: a CR in content_type refused");
+  contains(err, "routes[0].config.content_type: not a valid field value",
+           "hello: message names the place");
   r = build("modules", "hello.so", "[]", err, sizeof(err));
   ok(r != 0, "hello: non-object config refused");
-  contains(err, "JSON object", "hello: message says why");
+  contains(err, "routes[0].config: expected an object, not an array",
+           "hello: message says why");
 
   r = build("modules", "echo.so", "{}", err, sizeof(err));
   is_int(r, 0, "echo: builds with {}");
@@ -232,9 +241,12 @@ static void test_init(void) {
   is_int(r, 0, "delay: builds with ms=600000");
   r = build("modules", "delay.so", "{\"ms\":600001}", err, sizeof(err));
   ok(r != 0, "delay: ms above 600000 refused");
-  contains(err, "\"ms\"", "delay: message names the key");
+  contains(err, "routes[0].config.ms: must be from 0 to 600000",
+           "delay: message names the key and the range");
   r = build("modules", "delay.so", "{\"ms\":1.5}", err, sizeof(err));
   ok(r != 0, "delay: fractional ms refused");
+  contains(err, "routes[0].config.ms: expected an integer, not a number",
+           "delay: message names the key and the type");
   r = build("modules", "delay.so", "{\"sec\":1}", err, sizeof(err));
   ok(r != 0, "delay: unknown key refused");
   contains(err, "unknown key \"sec\"", "delay: message names the key");
