@@ -8,7 +8,10 @@
     headers without a .c are the interfaces named below;
   * names: every hw__ symbol a unit defines starts with hw__<unit>;
   * each file begins with a paragraph that names it and says what it owns;
-  * no file is over 720 lines, no function over 150.
+  * no file is over 720 lines, no function over 150;
+  * one library per job, in one place: jansson only in the config units
+    (config.c, and modconf.c, the accessors it backs for modules),
+    http_parser.h only in h1_parser.c.
 
 Output is TAP.  The objects are read from $HW_BUILDDIR/server/.libs (the
 build must have run); without nm or the objects, the nm part is skipped.
@@ -159,6 +162,17 @@ def main():
                      if not (s == "hw__" + u or s.startswith("hw__%s_" % u)))
         ok(not bad, "every symbol a unit defines is named hw__<unit>_...",
            "\n".join(bad))
+
+    # One library per job, in one place.
+    for header, allowed in (("jansson.h", {"config.c", "modconf.c"}),
+                            ("http_parser.h", {"h1_parser.c"})):
+        users = sorted(os.path.basename(f)
+                       for f in glob.glob(SERVER + "/*.[ch]")
+                       if re.search(r'^#include [<"]%s[>"]' % re.escape(header),
+                                    open(f).read(), re.M))
+        ok(set(users) <= allowed and users,
+           "%s is included only by %s" % (header, ", ".join(sorted(allowed))),
+           users)
 
     # The paragraph at the top, the sizes.
     for f in sorted(glob.glob(SERVER + "/*.[ch]")):
