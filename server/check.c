@@ -2,19 +2,21 @@
  * check.c - the configuration check (see check.h).
  *
  * The child builds the generation as start-up would and finalises it; it
- * reports a failure as one line on a pipe and its verdict as its exit
- * status.  While module code runs, the child keeps the note page (module.c)
+ * reports its verdict on a pipe ("+", or "-" and the one-line reason) and
+ * as its exit status, so that module code calling exit(0) is no pass.  While module code runs, the child keeps the note page (module.c)
  * up to date on a page shared with the parent: when the child dies of a
  * signal, the page says whose init or fini it was in.
  */
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,36 +74,60 @@ static void crashed(const char *path, const hw__module_note *note,
   hw__config_free(cfg);
 }
 
+/* In the child: the check, and its verdict on the pipe: "+" for a pass,
+ * "-" and the reason for a failure; no verdict means module code ended the
+ * process.  _exit skips the parent's atexit handlers. */
+static void child(int fd, pid_t parent, const char *path,
+                  const hw__config_listen *listen, size_t nlisten) {
+  char why[4096];
+  ssize_t w;
+  int failed;
+
+  /* A check whose parent is gone (the reload preflight's timeout kills
+   * `haywire -t`) must not live on in a module's endless init. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(1);
+  why[0] = '-';
+  why[1] = '\0';
+  failed = build(path, listen, nlisten, why + 1, sizeof(why) - 1) != 0;
+  if (failed && why[1] == '\0')
+    snprintf(why + 1, sizeof(why) - 1, "%s: the check failed", path);
+  if (!failed)
+    why[0] = '+';
+  w = write(fd, why, failed ? strlen(why) : 1);
+  (void)w;
+  fflush(NULL); /* what modules printed */
+  _exit(failed);
+}
+
 int hw__check_config(const char *path, const hw__config_listen *listen,
                      size_t nlisten, char *err, size_t err_len) {
   hw__module_note *note;
-  int fds[2], status;
+  int fds[2], status = 0;
   size_t got = 0;
-  pid_t pid;
+  pid_t parent = getpid(), pid, waited;
+  ssize_t n;
 
   note = mmap(NULL, sizeof(*note), PROT_READ | PROT_WRITE,
               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (note == MAP_FAILED || pipe(fds) != 0) {
+  /* Close-on-exec: a helper a module starts must not hold the pipe. */
+  if (note == MAP_FAILED || pipe2(fds, O_CLOEXEC) != 0) {
     snprintf(err, err_len, "cannot check %s: %s", path, strerror(errno));
     if (note != MAP_FAILED)
       munmap(note, sizeof(*note));
     return 1;
   }
   memset(note, 0, sizeof(*note));
+  /* An inherited SIGCHLD ignored would reap the child before waitpid. */
+  signal(SIGCHLD, SIG_DFL);
   fflush(stdout);
   fflush(stderr);
   pid = fork();
   if (pid == 0) {
-    char why[4096];
     close(fds[0]);
     hw__module_note_attach(note);
-    why[0] = '\0';
-    if (build(path, listen, nlisten, why, sizeof(why)) != 0) {
-      ssize_t w = write(fds[1], why, strlen(why));
-      (void)w;
-      _exit(1);
-    }
-    _exit(0);
+    child(fds[1], parent, path, listen, nlisten);
   }
   close(fds[1]);
   err[0] = '\0';
@@ -111,35 +137,38 @@ int hw__check_config(const char *path, const hw__config_listen *listen,
     munmap(note, sizeof(*note));
     return 1;
   }
-  for (;;) {
-    ssize_t n = read(fds[0], err + got, err_len - 1 - got);
-    if (n > 0)
-      got += (size_t)n;
-    if ((n > 0 && got < err_len - 1) || (n < 0 && errno == EINTR))
-      continue;
-    break;
-  }
+  /* Wait first, then read what is there: a process the module forked may
+   * hold the pipe open for ever, and the verdict (at most 4 KiB) fits in
+   * the pipe's buffer, so the child never blocks writing it. */
+  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+    ;
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  while (got < err_len - 1 &&
+         ((n = read(fds[0], err + got, err_len - 1 - got)) > 0 ||
+          (n < 0 && errno == EINTR)))
+    got += n > 0 ? (size_t)n : 0;
   err[got] = '\0';
   close(fds[0]);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (WIFSIGNALED(status)) {
+  if (waited < 0) {
+    snprintf(err, err_len, "cannot check %s: waitpid: %s", path,
+             strerror(errno));
+  } else if (WIFSIGNALED(status)) {
     char how[96];
     snprintf(how, sizeof(how), "crashed with signal %d (%s)",
              WTERMSIG(status), hw__process_signame(WTERMSIG(status)));
     crashed(path, note, how, err, err_len);
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    /* No line, but an exit: module code called exit(), or a sanitizer
-     * reported a fault (and exited rather than die of the signal). */
-    if (err[0] == '\0') {
-      char how[64];
-      snprintf(how, sizeof(how), "exited with status %d",
-               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-      crashed(path, note, how, err, err_len);
-    }
-  } else {
+  } else if (err[0] == '+' && WEXITSTATUS(status) == 0) {
     munmap(note, sizeof(*note));
     return 0;
+  } else if (err[0] == '-' && WEXITSTATUS(status) != 0) {
+    memmove(err, err + 1, got); /* the reason, with its NUL */
+  } else {
+    /* No verdict: module code called exit() (with any status), or a
+     * sanitizer reported a fault and exited rather than die of it. */
+    char how[64];
+    snprintf(how, sizeof(how), "exited with status %d",
+             WEXITSTATUS(status));
+    crashed(path, note, how, err, err_len);
   }
   munmap(note, sizeof(*note));
   return 1;

@@ -10,6 +10,7 @@ outside the enum are logged with the route, at most once a second."""
 import os
 import re
 import resource
+import subprocess
 import sys
 import time
 
@@ -95,7 +96,7 @@ def test_host_log_late():
                 ("Host", "Www.Example:8080")]))
             t.is_(r.body, b"Www.Example:8080", "host(): the Host field")
             r = hwtest.one(srv.port, get("http://a.example/b/host",
-                                         headers=[("Host", "a.example")]))
+                                         headers=[("Host", "b.example")]))
             t.is_(r.body, b"a.example",
                   "host(): an absolute-form target's authority")
             r = hwtest.one(srv.port, request(
@@ -257,6 +258,103 @@ def test_readme_example(d):
                "naming the route and the key")
 
 
+EXIT_C = r"""
+#include <stdlib.h>
+#include "haywire.h"
+
+static int exit_init(const hw_host *host, const char *config,
+                     size_t config_len, void **state, char *err,
+                     size_t err_len) {
+  exit(0); /* a module that ends the process is no pass */
+}
+
+static hw_handle_result exit_handle(void *state, hw_request *req,
+                                    hw_response *res) {
+  return HW_ERROR;
+}
+
+HW_MODULE_DEFINE("exits", "1.0", exit_init, exit_handle, NULL);
+"""
+
+HANG_C = r"""
+#include <unistd.h>
+#include "haywire.h"
+
+static int hang_init(const hw_host *host, const char *config,
+                     size_t config_len, void **state, char *err,
+                     size_t err_len) {
+  sleep(30); /* an init that never ends, as far as the test is concerned */
+  return -1;
+}
+
+static hw_handle_result hang_handle(void *state, hw_request *req,
+                                    hw_response *res) {
+  return HW_ERROR;
+}
+
+HW_MODULE_DEFINE("hangs", "1.0", hang_init, hang_handle, NULL);
+"""
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ", 1)[1][0] not in "ZX"
+    except OSError:
+        return False
+
+
+def test_check_child(d):
+    """The check's child: exit() in init is no pass, and a check killed
+    from outside (the preflight's timeout) takes its child along."""
+    with t.block("the check's child"):
+        built = {}
+        for name, src in (("exits", EXIT_C), ("hangs", HANG_C)):
+            so = os.path.join(d, name + ".so")
+            rc, out = hwtest.compile_module(
+                [hwtest.write_config(os.path.join(d, name + ".c"), src)], so)
+            if not t.is_(rc, 0, "%s.so compiles" % name):
+                t.diag(out)
+                return
+            built[name] = so
+        cfg = {"listen": ["127.0.0.1:0"], "workers": 1,
+               "routes": [route("/x", built["exits"])]}
+        path = hwtest.write_config(os.path.join(d, "exits.json"), cfg)
+        rc, out, err = hwtest.check_config(path)
+        t.is_(rc, 1, "exit(0) in init: -t exits 1")
+        t.unlike(out, "configuration OK", "and does not claim OK")
+        t.like(err, r"routes\[0\]\.config: %s: init exited with status 0 "
+               r"\(route /x\)" % re.escape(built["exits"]),
+               "naming the route and the file")
+        cfg["routes"] = [route("/x", built["hangs"])]
+        path = hwtest.write_config(os.path.join(d, "hangs.json"), cfg)
+        p = subprocess.Popen([hwtest.HAYWIRE, "-t", "-c", path],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            kids = []
+            hwtest.poll(lambda: kids.extend(children(p.pid)) or kids, 5)
+            t.is_(len(kids), 1, "-t runs the inits in one child")
+            p.kill()
+            p.wait(5)
+            t.ok(all(hwtest.poll(lambda k=k: not alive(k), 5) for k in kids),
+                 "killing -t ends the child stuck in init")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            for k in children(p.pid):
+                os.kill(k, 9)
+
+
 def main():
     # init_crash.so dies of SIGSEGV on purpose: no core files.
     soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
@@ -269,6 +367,7 @@ def main():
     test_config_errors(d)
     test_reload_crash(d)
     test_readme_example(d)
+    test_check_child(d)
 
 
 if __name__ == "__main__":

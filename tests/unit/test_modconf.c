@@ -3,8 +3,8 @@
  * (server/modconf.c), called through the host table as a module calls
  * them: the root only for the pointer init was given, paths of members and
  * elements, each type, the place every complaint names, unknown keys, a
- * module's own complaint, and refusal outside an init (HW_ESTATE) and of a
- * handle kept from an earlier init.
+ * module's own complaint, malformed paths, and refusal outside an init
+ * (HW_ESTATE) and of a handle kept from an earlier init.
  */
 #include "autoconf.h"
 
@@ -64,12 +64,38 @@ static void test_values(const hw_conf *root) {
          HW_ENOENT, "past the end of an array: absent");
   is_int(h->conf_int(root, "missing", &i, err, sizeof(err)), HW_ENOENT,
          "a missing key: absent");
-  is_int(h->conf_int(root, "ttl.x", &i, err, sizeof(err)), HW_ENOENT,
-         "a member of an integer: absent");
-  is_int(h->conf_int(root, "db..hosts", &i, err, sizeof(err)), HW_ENOENT,
-         "a malformed path finds nothing");
-  is_int(h->conf_int(root, "list[-1]", &i, err, sizeof(err)), HW_ENOENT,
-         "a negative index finds nothing");
+  is_int(h->conf_int(root, "ttl.x", &i, err, sizeof(err)), HW_EINVAL,
+         "a member of an integer: an error, not a default");
+  is_str(err, "routes[3].config.ttl: expected an object, not an integer",
+         "naming the value that is no object");
+  is_int(h->conf_int(root, "name[0]", &i, err, sizeof(err)), HW_EINVAL,
+         "an element of a string: an error");
+  is_str(err, "routes[3].config.name: expected an array, not a string",
+         "naming the value that is no array");
+  is_int(h->conf_int(root, "db.nope.deeper", &i, err, sizeof(err)), HW_ENOENT,
+         "below a missing member: absent");
+  {
+    static const char *const bad[] = {"db..hosts", "ttl.",  ".ttl",
+                                      "list[-1]",  "list[ 1]", "list[1]x",
+                                      "list[",     "list[]", "db.[0]"};
+    int all = 1;
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+      err[0] = '\0';
+      if (h->conf_int(root, bad[k], &i, err, sizeof(err)) != HW_EINVAL ||
+          strstr(err, "malformed path") == NULL) {
+        diag("%s: %s", bad[k], err);
+        all = 0;
+      }
+      if (h->conf_find(root, bad[k]) != NULL)
+        all = 0;
+    }
+    ok(all, "malformed paths: HW_EINVAL saying so; conf_find gives NULL");
+  }
+  is_int(h->conf_int(NULL, "x", &i, err, sizeof(err)), HW_ENOENT,
+         "a NULL handle inside init is an absent value");
+  is_int(h->conf_int(h->conf_find(root, "db.nope"), "port", &i, err,
+                     sizeof(err)),
+         HW_ENOENT, "so lookups chain through conf_find");
   ok(h->conf_find(root, "") == root && h->conf_find(root, NULL) == root,
      "an empty path is the value itself");
   is_int(h->conf_type(NULL), HW_CONF_ABSENT, "the type of NULL is absent");
@@ -147,6 +173,9 @@ static void test_iteration(const hw_conf *root) {
   is_str(err, "routes[3].config.list[2][0]: expected a string, not an integer",
          "an element's place");
   ok(h->conf_at(list, 3, NULL) == NULL, "conf_at past the end: NULL");
+  key = (hw_str){"junk", 4};
+  ok(h->conf_at(list, 0, &key) != NULL && key.data == NULL && key.len == 0,
+     "conf_at on an array: no key");
   v = h->conf_at(root, 8, &key);
   ok(str_is(key, "a.b", 3), "conf_at on an object: the key, in file order");
   h->conf_string(v, NULL, &key, err, sizeof(err));
@@ -155,6 +184,23 @@ static void test_iteration(const hw_conf *root) {
   v = h->conf_at(root, 9, &key);
   ok(str_is(key, "z", 1) && h->conf_type(v) == HW_CONF_INT,
      "member 9 is z (no reordering)");
+  {
+    /* Forwards, then backwards, then forwards again: the walk that
+     * continues from the last call gives the same members. */
+    static const char *const order[] = {"ttl", "ratio", "big",  "on",
+                                        "off", "nothing", "name", "db",
+                                        "a.b", "z",     "m",    "list"};
+    int same = 1;
+    for (size_t k = 0; k < 12; k++)
+      same &= h->conf_at(root, k, &key) != NULL &&
+              str_is(key, order[k], strlen(order[k]));
+    for (size_t k = 12; k-- > 0;)
+      same &= h->conf_at(root, k, &key) != NULL &&
+              str_is(key, order[k], strlen(order[k]));
+    same &= h->conf_at(root, 12, &key) == NULL && key.data == NULL;
+    same &= h->conf_at(root, 11, &key) != NULL && str_is(key, "list", 4);
+    ok(same, "every member in the order of the file, in any order asked");
+  }
 }
 
 static void test_outside(void) {
@@ -192,6 +238,10 @@ static void test_outside(void) {
   h->conf_int(root, "name", &i, err, sizeof(err));
   is_str(err, "routes[1].config.name: expected an integer, not a string",
          "the later init's route index");
+  for (int k = 0; k < 100; k++)
+    h->conf_find(root, "ttl");
+  is_int(h->conf_int(kept, NULL, &i, err, sizeof(err)), HW_ESTATE,
+         "still refused once the later init has made a hundred handles");
   hw__modconf_end();
 
   {
