@@ -128,16 +128,20 @@ static int serialize(hw__batch *b, hw_request *req, int keep) {
   if (hw__h1_response_head(&b->out, &r) != 0)
     return HW_ENOMEM;
   if (!req->msg.is_head && hw__status_has_body(res->status)) {
+    /* The copied body is NULL when everything was written by reference:
+     * no pointer arithmetic on it then (C11 6.5.6). */
     for (size_t i = 0; i < res->nrefs; i++) {
       hw__ref *ref = &res->refs[i];
-      if (hw__buf_append(&b->out, res->body.data + at, ref->at - at) != 0 ||
+      if ((ref->at > at &&
+           hw__buf_append(&b->out, res->body.data + at, ref->at - at) != 0) ||
           hw__batch_seg(b, NULL, start, b->out.len - start) != 0 ||
           hw__batch_seg(b, ref->data, 0, ref->len) != 0)
         return HW_ENOMEM;
       at = ref->at;
       start = b->out.len;
     }
-    if (hw__buf_append(&b->out, res->body.data + at, res->body.len - at) != 0)
+    if (res->body.len > at &&
+        hw__buf_append(&b->out, res->body.data + at, res->body.len - at) != 0)
       return HW_ENOMEM;
   }
   return hw__batch_seg(b, NULL, start, b->out.len - start);
