@@ -41,6 +41,10 @@
  *   1.1  prepared header fields: header_prepare, add_prepared, header_free
  *   1.2  host(), log_str(), the route config accessors (config, conf_*),
  *        HW_MODULE_DEFINE usable from C++, HW_MODULE_DEFINE_ALL (abort)
+ *   1.3  timers (timer_start, timer_stop), thread-pool work (queue_work),
+ *        streamed responses (stream, on_writable, write_file; HW_CONGESTED),
+ *        streamed request bodies (body_stream, body_pause); on_abort also
+ *        runs when the client ends its side of the connection
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -56,7 +60,7 @@ extern "C" {
 #define HW_ABI_MAJOR 1
 /** ABI minor version: new members are only ever appended (the history is
  *  at the top of this file). */
-#define HW_ABI_MINOR 2
+#define HW_ABI_MINOR 3
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -139,12 +143,36 @@ typedef enum hw_log_level {
 #define HW_ENOMEM (-12) /**< the host could not allocate memory */
 #define HW_ENOENT (-2)  /**< no such header / index out of range */
 #define HW_ESTATE (-71) /**< called at the wrong time (e.g. after finish) */
+/** A queued work item that never ran: its generation was given up (1.3). */
+#define HW_ECANCELED (-125)
+/**
+ * Not an error (ABI 1.3): a write to a streamed response was taken, but the
+ * output it waits in has passed its bound.  Write nothing more until the
+ * callback registered with `on_writable` runs, so that a response of any
+ * size holds a bounded amount of memory.
+ */
+#define HW_CONGESTED 1
 
 /** Free callback for `write_ref` data; called once from the loop thread. */
 typedef void (*hw_free_cb)(void *arg);
 
 /** Called once if the client goes away while a request is deferred. */
 typedef void (*hw_abort_cb)(hw_request *req, void *arg);
+
+/** A timer ran out (ABI 1.3); `timer` is the handle timer_start returned. */
+typedef void (*hw_timer_cb)(int64_t timer, void *arg);
+/** Work run on a thread of the pool (ABI 1.3): it may block, and calls no
+ *  host function (nor anything else that is not thread-safe). */
+typedef void (*hw_work_cb)(void *arg);
+/** After the work, on the loop thread (ABI 1.3): `status` is 0, or
+ *  HW_ECANCELED when the work never ran.  The request is still valid. */
+typedef void (*hw_work_done_cb)(hw_request *req, void *arg, int status);
+/** A congested streamed response may be written again (ABI 1.3). */
+typedef void (*hw_writable_cb)(hw_response *res, void *arg);
+/** A piece of a streamed request body (ABI 1.3): `piece` is borrowed for
+ *  the call; `end` is non-zero with the last call (whose piece may be
+ *  empty).  Nothing follows the end. */
+typedef void (*hw_body_cb)(hw_request *req, void *arg, hw_str piece, int end);
 
 /**
  * The host's function table.  The table itself is owned by the host and stays
@@ -215,7 +243,10 @@ typedef struct hw_host {
   int (*aborted)(const hw_request *req);
   /**
    * Registers `cb(req, arg)` to run once if the client goes away while the
-   * request is deferred.  Replaces an earlier registration; `cb` NULL
+   * request is deferred or its response streams.  From ABI 1.3 it also
+   * runs when the client ends its side of the connection (a FIN) then: that
+   * is advisory, since the client may only have half-closed, and a response
+   * finished afterwards is still written if the connection takes it.  Replaces an earlier registration; `cb` NULL
    * removes it.  `arg` is borrowed until the callback runs or the request is
    * finished.
    */
@@ -348,6 +379,86 @@ typedef struct hw_host {
    *  module's own checks, e.g. a range) and returns HW_EINVAL. */
   int (*conf_error)(const hw_conf *v, const char *path, const char *what,
                     char *err, size_t err_len);
+
+  /* ---- ABI 1.3 (check HW_HOST_HAS(host, member) first) ---- */
+
+  /**
+   * Starts a timer on the worker's loop: `cb(timer, arg)` runs once after
+   * `ms` milliseconds, then, when `repeat` is not 0, every `repeat` ms until
+   * stopped.  Returns the timer's handle (> 0) or a negative error.  The
+   * timer is the host's: it belongs to the calling route's generation and
+   * is stopped when that generation is finalised (after `fini`), so no
+   * callback can reach unloaded code.  `arg` is borrowed while the timer
+   * runs.  From `init`, `handle` or any callback the host makes; HW_ESTATE
+   * elsewhere.  A one-shot timer is over once its callback has begun.
+   */
+  int64_t (*timer_start)(uint64_t ms, uint64_t repeat, hw_timer_cb cb,
+                         void *arg);
+  /** Stops a timer: 0; HW_ESTATE if it is over (stopped, or a one-shot
+   *  timer that ran); HW_EINVAL for a value that is no timer of this
+   *  route's module. */
+  int (*timer_stop)(int64_t timer);
+  /**
+   * Runs `work(arg)` on the thread pool, then `done(req, arg, status)` on
+   * the loop thread, where the module may answer.  `req` must be a request
+   * being handled (inside `handle`, or deferred and not finished); it stays
+   * valid until `done` has run, even if the client goes away, and its
+   * generation stays loaded (a running `work` cannot be stopped).  `arg` is
+   * the module's.  Module work in flight is capped below the pool's size
+   * (config "thread_pool"), so the server's own pool work always gets a
+   * thread; the rest waits its turn.  Returns 0, HW_EINVAL (a NULL
+   * function), HW_ESTATE (no request being handled) or HW_ENOMEM.
+   */
+  int (*queue_work)(hw_request *req, hw_work_cb work, hw_work_done_cb done,
+                    void *arg);
+  /**
+   * Streams the response: the status and fields set so far are final, and
+   * what `write`, `write_ref` and `write_file` give from now on is sent as
+   * it comes, in order, until `finish` (or `handle` returning HW_HANDLED)
+   * ends it.  `length` is the body's size, sent as Content-Length (writing
+   * past it is HW_EINVAL; ending short cuts the connection, so the client
+   * sees the response is incomplete), or -1 when unknown: then chunked
+   * (HTTP/1.1) or delimited by closing the connection (HTTP/1.0).  HEAD,
+   * 204 and 304 send the head only.  Those writes return HW_CONGESTED (see
+   * there) when output waits past a bound, and HW_ESTATE once the client
+   * has gone (the data is dropped; finish the request as usual).  A
+   * response that is pipelined behind another waits for its turn, holding
+   * the ones behind it.  From `handle` or on a deferred request; HW_ESTATE
+   * otherwise or when already streaming; HW_EINVAL for a length below -1.
+   * If `handle` then returns HW_ERROR or HW_DECLINED, nothing was sent
+   * yet: the host answers as for any response.
+   */
+  int (*stream)(hw_response *res, int64_t length);
+  /** Registers `cb(res, arg)` to run once, on the loop, after a write to
+   *  the streamed response returned HW_CONGESTED and the output has
+   *  drained; replaces an earlier one (NULL removes it).  HW_ESTATE when
+   *  the response is not streamed. */
+  int (*on_writable)(hw_response *res, hw_writable_cb cb, void *arg);
+  /**
+   * Appends `length` bytes of the file `fd` from `offset` to a streamed
+   * response, without reading them through the module.  The host takes its
+   * own descriptor (dup), so the module may close `fd` on return; the
+   * bytes are read when their turn comes, in bounded pieces.  If the file
+   * has fewer bytes by then (truncated), the connection is cut after what
+   * could be sent.  Returns 0, HW_CONGESTED, HW_EINVAL (a bad descriptor,
+   * past a declared length), HW_ESTATE (not streaming) or HW_ENOMEM.
+   */
+  int (*write_file)(hw_response *res, int fd, uint64_t offset,
+                    uint64_t length);
+  /**
+   * On a route with "body": "stream", takes the request body as it
+   * arrives: `cb(req, arg, piece, end)` runs for each piece, then once with
+   * `end` set.  The module is called (`handle`) as soon as the head is
+   * read; without this call the body is read and dropped.  From `handle`
+   * only (HW_ESTATE otherwise, or when the route buffers bodies); pieces
+   * that arrived before the call are delivered first.
+   */
+  int (*body_stream)(hw_request *req, hw_body_cb cb, void *arg);
+  /** Holds the body back (`pause` non-zero) or lets it flow again: while
+   *  it is held the server stops reading from the client, and the body's
+   *  minimum rate is not judged.  HW_ESTATE when the body is not
+   *  streamed. */
+  int (*body_pause)(hw_request *req, int pause);
 } hw_host;
 
 /** Non-zero if the host table `host` has `member`: a host of an older minor

@@ -1,17 +1,18 @@
 /*
  * delay.c - a Haywire module that answers late.  Each request is deferred
- * (HW_DEFERRED) and finished by a libuv timer after `ms` milliseconds with
- * 200 text/plain and the request path as the body.  The delay comes from the
- * route config {"ms": N} (default 0) and can be overridden per request with
- * the query parameter ms=N; N is an integer from 0 to 600000.  It exists to
- * exercise the host's deferred-request machinery: pipelining behind a slow
- * answer, clients that go away while waiting, reloads and shutdown.
+ * (HW_DEFERRED) and finished by a host timer (ABI 1.3) after `ms`
+ * milliseconds with 200 text/plain and the request path as the body.  The
+ * delay comes from the route config {"ms": N} (default 0) and can be
+ * overridden per request with the query parameter ms=N; N is an integer
+ * from 0 to 600000.  It exists to exercise the host's deferred-request
+ * machinery: pipelining behind a slow answer, clients that go away while
+ * waiting, reloads and shutdown.  It links no libuv: the timers are the
+ * host's, which stops any left running when the route's generation ends.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 #include "haywire.h"
 
@@ -27,14 +28,11 @@ typedef struct delay_state {
   delay_ctx *pending; /* requests still deferred, so fini/abort find them */
 } delay_state;
 
-/*
- * One deferred request.  It is malloc'ed rather than taken from host->alloc
- * because the timer handle must stay valid until its close callback runs,
- * which can be after the host has freed the request; the close callback
- * frees it.
- */
+/* One deferred request, in the request's scratch memory (host->alloc): it
+ * lives exactly as long as the request, and the timer that points to it
+ * is stopped before the request is finished. */
 struct delay_ctx {
-  uv_timer_t timer;
+  int64_t timer;
   const hw_host *host;
   hw_request *req; /* NULL once finished: never touch them again */
   hw_response *res;
@@ -44,10 +42,8 @@ struct delay_ctx {
 
 static const char cancelled_body[] = "delay: cancelled\n";
 
-static void on_close(uv_handle_t *handle) { free(handle->data); }
-
 /*
- * Takes `ctx` off the pending list and closes its timer, leaving only the
+ * Takes `ctx` off the pending list and stops its timer, leaving only the
  * response to finish.  Doing this before host->finish means no callback of
  * ours can reach the request afterwards, whatever finish does.
  */
@@ -62,20 +58,22 @@ static hw_response *detach(delay_ctx *ctx) {
   if (ctx->next != NULL)
     ctx->next->prev = ctx->prev;
   ctx->prev = ctx->next = NULL;
+  /* A one-shot timer that has fired is over already (HW_ESTATE). */
+  ctx->host->timer_stop(ctx->timer);
   ctx->st = NULL;
   ctx->req = NULL;
   ctx->res = NULL;
-  uv_close((uv_handle_t *)&ctx->timer, on_close);
   return res;
 }
 
-static void on_timer(uv_timer_t *timer) {
-  delay_ctx *ctx = timer->data;
+static void on_timer(int64_t timer, void *arg) {
+  delay_ctx *ctx = arg;
   const hw_host *host = ctx->host;
   hw_str path = host->path(ctx->req);
   hw_response *res = detach(ctx);
 
-  /* `path` stays valid until finish; only `ctx` was let go. */
+  (void)timer;
+  /* `path` stays valid until finish; `ctx` too (request scratch). */
   if (host->add_header(res, "Content-Type", 12, "text/plain", 10) != 0 ||
       host->write(res, path.data, path.len) != 0)
     host->set_status(res, 500);
@@ -85,12 +83,18 @@ static void on_timer(uv_timer_t *timer) {
 /*
  * The client went away: there is no point in waiting, and finishing now
  * lets the host free the request at once instead of when the timer fires.
- * Nothing is written because the host discards the answer anyway.
+ * Nothing is written because the host discards the answer anyway.  A FIN
+ * alone (the client may only have half-closed) changes nothing: the answer
+ * is still written when it is due, and a later close is heard again.
  */
 static void on_abort(hw_request *req, void *arg) {
   delay_ctx *ctx = arg;
   const hw_host *host = ctx->host;
 
+  if (!host->aborted(req)) {
+    host->on_abort(req, on_abort, ctx);
+    return;
+  }
   host->finish(detach(ctx));
 }
 
@@ -163,9 +167,14 @@ static int delay_init(const hw_host *host, const char *config,
   int64_t ms = 0;
   delay_state *st;
 
-  /* {"ms": N}, read with the accessors of ABI 1.2 (which name the route
-   * and key in a complaint); an older host gets the default. */
-  if (HW_HOST_HAS(host, conf_error)) {
+  (void)config_len;
+  if (!HW_HOST_HAS(host, timer_stop)) {
+    snprintf(err, err_len, "delay: needs a server with ABI 1.3 (timers)");
+    return -1;
+  }
+  /* {"ms": N}, read with the accessors of ABI 1.2, which name the route
+   * and key in a complaint. */
+  {
     const hw_conf *conf = host->config(config);
     int r = host->conf_keys(conf, keys, err, err_len);
     if (r == 0)
@@ -175,9 +184,6 @@ static int delay_init(const hw_host *host, const char *config,
                            err_len);
     if (r != 0 && r != HW_ENOENT)
       return -1;
-  } else if (!(config_len == 2 && memcmp(config, "{}", 2) == 0)) {
-    snprintf(err, err_len, "delay: options need a server with ABI 1.2");
-    return -1;
   }
   st = calloc(1, sizeof(*st));
   if (st == NULL) {
@@ -186,7 +192,7 @@ static int delay_init(const hw_host *host, const char *config,
   }
   st->host = host;
   st->default_ms = (uint64_t)ms;
-  /* No timer is created here: init may run in a checker process. */
+  /* No timer is started here: init may run in a checker process. */
   *state = st;
   return 0;
 }
@@ -209,18 +215,13 @@ static hw_handle_result delay_handle(void *state, hw_request *req,
     return HW_HANDLED;
   }
 
-  ctx = calloc(1, sizeof(*ctx));
+  ctx = host->alloc(req, sizeof(*ctx));
   if (ctx == NULL)
     return HW_ERROR;
-  if (uv_timer_init(host->loop(), &ctx->timer) != 0) {
-    free(ctx);
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->timer = host->timer_start(ms, 0, on_timer, ctx);
+  if (ctx->timer <= 0)
     return HW_ERROR;
-  }
-  ctx->timer.data = ctx;
-  if (uv_timer_start(&ctx->timer, on_timer, ms, 0) != 0) {
-    uv_close((uv_handle_t *)&ctx->timer, on_close);
-    return HW_ERROR;
-  }
   ctx->host = host;
   ctx->req = req;
   ctx->res = res;
@@ -241,8 +242,7 @@ static void delay_abort(void *state) { finish_all(state); }
 
 /*
  * Called with requests possibly still deferred (at shutdown).  They are
- * finished and their timers closed; the close callbacks free the contexts
- * on the loop's next turn, which the host runs before unloading us.
+ * finished and their timers stopped.
  */
 static void delay_fini(void *state) {
   delay_state *st = state;

@@ -38,7 +38,7 @@ static void destroy(hw__batch *b) {
 void hw__batch_give(hw__batch_pool *pool, hw__batch *b) {
   /* (A release may give its memory back, and may take a batch.) */
   for (size_t i = 0; i < b->nholds; i++)
-    b->holds[i].release(b->holds[i].arg);
+    b->holds[i].release(b->holds[i].arg, b->holds[i].fn);
   b->nholds = 0;
   if (pool->n >= POOL_MAX) {
     destroy(b);
@@ -66,12 +66,14 @@ int hw__batch_grow(hw__batch *b, const char *base, size_t off, size_t len) {
   return hw__batch_seg(b, base, off, len);
 }
 
-int hw__batch_hold(hw__batch *b, void (*release)(void *arg), void *arg) {
+int hw__batch_hold(hw__batch *b, void (*release)(void *arg, void (*fn)(void *)),
+                   void *arg, void (*fn)(void *)) {
   if (hw__buf_array_room((void **)&b->holds, &b->holds_cap, b->nholds,
                          sizeof(*b->holds), 4) != 0)
     return HW_ENOMEM;
   b->holds[b->nholds].release = release;
   b->holds[b->nholds].arg = arg;
+  b->holds[b->nholds].fn = fn;
   b->nholds++;
   return 0;
 }

@@ -21,10 +21,13 @@ typedef struct hw__seg {
   size_t len;
 } hw__seg;
 
-/** A callback that runs once the batch's bytes are written or dropped. */
+/** A callback that runs once the batch's bytes are written or dropped:
+ *  `release(arg, fn)`, where `fn` is a callback of the owner's to pass on
+ *  (a module's free callback) or NULL. */
 typedef struct hw__hold {
-  void (*release)(void *arg);
+  void (*release)(void *arg, void (*fn)(void *));
   void *arg;
+  void (*fn)(void *);
 } hw__hold;
 
 /** A batch; the transport's, lent to the protocol while it fills it. */
@@ -81,8 +84,9 @@ static inline int hw__batch_seg(hw__batch *b, const char *base, size_t off,
   s->len = len;
   return 0;
 }
-/** Adds a release callback.  Returns 0 or HW_ENOMEM. */
-int hw__batch_hold(hw__batch *b, void (*release)(void *arg), void *arg);
+/** Adds a release callback (see hw__hold).  Returns 0 or HW_ENOMEM. */
+int hw__batch_hold(hw__batch *b, void (*release)(void *arg, void (*fn)(void *)),
+                   void *arg, void (*fn)(void *));
 /** The number of bytes in the batch. */
 size_t hw__batch_size(const hw__batch *b);
 

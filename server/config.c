@@ -280,6 +280,7 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
   char key[200];
   const char *k;
   json_t *x, *prefix = NULL, *module = NULL, *config = NULL;
+  json_t *body = NULL, *body_limit = NULL;
   struct stat st;
   const char *why;
 
@@ -294,6 +295,10 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
       module = x;
     else if (strcmp(k, "config") == 0)
       config = x;
+    else if (strcmp(k, "body") == 0)
+      body = x;
+    else if (strcmp(k, "body_limit") == 0)
+      body_limit = x;
     else {
       snprintf(key, sizeof(key), "routes[%zu].%s", i, k);
       return fail(err, err_len, path, key, "unknown key");
@@ -343,6 +348,24 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
     return fail(err, err_len, path, key, "%s: not a regular file",
                 rc->module_path);
 
+  /* How the route's module gets request bodies: whole, up to the limit
+   * ("buffer", the default), or as they arrive ("stream"). */
+  snprintf(key, sizeof(key), "routes[%zu].body", i);
+  if (body != NULL) {
+    if (!json_is_string(body) || (strcmp(json_string_value(body), "stream") &&
+                                  strcmp(json_string_value(body), "buffer")))
+      return fail(err, err_len, path, key,
+                  "must be \"buffer\" or \"stream\"");
+    rc->body_stream = strcmp(json_string_value(body), "stream") == 0;
+  }
+  snprintf(key, sizeof(key), "routes[%zu].body_limit", i);
+  if (body_limit != NULL) {
+    if (!json_is_integer(body_limit) || json_integer_value(body_limit) < 1)
+      return fail(err, err_len, path, key,
+                  "must be a positive integer (bytes)");
+    rc->body_limit = (size_t)json_integer_value(body_limit);
+  }
+
   snprintf(key, sizeof(key), "routes[%zu].config", i);
   if (config == NULL) {
     rc->config_json = strdup("{}");
@@ -389,6 +412,15 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
         return fail(err, err_len, path, "workers",
                     "must be an integer or \"auto\", not %s",
                     json_type_name(x));
+    } else if (strcmp(k, "thread_pool") == 0) {
+      /* libuv's pool, shared by module work and the server's file reads;
+       * read once when a worker starts. */
+      if (!json_is_integer(x) || json_integer_value(x) < 2 ||
+          json_integer_value(x) > HW__CONFIG_POOL_MAX)
+        return fail(err, err_len, path, "thread_pool",
+                    "must be an integer from 2 to %d (threads)",
+                    HW__CONFIG_POOL_MAX);
+      cfg->thread_pool = (unsigned)json_integer_value(x);
     } else if (strcmp(k, "limits") == 0) {
       if ((r = parse_limits(x, cfg, path, err, err_len)) != 0)
         return r;
@@ -496,6 +528,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__CONFIG_WORKERS_AUTO;
+  cfg->thread_pool = HW__CONFIG_POOL_DEFAULT;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
   if (r != 0) {
@@ -574,6 +607,11 @@ char *hw__config_to_json(const hw__config *cfg) {
       bad |= json_object_set_new(route, "prefix", json_string(rc->prefix));
       bad |= json_object_set_new(route, "module", json_string(rc->module_path));
       bad |= json_object_set_new(route, "config", conf);
+      bad |= json_object_set_new(
+          route, "body", json_string(rc->body_stream ? "stream" : "buffer"));
+      if (rc->body_limit != 0)
+        bad |= json_object_set_new(route, "body_limit",
+                                   json_integer((json_int_t)rc->body_limit));
       conf = NULL;
       bad |= json_array_append(routes, route);
     }
@@ -599,6 +637,8 @@ char *hw__config_to_json(const hw__config *cfg) {
                                cfg->workers == HW__CONFIG_WORKERS_AUTO
                                    ? json_string("auto")
                                    : json_integer(cfg->workers));
+    bad |= json_object_set_new(root, "thread_pool",
+                               json_integer((json_int_t)cfg->thread_pool));
     bad |= json_object_set(root, "limits", limits);
     bad |= json_object_set(root, "timeouts_ms", timeouts);
     bad |= json_object_set(root, "routes", routes);

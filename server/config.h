@@ -12,6 +12,8 @@
 
 #define HW__CONFIG_WORKERS_AUTO (-1)
 #define HW__CONFIG_WORKERS_MAX 256
+#define HW__CONFIG_POOL_DEFAULT 4
+#define HW__CONFIG_POOL_MAX 1024
 
 /** One "host:port" to listen on, resolved to a socket address. */
 typedef struct hw__config_listen {
@@ -27,6 +29,8 @@ typedef struct hw__route_conf {
   char *source_path; /* after staging: the user's file it was copied from */
   char *config_json; /* the route's "config" as compact JSON text */
   size_t config_len;
+  int body_stream;   /* "body": "stream" */
+  size_t body_limit; /* "body_limit" in bytes, or 0: limits.body */
 } hw__route_conf;
 
 /** A whole configuration; every string in it is its own. */
@@ -36,6 +40,7 @@ typedef struct hw__config {
   hw__config_listen *listen;
   size_t nlisten;
   int workers;                   /* HW__CONFIG_WORKERS_AUTO, 0 or N */
+  unsigned thread_pool;          /* thread_pool: libuv's pool size */
   size_t limit_body;             /* limits.body */
   size_t limit_request_line;     /* limits.request_line: longer lines get 414 */
   size_t limit_header_bytes;     /* limits.header_bytes: names + values, 431 */

@@ -15,6 +15,7 @@
 
 #include "drain.h"
 #include "log.h"
+#include "work.h"
 
 #define REAPER_MS 100
 
@@ -79,6 +80,7 @@ static void drain_deadline(hw__drain *d, hw__generation *g) {
 
   hw__generation_abort(g);
   hw__request_cancel_generation(g);
+  hw__work_cancel_generation(g);
   hw__log(HW_LOG_WARN,
           "generation %u: drain deadline (%llu ms) passed with %zu request(s) "
           "held; their connections were closed",
@@ -119,7 +121,8 @@ static void reap(hw__drain *d, int final) {
     if (g->state == HW__GEN_DRAINING) {
       if (g->live > 0 && uv_now(d->loop) - g->retired_at >= d->drain_ms)
         drain_deadline(d, g);
-      if (g->live == 0) {
+      /* Work still on a thread runs module code: it must end first. */
+      if (g->live == 0 && g->work == 0) {
         hw__generation_fini(g);
         g->state = HW__GEN_FINISHED;
         g->fini_tick = d->ticks;

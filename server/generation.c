@@ -15,6 +15,7 @@
 
 #include "generation.h"
 #include "modconf.h"
+#include "timer.h"
 
 static hw__module *find_module(hw__generation *g, const char *path) {
   for (size_t i = 0; i < g->nmodules; i++)
@@ -68,6 +69,8 @@ int hw__generation_build(hw__config *cfg, unsigned id, const hw_host *host,
     g->routes[i].site.prefix = rc->prefix;
     g->routes[i].site.route = (unsigned)i;
     g->routes[i].site.gen = id;
+    g->routes[i].body_stream = rc->body_stream;
+    g->routes[i].body_limit = rc->body_limit;
   }
   g->nroutes = cfg->nroutes;
 
@@ -123,12 +126,16 @@ void hw__generation_fini(hw__generation *g) {
       hw__module_fini(rt->module, &rt->site, rt->state);
     rt->inited = 0;
   }
+  /* Timers its modules left running (started in fini too) call into code
+   * that is about to be unloaded: they stop here. */
+  hw__timer_stop_owner(g);
 }
 
 void hw__generation_abort(hw__generation *g) {
   for (size_t i = 0; i < g->nroutes; i++)
     if (g->routes[i].inited)
-      hw__module_abort(g->routes[i].module, g->routes[i].state);
+      hw__module_abort(g->routes[i].module, &g->routes[i].site,
+                       g->routes[i].state);
 }
 
 void hw__generation_free(hw__generation *g) {

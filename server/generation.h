@@ -27,6 +27,8 @@ typedef struct hw__route {
   int inited;
   hw__generation *gen;
   hw__module_site site; /* for the calls into its module */
+  int body_stream;      /* "body": "stream": the module reads it */
+  size_t body_limit;    /* "body_limit", or 0: limits.body */
   uint64_t failed_at;   /* uv_hrtime() of the last failure reported */
   unsigned failures_unreported; /* since then */
 } hw__route;
@@ -43,6 +45,8 @@ struct hw__generation {
   hw__generation *next; /* a worker's list of retired generations */
   hw_request *reqs;     /* every request pinned to it (request.c) */
   size_t live;          /* how many */
+  size_t work;          /* module work queued or running (work.c): the
+                           generation is not finalised before it is 0 */
   uint64_t retired_at;  /* loop time (ms) it was retired */
   uint64_t fini_tick;   /* reaper tick of its fini */
   int unload_warned;

@@ -27,9 +27,17 @@
 #include "method.h"
 #include "request.h"
 #include "status.h"
+#include "stream.h"
+
+/* A stream waits for the transport's writable call, which comes when its
+ * output drains under this bound. */
+_Static_assert(HW__REQUEST_STREAM_BOUND == HW__TRANSPORT_MAX_UNSENT,
+               "a congested stream must be woken by the transport");
 
 /* The request's protocol bits (hw_request.proto_bits). */
-#define KEEP 1 /* the connection persists after it (a host error clears it) */
+#define KEEP 1     /* the connection persists after it (a host error clears it) */
+#define HEAD_OUT 2 /* a streamed response's head is written */
+#define CHUNKED 4  /* ... and its body goes in chunks */
 
 /* One connection's state. */
 typedef struct h1 {
@@ -48,6 +56,8 @@ typedef struct h1 {
   unsigned continue_owed : 1; /* a 100 Continue waits for earlier answers */
   unsigned ending : 1;        /* asked the transport to close */
   unsigned gone : 1;          /* the connection is closed */
+  unsigned writing : 1;       /* inside write_ready */
+  unsigned again : 1;         /* ... and something became ready meanwhile */
 } h1;
 
 /* The methods a module can be asked for, as the host tells clients in
@@ -59,12 +69,24 @@ static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 static void ready(hw_request *req);
 static void cancel(hw_request *req);
 static int peer(const hw_request *req, char *buf, size_t len);
+static size_t unsent(const hw_request *req);
 
-static const hw__request_sink sink = {ready, cancel, peer};
+static const hw__request_sink sink = {ready, cancel, peer, ready, unsent};
+
+/* The request being read was handed to its module at its head (a streamed
+ * body): it is in the queue too. */
+static int cur_queued(const h1 *h) {
+  return h->cur != NULL && h->cur->state >= HW__REQ_RUNNING;
+}
+
+/* A streamed body its module holds back: nothing more is read. */
+static int body_held(const h1 *h) {
+  return cur_queued(h) && hw__stream_body_held(h->cur);
+}
 
 static int congested(const h1 *h) {
   return h->no_more || h->nqueued > HW__H1_MAX_QUEUED ||
-         h->t->unsent > HW__TRANSPORT_MAX_UNSENT;
+         h->t->unsent > HW__TRANSPORT_MAX_UNSENT || body_held(h);
 }
 
 static void enqueue(h1 *h, hw_request *req) {
@@ -87,6 +109,13 @@ static void fail(h1 *h, int status) {
   hw_request *req = h->cur;
   h->cur = NULL;
   h->no_more = 1;
+  if (req != NULL && req->state >= HW__REQ_RUNNING) {
+    /* Its module has it (a streamed body): no answer of the host's can
+     * take its place, so the connection ends, which tells the module. */
+    h->ending = 1;
+    h->t->ops->close(h->t, HW__CLOSE_NOW);
+    return;
+  }
   if (req == NULL && (req = hw__request_new(h->env->core, &sink, h)) == NULL)
     return;
   req->proto_bits = 0; /* the connection ends after it */
@@ -101,9 +130,9 @@ static void fail(h1 *h, int status) {
 static void set_phase(h1 *h) {
   uint8_t phase = HW__PHASE_IDLE;
   if (h->cur != NULL)
-    phase = h->cur->state == HW__REQ_HEAD ? HW__PHASE_HEAD
-            : h->continue_owed            ? HW__PHASE_BUSY
-                                          : HW__PHASE_BODY;
+    phase = h->cur->state == HW__REQ_HEAD       ? HW__PHASE_HEAD
+            : h->continue_owed || body_held(h) ? HW__PHASE_BUSY
+                                                : HW__PHASE_BODY;
   else if (h->qhead != NULL)
     phase = HW__PHASE_BUSY;
   h->t->phase = phase;
@@ -111,8 +140,13 @@ static void set_phase(h1 *h) {
 
 /* ---- writing responses -------------------------------------------------- */
 
-static void release_request(void *arg) {
+static void release_request(void *arg, void (*fn)(void *)) {
+  (void)fn;
   hw__request_free(arg);
+}
+
+static void release_piece(void *arg, void (*fn)(void *)) {
+  hw__stream_release(fn, arg);
 }
 
 /* Serialises one response into the batch: the head and copied body go into
@@ -123,7 +157,8 @@ static int serialize(hw__batch *b, hw_request *req, int keep) {
   struct hw_response *res = &req->res;
   size_t start = b->out.len, at = 0;
   hw__h1_response r = {res->status,      res->body_len,     keep,
-                       req->msg.version, res->headers.data, res->headers.len};
+                       req->msg.version, res->headers.data, res->headers.len,
+                       HW__H1_LENGTH};
 
   if (hw__h1_response_head(&b->out, &r) != 0)
     return HW_ENOMEM;
@@ -147,28 +182,189 @@ static int serialize(hw__batch *b, hw_request *req, int keep) {
   return hw__batch_seg(b, NULL, start, b->out.len - start);
 }
 
+/* ---- streamed responses ---- */
+
+typedef struct emit_ctx {
+  hw__batch *b;
+  int failed;
+} emit_ctx;
+
+/* A piece of a streamed response goes into the batch: copied, or by
+ * reference with its release held until the batch is written. */
+static void emit(void *ctx, const char *data, size_t len, int by_ref,
+                 hw_free_cb free_cb, void *arg) {
+  emit_ctx *e = ctx;
+  hw__batch *b = e->b;
+  size_t start = b->out.len;
+
+  if (by_ref) {
+    if (free_cb != NULL && hw__batch_hold(b, release_piece, arg, free_cb)) {
+      hw__stream_release(free_cb, arg);
+      e->failed = 1;
+    } else if (hw__batch_seg(b, data, 0, len) != 0) {
+      e->failed = 1;
+    }
+  } else if (hw__buf_append(&b->out, data, len) != 0 ||
+             hw__batch_seg(b, NULL, start, len) != 0) {
+    e->failed = 1;
+  }
+}
+
+/* Appends copied bytes to the batch. */
+static int put(hw__batch *b, const char *data, size_t len) {
+  size_t start = b->out.len;
+  if (hw__buf_append(&b->out, data, len) != 0)
+    return HW_ENOMEM;
+  return hw__batch_seg(b, NULL, start, len);
+}
+
+/* Writes what a streamed response has ready: its head the first time
+ * (framed by its declared length, else chunked, else, for HTTP/1.0, by
+ * the end of the connection: RFC 9112 section 6.3), then its pieces, each
+ * take as one chunk when chunked, then the last chunk once it is over.
+ * Returns 0 while it goes on, 1 when it is over, 2 when it is over but
+ * short (the connection must end), or HW_ENOMEM. */
+static int write_stream(hw__batch *b, hw_request *req, int keep) {
+  struct hw_response *res = &req->res;
+  int body = !req->msg.is_head && hw__status_has_body(res->status);
+  emit_ctx e = {b, 0};
+
+  if (!(req->proto_bits & HEAD_OUT)) {
+    hw__h1_response r = {res->status,      (uint64_t)res->declared,
+                         keep,             req->msg.version,
+                         res->headers.data, res->headers.len,
+                         HW__H1_LENGTH};
+    if (res->declared < 0 && hw__status_has_body(res->status)) {
+      if (req->msg.version >= 11) {
+        r.framing = HW__H1_CHUNKED;
+        req->proto_bits |= CHUNKED;
+      } else {
+        r.framing = HW__H1_CLOSE;
+        r.keep_alive = 0;
+        req->proto_bits &= (uint8_t)~KEEP;
+      }
+    }
+    size_t start = b->out.len;
+    if (hw__h1_response_head(&b->out, &r) != 0 ||
+        hw__batch_seg(b, NULL, start, b->out.len - start) != 0)
+      return HW_ENOMEM;
+    req->proto_bits |= HEAD_OUT;
+  }
+  if (body) {
+    size_t n = hw__stream_takeable(req);
+    if (n > 0 && (req->proto_bits & CHUNKED)) {
+      char line[24];
+      int len = snprintf(line, sizeof(line), "%zx\r\n", n);
+      if (put(b, line, (size_t)len) != 0)
+        return HW_ENOMEM;
+    }
+    hw__stream_take(req, emit, &e);
+    if (e.failed || (n > 0 && (req->proto_bits & CHUNKED) &&
+                     put(b, "\r\n", 2) != 0))
+      return HW_ENOMEM;
+  } else {
+    hw__stream_take(req, emit, &e); /* nothing to send: let it go */
+  }
+  if (!hw__stream_over(req))
+    return 0;
+  if (hw__stream_cut(req))
+    return 2;
+  if (body && (req->proto_bits & CHUNKED) && put(b, "0\r\n\r\n", 5) != 0)
+    return HW_ENOMEM;
+  return 1;
+}
+
+/* Takes the request at the head of the queue off it. */
+static void pop(h1 *h, hw_request *req) {
+  h->qhead = req->next;
+  if (h->qhead == NULL)
+    h->qtail = NULL;
+  h->nqueued--;
+  h->served = 1;
+  req->next = NULL;
+  if (req == h->cur) {
+    /* Answered before its body was all read: the rest is not read. */
+    h->cur = NULL;
+    h->no_more = 1;
+  }
+}
+
+/* The head of the queue is a streamed response: what it has goes out.
+ * Returns 1 to go on with the queue, 0 to stop (it is not over, or the
+ * connection ends after it), -1 when out of memory. */
+static int stream_ready(h1 *h, hw__batch *b, hw_request *req, int keep) {
+  int r = write_stream(b, req, keep);
+
+  if (r < 0)
+    return -1;
+  if (r == 0) {
+    hw__stream_drained(req);
+    return 0;
+  }
+  pop(h, req);
+  if (r == 2 || !(req->proto_bits & KEEP) || req == h->cur)
+    h->no_more = 1;
+  /* Its pieces are all in batches now; a module that still holds it
+   * (it could not complete) is told it has gone. */
+  if (req->state == HW__REQ_RUNNING)
+    hw__request_orphan(req);
+  else
+    hw__request_free(req);
+  if (r == 2) {
+    h->ending = 1;
+    h->t->ops->close(h->t, HW__CLOSE_AFTER_WRITE);
+  }
+  return !h->no_more;
+}
+
 /* Moves the answered requests at the head of the queue into the batch, in
- * order; then a 100 Continue that was owed to the request being read, if
- * nothing is owed before it any more.  Returns -1 when out of memory (the
- * connection is closed). */
+ * order (a streamed one holds those behind it until it is over); then a
+ * 100 Continue that was owed to the request being read, if nothing is owed
+ * before it any more.  Returns -1 when out of memory (the connection is
+ * closed).  A module's free callback run from here may make another
+ * response of this connection ready: that is noted and the queue looked
+ * at again, never entered twice. */
+static int write_queue(h1 *h);
+
 static int write_ready(h1 *h) {
+  int r;
+  if (h->writing) {
+    h->again = 1;
+    return 0;
+  }
+  h->writing = 1;
+  do {
+    h->again = 0;
+    r = write_queue(h);
+  } while (r == 0 && h->again && !h->ending);
+  h->writing = 0;
+  return r;
+}
+
+static int write_queue(h1 *h) {
   hw__batch *b = NULL;
 
-  while (h->qhead != NULL && h->qhead->state == HW__REQ_DONE) {
+  while (h->qhead != NULL &&
+         (h->qhead->state == HW__REQ_DONE ||
+          (h->qhead->res.streaming && h->qhead->deferred))) {
     hw_request *req = h->qhead;
     /* While the server drains for shutdown, the last response a
      * connection will get says so. */
     int keep = req->proto_bits & KEEP;
-    if (h->draining && h->no_more && req->next == NULL && h->cur == NULL)
+    if ((h->draining && h->no_more && req->next == NULL && h->cur == NULL) ||
+        req == h->cur)
       keep = 0;
     if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
       goto broken;
-    h->qhead = req->next;
-    if (h->qhead == NULL)
-      h->qtail = NULL;
-    h->nqueued--;
-    h->served = 1;
-    req->next = NULL;
+    if (req->res.streaming) {
+      int r = stream_ready(h, b, req, keep);
+      if (r < 0)
+        goto broken;
+      if (r == 0)
+        break;
+      continue;
+    }
+    pop(h, req);
     if (serialize(b, req, keep) != 0) {
       hw__request_free(req);
       goto broken;
@@ -179,7 +375,7 @@ static int write_ready(h1 *h) {
      * write.  Referenced parts keep theirs until they are written. */
     if (req->res.nrefs == 0)
       hw__request_free(req);
-    else if (hw__batch_hold(b, release_request, req) != 0) {
+    else if (hw__batch_hold(b, release_request, req, NULL) != 0) {
       hw__request_free(req);
       goto broken;
     }
@@ -188,7 +384,8 @@ static int write_ready(h1 *h) {
       break;
     }
   }
-  if (h->continue_owed && h->qhead == NULL && h->cur != NULL) {
+  if (h->continue_owed && h->cur != NULL &&
+      (h->qhead == NULL || h->qhead == h->cur)) {
     if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
       goto broken;
     h->continue_owed = 0;
@@ -265,15 +462,23 @@ static int on_head(void *ctx, hw__message *m, const hw__h1_head *hh,
   h1 *h = ctx;
   hw_request *req = h->cur;
 
+  int r;
+
   if (keep_alive)
     req->proto_bits |= KEEP;
-  /* A declared body larger than the limit is refused before a byte of it
-   * is buffered. */
-  if (hh->has_length && hh->content_length > h->env->core->limit_body)
-    return 413;
   hw__request_route(req);
-  if (hh->expect != NULL)
-    return expect(h, req, hh);
+  /* A declared body larger than the limit (its route's) is refused before
+   * a byte of it is read. */
+  if (hh->has_length && hh->content_length > hw__request_body_limit(req))
+    return 413;
+  if (hh->expect != NULL && (r = expect(h, req, hh)) != 0)
+    return r;
+  if (req->body_stream) {
+    /* Its module takes the body as it comes: it is called now, and the
+     * request waits its turn in the queue while its body is read. */
+    enqueue(h, req);
+    hw__request_dispatch(req);
+  }
   return 0;
 }
 
@@ -281,6 +486,8 @@ static int on_body(void *ctx, const char *data, size_t len) {
   h1 *h = ctx;
   /* A client that sends its body has stopped waiting for 100 Continue. */
   h->continue_owed = 0;
+  if (cur_queued(h))
+    return hw__stream_body(h->cur, data, len);
   return hw__request_body(h->cur, data, len);
 }
 
@@ -290,6 +497,12 @@ static int on_done(void *ctx) {
 
   h->cur = NULL;
   h->continue_owed = 0;
+  if (req->state >= HW__REQ_RUNNING) {
+    hw__stream_body_end(req); /* dispatched at its head */
+    if (!(req->proto_bits & KEEP))
+      h->no_more = 1;
+    return congested(h);
+  }
   enqueue(h, req);
   if (req->msg.asterisk) {
     /* "OPTIONS *" asks about the server as a whole (RFC 9110 section
@@ -316,6 +529,10 @@ static void ready(hw_request *req) {
   h1 *h = req->owner;
   if (h->in_data)
     return;
+  if (h->writing) {
+    h->again = 1; /* the queue is being written: it looks again */
+    return;
+  }
   if (write_ready(h) != 0)
     return;
   set_phase(h); /* before the flush, which notes it for the timers */
@@ -335,6 +552,12 @@ static int peer(const hw_request *req, char *buf, size_t len) {
   return h->t->ops->peer(h->t, buf, len);
 }
 
+/* Only the response at the head of the queue has bytes in the transport. */
+static size_t unsent(const hw_request *req) {
+  const h1 *h = req->owner;
+  return req == h->qhead ? h->t->unsent : 0;
+}
+
 /* ---- the transport's calls ---------------------------------------------- */
 
 static void h1_open(void *p, hw__transport *t, void *env) {
@@ -352,6 +575,10 @@ static size_t h1_data(void *p, const char *data, size_t len) {
 
   if (h->no_more || h->gone)
     return 0; /* the rest is not read */
+  if (body_held(h)) {
+    h->stopped = 1; /* until the module lets its body flow again */
+    return 0;
+  }
   h->in_data = 1;
   n = hw__h1_parser_feed(&h->parser, &h->env->limits,
                          h->cur ? &h->cur->msg : NULL, data, len, &parser_cb, h,
@@ -370,11 +597,23 @@ static size_t h1_data(void *p, const char *data, size_t len) {
 static void h1_eof(void *p) {
   h1 *h = p;
   h->eof = 1;
+  if (cur_queued(h)) {
+    /* A body its module is reading will never end: the connection does,
+     * which tells the module. */
+    h->cur = NULL;
+    h->ending = 1;
+    h->t->ops->close(h->t, HW__CLOSE_NOW);
+    return;
+  }
   if (h->cur != NULL) {
     /* The client stopped mid-request: nobody will complete it. */
     hw__request_free(h->cur);
     h->cur = NULL;
   }
+  /* Modules answering later may want to know (the client may only have
+   * half-closed, so their answers are still written if they can be). */
+  for (hw_request *r = h->qhead; r != NULL; r = r->next)
+    hw__request_hangup(r);
   settle(h);
 }
 
@@ -389,7 +628,10 @@ static void h1_timeout(void *p) {
 }
 
 static void h1_writable(void *p) {
-  settle(p);
+  h1 *h = p;
+  if (h->qhead != NULL && h->qhead->res.streaming)
+    hw__stream_drained(h->qhead);
+  settle(h);
 }
 
 static void h1_drain(void *p) {
@@ -421,10 +663,9 @@ static void h1_close(void *p) {
 
   h->gone = 1;
   h->no_more = 1;
-  if (h->cur != NULL) {
-    hw__request_free(h->cur);
-    h->cur = NULL;
-  }
+  if (h->cur != NULL && !cur_queued(h))
+    hw__request_free(h->cur); /* (a queued one is orphaned below) */
+  h->cur = NULL;
   /* Requests still queued are either answered (and now unsendable) or
    * deferred; a deferred one stays alive until its module finishes it. */
   h->qhead = h->qtail = NULL;

@@ -126,9 +126,13 @@ int hw__h1_response_head(hw__buf *out, const hw__h1_response *r) {
    * (RFC 9110 sections 8.6, 15.3.5 and 15.4.5); every other response is
    * length-delimited. */
   if (hw__status_has_body(status)) {
-    PUT("Content-Length: ");
-    o += put_uint(o, r->body_len);
-    PUT("\r\n");
+    if (r->framing == HW__H1_LENGTH) {
+      PUT("Content-Length: ");
+      o += put_uint(o, r->body_len);
+      PUT("\r\n");
+    } else if (r->framing == HW__H1_CHUNKED) {
+      PUT("Transfer-Encoding: chunked\r\n");
+    }
   }
   if (!r->keep_alive)
     PUT("Connection: close\r\n");

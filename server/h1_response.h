@@ -20,7 +20,15 @@ typedef struct hw__h1_response {
   int version;        /* the request's: 10 adds "Connection: keep-alive" */
   const char *fields; /* "Name: value\r\n" lines (borrowed), or NULL */
   size_t fields_len;
+  int framing;        /* enum hw__h1_framing */
 } hw__h1_response;
+
+/** How a response's body is delimited (RFC 9112 section 6.3). */
+enum hw__h1_framing {
+  HW__H1_LENGTH = 0, /* Content-Length: body_len */
+  HW__H1_CHUNKED,    /* Transfer-Encoding: chunked (a streamed response) */
+  HW__H1_CLOSE       /* by closing the connection (HTTP/1.0, unknown size) */
+};
 
 /** Appends the head to `out`.  Returns 0 or HW_ENOMEM. */
 int hw__h1_response_head(hw__buf *out, const hw__h1_response *r);

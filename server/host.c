@@ -17,6 +17,9 @@
 #include "modconf.h"
 #include "module.h"
 #include "request.h"
+#include "stream.h"
+#include "timer.h"
+#include "work.h"
 
 static hw_request *req_of(hw_response *res) {
   return hw__bytes_container_of(res, hw_request, res);
@@ -137,8 +140,9 @@ static void host_on_abort(hw_request *req, hw_abort_cb cb, void *arg) {
   req->abort_arg = arg;
 }
 
+/* The status and fields may change until the response is streamed. */
 static int writable(const hw_response *res) {
-  return creq_of(res)->state == HW__REQ_RUNNING;
+  return creq_of(res)->state == HW__REQ_RUNNING && !res->streaming;
 }
 
 static int host_set_status(hw_response *res, int status) {
@@ -263,6 +267,8 @@ static void host_header_free(hw_header *h) {
 }
 
 static int host_write(hw_response *res, const void *data, size_t len) {
+  if (res->streaming)
+    return hw__stream_write(req_of(res), data, len, 1, NULL, NULL);
   if (!writable(res))
     return HW_ESTATE;
   /* A HEAD response only needs the length of the body it would have. */
@@ -276,6 +282,8 @@ static int host_write_ref(hw_response *res, const void *data, size_t len,
                           hw_free_cb free_cb, void *arg) {
   hw__ref *ref;
 
+  if (res->streaming)
+    return hw__stream_write(req_of(res), data, len, 0, free_cb, arg);
   if (!writable(res)) {
     if (free_cb != NULL)
       hw__module_call_free_cb(free_cb, arg);
@@ -293,6 +301,7 @@ static int host_write_ref(hw_response *res, const void *data, size_t len,
   ref->at = res->body.len;
   ref->free_cb = free_cb;
   ref->arg = arg;
+  ref->fd = -1;
   res->body_len += len;
   return 0;
 }
@@ -321,6 +330,66 @@ static hw_str host_host(const hw_request *req) {
 static void host_log_str(hw_log_level level, hw_str message) {
   hw__log(level, "%.*s", message.len > 4000 ? 4000 : (int)message.len,
           message.data != NULL ? message.data : "");
+}
+
+/* ---- ABI 1.3 ------------------------------------------------------------ */
+
+/* The route of the module call running now, or NULL (a callback made for
+ * no route, or no module call at all: a thread of the pool). */
+static hw__route *calling_route(void) {
+  const hw__module_site *site = hw__module_current_site();
+  return site != NULL ? hw__bytes_container_of(site, hw__route, site) : NULL;
+}
+
+static int64_t host_timer_start(uint64_t ms, uint64_t repeat, hw_timer_cb cb,
+                                void *arg) {
+  hw__route *rt = calling_route();
+  if (rt == NULL)
+    return HW_ESTATE;
+  return hw__timer_start(hw__module_current_loop(), rt->gen, rt->module,
+                         &rt->site, ms, repeat, cb, arg);
+}
+
+static int host_timer_stop(int64_t timer) {
+  hw__route *rt = calling_route();
+  return hw__timer_stop(timer, rt != NULL ? (const void *)rt->module : NULL);
+}
+
+static int host_queue_work(hw_request *req, hw_work_cb work,
+                           hw_work_done_cb done, void *arg) {
+  if (work == NULL || done == NULL || req == NULL)
+    return HW_EINVAL;
+  if (calling_route() == NULL || req->state != HW__REQ_RUNNING ||
+      req->route == NULL || req->finished_early ||
+      (!req->in_handle && !req->deferred))
+    return HW_ESTATE;
+  return hw__work_queue(hw__module_current_loop(), req, &req->route->site,
+                        work, done, arg);
+}
+
+static int host_stream(hw_response *res, int64_t length) {
+  return hw__stream_begin(req_of(res), length);
+}
+
+static int host_on_writable(hw_response *res, hw_writable_cb cb, void *arg) {
+  return hw__stream_on_writable(req_of(res), cb, arg);
+}
+
+static int host_write_file(hw_response *res, int fd, uint64_t offset,
+                           uint64_t length) {
+  if (!res->streaming)
+    return HW_ESTATE;
+  return hw__stream_write_file(req_of(res), fd, offset, length);
+}
+
+static int host_body_stream(hw_request *req, hw_body_cb cb, void *arg) {
+  if (cb == NULL)
+    return HW_EINVAL;
+  return hw__stream_body_take(req, cb, arg);
+}
+
+static int host_body_pause(hw_request *req, int pause) {
+  return hw__stream_body_pause(req, pause);
 }
 
 const hw_host hw__host = {
@@ -365,4 +434,12 @@ const hw_host hw__host = {
     .conf_at = hw__modconf_at,
     .conf_keys = hw__modconf_keys,
     .conf_error = hw__modconf_error,
+    .timer_start = host_timer_start,
+    .timer_stop = host_timer_stop,
+    .queue_work = host_queue_work,
+    .stream = host_stream,
+    .on_writable = host_on_writable,
+    .write_file = host_write_file,
+    .body_stream = host_body_stream,
+    .body_pause = host_body_pause,
 };

@@ -30,6 +30,7 @@
 
 static uv_loop_t *serving;    /* the loop module calls are made on */
 static uv_loop_t *current;    /* set while module code runs */
+static const hw__module_site *current_site; /* the route it runs for */
 static hw__module_note *note; /* the page shared with the master */
 static hw__module_site noted; /* what it names (the prefix by address) */
 
@@ -145,6 +146,10 @@ uv_loop_t *hw__module_current_loop(void) {
   return current != NULL ? current : uv_default_loop();
 }
 
+const hw__module_site *hw__module_current_site(void) {
+  return current_site;
+}
+
 void hw__module_note_attach(hw__module_note *page) {
   note = page;
   noted.prefix = NULL;
@@ -164,12 +169,17 @@ static void note_route(const hw__module_site *site) {
   noted = *site;
 }
 
-/* The loop a call runs on, saved and restored around it (a module may call
- * the host, which may call another module, as a deferred finish does). */
-#define ENTER()                                                                \
+/* The loop a call runs on and the route it serves, saved and restored
+ * around it (a module may call the host, which may call another module, as
+ * a deferred finish does). */
+#define ENTER(site_)                                                           \
   uv_loop_t *saved = current;                                                  \
-  current = serving != NULL ? serving : uv_default_loop()
-#define LEAVE() current = saved
+  const hw__module_site *saved_site = current_site;                            \
+  current = serving != NULL ? serving : uv_default_loop();                     \
+  current_site = (site_)
+#define LEAVE()                                                                \
+  current = saved;                                                             \
+  current_site = saved_site
 
 /* Around a call into module code on the note page: what runs and for
  * which route; what the page said before is put back after, since a
@@ -196,7 +206,7 @@ int hw__module_init(const hw__module *m, const hw__module_site *site,
                     size_t config_len, void **state, char *err,
                     size_t err_len) {
   int r;
-  ENTER();
+  ENTER(site);
   NOTE_BEGIN(HW__NOTE_INIT);
   r = m->desc->init(host, config, config_len, state, err, err_len);
   NOTE_END();
@@ -208,7 +218,7 @@ hw_handle_result hw__module_handle(const hw__module *m,
                                    const hw__module_site *site, void *state,
                                    hw_request *req, hw_response *res) {
   hw_handle_result r;
-  ENTER();
+  ENTER(site);
   if (note == NULL) {
     r = m->desc->handle(state, req, res);
   } else {
@@ -224,7 +234,7 @@ void hw__module_fini(const hw__module *m, const hw__module_site *site,
                      void *state) {
   if (m->desc->fini == NULL)
     return;
-  ENTER();
+  ENTER(site);
   {
     NOTE_BEGIN(HW__NOTE_FINI);
     m->desc->fini(state);
@@ -233,22 +243,59 @@ void hw__module_fini(const hw__module *m, const hw__module_site *site,
   LEAVE();
 }
 
-void hw__module_abort(const hw__module *m, void *state) {
+void hw__module_abort(const hw__module *m, const hw__module_site *site,
+                      void *state) {
   if (!HW__MODULE_HAS(m->desc, abort) || m->desc->abort == NULL)
     return;
-  ENTER();
+  ENTER(site);
   m->desc->abort(state);
   LEAVE();
 }
 
-void hw__module_call_abort_cb(hw_abort_cb cb, hw_request *req, void *arg) {
-  ENTER();
+void hw__module_call_abort_cb(const hw__module_site *site, hw_abort_cb cb,
+                              hw_request *req, void *arg) {
+  ENTER(site);
   cb(req, arg);
   LEAVE();
 }
 
 void hw__module_call_free_cb(hw_free_cb cb, void *arg) {
-  ENTER();
+  ENTER(NULL);
   cb(arg);
   LEAVE();
+}
+
+/* The callbacks of ABI 1.3 name their route on the note page, as handle
+ * does: they are where a module spends its time once it defers. */
+#define CALL(site_, call_)                                                     \
+  do {                                                                         \
+    ENTER(site_);                                                              \
+    if (note == NULL) {                                                        \
+      call_;                                                                   \
+    } else {                                                                   \
+      NOTE_BEGIN(HW__NOTE_HANDLE);                                             \
+      call_;                                                                   \
+      NOTE_END();                                                              \
+    }                                                                          \
+    LEAVE();                                                                   \
+  } while (0)
+
+void hw__module_call_timer(const hw__module_site *site, hw_timer_cb cb,
+                           int64_t timer, void *arg) {
+  CALL(site, cb(timer, arg));
+}
+
+void hw__module_call_done(const hw__module_site *site, hw_work_done_cb cb,
+                          hw_request *req, void *arg, int status) {
+  CALL(site, cb(req, arg, status));
+}
+
+void hw__module_call_writable(const hw__module_site *site, hw_writable_cb cb,
+                              hw_response *res, void *arg) {
+  CALL(site, cb(res, arg));
+}
+
+void hw__module_call_body(const hw__module_site *site, hw_body_cb cb,
+                          hw_request *req, void *arg, hw_str piece, int end) {
+  CALL(site, cb(req, arg, piece, end));
 }

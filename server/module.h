@@ -70,6 +70,10 @@ void hw__module_serve_on(uv_loop_t *loop);
 /** The loop of the module call running now, for host->loop(): the serving
  *  loop inside a call, else the default loop. */
 uv_loop_t *hw__module_current_loop(void);
+/** The route of the module call running now (NULL outside module code,
+ *  or in a call made for no route: a free callback).  A host function uses
+ *  it to know whose timer or work it is given. */
+const hw__module_site *hw__module_current_site(void);
 /** Attaches the note page (the worker's, mapped; NULL: none). */
 void hw__module_note_attach(hw__module_note *page);
 /** Forgets which route the note page names (its generation is being freed:
@@ -87,10 +91,21 @@ hw_handle_result hw__module_handle(const hw__module *m,
 void hw__module_fini(const hw__module *m, const hw__module_site *site,
                      void *state);
 /** Calls the descriptor's abort, when it has one. */
-void hw__module_abort(const hw__module *m, void *state);
+void hw__module_abort(const hw__module *m, const hw__module_site *site,
+                      void *state);
 /** Runs a callback a module gave with a request (on_abort). */
-void hw__module_call_abort_cb(hw_abort_cb cb, hw_request *req, void *arg);
+void hw__module_call_abort_cb(const hw__module_site *site, hw_abort_cb cb,
+                              hw_request *req, void *arg);
 /** Runs a free callback a module gave with write_ref. */
 void hw__module_call_free_cb(hw_free_cb cb, void *arg);
+/* The callbacks of ABI 1.3, each for the route at `site`. */
+void hw__module_call_timer(const hw__module_site *site, hw_timer_cb cb,
+                           int64_t timer, void *arg);
+void hw__module_call_done(const hw__module_site *site, hw_work_done_cb cb,
+                          hw_request *req, void *arg, int status);
+void hw__module_call_writable(const hw__module_site *site, hw_writable_cb cb,
+                              hw_response *res, void *arg);
+void hw__module_call_body(const hw__module_site *site, hw_body_cb cb,
+                          hw_request *req, void *arg, hw_str piece, int end);
 
 #endif /* HW_MODULE_H */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "method.h"
@@ -83,23 +84,113 @@ hw_request *hw__request_new(hw__request_core *core,
   req->owner = owner;
   req->msg.version = 11;
   req->res.status = 200;
+  req->res.declared = -1;
   return req;
 }
 
+void hw__request_hold(hw_request *req) {
+  req->holds++;
+}
+
+void hw__request_unhold(hw_request *req) {
+  if (--req->holds == 0 && req->free_wanted) {
+    req->free_wanted = 0;
+    hw__request_free(req);
+  }
+}
+
+/* ---- writable callbacks ------------------------------------------------ */
+
+/* A streamed response's writable callback runs from the loop, never from
+ * inside the call that drained its output: that call may be the module's
+ * own write, or the protocol in the middle of its queue. */
+static void on_idle(uv_idle_t *idle) {
+  hw__request_core *core = idle->data;
+  size_t n = 0;
+
+  /* As many as are due now; those a callback schedules wait for the next
+   * turn.  Each is taken off the list before its callback, which may free
+   * others (they leave the list as they go). */
+  for (hw_request *r = core->due; r != NULL; r = r->due_next)
+    n++;
+  while (n-- > 0 && core->due != NULL) {
+    hw_request *req = core->due;
+    hw_writable_cb cb = req->res.writable_cb;
+    core->due = req->due_next;
+    if (core->due == NULL)
+      core->due_tail = NULL;
+    req->due = 0;
+    req->due_next = NULL;
+    if (cb == NULL || req->state != HW__REQ_RUNNING || req->aborted ||
+        req->route == NULL)
+      continue;
+    /* Once per HW_CONGESTED: a later write says it again if need be. */
+    hw__module_call_writable(&req->route->site, cb, &req->res,
+                             req->res.writable_arg);
+  }
+  if (core->due == NULL)
+    uv_idle_stop(idle);
+}
+
+void hw__request_due(hw_request *req) {
+  hw__request_core *core = req->core;
+  if (req->due || core->stopped)
+    return;
+  if (core->idle == NULL) {
+    core->idle = malloc(sizeof(*core->idle));
+    if (core->idle == NULL)
+      return;
+    uv_idle_init(hw__module_current_loop(), core->idle);
+    core->idle->data = core;
+  }
+  req->due = 1;
+  req->due_next = NULL;
+  if (core->due_tail != NULL)
+    core->due_tail->due_next = req;
+  else
+    core->due = req;
+  core->due_tail = req;
+  uv_idle_start(core->idle, on_idle);
+}
+
+static void free_handle(uv_handle_t *h) {
+  free(h);
+}
+
+void hw__request_core_stop(hw__request_core *core) {
+  if (core->idle != NULL)
+    uv_close((uv_handle_t *)core->idle, free_handle);
+  core->idle = NULL;
+  core->stopped = 1;
+}
+
 static void run_free_callbacks(struct hw_response *res) {
-  for (size_t i = 0; i < res->nrefs; i++)
+  for (size_t i = 0; i < res->nrefs; i++) {
     if (res->refs[i].free_cb != NULL)
       hw__module_call_free_cb(res->refs[i].free_cb, res->refs[i].arg);
+    if (res->refs[i].fd >= 0)
+      close(res->refs[i].fd); /* a file region's own descriptor */
+  }
   res->nrefs = 0;
+}
+
+void hw__request_reset_body(hw_request *req) {
+  struct hw_response *res = &req->res;
+  run_free_callbacks(res);
+  res->body.len = 0;
+  res->body_len = 0;
 }
 
 void hw__request_reset_response(hw_request *req) {
   struct hw_response *res = &req->res;
-  run_free_callbacks(res);
+  hw__request_reset_body(req);
   res->status = 200;
   res->headers.len = 0;
-  res->body.len = 0;
-  res->body_len = 0;
+  res->streaming = res->congested = res->broken = 0;
+  res->declared = -1;
+  res->written = 0;
+  res->pending = 0;
+  res->writable_cb = NULL;
 }
 
 static void free_scratch(hw_request *req) {
@@ -127,9 +218,34 @@ static void unpin(hw_request *req) {
   g->live--;
 }
 
+/* Takes the request off the core's list of writable callbacks. */
+static void undue(hw_request *req) {
+  hw__request_core *core = req->core;
+  hw_request **pp = &core->due, *prev = NULL;
+  while (*pp != NULL && *pp != req) {
+    prev = *pp;
+    pp = &(*pp)->due_next;
+  }
+  if (*pp == req) {
+    *pp = req->due_next;
+    if (core->due_tail == req)
+      core->due_tail = prev;
+  }
+  req->due = 0;
+  req->due_next = NULL;
+}
+
 void hw__request_free(hw_request *req) {
   hw__request_core *core = req->core;
 
+  /* Work or a file read still refers to it: it goes when they are done. */
+  if (req->holds > 0) {
+    req->free_wanted = 1;
+    req->owner = NULL;
+    return;
+  }
+  if (req->due)
+    undue(req);
   run_free_callbacks(&req->res);
   free_scratch(req);
   unpin(req);
@@ -173,11 +289,21 @@ void hw__request_route(hw_request *req) {
   if (!m->asterisk)
     req->route = hw__router_match(g->router, m->head.data + m->path.off,
                                   m->path.len, SIZE_MAX, &req->match_len);
+  /* The first route's body mode is the request's (its module is called as
+   * soon as the head is read). */
+  if (req->route != NULL && req->route->body_stream)
+    req->body_stream = 1;
+}
+
+size_t hw__request_body_limit(const hw_request *req) {
+  if (req->route != NULL && req->route->body_limit != 0)
+    return req->route->body_limit;
+  return req->core->limit_body;
 }
 
 int hw__request_body(hw_request *req, const char *data, size_t len) {
   /* A body without a declared size (chunked) is limited as it arrives. */
-  if (req->body.len + len > req->core->limit_body)
+  if (req->body.len + len > hw__request_body_limit(req))
     return 413;
   if (hw__buf_append(&req->body, data, len) != 0)
     return 500;
@@ -306,17 +432,29 @@ int hw__request_finish(hw_request *req) {
   return 0;
 }
 
+/* Tells the module its client has gone (or is going), once. */
+static void tell_abort(hw_request *req) {
+  hw_abort_cb cb = req->abort_cb;
+  req->abort_cb = NULL;
+  if (cb != NULL)
+    hw__module_call_abort_cb(&req->route->site, cb, req, req->abort_arg);
+}
+
 void hw__request_orphan(hw_request *req) {
   req->owner = NULL;
   req->aborted = 1;
   if (req->state == HW__REQ_RUNNING && req->deferred) {
-    hw_abort_cb cb = req->abort_cb;
-    req->abort_cb = NULL;
-    if (cb != NULL)
-      hw__module_call_abort_cb(cb, req, req->abort_arg);
+    tell_abort(req);
     return; /* freed when the module calls finish */
   }
   hw__request_free(req);
+}
+
+void hw__request_hangup(hw_request *req) {
+  if (req->state != HW__REQ_RUNNING || !req->deferred || req->hung_up)
+    return;
+  req->hung_up = 1;
+  tell_abort(req);
 }
 
 void hw__request_cancel_generation(hw__generation *g) {

@@ -29,14 +29,23 @@ enum hw__req_state {
   HW__REQ_DONE      /* response complete, waiting its turn or being written */
 };
 
-/** A body part a module gave by reference (write_ref). */
+/** A body part a module gave by reference (write_ref), or a region of a
+ *  file (write_file: `data` NULL, `fd` the host's descriptor). */
 typedef struct hw__ref {
   const void *data;
   size_t len;
   size_t at; /* offset in the copied body where the reference goes */
   hw_free_cb free_cb;
   void *arg;
+  int fd;        /* a file region's, else -1 */
+  uint64_t foff; /* where in the file the region begins */
 } hw__ref;
+
+/** Output a streamed response may have waiting (its own pieces and what its
+ *  protocol has not sent) before a write reports HW_CONGESTED.  The same as
+ *  the transport's bound (transport.h), past which it says when it drains:
+ *  that is what wakes a congested stream. */
+#define HW__REQUEST_STREAM_BOUND (64 * 1024)
 
 /* The request and its response come from a per-worker pool.  Everything
  * before `headers` in hw_response, and so before `res.headers` in
@@ -47,6 +56,16 @@ struct hw_response {
   int status;
   size_t nrefs;
   size_t body_len; /* copied + referenced */
+  /* a streamed response (ABI 1.3, stream.c): */
+  unsigned streaming : 1; /* stream() was called: the head is final */
+  unsigned congested : 1; /* a write said HW_CONGESTED: writable is owed */
+  unsigned broken : 1;    /* it cannot complete (a file came up short) */
+  unsigned reading : 1;   /* a file region is being read */
+  int64_t declared;       /* its length, or -1 */
+  uint64_t written;       /* body bytes given so far */
+  size_t pending;         /* bytes given and not yet taken by the protocol */
+  hw_writable_cb writable_cb;
+  void *writable_arg;
   /* kept across requests: */
   hw__buf headers; /* "Name: value\r\n" lines added by the module */
   hw__buf body;    /* copied body bytes */
@@ -73,9 +92,21 @@ struct hw_request {
   unsigned aborted : 1;
   unsigned in_handle : 1;      /* inside the module's handle() */
   unsigned finished_early : 1; /* finish() called inside handle() */
+  unsigned free_wanted : 1;    /* freed while held: goes when let go */
+  unsigned due : 1;            /* its writable callback is scheduled */
+  unsigned hung_up : 1;        /* the client's FIN was reported */
+  unsigned body_stream : 1;    /* the route takes bodies as a stream */
+  unsigned body_paused : 1;    /* the module holds its body back */
+  unsigned body_ended : 1;     /* the body's end was delivered */
+  unsigned body_complete : 1;  /* ... it has arrived */
+  uint16_t holds;              /* work or file reads in flight */
+  uint64_t body_seen;          /* a streamed body's bytes so far */
   void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
+  hw_request *due_next;        /* the core's list of writable callbacks */
+  hw_body_cb body_cb;          /* a streamed body's receiver */
+  void *body_arg;
   struct hw_response res; /* its per-request part must stay last */
   /* kept across requests: */
   hw__buf body;    /* the request body, whole */
@@ -96,6 +127,11 @@ struct hw__request_sink {
   /** Writes the client's address ("ip:port", "[ip]:port") into `buf`;
    *  returns its length or a negative error. */
   int (*peer)(const hw_request *req, char *buf, size_t len);
+  /** A streamed response has new pieces (or can no longer complete), or a
+   *  streamed body may flow again: the protocol takes what it can now. */
+  void (*push)(hw_request *req);
+  /** Bytes of the request's response the protocol holds unsent. */
+  size_t (*unsent)(const hw_request *req);
 };
 
 /** The request core of one worker: the generation new requests are routed
@@ -105,6 +141,9 @@ struct hw__request_core {
   size_t limit_body; /* the current generation's limits.body */
   hw_request *free_reqs;
   unsigned nfree;
+  hw_request *due, *due_tail; /* writable callbacks to run */
+  uv_idle_t *idle;            /* runs them, outside any other call */
+  int stopped;                /* the loop is ending: no more of them */
 };
 
 /** Sets up a core serving generation `gen` (borrowed; the caller owns it). */
@@ -117,6 +156,8 @@ static inline const hw__config *
 hw__request_core_config(const hw__request_core *core) {
   return core->gen->config;
 }
+/** Closes the core's handle (before the loop's last run). */
+void hw__request_core_stop(hw__request_core *core);
 /** Frees the pooled request objects. */
 void hw__request_core_destroy(hw__request_core *core);
 
@@ -126,7 +167,10 @@ hw_request *hw__request_new(hw__request_core *core,
                             const hw__request_sink *sink, void *owner);
 /** The head is whole: pins the current generation and matches the route. */
 void hw__request_route(hw_request *req);
-/** Appends body bytes (copied); 0, 413 past limits.body, or 500. */
+/** The largest body the request may have: its route's "body_limit", else
+ *  limits.body. */
+size_t hw__request_body_limit(const hw_request *req);
+/** Appends body bytes (copied); 0, 413 past the body limit, or 500. */
 int hw__request_body(hw_request *req, const char *data, size_t len);
 /** The message is complete: calls the module (falling through on a
  *  decline; 404, or 501 for a method outside RFC 9110 section 9.3, when
@@ -143,8 +187,19 @@ int hw__request_finish(hw_request *req);
 /** The client has gone: a deferred request is aborted (its module is told)
  *  and lives on until the module finishes it; any other is freed. */
 void hw__request_orphan(hw_request *req);
-/** Runs free callbacks, unpins the generation, returns it to the pool. */
+/** Runs free callbacks, unpins the generation, returns it to the pool;
+ *  a request still held (work in flight) goes when it is let go. */
 void hw__request_free(hw_request *req);
+/** Keeps the request valid until the matching unhold (queued work, a file
+ *  read), even if it is freed meanwhile. */
+void hw__request_hold(hw_request *req);
+void hw__request_unhold(hw_request *req);
+/** The client ended its side: a deferred or streaming request's module is
+ *  told through its on_abort callback (advisory; the request goes on). */
+void hw__request_hangup(hw_request *req);
+/** Schedules the module's writable callback of a streamed response, to run
+ *  from the loop outside any other call. */
+void hw__request_due(hw_request *req);
 /** Cancels every request pinned to `g` through its sink, then unpins those
  *  still pinned, so that the generation can go. */
 void hw__request_cancel_generation(hw__generation *g);
@@ -153,5 +208,7 @@ void hw__request_cancel_generation(hw__generation *g);
 int hw__request_peer(const hw_request *req, char *buf, size_t len);
 /** Resets the response (for a decline or an error). */
 void hw__request_reset_response(hw_request *req);
+/** Drops the response's body pieces (their free callbacks run). */
+void hw__request_reset_body(hw_request *req);
 
 #endif /* HW_REQUEST_H */

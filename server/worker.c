@@ -25,6 +25,7 @@
 #include "listen.h"
 #include "log.h"
 #include "process.h"
+#include "work.h"
 #include "worker.h"
 
 #define STOP_GRACE_MS 2000
@@ -59,6 +60,8 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   w->id = id;
   w->loop = loop;
   w->gen = gen;
+  /* libuv sizes its pool when the process first queues work: now. */
+  hw__work_configure(gen->config->thread_pool);
   hw__request_core_init(&w->core, gen);
   hw__h1_env_init(&w->h1, &w->core);
   if ((r = hw__conn_set_init(&w->conns, loop, gen->config)) != 0)
@@ -193,6 +196,7 @@ static void finish_stop(hw__worker *w) {
   hw__generation_fini(w->gen);
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
+  hw__request_core_stop(&w->core);
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   close_handle((uv_handle_t *)&w->date_timer);
@@ -263,6 +267,12 @@ int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
     return r; /* the build has already unloaded what it loaded */
   /* The swap: requests routed from now on use the new generation; those
    * already routed keep the one they pinned. */
+  if (g->config->thread_pool != old->config->thread_pool)
+    hw__log(HW_LOG_WARN,
+            "thread_pool %u takes effect when the server restarts "
+            "(%u threads now)",
+            g->config->thread_pool,
+            old->config->thread_pool);
   w->gen = g;
   hw__request_core_set_generation(&w->core, g);
   hw__h1_env_update(&w->h1);
@@ -337,6 +347,7 @@ int hw__worker_abandon(hw__worker *w) {
   hw__generation_fini(w->gen);
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
+  hw__request_core_stop(&w->core);
   close_handle((uv_handle_t *)&w->date_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   uv_run(w->loop, UV_RUN_DEFAULT);

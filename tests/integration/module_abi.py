@@ -22,25 +22,25 @@ from hwtest import t, get, request, route, fixture, module  # noqa: E402
 
 
 def test_abi11():
-    """A module of ABI 1.1 (tests/abi/haywire-1.1.h) under the 1.2 host."""
+    """A module of ABI 1.1 (tests/abi/haywire-1.1.h) under the 1.3 host."""
     routes = [route("/old", fixture("abi11"))]
     with t.block("ABI 1.1 module"):
         with hwtest.Server(routes=routes, name="abi11") as srv:
             r = hwtest.one(srv.port, request(
                 "POST", "/old/x?q=1", headers=[("X-A", "aa")], body=b"hey"))
             t.is_(r.status, 200, "answers 200")
-            t.is_(r.body, b"host=1.2 method=POST path=/old/x query=q=1 x=aa "
+            t.is_(r.body, b"host=1.3 method=POST path=/old/x query=q=1 x=aa "
                   b"body=hey", "sees the request as a 1.1 module should, "
-                  "under a host of minor 2")
+                  "under a host of minor 3")
             t.is_(r.header("X-Abi"), "1.1", "its prepared header (1.1)")
             with hwtest.Conn(srv.port) as c:
                 c.send(get("/old/defer") + get("/old/now"))
                 a = c.read_response()
                 b = c.read_response()
-            t.is_((a.status, a.body), (200, b"host=1.2 method=GET "
+            t.is_((a.status, a.body), (200, b"host=1.3 method=GET "
                   b"path=/old/defer query= x=- body="),
                   "a deferred answer finished by its own timer")
-            t.is_(b.body[:31], b"host=1.2 method=GET path=/old/n",
+            t.is_(b.body[:31], b"host=1.3 method=GET path=/old/n",
                   "and the pipelined request behind it, in order")
             hwtest.assert_clean_stop(srv, name="server")
 

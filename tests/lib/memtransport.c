@@ -201,12 +201,29 @@ int mt_statuses(const mt_conn *c, size_t *pos, int *out, int max, int head) {
       const char *cl = memmem(w, hlen, "\r\nContent-Length: ", 18);
       if (cl != NULL && !head)
         body = (size_t)strtoul(cl + 18, NULL, 10);
+      if (!head && memmem(w, hlen, "\r\nTransfer-Encoding: chunked", 28)) {
+        /* Chunks up to the last one (no trailers), or stop if cut. */
+        size_t q = p + hlen, size;
+        do {
+          const char *line = c->wire.data + q, *eol;
+          eol = q < c->wire.len ? memmem(line, c->wire.len - q, "\r\n", 2)
+                                : NULL;
+          if (eol == NULL)
+            goto out;
+          size = (size_t)strtoul(line, NULL, 16);
+          q += (size_t)(eol - line) + 2 + size + 2;
+          if (q > c->wire.len)
+            goto out;
+        } while (size != 0);
+        body = q - (p + hlen);
+      }
     }
     if (p + hlen + body > c->wire.len)
       break;
     out[n++] = status;
     p += hlen + body;
   }
+out:
   *pos = p;
   return n;
 }

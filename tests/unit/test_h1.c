@@ -1,8 +1,8 @@
 /*
  * test_h1.c - unit tests of the HTTP/1.1 protocol unit (server/h1.c) over
  * an in-memory transport (tests/lib/memtransport.c), with the request core
- * and real modules: hello.so, the behave fixture on /a and /a/b, echo.so
- * and delay.so.  Bytes go in as reads; what is checked is what the unit
+ * and real modules: hello.so, the behave fixture on /a and /a/b, echo.so,
+ * delay.so, and the stream fixture (ABI 1.3) on /s and /up.  Bytes go in as reads; what is checked is what the unit
  * writes (the responses, in order) and when it ends the connection.
  */
 #include "autoconf.h"
@@ -348,6 +348,100 @@ static void test_backpressure(void) {
   hw__buf_free(&many);
 }
 
+/* ABI 1.3 through the stream fixture on /s and /up (a streamed body). */
+static void test_streams(void) {
+  mt_conn *c = open_conn();
+  size_t pos = 0;
+  int st[8];
+
+  put(c, "GET /s/ticks?n=2&ms=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ok(wire_has(c, "Transfer-Encoding: chunked\r\n") && !wire_has(c, "Hello"),
+     "a streamed response of unknown length is chunked, and holds the next");
+  run_loop(60);
+  ok(wire_has(c, "\r\n\r\n7\r\ntick 0\n\r\n7\r\ntick 1\n\r\n0\r\n\r\nHTTP/1.1 "
+                 "200 OK"),
+     "one chunk per write, the last chunk, then the pipelined answer");
+  ok(mt_statuses(c, &pos, st, 8, 0) == 2 && !c->closed,
+     "two responses, the connection persists");
+  mt_free(c);
+
+  c = open_conn();
+  put(c, "GET /s/ticks?n=1&ms=5 HTTP/1.0\r\n\r\n");
+  run_loop(30);
+  ok(wire_has(c, "Connection: close\r\n") && !wire_has(c, "chunked") &&
+         wire_has(c, "\r\n\r\ntick 0\n") && c->closed,
+     "HTTP/1.0: delimited by the end of the connection");
+  mt_free(c);
+
+  c = open_conn();
+  put(c, "HEAD /s/ticks?n=1&ms=5 HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_loop(30);
+  ok(wire_has(c, "chunked") && !wire_has(c, "tick"),
+     "HEAD: the head only");
+  mt_free(c);
+
+  c = open_conn();
+  put(c, "GET /s/short HTTP/1.1\r\nHost: x\r\n\r\n"
+         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ok(wire_has(c, "Content-Length: 10\r\n") && !wire_has(c, "Hello") &&
+         c->closed,
+     "ending short of the declared length cuts the connection");
+  mt_free(c);
+
+  c = open_conn();
+  put(c, "GET /s/ticks?n=100&ms=5 HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_loop(20);
+  mt_close(c); /* the client leaves mid-stream: the module is told */
+  mt_free(c);
+  c = open_conn();
+  put(c, "GET /s/hangup HTTP/1.1\r\nHost: x\r\n\r\n");
+  ok(c->wire.len == 0, "a deferred request waits");
+  mt_eof(c);
+  ok(wire_has(c, "bye\n") && c->closed,
+     "a FIN runs on_abort; the answer made then is still written");
+  mt_free(c);
+  c = open_conn();
+  put(c, "GET /s/stats HTTP/1.1\r\nHost: x\r\n\r\n");
+  ok(wire_has(c, "aborted=1 ") && wire_has(c, "hangups=1"),
+     "the stream left mid-way was aborted once");
+  mt_free(c);
+}
+
+static void test_streamed_body(void) {
+  static const char head[] = "POST /up/upload?ms=5 HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 300\r\n\r\n";
+  char body[100];
+  mt_conn *c = open_conn();
+  size_t n;
+
+  memset(body, 'a', sizeof(body));
+  n = put(c, head);
+  n += mt_read(c, body, 100); /* piece 1 */
+  n += mt_read(c, body, 100); /* piece 2: the module holds the body */
+  ok(n == sizeof(head) - 1 + 200, "the head and two pieces are taken");
+  n = mt_read(c, body, 100);
+  ok(n == 0 && c->paused, "a held body is not read");
+  run_loop(30);
+  ok(!c->paused && wire_has(c, "bytes=300 "),
+     "let go, it flows; the module saw 300 bytes past limits.body (64)");
+  mt_free(c);
+
+  c = open_conn();
+  put(c, "POST /up/upload HTTP/1.1\r\nHost: x\r\nContent-Length: "
+         "2000000\r\n\r\n");
+  ok(strcmp(statuses(c, 0), "413") == 0,
+     "a declared body past the route's body_limit: 413");
+  mt_free(c);
+
+  c = open_conn();
+  put(c, "POST /up/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+         "\r\nabc");
+  mt_eof(c); /* the body never ends: the connection does */
+  ok(c->closed != 0, "a streamed body cut short ends the connection");
+  mt_free(c);
+}
+
 int main(void) {
   const char *bdir = getenv("HW_BUILDDIR");
   char json[2048], err[1024], path[600];
@@ -366,7 +460,10 @@ int main(void) {
            "{\"prefix\":\"/"
            "a\",\"module\":\"behave.so\",\"config\":{\"name\":\"A\"}},"
            "{\"prefix\":\"/a/"
-           "b\",\"module\":\"behave.so\",\"config\":{\"name\":\"B\"}}]}",
+           "b\",\"module\":\"behave.so\",\"config\":{\"name\":\"B\"}},"
+           "{\"prefix\":\"/s\",\"module\":\"stream.so\"},"
+           "{\"prefix\":\"/up\",\"module\":\"stream.so\",\"body\":"
+           "\"stream\",\"body_limit\":1000000}]}",
            bdir, bdir, bdir, bdir);
   hw__module_serve_on(uv_default_loop());
   if (hw__config_parse(json, strlen(json), path, &cfg, err, sizeof(err)) != 0 ||
@@ -385,9 +482,13 @@ int main(void) {
   test_timeouts_and_drain();
   test_continue();
   test_backpressure();
+  test_streams();
+  test_streamed_body();
+  run_loop(20);
   is_int((long long)gen->live, 0, "every request unpinned its generation");
 
   hw__generation_fini(gen);
+  hw__request_core_stop(&core);
   uv_run(uv_default_loop(), UV_RUN_NOWAIT);
   hw__request_core_destroy(&core);
   hw__generation_free(gen);

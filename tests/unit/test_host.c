@@ -42,7 +42,12 @@ static void no_cancel(hw_request *r) {
 static int no_peer(const hw_request *r, char *b, size_t n) {
   return -1;
 }
-static const hw__request_sink sink = {no_ready, no_cancel, no_peer};
+static size_t no_unsent(const hw_request *r) {
+  (void)r;
+  return 0;
+}
+static const hw__request_sink sink = {no_ready, no_cancel, no_peer, no_ready,
+                                      no_unsent};
 
 static int str_is(hw_str s, const char *want) {
   return s.len == strlen(want) && memcmp(s.data, want, s.len) == 0;
@@ -115,8 +120,13 @@ static void test_host_of(hw__request_core *core) {
     r->state = HW__REQ_DONE;
     hw__request_free(r);
   }
-  ok(HW_HOST_HAS(&hw__host, conf_error) && hw__host.abi_minor == 2,
+  ok(HW_HOST_HAS(&hw__host, conf_error) && hw__host.abi_minor == 3,
      "the host table has the ABI 1.2 members");
+  ok(HW_HOST_HAS(&hw__host, body_pause) && hw__host.timer_start &&
+         hw__host.timer_stop && hw__host.queue_work && hw__host.stream &&
+         hw__host.on_writable && hw__host.write_file && hw__host.body_stream &&
+         hw__host.body_pause,
+     "the host table has the ABI 1.3 members");
 }
 
 static void test_fields(hw__request_core *core) {

@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""ABI 1.3 against the real server: streamed responses (chunked, declared,
+HTTP/1.0, HEAD, pipelined, cut short, a client that leaves, a client that
+reads slowly while memory stays flat), file regions (and a file truncated
+while it is sent), host timers (stopped with their generation), work on
+the thread pool (the loop stays responsive; work is capped and queued),
+streamed request bodies (with back-pressure and a per-route limit), the
+client's FIN reaching on_abort, and the example modules sse.so and
+file_region.so.  The misuse of each call is answered with its error code
+(under ASan in CI: never memory corruption)."""
+
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import hwtest  # noqa: E402
+from hwtest import t, Conn, get, request, route, fixture  # noqa: E402
+
+SAN = bool(hwtest.SAN_CFLAGS)
+EXAMPLES = os.path.join(hwtest.BUILDDIR, "examples")
+
+
+def example(name):
+    return os.path.join(EXAMPLES, name + ".so")
+
+
+def stats(port):
+    r = hwtest.one(port, get("/s/stats"))
+    return dict(kv.split("=") for kv in r.text().split())
+
+
+def raw(port, data, timeout=10):
+    """Sends `data`, reads until the server closes; returns the bytes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            out += d
+    finally:
+        s.close()
+    return out
+
+
+def test_responses(srv):
+    with t.block("streamed responses"):
+        with Conn(srv.port) as c:
+            c.send(get("/s/ticks?n=3&ms=20") + get("/hello") +
+                   get("/s/big?n=300000&chunk=7000") +
+                   get("/s/big?n=250000&len=1") + get("/hello"))
+            a, b, big, blen, h = c.read_responses(5)
+        t.is_((a.status, a.header("Transfer-Encoding"), a.body),
+              (200, "chunked", b"tick 0\ntick 1\ntick 2\n"),
+              "an unknown length goes chunked, one tick per timer run")
+        t.is_(b.body, b"Hello, World!",
+              "the pipelined answer behind it waits its turn")
+        t.is_((big.header("Transfer-Encoding"), len(big.body),
+               set(big.body)), ("chunked", 300000, {ord("x")}),
+              "300 kB written from the writable callback, every byte")
+        t.is_((blen.header("Content-Length"), len(blen.body)),
+              ("250000", 250000), "a declared length is sent as such")
+        t.is_(h.body, b"Hello, World!", "and the last one, in order")
+
+        r = hwtest.one(srv.port, get("/s/big?n=3000000&greedy=1"))
+        t.is_(len(r.body), 3000000,
+              "a module that ignores HW_CONGESTED still gets every byte out")
+
+        out = raw(srv.port, b"GET /s/ticks?n=2&ms=5 HTTP/1.0\r\n\r\n")
+        t.ok(out.startswith(b"HTTP/1.1 200") and b"Connection: close\r\n"
+             in out and b"chunked" not in out and
+             out.endswith(b"\r\n\r\ntick 0\ntick 1\n"),
+             "HTTP/1.0: delimited by closing the connection", out[-80:])
+
+        with Conn(srv.port) as c:
+            c.send(request("HEAD", "/s/ticks?n=2&ms=5") + get("/hello"))
+            a = c.read_response(head=True)
+            b = c.read_response()
+        t.ok(a.status == 200 and a.body == b"" and b.body == b"Hello, World!",
+             "HEAD: the head only; the connection goes on")
+
+        out = raw(srv.port, get("/s/short") + get("/hello"))
+        t.ok(b"Content-Length: 10\r\n" in out and out.endswith(b"12345") and
+             b"Hello" not in out,
+             "ending short of the declared length cuts the connection",
+             out[-60:])
+
+        r = hwtest.one(srv.port, get("/s/misuse"))
+        want = ("timer=1 stop=0 stop_again=-71 stop_bogus=-22 "
+                "stop_negative=-22 timer_null=-22 work_null=-22 "
+                "on_writable_unstreamed=-71 write_file_unstreamed=-71 "
+                "body_stream_buffered=-71 stream_bad_length=-22 stream=0 "
+                "stream_again=-71 status_after=-71 header_after=-71 "
+                "write_file_badfd=-22 write_past=-22")
+        t.is_(" ".join(r.text().rstrip(".").split()), want,
+              "each misuse gets its error code")
+        t.is_(len(r.body), 1000, "and the declared 1000 bytes are sent")
+
+
+def test_abort_and_memory(srv):
+    with t.block("a client that leaves, a client that reads slowly"):
+        before = int(stats(srv.port)["aborted"])
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(get("/s/big?n=1000000000"))
+        got = 0
+        while got < 2000000:
+            got += len(s.recv(1 << 16))
+        s.close()
+        ok = hwtest.poll(lambda: int(stats(srv.port)["aborted"]) > before, 5)
+        t.ok(ok, "the module is told the client left mid-stream")
+
+        idle = hwtest.rss_kib(srv.pid)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        total = 200 * 1000 * 1000
+        s.sendall(get("/s/big?n=%d&chunk=65536&len=1" % total))
+        got, peak, t0 = 0, idle, time.monotonic()
+        slow_until = t0 + 1.0
+        while got < total and time.monotonic() < t0 + 60:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += len(d)
+            if time.monotonic() < slow_until:
+                time.sleep(0.05)  # a slow reader for a second
+            if got % (8 << 20) < len(d):
+                peak = max(peak, hwtest.rss_kib(srv.pid) or 0)
+        s.close()
+        t.ok(got >= total, "200 MB streamed to a slow, then fast, reader",
+             got)
+        if SAN:
+            t.skip("RSS is not meaningful under sanitizers")
+        else:
+            t.cmp_ok(peak - idle, "<=", 16 * 1024,
+                     "server RSS stays within 16 MiB of idle (KiB over)")
+
+
+def test_files(srv, tmp):
+    with t.block("file regions"):
+        path = os.path.join(tmp, "data.bin")
+        data = os.urandom(3 * 1000 * 1000)
+        with open(path, "wb") as f:
+            f.write(data)
+        r = hwtest.one(srv.port, get(
+            "/s/file?off=12345&len=2000000&path=" + path))
+        t.ok(r.status == 200 and r.body[:5] == b"head;" and
+             r.body[5:] == data[12345:12345 + 2000000],
+             "a 2 MB region, after bytes written before it, exact")
+
+        big = os.path.join(tmp, "big.bin")
+        with open(big, "wb") as f:
+            f.truncate(64 * 1000 * 1000)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(get("/s/file?off=0&len=64000000&path=" + big))
+        got = len(s.recv(65536))
+        time.sleep(0.2)
+        os.truncate(big, 1000000)  # under the reader's feet
+        closed = False
+        while True:
+            try:
+                d = s.recv(1 << 20)
+            except OSError:
+                closed = True
+                break
+            if not d:
+                closed = True
+                break
+            got += len(d)
+        s.close()
+        t.ok(closed and got < 64000000,
+             "a file truncated while it is sent ends the connection, short",
+             got)
+        r = hwtest.one(srv.port, get("/hello"))
+        t.is_(r.body, b"Hello, World!", "and the server goes on")
+
+
+def test_work(srv):
+    with t.block("work on the thread pool"):
+        r = hwtest.one(srv.port, get("/s/work?ms=30"))
+        t.is_(r.body, b"worked 30 ms, status 0\n", "done_cb answers")
+        r = hwtest.one(srv.port, get("/s/late_work"))
+        t.is_(r.body, b"late queue_work=-71\n",
+              "queue_work after finish is HW_ESTATE")
+
+        # 8 items of 300 ms on a pool of 4: 3 at a time (one thread stays
+        # the server's), so the last ends after 3 rounds; meanwhile /hello
+        # is answered at once.
+        results, conns = [], []
+        t0 = time.monotonic()
+        for i in range(8):
+            c = Conn(srv.port, timeout=20)
+            c.send(get("/s/work?ms=300"))
+            conns.append(c)
+        time.sleep(0.05)
+        h0 = time.monotonic()
+        r = hwtest.one(srv.port, get("/hello"))
+        hello_ms = (time.monotonic() - h0) * 1000
+        for c in conns:
+            results.append(c.read_response().body)
+            c.close()
+        took = time.monotonic() - t0
+        t.ok(all(b == b"worked 300 ms, status 0\n" for b in results),
+             "8 work items, each answered")
+        t.cmp_ok(hello_ms, "<", 200, "the loop answers /hello meanwhile (ms)")
+        t.cmp_ok(took, ">=", 0.85,
+                 "at most 3 run at once on a pool of 4 (seconds)")
+
+
+def test_bodies(srv):
+    with t.block("streamed request bodies"):
+        body = os.urandom(2 * 1000 * 1000)
+        s = 0
+        for b in body:
+            s = (s * 31 + b) % 1000000007
+        r = hwtest.one(srv.port, request("POST", "/up/upload?ms=2",
+                                         body=body), timeout=30)
+        t.is_(r.body, b"bytes=%d sum=%d\n" % (len(body), s),
+              "2 MB (past limits.body) received in pieces, paused and "
+              "resumed, exact")
+        pieces = [body[i:i + 70000] for i in range(0, 700000, 70000)]
+        r = hwtest.one(srv.port, request(
+            "POST", "/up/upload?ms=1",
+            headers=[("Transfer-Encoding", "chunked")],
+            body=hwtest.chunked(pieces)), timeout=30)
+        s2 = 0
+        for b in body[:700000]:
+            s2 = (s2 * 31 + b) % 1000000007
+        t.is_(r.body, b"bytes=700000 sum=%d\n" % s2, "chunked, exact")
+        r = hwtest.one(srv.port, request(
+            "POST", "/up/upload", headers=[("Content-Length", "5000001")]))
+        t.is_(r.status, 413, "past the route's body_limit: 413 at the head")
+        r = hwtest.one(srv.port, request("POST", "/s/work?ms=1",
+                                         body=b"x" * 2000))
+        t.is_(r.status, 413, "a buffered route keeps limits.body")
+
+        before = int(stats(srv.port)["aborted"])
+        c = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        c.sendall(b"POST /up/upload HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 100000\r\n\r\n" + b"z" * 5000)
+        time.sleep(0.1)
+        c.close()
+        t.ok(hwtest.poll(lambda: int(stats(srv.port)["aborted"]) > before, 5),
+             "a client that leaves mid-body: the module is told")
+
+
+def test_hangup(srv):
+    with t.block("the client's FIN reaches on_abort"):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(get("/s/hangup"))
+        time.sleep(0.1)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            out += d
+        s.close()
+        t.ok(out.startswith(b"HTTP/1.1 200") and out.endswith(b"bye\n"),
+             "a half-closed client still gets the answer made then", out)
+
+
+def test_timers_and_reload():
+    with t.block("timers end with their generation"):
+        tmp = hwtest.make_tmpdir("timers")
+        cfg = {"listen": ["127.0.0.1:0"], "modules_dir": hwtest.MODULES_DIR,
+               "workers": 0, "timeouts_ms": {"drain": 300},
+               "routes": [route("/s", fixture("stream")),
+                          route("/hello", "hello.so")]}
+        with hwtest.Server(config=cfg, workdir=tmp, name="timers") as srv:
+            r = hwtest.one(srv.port, get("/s/leak_timer"))
+            t.is_(r.body, b"leaked\n", "a module leaves a repeating timer")
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.sendall(get("/s/ticks?n=100000&ms=5"))
+            t.ok(srv.wait_log(r"stream: leaked tick", 5) is not None,
+                 "its ticks run")
+            cfg2 = dict(cfg)
+            cfg2["routes"] = [route("/hello", "hello.so")]
+            hwtest.write_config(srv.config_path, cfg2)
+            os.kill(srv.pid, 1)
+            t.ok(srv.wait_log(r"generation 1 drained", 10) is not None,
+                 "the streaming request is cut at the drain deadline")
+            time.sleep(0.3)
+            n = srv.log().count("stream: leaked tick")
+            time.sleep(0.3)
+            t.is_(srv.log().count("stream: leaked tick"), n,
+                  "the host stopped the timer at fini: no tick after")
+            s.close()
+            r = hwtest.one(srv.port, get("/hello"))
+            t.is_(r.body, b"Hello, World!",
+                  "no timer outlived the unloaded module")
+            hwtest.assert_clean_stop(srv, name="server")
+
+
+def test_examples(tmp):
+    with t.block("examples: sse.so and file_region.so"):
+        path = os.path.join(tmp, "region.bin")
+        data = os.urandom(500000)
+        with open(path, "wb") as f:
+            f.write(data)
+        routes = [route("/events", example("sse"),
+                        {"interval_ms": 10, "events": 3}),
+                  route("/data", example("file_region"),
+                        {"file": path, "type": "application/x-test"})]
+        with hwtest.Server(routes=routes, name="examples") as srv:
+            r = hwtest.one(srv.port, get("/events"))
+            t.is_((r.header("Content-Type"), r.body),
+                  ("text/event-stream",
+                   b": hello\n\nid: 0\ndata: tick 0\n\nid: 1\ndata: tick 1"
+                   b"\n\nid: 2\ndata: tick 2\n\n"),
+                  "sse: three events, one per timer tick")
+            r = hwtest.one(srv.port, get("/data"))
+            t.ok(r.status == 200 and r.body == data and
+                 r.header("Content-Type") == "application/x-test",
+                 "file_region: the whole file")
+            r = hwtest.one(srv.port, get("/data", headers=[
+                ("Range", "bytes=1000-1999")]))
+            t.is_((r.status, r.header("Content-Range"), r.body),
+                  (206, "bytes 1000-1999/500000", data[1000:2000]),
+                  "a byte range: 206")
+            r = hwtest.one(srv.port, get("/data", headers=[
+                ("Range", "bytes=-10")]))
+            t.is_((r.status, r.body), (206, data[-10:]), "a suffix range")
+            r = hwtest.one(srv.port, get("/data", headers=[
+                ("Range", "bytes=600000-")]))
+            t.is_((r.status, r.header("Content-Range")),
+                  (416, "bytes */500000"), "past the end: 416")
+            with Conn(srv.port) as c:
+                c.send(request("HEAD", "/data"))
+                r = c.read_response(head=True)
+            t.is_((r.status, r.header("Content-Length"), r.body),
+                  (200, "500000", b""), "HEAD: the length, no body")
+            hwtest.assert_clean_stop(srv, name="server")
+
+
+def main():
+    tmp = hwtest.make_tmpdir("streaming")
+    cfg = {"listen": ["127.0.0.1:0"], "modules_dir": hwtest.MODULES_DIR,
+           "workers": 1, "thread_pool": 4, "limits": {"body": 1000},
+           "routes": [route("/s", fixture("stream")),
+                      {"prefix": "/up", "module": fixture("stream"),
+                       "body": "stream", "body_limit": 5000000},
+                      route("/hello", "hello.so")]}
+    with hwtest.Server(config=cfg, name="streaming") as srv:
+        test_responses(srv)
+        test_abort_and_memory(srv)
+        test_files(srv, tmp)
+        test_work(srv)
+        test_bodies(srv)
+        test_hangup(srv)
+        hwtest.assert_clean_stop(srv, name="server")
+    test_timers_and_reload()
+    test_examples(tmp)
+
+
+hwtest.run(main)
