@@ -45,6 +45,23 @@ def test_abi11():
             hwtest.assert_clean_stop(srv, name="server")
 
 
+def test_abi12():
+    """behave.c built against the frozen 1.2 header (tests/abi/1.2) under
+    the 1.3 host: its descriptor is the 1.2 one, its calls land."""
+    routes = [route("/b12", fixture("abi12"), {"name": "b12"})]
+    with t.block("ABI 1.2 module"):
+        with hwtest.Server(routes=routes, name="abi12") as srv:
+            r = hwtest.one(srv.port, get("/b12/host", headers=[
+                ("Host", "h.example")]))
+            t.is_((r.status, r.header("X-Behave"), r.body),
+                  (200, "b12", b"h.example"),
+                  "config read with the 1.2 accessors; host() answers")
+            r = hwtest.one(srv.port, get("/b12/ref"))
+            t.is_(r.body, b"referenced;copied;static",
+                  "referenced and copied writes, in order")
+            hwtest.assert_clean_stop(srv, name="server")
+
+
 def test_cxx(d):
     routes = [route("/cxx", fixture("cxx_module"),
                     {"greeting": "hi", "words": ["from", "C++"]})]
@@ -361,6 +378,7 @@ def main():
     resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
     d = hwtest.make_tmpdir("abi")
     test_abi11()
+    test_abi12()
     test_cxx(d)
     test_host_log_late()
     test_failures_logged()

@@ -1,0 +1,443 @@
+/*
+ * tests/abi/1.2/haywire.h - a frozen copy of include/haywire.h as it was at
+ * ABI 1.2 (below this paragraph, byte for byte; never edited): the abi12
+ * fixture is tests/fixtures/behave.c built against it, to prove that a
+ * module built for an older minor loads and works under today's host.
+ */
+/*
+ * haywire.h - the public module ABI of the Haywire HTTP server.
+ *
+ * A Haywire module is a shared object that exports exactly one symbol,
+ * HW_MODULE_SYMBOL ("hw_module_entry"), a `const hw_module` descriptor.  The
+ * module links no server symbol: everything it may ask of the server comes
+ * through the `hw_host` function table handed to `init`, so a module can be
+ * written in any language that can export a C struct of function pointers.
+ *
+ * Versioning: the descriptor carries HW_ABI_MAJOR, HW_ABI_MINOR and its own
+ * size.  The server refuses a module whose major differs from its own or whose
+ * descriptor is smaller than the first published one.  Minor versions only
+ * ever append members at the end of `hw_module` and `hw_host`, so a module
+ * built against an older minor keeps working, and a module can test
+ * `host->size` before using a member added later.
+ *
+ * Ownership, in one place (each declaration repeats what applies to it):
+ *   - Every `hw_str` the host returns for a request is borrowed: it stays
+ *     valid until the request is freed, that is until its response has been
+ *     written (or discarded) and every free callback given with it has run.
+ *     For a request handled synchronously that is "until `handle` returns" at
+ *     the earliest; for a deferred request it is until the module calls
+ *     `finish`.  Strings are NOT NUL-terminated.
+ *   - Everything a module passes to the host is copied before the call
+ *     returns, except the data given to `write_ref`, which is borrowed until
+ *     its free callback runs.
+ *   - The module owns its state (returned by `init`) until `fini`.
+ *
+ * Other languages: every struct here is plain C, its members in the order
+ * declared with their natural alignment (no packing): uint32_t is 4 bytes,
+ * size_t and every pointer are the platform's word (8 bytes on x86-64 and
+ * aarch64 Linux), an enum is an `int` (4 bytes), `hw_str` is
+ * { const char *data; size_t len; }, and every function pointer uses the C
+ * calling convention.  Only `log` is variadic; `log_str` (1.2) is its
+ * non-variadic twin.  A module that uses `loop()` links the system's shared
+ * libuv (`-luv`), never a static copy: the loop it is handed is the
+ * server's, and two copies of libuv cannot share one.
+ *
+ * History of the minor versions (each only appends members):
+ *   1.0  the descriptor and the host table up to `loop`
+ *   1.1  prepared header fields: header_prepare, add_prepared, header_free
+ *   1.2  host(), log_str(), the route config accessors (config, conf_*),
+ *        HW_MODULE_DEFINE usable from C++, HW_MODULE_DEFINE_ALL (abort)
+ */
+#ifndef HAYWIRE_H
+#define HAYWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI major version: a module built for another major is refused. */
+#define HW_ABI_MAJOR 1
+/** ABI minor version: new members are only ever appended (the history is
+ *  at the top of this file). */
+#define HW_ABI_MINOR 2
+
+/** The one symbol a module exports: `const hw_module hw_module_entry`. */
+#define HW_MODULE_SYMBOL "hw_module_entry"
+
+/** Export attribute for the descriptor (modules may use -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define HW_EXPORT __attribute__((visibility("default")))
+#else
+#define HW_EXPORT
+#endif
+
+/** A request seen by a module.  Opaque; owned by the host. */
+typedef struct hw_request hw_request;
+
+/** The response being built for one request.  Opaque; owned by the host. */
+typedef struct hw_response hw_response;
+
+/** A response header field checked once by `header_prepare`, for modules
+ *  that send the same field with many responses.  Opaque; allocated by the
+ *  host, owned by the module until it passes it to `header_free`. */
+typedef struct hw_header hw_header;
+
+/** A value in a route's "config" (ABI 1.2).  Opaque; the host's, valid
+ *  until `init` returns (the accessors below read it). */
+typedef struct hw_conf hw_conf;
+
+/** The type of a config value (`conf_type`). */
+typedef enum hw_conf_type {
+  HW_CONF_ABSENT = 0, /**< no such value (a NULL handle, a missing key) */
+  HW_CONF_NULL,
+  HW_CONF_BOOL,
+  HW_CONF_INT,    /**< a JSON number without fraction or exponent */
+  HW_CONF_NUMBER, /**< any other JSON number */
+  HW_CONF_STRING,
+  HW_CONF_ARRAY,
+  HW_CONF_OBJECT
+} hw_conf_type;
+
+/** libuv's loop type, forward-declared so this header does not need uv.h. */
+struct uv_loop_s;
+
+/**
+ * A byte string that is not NUL-terminated.  When returned by the host it is
+ * borrowed (see the ownership rules above); `data` may be NULL when `len` is 0.
+ */
+typedef struct hw_str {
+  const char *data;
+  size_t len;
+} hw_str;
+
+/** What `handle` returns. */
+typedef enum hw_handle_result {
+  /** The response is complete (or will be written by `finish` below). */
+  HW_HANDLED = 0,
+  /**
+   * Not mine: the host tries the route with the next shorter matching prefix,
+   * then answers 404.  Anything written to the response so far is discarded.
+   */
+  HW_DECLINED = 1,
+  /**
+   * The module will answer later by calling `host->finish(res)`, exactly
+   * once, from the worker's loop thread.  Until then the request and
+   * response stay valid, even if the client goes away.
+   */
+  HW_DEFERRED = 2,
+  /** Failure: the host discards what was written and answers 500. */
+  HW_ERROR = -1
+} hw_handle_result;
+
+/** Log levels for `host->log`. */
+typedef enum hw_log_level {
+  HW_LOG_ERROR = 0,
+  HW_LOG_WARN = 1,
+  HW_LOG_INFO = 2,
+  HW_LOG_DEBUG = 3
+} hw_log_level;
+
+/** Error codes returned by host functions (negative, like libuv's). */
+#define HW_EINVAL (-22) /**< an argument is out of range or malformed */
+#define HW_ENOMEM (-12) /**< the host could not allocate memory */
+#define HW_ENOENT (-2)  /**< no such header / index out of range */
+#define HW_ESTATE (-71) /**< called at the wrong time (e.g. after finish) */
+
+/** Free callback for `write_ref` data; called once from the loop thread. */
+typedef void (*hw_free_cb)(void *arg);
+
+/** Called once if the client goes away while a request is deferred. */
+typedef void (*hw_abort_cb)(hw_request *req, void *arg);
+
+/**
+ * The host's function table.  The table itself is owned by the host and stays
+ * valid from `init` until `fini` returns; modules keep the pointer.  All
+ * functions must be called from the worker's loop thread.
+ */
+typedef struct hw_host {
+  /** HW_ABI_MAJOR of the host. */
+  uint32_t abi_major;
+  /** HW_ABI_MINOR of the host. */
+  uint32_t abi_minor;
+  /** sizeof(hw_host) in the host: members beyond it do not exist. */
+  size_t size;
+
+  /* ---- the request (all results borrowed for the request's life) ---- */
+
+  /** The method token as the client sent it, e.g. "GET": any token, also
+   *  one the server does not know ("QUERY", "BREW"); a module decides what
+   *  a method it does not implement gets (RFC 9110 section 9.1).  HEAD is
+   *  handed over as "HEAD": answer it as GET, the host sends no body.
+   *  Borrowed (see above). */
+  hw_str (*method)(const hw_request *req);
+  /** The request target exactly as received, query included. */
+  hw_str (*target)(const hw_request *req);
+  /** The path part of the target (without the query). */
+  hw_str (*path)(const hw_request *req);
+  /** The query without the '?', empty if there is none. */
+  hw_str (*query)(const hw_request *req);
+  /** The route prefix that matched, e.g. "/api". */
+  hw_str (*prefix)(const hw_request *req);
+  /** The path after the prefix: "" or starting with '/'. */
+  hw_str (*rest)(const hw_request *req);
+  /** HTTP version as 10 or 11. */
+  int (*version)(const hw_request *req);
+  /**
+   * Looks a header up by name, case-insensitively.  `name` is borrowed for
+   * the call.  Returns 0 and sets `*value` (borrowed) for the first field of
+   * that name, or HW_ENOENT.  Fields are as received: "Host" is the field,
+   * also when an absolute-form target names another authority (which is
+   * then the request's host, RFC 9112 section 3.2.2).
+   */
+  int (*header)(const hw_request *req, const char *name, size_t name_len,
+                hw_str *value);
+  /** The number of header fields, in the order received. */
+  size_t (*header_count)(const hw_request *req);
+  /**
+   * Field `index` (0-based): sets `*name` and `*value` (both borrowed, the
+   * name as the client spelled it).  Returns 0 or HW_ENOENT.
+   */
+  int (*header_at)(const hw_request *req, size_t index, hw_str *name,
+                   hw_str *value);
+  /** The whole request body (de-chunked); empty if none. */
+  hw_str (*body)(const hw_request *req);
+  /**
+   * The peer's address written as text ("127.0.0.1:5678" or "[::1]:5678")
+   * into `buf` (caller-owned, NUL-terminated).  Returns the length or a
+   * negative error code.
+   */
+  int (*peer)(const hw_request *req, char *buf, size_t buf_len);
+  /**
+   * `size` bytes of scratch memory, 16-byte aligned, owned by the host and
+   * freed with the request.  Returns NULL when out of memory.  Never put a
+   * libuv handle here: a handle must live until its close callback runs,
+   * which may be after the request is freed (malloc it instead).
+   */
+  void *(*alloc)(hw_request *req, size_t size);
+  /** Non-zero once the client has gone away (the answer will be dropped). */
+  int (*aborted)(const hw_request *req);
+  /**
+   * Registers `cb(req, arg)` to run once if the client goes away while the
+   * request is deferred.  Replaces an earlier registration; `cb` NULL
+   * removes it.  `arg` is borrowed until the callback runs or the request is
+   * finished.
+   */
+  void (*on_abort)(hw_request *req, hw_abort_cb cb, void *arg);
+
+  /* ---- the response ---- */
+
+  /**
+   * Sets the final status code: 200-999 are accepted (interim 1xx answers
+   * are the host's), HW_EINVAL otherwise; the default is 200.  A 204 or 304
+   * response is sent without a body whatever was written.
+   */
+  int (*set_status)(hw_response *res, int status);
+  /**
+   * Adds a header field; name and value are copied.  Date, Server,
+   * Content-Length, Transfer-Encoding and Connection are the host's and are
+   * refused with HW_EINVAL, as is a name or value containing CR or LF.
+   */
+  int (*add_header)(hw_response *res, const char *name, size_t name_len,
+                    const char *value, size_t value_len);
+  /** Appends body bytes, copied before the call returns. */
+  int (*write)(hw_response *res, const void *data, size_t len);
+  /**
+   * Appends body bytes by reference: `data` is borrowed until `free_cb(arg)`
+   * runs, which happens exactly once (even if the client goes away or the
+   * call fails), after the bytes have been written or discarded.
+   * `free_cb` may be NULL for static data.
+   */
+  int (*write_ref)(hw_response *res, const void *data, size_t len,
+                   hw_free_cb free_cb, void *arg);
+  /**
+   * Completes a response whose `handle` returned HW_DEFERRED.  After it the
+   * module must not touch the request or response again.  Returns
+   * HW_ESTATE if the request was not deferred or is already finished.
+   */
+  int (*finish)(hw_response *res);
+
+  /* ---- the worker ---- */
+
+  /** Writes one log line, printf-style; the format is borrowed. */
+  void (*log)(hw_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+      __attribute__((format(printf, 2, 3)))
+#endif
+      ;
+  /**
+   * The worker's libuv loop (a `uv_loop_t *`), for modules that want timers.
+   * Borrowed: a module closes every handle it opened before `fini` returns.
+   */
+  struct uv_loop_s *(*loop)(void);
+
+  /* ---- ABI 1.1: prepared headers (check `host->size` first) ---- */
+
+  /**
+   * Checks a header field once, as `add_header` would (a token name that is
+   * not one of the host's fields, a value without CR, LF or NUL), and keeps
+   * it ready to be added to responses by `add_prepared` without checking it
+   * again.  Name and value are copied.  On success returns 0 and sets
+   * `*out`, owned by the caller until `header_free`; HW_EINVAL or HW_ENOMEM
+   * otherwise.  May be called from `init` (the usual place) or later, on
+   * the worker's loop thread.
+   */
+  int (*header_prepare)(const char *name, size_t name_len, const char *value,
+                        size_t value_len, hw_header **out);
+  /** Adds a prepared header field to the response; `h` is borrowed for the
+   *  call (the field is copied). */
+  int (*add_prepared)(hw_response *res, const hw_header *h);
+  /** Frees a prepared header field (NULL is allowed).  No response may be
+   *  given it afterwards; those it was added to keep their copy. */
+  void (*header_free)(hw_header *h);
+
+  /* ---- ABI 1.2 (check HW_HOST_HAS(host, member) first) ---- */
+
+  /**
+   * The request's host (RFC 9112 section 3.2.2): the authority of an
+   * absolute-form target ("http://a.example:8080/x" gives "a.example:8080"),
+   * else the Host field's value, port included; "" when there is neither
+   * (HTTP/1.0 without Host).  Borrowed for the request's life.
+   */
+  hw_str (*host)(const hw_request *req);
+  /** Writes one log line; `message` is the whole text (not a format),
+   *  borrowed for the call.  For languages that cannot call `log`. */
+  void (*log_str)(hw_log_level level, hw_str message);
+
+  /*
+   * The route's "config", without a JSON parser of the module's own.  From
+   * `init` only: `config` takes the `config` pointer `init` was given and
+   * returns the root value (NULL outside `init`, or for another pointer).
+   * Values are the host's and valid until `init` returns; strings are
+   * borrowed as long.  A `path` names a value below `v`: members separated
+   * by '.', array elements by "[n]" ("db.hosts[0].port"); NULL or "" is `v`
+   * itself (reach a key holding '.' or '[' with `conf_at`).  The typed
+   * getters return 0 and set `*out`; HW_ENOENT when the value is absent
+   * (`err` untouched: use your default); HW_EINVAL when it has another type,
+   * with one line in `err` naming the place, e.g. "routes[2].config.ttl:
+   * expected an integer, not a string"; HW_ESTATE outside `init`.  `err`
+   * is the caller's (`err_len` bytes), usually init's own.
+   */
+  /** The root of the route's config (see above). */
+  const hw_conf *(*config)(const char *config);
+  /** The value at `path` below `v`, or NULL. */
+  const hw_conf *(*conf_find)(const hw_conf *v, const char *path);
+  /** The type of `v` (hw_conf_type); HW_CONF_ABSENT for NULL. */
+  int (*conf_type)(const hw_conf *v);
+  /** A string (the bytes, which may hold NUL: use out->len). */
+  int (*conf_string)(const hw_conf *v, const char *path, hw_str *out,
+                     char *err, size_t err_len);
+  /** An integer (a JSON number without fraction or exponent). */
+  int (*conf_int)(const hw_conf *v, const char *path, int64_t *out,
+                  char *err, size_t err_len);
+  /** Any number, as a double. */
+  int (*conf_number)(const hw_conf *v, const char *path, double *out,
+                     char *err, size_t err_len);
+  /** true or false, as 1 or 0. */
+  int (*conf_bool)(const hw_conf *v, const char *path, int *out, char *err,
+                   size_t err_len);
+  /** The number of elements of an array or members of an object (0 for
+   *  anything else). */
+  size_t (*conf_count)(const hw_conf *v);
+  /** Element `index` of an array, or member `index` of an object (its key
+   *  in `*key` when `key` is not NULL, borrowed); NULL past the end.  An
+   *  object's members come in the order of the file. */
+  const hw_conf *(*conf_at)(const hw_conf *v, size_t index, hw_str *key);
+  /** Checks that `v` is an object whose keys are all among `keys` (a
+   *  NULL-terminated list, borrowed): 0, or HW_EINVAL with "...: unknown
+   *  key \"x\"" or "...: expected an object, not ..." in `err`. */
+  int (*conf_keys)(const hw_conf *v, const char *const *keys, char *err,
+                   size_t err_len);
+  /** Writes "<the place of path below v>: <what>" into `err` (for a
+   *  module's own checks, e.g. a range) and returns HW_EINVAL. */
+  int (*conf_error)(const hw_conf *v, const char *path, const char *what,
+                    char *err, size_t err_len);
+} hw_host;
+
+/** Non-zero if the host table `host` has `member`: a host of an older minor
+ *  version lacks the members added after it. */
+#define HW_HOST_HAS(host, member)                                              \
+  ((host)->size >= offsetof(hw_host, member) + sizeof((host)->member))
+
+/**
+ * The module descriptor, exported as `const hw_module hw_module_entry`.
+ * Owned by the module and read by the host while the module is loaded.
+ */
+typedef struct hw_module {
+  /** Must be HW_ABI_MAJOR. */
+  uint32_t abi_major;
+  /** HW_ABI_MINOR the module was built against. */
+  uint32_t abi_minor;
+  /** sizeof(hw_module) as the module saw it. */
+  size_t size;
+  /** Short name for logs (borrowed, static). */
+  const char *name;
+  /** The module's own version string (borrowed, static). */
+  const char *version;
+
+  /**
+   * Creates the state for one route.  `host` is borrowed until `fini`
+   * returns.  `config` is the route's "config" value as JSON text ("{}" when
+   * absent), NUL-terminated, borrowed for the call.  On success returns 0
+   * and sets `*state` (owned by the module).  On failure returns non-zero and
+   * writes a one-line reason into `err` (caller-owned, `err_len` bytes).
+   * `init` may run in a short-lived checker process (`haywire -t`), so it
+   * must not claim exclusive resources.
+   */
+  int (*init)(const hw_host *host, const char *config, size_t config_len,
+              void **state, char *err, size_t err_len);
+  /**
+   * Handles one request.  `req` and `res` are borrowed until the response is
+   * complete: until `handle` returns, or, after HW_DEFERRED, until the module
+   * calls `host->finish(res)`.
+   */
+  hw_handle_result (*handle)(void *state, hw_request *req, hw_response *res);
+  /** Frees the state of one route; optional (NULL means nothing to free). */
+  void (*fini)(void *state);
+  /**
+   * Optional: tells the module that the host is giving up on its deferred
+   * requests (a reload's drain deadline passed).  The module should finish
+   * or forget them; the host answers them itself.
+   */
+  void (*abort)(void *state);
+} hw_module;
+
+/* The descriptor's linkage: exported with C linkage from C and from C++,
+ * where a namespace-scope const would otherwise be file-local (a
+ * declaration directly in `extern "C"` has external linkage). */
+#ifdef __cplusplus
+#define HW__MODULE_ENTRY extern "C" HW_EXPORT const hw_module
+#else
+#define HW__MODULE_ENTRY HW_EXPORT const hw_module
+#endif
+
+/**
+ * Declares the descriptor with the ABI fields filled in, e.g.
+ *   HW_MODULE_DEFINE("hello", "1.0", hello_init, hello_handle, hello_fini);
+ * from C or C++ (at namespace scope, once per module).  In C++ every entry
+ * point must catch every exception (make them noexcept, with a catch (...)
+ * in each): the host is C, and an exception crossing into it terminates
+ * the worker.  tests/fixtures/cxx_module.cc shows how.
+ */
+#define HW_MODULE_DEFINE(name_, version_, init_, handle_, fini_)               \
+  HW_MODULE_DEFINE_ALL(name_, version_, init_, handle_, fini_, NULL)
+
+/**
+ * As HW_MODULE_DEFINE, with every optional member (ABI 1.2; positional,
+ * since designated initialisers are C++20):
+ *   HW_MODULE_DEFINE_ALL("delay", "1.0", delay_init, delay_handle,
+ *                        delay_fini, delay_abort);
+ * `fini` and `abort` may be NULL.
+ */
+#define HW_MODULE_DEFINE_ALL(name_, version_, init_, handle_, fini_, abort_)   \
+  HW__MODULE_ENTRY hw_module_entry = {                                         \
+      HW_ABI_MAJOR, HW_ABI_MINOR, sizeof(hw_module), (name_), (version_),      \
+      (init_),      (handle_),    (fini_),           (abort_)}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAYWIRE_H */
