@@ -129,7 +129,8 @@ class Haywire:
 class Nginx:
     name = "nginx"
 
-    def __init__(self, tmp, cpus=SERVER_CPU):
+    def __init__(self, tmp, cpus=SERVER_CPU, locations=""):
+        """locations: more nginx `location` blocks for the server."""
         self.port = free_port()
         prefix = os.path.join(tmp, "nginx")
         os.makedirs(prefix, exist_ok=True)
@@ -150,6 +151,7 @@ http {{
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
     location / {{ default_type text/plain; return 200 "Hello, World!"; }}
+{locations}
   }}
 }}
 """)

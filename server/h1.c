@@ -56,8 +56,11 @@ typedef struct h1 {
   unsigned continue_owed : 1; /* a 100 Continue waits for earlier answers */
   unsigned ending : 1;        /* asked the transport to close */
   unsigned gone : 1;          /* the connection is closed */
-  unsigned writing : 1;       /* inside write_ready */
-  unsigned again : 1;         /* ... and something became ready meanwhile */
+  /* (bytes, not bits: they are tested and set on every response) */
+  uint8_t cur_queued; /* `cur` was dispatched at its head (a streamed
+                         body): it is in the queue too */
+  uint8_t writing;    /* inside write_ready */
+  uint8_t again;      /* ... and something became ready meanwhile */
 } h1;
 
 /* The methods a module can be asked for, as the host tells clients in
@@ -76,17 +79,24 @@ static const hw__request_sink sink = {ready, cancel, peer, ready, unsent};
 /* The request being read was handed to its module at its head (a streamed
  * body): it is in the queue too. */
 static int cur_queued(const h1 *h) {
-  return h->cur != NULL && h->cur->state >= HW__REQ_RUNNING;
+  return h->cur_queued;
 }
 
 /* A streamed body its module holds back: nothing more is read. */
 static int body_held(const h1 *h) {
-  return cur_queued(h) && hw__stream_body_held(h->cur);
+  return h->cur_queued && hw__stream_body_held(h->cur);
+}
+
+/* The request being read is no longer read. */
+static void cur_done(h1 *h) {
+  h->cur = NULL;
+  h->cur_queued = 0;
 }
 
 static int congested(const h1 *h) {
   return h->no_more || h->nqueued > HW__H1_MAX_QUEUED ||
-         h->t->unsent > HW__TRANSPORT_MAX_UNSENT || body_held(h);
+         h->t->unsent > HW__TRANSPORT_MAX_UNSENT ||
+         (h->cur_queued && body_held(h));
 }
 
 static void enqueue(h1 *h, hw_request *req) {
@@ -107,7 +117,7 @@ static void enqueue(h1 *h, hw_request *req) {
  * those already dispatched; nothing after it is read. */
 static void fail(h1 *h, int status) {
   hw_request *req = h->cur;
-  h->cur = NULL;
+  cur_done(h);
   h->no_more = 1;
   if (req != NULL && req->state >= HW__REQ_RUNNING) {
     /* Its module has it (a streamed body): no answer of the host's can
@@ -153,7 +163,8 @@ static void release_piece(void *arg, void (*fn)(void *)) {
  * the batch's buffer, referenced body parts stay where the module put them.
  * Copied bytes that follow each other make one segment, so the usual
  * response (no references) adds one. */
-static int serialize(hw__batch *b, hw_request *req, int keep) {
+static inline __attribute__((always_inline, flatten)) int
+serialize(hw__batch *b, hw_request *req, int keep) {
   struct hw_response *res = &req->res;
   size_t start = b->out.len, at = 0;
   hw__h1_response r = {res->status,      res->body_len,     keep,
@@ -245,7 +256,7 @@ static int write_stream(hw__batch *b, hw_request *req, int keep) {
       }
     }
     size_t start = b->out.len;
-    if (hw__h1_response_head(&b->out, &r) != 0 ||
+    if (hw__h1_response_stream_head(&b->out, &r) != 0 ||
         hw__batch_seg(b, NULL, start, b->out.len - start) != 0)
       return HW_ENOMEM;
     req->proto_bits |= HEAD_OUT;
@@ -282,9 +293,9 @@ static void pop(h1 *h, hw_request *req) {
   h->nqueued--;
   h->served = 1;
   req->next = NULL;
-  if (req == h->cur) {
+  if (h->cur_queued && req == h->cur) {
     /* Answered before its body was all read: the rest is not read. */
-    h->cur = NULL;
+    cur_done(h);
     h->no_more = 1;
   }
 }
@@ -292,7 +303,8 @@ static void pop(h1 *h, hw_request *req) {
 /* The head of the queue is a streamed response: what it has goes out.
  * Returns 1 to go on with the queue, 0 to stop (it is not over, or the
  * connection ends after it), -1 when out of memory. */
-static int stream_ready(h1 *h, hw__batch *b, hw_request *req, int keep) {
+static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
+                                                 hw_request *req, int keep) {
   int r = write_stream(b, req, keep);
 
   if (r < 0)
@@ -302,14 +314,17 @@ static int stream_ready(h1 *h, hw__batch *b, hw_request *req, int keep) {
     return 0;
   }
   pop(h, req);
-  if (r == 2 || !(req->proto_bits & KEEP) || req == h->cur)
+  if (r == 2 || !(req->proto_bits & KEEP))
     h->no_more = 1;
   /* Its pieces are all in batches now; a module that still holds it
-   * (it could not complete) is told it has gone. */
+   * (it could not complete) is told it has gone, and may make another
+   * response of this connection ready meanwhile: noted, not entered. */
+  h->writing = 1;
   if (req->state == HW__REQ_RUNNING)
     hw__request_orphan(req);
   else
     hw__request_free(req);
+  h->writing = 0;
   if (r == 2) {
     h->ending = 1;
     h->t->ops->close(h->t, HW__CLOSE_AFTER_WRITE);
@@ -321,27 +336,22 @@ static int stream_ready(h1 *h, hw__batch *b, hw_request *req, int keep) {
  * order (a streamed one holds those behind it until it is over); then a
  * 100 Continue that was owed to the request being read, if nothing is owed
  * before it any more.  Returns -1 when out of memory (the connection is
- * closed).  A module's free callback run from here may make another
- * response of this connection ready: that is noted and the queue looked
- * at again, never entered twice. */
-static int write_queue(h1 *h);
+ * closed).  Where module code can run from here (a request let go with
+ * its callbacks), `writing` is set around it: a response of this
+ * connection that becomes ready meanwhile is noted (`again`) and the queue
+ * looked at once more, never entered twice. */
+static inline __attribute__((always_inline)) int write_queue(h1 *h);
 
 static int write_ready(h1 *h) {
-  int r;
-  if (h->writing) {
-    h->again = 1;
-    return 0;
-  }
-  h->writing = 1;
-  do {
+  int r = write_queue(h);
+  while (h->again && r == 0 && !h->ending) {
     h->again = 0;
     r = write_queue(h);
-  } while (r == 0 && h->again && !h->ending);
-  h->writing = 0;
+  }
   return r;
 }
 
-static int write_queue(h1 *h) {
+static inline __attribute__((always_inline)) int write_queue(h1 *h) {
   hw__batch *b = NULL;
 
   while (h->qhead != NULL &&
@@ -352,7 +362,7 @@ static int write_queue(h1 *h) {
      * connection will get says so. */
     int keep = req->proto_bits & KEEP;
     if ((h->draining && h->no_more && req->next == NULL && h->cur == NULL) ||
-        req == h->cur)
+        (h->cur_queued && req == h->cur))
       keep = 0;
     if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
       goto broken;
@@ -366,7 +376,9 @@ static int write_queue(h1 *h) {
     }
     pop(h, req);
     if (serialize(b, req, keep) != 0) {
+      h->writing = 1;
       hw__request_free(req);
+      h->writing = 0;
       goto broken;
     }
     /* A response whose bytes are all copied into the batch needs nothing
@@ -476,6 +488,7 @@ static int on_head(void *ctx, hw__message *m, const hw__h1_head *hh,
   if (req->body_stream) {
     /* Its module takes the body as it comes: it is called now, and the
      * request waits its turn in the queue while its body is read. */
+    h->cur_queued = 1;
     enqueue(h, req);
     hw__request_dispatch(req);
   }
@@ -495,7 +508,7 @@ static int on_done(void *ctx) {
   h1 *h = ctx;
   hw_request *req = h->cur;
 
-  h->cur = NULL;
+  cur_done(h);
   h->continue_owed = 0;
   if (req->state >= HW__REQ_RUNNING) {
     hw__stream_body_end(req); /* dispatched at its head */
@@ -600,7 +613,7 @@ static void h1_eof(void *p) {
   if (cur_queued(h)) {
     /* A body its module is reading will never end: the connection does,
      * which tells the module. */
-    h->cur = NULL;
+    cur_done(h);
     h->ending = 1;
     h->t->ops->close(h->t, HW__CLOSE_NOW);
     return;
@@ -608,7 +621,7 @@ static void h1_eof(void *p) {
   if (h->cur != NULL) {
     /* The client stopped mid-request: nobody will complete it. */
     hw__request_free(h->cur);
-    h->cur = NULL;
+    cur_done(h);
   }
   /* Modules answering later may want to know (the client may only have
    * half-closed, so their answers are still written if they can be). */
@@ -665,7 +678,7 @@ static void h1_close(void *p) {
   h->no_more = 1;
   if (h->cur != NULL && !cur_queued(h))
     hw__request_free(h->cur); /* (a queued one is orphaned below) */
-  h->cur = NULL;
+  cur_done(h);
   /* Requests still queued are either answered (and now unsendable) or
    * deferred; a deferred one stays alive until its module finishes it. */
   h->qhead = h->qtail = NULL;

@@ -30,8 +30,12 @@ enum hw__h1_framing {
   HW__H1_CLOSE       /* by closing the connection (HTTP/1.0, unknown size) */
 };
 
-/** Appends the head to `out`.  Returns 0 or HW_ENOMEM. */
+/** Appends the head of a length-delimited response to `out` (`framing` is
+ *  not read).  Returns 0 or HW_ENOMEM. */
 int hw__h1_response_head(hw__buf *out, const hw__h1_response *r);
+/** The same, framed as `r->framing` says, for a streamed response (kept
+ *  apart from the per-response path, which inlines the one above). */
+int hw__h1_response_stream_head(hw__buf *out, const hw__h1_response *r);
 
 /** Rewrites the cached Date line from the clock (the worker calls it once a
  *  second; the first head written before any call rewrites it too). */

@@ -142,7 +142,9 @@ static void host_on_abort(hw_request *req, hw_abort_cb cb, void *arg) {
 
 /* The status and fields may change until the response is streamed. */
 static int writable(const hw_response *res) {
-  return creq_of(res)->state == HW__REQ_RUNNING && !res->streaming;
+  const hw_request *req = creq_of(res);
+  return req->state == HW__REQ_RUNNING && !req->finished_early &&
+         !res->streaming;
 }
 
 static int host_set_status(hw_response *res, int status) {

@@ -84,7 +84,6 @@ hw_request *hw__request_new(hw__request_core *core,
   req->owner = owner;
   req->msg.version = 11;
   req->res.status = 200;
-  req->res.declared = -1;
   return req;
 }
 
@@ -121,8 +120,8 @@ static void on_idle(uv_idle_t *idle) {
       core->due_tail = NULL;
     req->due = 0;
     req->due_next = NULL;
-    if (cb == NULL || req->state != HW__REQ_RUNNING || req->aborted ||
-        req->route == NULL)
+    if (!req->res.streaming || cb == NULL || req->state != HW__REQ_RUNNING ||
+        req->aborted || req->route == NULL)
       continue;
     /* Once per HW_CONGESTED: a later write says it again if need be. */
     hw__module_call_writable(&req->route->site, cb, &req->res,
@@ -187,10 +186,6 @@ void hw__request_reset_response(hw_request *req) {
   res->status = 200;
   res->headers.len = 0;
   res->streaming = res->congested = res->broken = 0;
-  res->declared = -1;
-  res->written = 0;
-  res->pending = 0;
-  res->writable_cb = NULL;
 }
 
 static void free_scratch(hw_request *req) {
@@ -246,7 +241,8 @@ void hw__request_free(hw_request *req) {
   }
   if (req->due)
     undue(req);
-  run_free_callbacks(&req->res);
+  if (req->res.nrefs != 0)
+    run_free_callbacks(&req->res);
   free_scratch(req);
   unpin(req);
   if (core->nfree >= POOL_MAX) {
@@ -254,7 +250,7 @@ void hw__request_free(hw_request *req) {
     return;
   }
   /* Clear everything but the reusable memory, which sits at the end. */
-  memset(req, 0, offsetof(hw_request, res.headers));
+  memset(req, 0, offsetof(hw_request, res.declared));
   memset(&req->msg, 0, offsetof(hw__message, head));
   hw__buf_reset(&req->msg.head, KEEP_HEAD);
   hw__buf_reset(&req->body, KEEP_BODY);
@@ -291,14 +287,12 @@ void hw__request_route(hw_request *req) {
                                   m->path.len, SIZE_MAX, &req->match_len);
   /* The first route's body mode is the request's (its module is called as
    * soon as the head is read). */
-  if (req->route != NULL && req->route->body_stream)
+  if (req->route != NULL && req->route->body_stream) {
     req->body_stream = 1;
-}
-
-size_t hw__request_body_limit(const hw_request *req) {
-  if (req->route != NULL && req->route->body_limit != 0)
-    return req->route->body_limit;
-  return req->core->limit_body;
+    req->body_cb = NULL;
+    req->body_arg = NULL;
+    req->body_seen = 0;
+  }
 }
 
 int hw__request_body(hw_request *req, const char *data, size_t len) {
@@ -421,7 +415,10 @@ int hw__request_finish(hw_request *req) {
     return HW_ESTATE;
   if (req->in_handle) {
     /* finish() before handle() returned HW_DEFERRED: the module answered
-     * synchronously after all; dispatch completes it on return. */
+     * synchronously after all; dispatch completes it on return.  The
+     * response is over: a second finish, or a write, is refused. */
+    if (req->finished_early)
+      return HW_ESTATE;
     req->finished_early = 1;
     return 0;
   }

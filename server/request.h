@@ -48,19 +48,22 @@ typedef struct hw__ref {
 #define HW__REQUEST_STREAM_BOUND (64 * 1024)
 
 /* The request and its response come from a per-worker pool.  Everything
- * before `headers` in hw_response, and so before `res.headers` in
+ * before `declared` in hw_response, and so before `res.declared` in
  * hw_request, belongs to one request and is zeroed when the object returns
- * to the pool (the message clears its own); what follows is memory kept
- * for the next request. */
+ * to the pool (the message clears its own); the stream fields are set when
+ * a response streams; what follows is memory kept for the next request. */
 struct hw_response {
   int status;
   size_t nrefs;
   size_t body_len; /* copied + referenced */
   /* a streamed response (ABI 1.3, stream.c): */
-  unsigned streaming : 1; /* stream() was called: the head is final */
+  unsigned streaming : 1; /* stream() was called: the head is final, and the
+                             stream fields below are set */
   unsigned congested : 1; /* a write said HW_CONGESTED: writable is owed */
   unsigned broken : 1;    /* it cannot complete (a file came up short) */
   unsigned reading : 1;   /* a file region is being read */
+  /* not cleared between requests (set by stream(), read while streaming,
+   * so that a request that does not stream pays nothing for them): */
   int64_t declared;       /* its length, or -1 */
   uint64_t written;       /* body bytes given so far */
   size_t pending;         /* bytes given and not yet taken by the protocol */
@@ -100,13 +103,16 @@ struct hw_request {
   unsigned body_ended : 1;     /* the body's end was delivered */
   unsigned body_complete : 1;  /* ... it has arrived */
   uint16_t holds;              /* work or file reads in flight */
-  uint64_t body_seen;          /* a streamed body's bytes so far */
   void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
-  hw_request *due_next;        /* the core's list of writable callbacks */
-  hw_body_cb body_cb;          /* a streamed body's receiver */
+  hw_request *due_next; /* the core's list of writable callbacks (set
+                           with `due`, meaningful while it is) */
+  /* a streamed body (set by hw__request_route when the route streams,
+   * so that other requests pay nothing for them): */
+  hw_body_cb body_cb; /* its receiver, once the module took it */
   void *body_arg;
+  uint64_t body_seen; /* its bytes so far */
   struct hw_response res; /* its per-request part must stay last */
   /* kept across requests: */
   hw__buf body;    /* the request body, whole */
@@ -169,7 +175,11 @@ hw_request *hw__request_new(hw__request_core *core,
 void hw__request_route(hw_request *req);
 /** The largest body the request may have: its route's "body_limit", else
  *  limits.body. */
-size_t hw__request_body_limit(const hw_request *req);
+static inline size_t hw__request_body_limit(const hw_request *req) {
+  if (req->route != NULL && req->route->body_limit != 0)
+    return req->route->body_limit;
+  return req->core->limit_body;
+}
 /** Appends body bytes (copied); 0, 413 past the body limit, or 500. */
 int hw__request_body(hw_request *req, const char *data, size_t len);
 /** The message is complete: calls the module (falling through on a

@@ -63,7 +63,7 @@ static int after_write(hw_request *req) {
 
 int hw__stream_begin(hw_request *req, int64_t length) {
   struct hw_response *res = &req->res;
-  if (req->state != HW__REQ_RUNNING || res->streaming)
+  if (req->state != HW__REQ_RUNNING || req->finished_early || res->streaming)
     return HW_ESTATE;
   if (length < -1)
     return HW_EINVAL;
@@ -71,6 +71,8 @@ int hw__stream_begin(hw_request *req, int64_t length) {
   if (length >= 0 && res->body_len > (uint64_t)length)
     return HW_EINVAL;
   res->streaming = 1;
+  res->writable_cb = NULL;
+  res->writable_arg = NULL;
   res->declared = length;
   res->written = res->body_len;
   res->pending = has_body(req) ? res->body_len : 0;
@@ -85,7 +87,8 @@ int hw__stream_begin(hw_request *req, int64_t length) {
 /* Checks a write to a streamed response; returns 0 or the error. */
 static int writable(hw_request *req, uint64_t len) {
   struct hw_response *res = &req->res;
-  if (req->state != HW__REQ_RUNNING || req->aborted || res->broken)
+  if (req->state != HW__REQ_RUNNING || req->finished_early || req->aborted ||
+      res->broken)
     return HW_ESTATE;
   if (res->declared >= 0 && len > (uint64_t)res->declared - res->written)
     return HW_EINVAL; /* past the Content-Length it sent */
@@ -389,10 +392,6 @@ void hw__stream_body_end(hw_request *req) {
   req->body_complete = 1;
   if (!req->body_paused && req->body.len == 0 && req->body_cb != NULL)
     deliver(req, NULL, 0, 1);
-}
-
-int hw__stream_body_held(const hw_request *req) {
-  return req->body_paused;
 }
 
 int hw__stream_body_take(hw_request *req, hw_body_cb cb, void *arg) {

@@ -66,6 +66,8 @@ int hw__stream_body(hw_request *req, const char *data, size_t len);
 void hw__stream_body_end(hw_request *req);
 /** Non-zero while the module holds the body back: the protocol reads no
  *  more until it is let go (the sink's push says so). */
-int hw__stream_body_held(const hw_request *req);
+static inline int hw__stream_body_held(const hw_request *req) {
+  return req->body_paused;
+}
 
 #endif /* HW_STREAM_H */

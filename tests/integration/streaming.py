@@ -102,6 +102,21 @@ def test_responses(srv):
         t.is_(" ".join(r.text().rstrip(".").split()), want,
               "each misuse gets its error code")
         t.is_(len(r.body), 1000, "and the declared 1000 bytes are sent")
+        t.ok(srv.wait_log(r"stream: after the end: finish=0 finish_again=-71 "
+                          r"write=-71 write_ref=-71 stream=-71", 5)
+             is not None, "after finish: finishing again and writing are "
+             "HW_ESTATE")
+
+        for st in (204, 304):
+            with Conn(srv.port) as c:
+                c.send(get("/s/ticks?n=2&ms=5&status=%d" % st) + get("/hello"))
+                a = c.read_response()
+                b = c.read_response()
+            t.ok(a.status == st and a.body == b"" and
+                 not a.has_header("Transfer-Encoding") and
+                 not a.has_header("Content-Length") and
+                 b.body == b"Hello, World!",
+                 "%d: no body and no framing; the connection goes on" % st)
 
 
 def test_abort_and_memory(srv):
@@ -187,8 +202,16 @@ def test_work(srv):
         r = hwtest.one(srv.port, get("/s/work?ms=30"))
         t.is_(r.body, b"worked 30 ms, status 0\n", "done_cb answers")
         r = hwtest.one(srv.port, get("/s/late_work"))
-        t.is_(r.body, b"late queue_work=-71\n",
-              "queue_work after finish is HW_ESTATE")
+        t.ok(r.body == b"finished\n" and
+             srv.wait_log(r"stream: late queue_work=-71", 5) is not None,
+             "queue_work after finish is HW_ESTATE")
+        with Conn(srv.port) as c:
+            c.send(get("/s/work?ms=100") + get("/hello") + get("/s/work?ms=1"))
+            a, b, c3 = c.read_responses(3)
+        t.is_((a.body, b.body, c3.body),
+              (b"worked 100 ms, status 0\n", b"Hello, World!",
+               b"worked 1 ms, status 0\n"),
+              "pipelined behind work: answers leave in request order")
 
         # 8 items of 300 ms on a pool of 4: 3 at a time (one thread stays
         # the server's), so the last ends after 3 rounds; meanwhile /hello
