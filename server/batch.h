@@ -36,6 +36,7 @@ typedef struct hw__batch {
                              everything at once */
   struct hw__batch *next; /* the pool */
   void *owner;            /* the transport's */
+  size_t queued;          /* bytes handed to that write (the transport's) */
   hw__buf out;            /* copied bytes */
   hw__seg *segs;
   size_t nsegs, segs_cap;

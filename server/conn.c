@@ -14,7 +14,8 @@
  * responses a read produced) leaves with one write when the call returns.
  * The write is tried synchronously first (uv_try_write); only what the
  * kernel does not take is queued, which is the only time a write request
- * is outstanding.  Past HW__TRANSPORT_MAX_UNSENT bytes unsent, reading
+ * is outstanding.  Past HW__TRANSPORT_MAX_UNSENT bytes unsent (counted
+ * until each write calls back, see add_unsent), reading
  * stops, so a client that pipelines without reading cannot grow the
  * server's memory.
  *
@@ -99,9 +100,16 @@ static uint32_t now_ms(const hw__conn *c) {
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void update_unsent(hw__conn *c) {
-  size_t q = c->tcp.write_queue_size;
-  c->t.unsent = q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
+/* What the protocol is told is unsent: the bytes of every batch whose
+ * write has not called back, not only those libuv still queues.  libuv may
+ * hand a queued write to the kernel at once and call back on the next turn
+ * of the loop; until then the batch and what it holds are still ours, and a
+ * producer that only watched the queue could fill memory within one turn
+ * (a streamed response whose client reads fast). */
+static void add_unsent(hw__conn *c, size_t n, int sign) {
+  uint64_t u = c->t.unsent;
+  u = sign > 0 ? u + n : (u > n ? u - n : 0);
+  c->t.unsent = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
 }
 
 static void on_write(uv_write_t *wr, int status) {
@@ -110,6 +118,7 @@ static void on_write(uv_write_t *wr, int status) {
   int was_full = c->t.unsent > HW__TRANSPORT_MAX_UNSENT;
 
   c->nwriting--;
+  add_unsent(c, b->queued, -1);
   c->mark = now_ms(c);
   hw__batch_give(&set_of(c)->batches, b); /* releases what it held */
   if (c->closing)
@@ -118,7 +127,6 @@ static void on_write(uv_write_t *wr, int status) {
     conn_close(c);
     return;
   }
-  update_unsent(c);
   if (was_full && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT) {
     c->in_proto = 1;
     c->proto->writable(c->state);
@@ -169,6 +177,7 @@ static void flush(hw__conn *c) {
     hw__batch_give(&set_of(c)->batches, b);
     return;
   }
+  b->queued = total - skip;
   while (skip >= iov[first].len) {
     skip -= iov[first].len;
     first++;
@@ -181,7 +190,7 @@ static void flush(hw__conn *c) {
   if (iov != stack)
     free(iov);
   c->nwriting++;
-  update_unsent(c);
+  add_unsent(c, b->queued, 1);
   return;
 
 broken:

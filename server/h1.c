@@ -76,12 +76,6 @@ static size_t unsent(const hw_request *req);
 
 static const hw__request_sink sink = {ready, cancel, peer, ready, unsent};
 
-/* The request being read was handed to its module at its head (a streamed
- * body): it is in the queue too. */
-static int cur_queued(const h1 *h) {
-  return h->cur_queued;
-}
-
 /* A streamed body its module holds back: nothing more is read. */
 static int body_held(const h1 *h) {
   return h->cur_queued && hw__stream_body_held(h->cur);
@@ -342,7 +336,11 @@ static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
  * looked at once more, never entered twice. */
 static inline __attribute__((always_inline)) int write_queue(h1 *h);
 
-static int write_ready(h1 *h) {
+/* flatten: everything a response passes through here (its head, the
+ * batch, freeing its request) is inlined into this one function, whatever
+ * the inliner would decide for each call: bench/instructions measures the
+ * difference (docs/performance.md). */
+static __attribute__((flatten)) int write_ready(h1 *h) {
   int r = write_queue(h);
   while (h->again && r == 0 && !h->ending) {
     h->again = 0;
@@ -499,7 +497,7 @@ static int on_body(void *ctx, const char *data, size_t len) {
   h1 *h = ctx;
   /* A client that sends its body has stopped waiting for 100 Continue. */
   h->continue_owed = 0;
-  if (cur_queued(h))
+  if (h->cur_queued)
     return hw__stream_body(h->cur, data, len);
   return hw__request_body(h->cur, data, len);
 }
@@ -610,7 +608,7 @@ static size_t h1_data(void *p, const char *data, size_t len) {
 static void h1_eof(void *p) {
   h1 *h = p;
   h->eof = 1;
-  if (cur_queued(h)) {
+  if (h->cur_queued) {
     /* A body its module is reading will never end: the connection does,
      * which tells the module. */
     cur_done(h);
@@ -676,7 +674,7 @@ static void h1_close(void *p) {
 
   h->gone = 1;
   h->no_more = 1;
-  if (h->cur != NULL && !cur_queued(h))
+  if (h->cur != NULL && !h->cur_queued)
     hw__request_free(h->cur); /* (a queued one is orphaned below) */
   cur_done(h);
   /* Requests still queued are either answered (and now unsendable) or

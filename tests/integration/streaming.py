@@ -153,6 +153,7 @@ def test_abort_and_memory(srv):
         if SAN:
             t.skip("RSS is not meaningful under sanitizers")
         else:
+            t.diag("idle %s KiB, peak %s KiB" % (idle, peak))
             t.cmp_ok(peak - idle, "<=", 16 * 1024,
                      "server RSS stays within 16 MiB of idle (KiB over)")
 
@@ -303,6 +304,9 @@ def test_timers_and_reload():
             t.is_(r.body, b"leaked\n", "a module leaves a repeating timer")
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
             s.sendall(get("/s/ticks?n=100000&ms=5"))
+            w = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            w.sendall(get("/s/work?ms=1500"))
+            t0 = time.monotonic()
             t.ok(srv.wait_log(r"stream: leaked tick", 5) is not None,
                  "its ticks run")
             cfg2 = dict(cfg)
@@ -311,6 +315,10 @@ def test_timers_and_reload():
             os.kill(srv.pid, 1)
             t.ok(srv.wait_log(r"generation 1 drained", 10) is not None,
                  "the streaming request is cut at the drain deadline")
+            t.cmp_ok(time.monotonic() - t0, ">=", 1.4,
+                     "but the generation is finalised only once the work "
+                     "on a thread is done (s)")
+            w.close()
             time.sleep(0.3)
             n = srv.log().count("stream: leaked tick")
             time.sleep(0.3)
