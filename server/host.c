@@ -291,19 +291,15 @@ static int host_write_ref(hw_response *res, const void *data, size_t len,
       hw__module_call_free_cb(free_cb, arg);
     return HW_ESTATE;
   }
-  if (hw__buf_array_room((void **)&res->refs, &res->refs_cap, res->nrefs,
-                         sizeof(*res->refs), 4) != 0) {
+  if ((ref = hw__request_ref(res)) == NULL) {
     if (free_cb != NULL)
       hw__module_call_free_cb(free_cb, arg);
     return HW_ENOMEM;
   }
-  ref = &res->refs[res->nrefs++];
   ref->data = data;
   ref->len = len;
-  ref->at = res->body.len;
   ref->free_cb = free_cb;
   ref->arg = arg;
-  ref->fd = -1;
   res->body_len += len;
   return 0;
 }

@@ -173,6 +173,18 @@ static void run_free_callbacks(struct hw_response *res) {
   res->nrefs = 0;
 }
 
+hw__ref *hw__request_ref(struct hw_response *res) {
+  hw__ref *ref;
+  if (hw__buf_array_room((void **)&res->refs, &res->refs_cap, res->nrefs,
+                         sizeof(*res->refs), 4) != 0)
+    return NULL;
+  ref = &res->refs[res->nrefs++];
+  memset(ref, 0, sizeof(*ref));
+  ref->at = res->body.len;
+  ref->fd = -1;
+  return ref;
+}
+
 void hw__request_reset_body(hw_request *req) {
   struct hw_response *res = &req->res;
   run_free_callbacks(res);

@@ -218,6 +218,10 @@ void hw__request_cancel_generation(hw__generation *g);
 int hw__request_peer(const hw_request *req, char *buf, size_t len);
 /** Resets the response (for a decline or an error). */
 void hw__request_reset_response(hw_request *req);
+/** Appends a body piece at the end of the copied bytes: a reference
+ *  {data NULL, len 0, no callback, fd -1} the caller fills, or NULL when
+ *  out of memory. */
+hw__ref *hw__request_ref(struct hw_response *res);
 /** Drops the response's body pieces (their free callbacks run). */
 void hw__request_reset_body(hw_request *req);
 

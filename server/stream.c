@@ -105,18 +105,13 @@ int hw__stream_write(hw_request *req, const void *data, size_t len, int copy,
     if (copy) {
       if (hw__buf_append(&res->body, data, len) != 0)
         r = HW_ENOMEM;
-    } else if (hw__buf_array_room((void **)&res->refs, &res->refs_cap,
-                                  res->nrefs, sizeof(*res->refs), 4) != 0) {
+    } else if ((ref = hw__request_ref(res)) == NULL) {
       r = HW_ENOMEM;
     } else {
-      ref = &res->refs[res->nrefs++];
       ref->data = data;
       ref->len = len;
-      ref->at = res->body.len;
       ref->free_cb = free_cb;
       ref->arg = arg;
-      ref->fd = -1;
-      ref->foff = 0;
       free_cb = NULL; /* the response's now */
     }
     if (r == 0)
@@ -149,17 +144,11 @@ int hw__stream_write_file(hw_request *req, int fd, uint64_t off,
   own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (own < 0)
     return errno == EBADF ? HW_EINVAL : HW_ENOMEM;
-  if (hw__buf_array_room((void **)&res->refs, &res->refs_cap, res->nrefs,
-                         sizeof(*res->refs), 4) != 0) {
+  if ((ref = hw__request_ref(res)) == NULL) {
     close(own);
     return HW_ENOMEM;
   }
-  ref = &res->refs[res->nrefs++];
-  ref->data = NULL;
   ref->len = (size_t)len;
-  ref->at = res->body.len;
-  ref->free_cb = NULL;
-  ref->arg = NULL;
   ref->fd = own;
   ref->foff = off;
   res->written += len;
