@@ -2,7 +2,8 @@
  * fuzz_request.c - libFuzzer target for the request path: the bytes a client
  * sends go to the HTTP/1 protocol unit (h1.c: the scanner, http-parser, the
  * head checks), the request core, the router and the shipped modules
- * (hello, echo, delay), over the in-memory transport of the unit tests
+ * (hello, echo, delay; echo also on a route that streams bodies, which it
+ * answers at the head), over the in-memory transport of the unit tests
  * (tests/lib/memtransport.c), which hands bytes over and takes batches back
  * exactly as conn.c does, without sockets.
  *
@@ -80,7 +81,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
            "  {\"prefix\": \"/echo\", \"module\": \"echo.so\", \"config\": {}},"
            "  {\"prefix\": \"/echo/deep/er\", \"module\": \"echo.so\"},"
            "  {\"prefix\": \"/delay\", \"module\": \"delay.so\","
-           "   \"config\": {\"ms\": 0}}]}",
+           "   \"config\": {\"ms\": 0}},"
+           "  {\"prefix\": \"/up\", \"module\": \"echo.so\","
+           "   \"body\": \"stream\", \"body_limit\": 4096}]}",
            mdir);
   hw__module_serve_on(uv_default_loop());
   if (hw__config_parse(json, strlen(json), path, &cfg, err, sizeof(err)) != 0 ||

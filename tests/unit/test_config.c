@@ -160,7 +160,41 @@ int main(void) {
       R("{\"prefix\":\"/a\",\"module\":\"/nonexistent/m.so\"}"),
       "routes[0].module", "/nonexistent/m.so");
 
+  bad("thread_pool too small", "{\"thread_pool\":1}", "thread_pool",
+      "from 2 to 1024");
+  bad("thread_pool a string", "{\"thread_pool\":\"4\"}", "thread_pool",
+      "integer");
+  bad("route body mode unknown",
+      R("{\"prefix\":\"/a\",\"module\":\"m.so\",\"body\":\"streams\"}"),
+      "routes[0].body", "\"buffer\" or \"stream\"");
+  bad("route body_limit zero",
+      R("{\"prefix\":\"/a\",\"module\":\"m.so\",\"body_limit\":0}"),
+      "routes[0].body_limit", "positive integer");
+
   /* Good configs. */
+  cfg = good("streamed bodies and the pool",
+             "{\"thread_pool\":8,\"modules_dir\":\"mods\",\"routes\":["
+             "{\"prefix\":\"/u\",\"module\":\"m.so\",\"body\":\"stream\","
+             "\"body_limit\":5000000000},"
+             "{\"prefix\":\"/b\",\"module\":\"m.so\",\"body\":\"buffer\"}]}");
+  if (cfg != NULL) {
+    char *text = hw__config_to_json(cfg);
+    hw__config *again = NULL;
+    char err2[512];
+    ok(cfg->thread_pool == 8 && cfg->routes[0].body_stream &&
+           cfg->routes[0].body_limit == 5000000000u &&
+           !cfg->routes[1].body_stream && cfg->routes[1].body_limit == 0,
+       "thread_pool, routes[].body and body_limit read");
+    ok(text != NULL &&
+           hw__config_parse(text, strlen(text), cfg->path, &again, err2,
+                            sizeof(err2)) == 0 &&
+           again->thread_pool == 8 && again->routes[0].body_stream &&
+           again->routes[0].body_limit == 5000000000u,
+       "and written back for the workers' snapshot");
+    hw__config_free(again);
+    free(text);
+  }
+  hw__config_free(cfg);
   cfg = good("minimal config", "{}");
   if (cfg != NULL) {
     is_int((long long)cfg->nlisten, 1, "default: one listen address");
@@ -175,6 +209,7 @@ int main(void) {
     is_int((long long)cfg->limit_connections, 10000,
            "default connections limit 10000");
     is_int((long long)cfg->limit_backlog, 4096, "default backlog 4096");
+    is_int((long long)cfg->thread_pool, 4, "default thread_pool 4");
     is_str(cfg->modules_dir, dir, "default modules_dir is the config's dir");
     is_int((long long)cfg->nroutes, 0, "no routes");
   }
