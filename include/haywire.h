@@ -243,10 +243,12 @@ typedef struct hw_host {
   int (*aborted)(const hw_request *req);
   /**
    * Registers `cb(req, arg)` to run once if the client goes away while the
-   * request is deferred or its response streams.  From ABI 1.3 it also
-   * runs when the client ends its side of the connection (a FIN) then: that
-   * is advisory, since the client may only have half-closed, and a response
-   * finished afterwards is still written if the connection takes it.  Replaces an earlier registration; `cb` NULL
+   * request is deferred or its response streams.  For a module built for
+   * ABI 1.3 or later it also runs when the client ends its side of the
+   * connection (a FIN) then: that is advisory, since the client may only
+   * have half-closed (`aborted` says 0), and a response finished afterwards
+   * is still written if the connection takes it.  The callback is cleared
+   * before it runs: register again to hear of a later close.  Replaces an earlier registration; `cb` NULL
    * removes it.  `arg` is borrowed until the callback runs or the request is
    * finished.
    */
@@ -401,7 +403,8 @@ typedef struct hw_host {
   /**
    * Runs `work(arg)` on the thread pool, then `done(req, arg, status)` on
    * the loop thread, where the module may answer.  `req` must be a request
-   * being handled (inside `handle`, or deferred and not finished); it stays
+   * being handled (inside `handle`, or deferred and not finished) whose
+   * client has not gone and whose generation was not given up; it stays
    * valid until `done` has run, even if the client goes away, and its
    * generation stays loaded (a running `work` cannot be stopped).  `arg` is
    * the module's.  Module work in flight is capped below the pool's size
@@ -440,8 +443,10 @@ typedef struct hw_host {
    * own descriptor (dup), so the module may close `fd` on return; the
    * bytes are read when their turn comes, in bounded pieces.  If the file
    * has fewer bytes by then (truncated), the connection is cut after what
-   * could be sent.  Returns 0, HW_CONGESTED, HW_EINVAL (a bad descriptor,
-   * past a declared length), HW_ESTATE (not streaming) or HW_ENOMEM.
+   * could be sent.  Returns 0, HW_CONGESTED (the region's unread bytes
+   * count as waiting: a large region says it, and the writable callback
+   * comes when most of it is out), HW_EINVAL (a bad descriptor, past a
+   * declared length), HW_ESTATE (not streaming) or HW_ENOMEM.
    */
   int (*write_file)(hw_response *res, int fd, uint64_t offset,
                     uint64_t length);

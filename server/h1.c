@@ -24,6 +24,7 @@
 #include "h1.h"
 #include "h1_parser.h"
 #include "h1_response.h"
+#include "h1_stream.h"
 #include "method.h"
 #include "request.h"
 #include "status.h"
@@ -34,10 +35,10 @@
 _Static_assert(HW__REQUEST_STREAM_BOUND == HW__TRANSPORT_MAX_UNSENT,
                "a congested stream must be woken by the transport");
 
-/* The request's protocol bits (hw_request.proto_bits). */
-#define KEEP 1     /* the connection persists after it (a host error clears it) */
-#define HEAD_OUT 2 /* a streamed response's head is written */
-#define CHUNKED 4  /* ... and its body goes in chunks */
+/* The request's protocol bits (hw_request.proto_bits; h1_stream.h has the
+ * streamed response's). */
+#define KEEP HW__H1_BIT_KEEP /* the connection persists after it (a host error
+                            clears it) */
 
 /* One connection's state. */
 typedef struct h1 {
@@ -93,10 +94,10 @@ static int congested(const h1 *h) {
          (h->cur_queued && body_held(h));
 }
 
-static void enqueue(h1 *h, hw_request *req) {
-  /* A draining connection finishes the request it was reading, and takes
-   * no other. */
-  if (h->draining)
+static void enqueue(h1 *h, hw_request *req, int at_head) {
+  /* A draining connection finishes the request it was reading (all of its
+   * body, when its module was called at the head), and takes no other. */
+  if (h->draining && !at_head)
     h->no_more = 1;
   req->next = NULL;
   if (h->qtail != NULL)
@@ -126,7 +127,7 @@ static void fail(h1 *h, int status) {
   /* 405 says which methods there are (RFC 9110 section 15.5.6). */
   hw__request_respond(req, status, status == 405 ? allow_line : NULL,
                       status == 405 ? sizeof(allow_line) - 1 : 0, 1);
-  enqueue(h, req);
+  enqueue(h, req, 0);
 }
 
 /* The phase the transport times: reading a head or a body, waiting for
@@ -147,10 +148,6 @@ static void set_phase(h1 *h) {
 static void release_request(void *arg, void (*fn)(void *)) {
   (void)fn;
   hw__request_free(arg);
-}
-
-static void release_piece(void *arg, void (*fn)(void *)) {
-  hw__stream_release(fn, arg);
 }
 
 /* Serialises one response into the batch: the head and copied body go into
@@ -187,98 +184,6 @@ serialize(hw__batch *b, hw_request *req, int keep) {
   return hw__batch_seg(b, NULL, start, b->out.len - start);
 }
 
-/* ---- streamed responses ---- */
-
-typedef struct emit_ctx {
-  hw__batch *b;
-  int failed;
-} emit_ctx;
-
-/* A piece of a streamed response goes into the batch: copied, or by
- * reference with its release held until the batch is written. */
-static void emit(void *ctx, const char *data, size_t len, int by_ref,
-                 hw_free_cb free_cb, void *arg) {
-  emit_ctx *e = ctx;
-  hw__batch *b = e->b;
-  size_t start = b->out.len;
-
-  if (by_ref) {
-    if (free_cb != NULL && hw__batch_hold(b, release_piece, arg, free_cb)) {
-      hw__stream_release(free_cb, arg);
-      e->failed = 1;
-    } else if (hw__batch_seg(b, data, 0, len) != 0) {
-      e->failed = 1;
-    }
-  } else if (hw__buf_append(&b->out, data, len) != 0 ||
-             hw__batch_seg(b, NULL, start, len) != 0) {
-    e->failed = 1;
-  }
-}
-
-/* Appends copied bytes to the batch. */
-static int put(hw__batch *b, const char *data, size_t len) {
-  size_t start = b->out.len;
-  if (hw__buf_append(&b->out, data, len) != 0)
-    return HW_ENOMEM;
-  return hw__batch_seg(b, NULL, start, len);
-}
-
-/* Writes what a streamed response has ready: its head the first time
- * (framed by its declared length, else chunked, else, for HTTP/1.0, by
- * the end of the connection: RFC 9112 section 6.3), then its pieces, each
- * take as one chunk when chunked, then the last chunk once it is over.
- * Returns 0 while it goes on, 1 when it is over, 2 when it is over but
- * short (the connection must end), or HW_ENOMEM. */
-static int write_stream(hw__batch *b, hw_request *req, int keep) {
-  struct hw_response *res = &req->res;
-  int body = !req->msg.is_head && hw__status_has_body(res->status);
-  emit_ctx e = {b, 0};
-
-  if (!(req->proto_bits & HEAD_OUT)) {
-    hw__h1_response r = {res->status,      (uint64_t)res->declared,
-                         keep,             req->msg.version,
-                         res->headers.data, res->headers.len,
-                         HW__H1_LENGTH};
-    if (res->declared < 0 && hw__status_has_body(res->status)) {
-      if (req->msg.version >= 11) {
-        r.framing = HW__H1_CHUNKED;
-        req->proto_bits |= CHUNKED;
-      } else {
-        r.framing = HW__H1_CLOSE;
-        r.keep_alive = 0;
-        req->proto_bits &= (uint8_t)~KEEP;
-      }
-    }
-    size_t start = b->out.len;
-    if (hw__h1_response_stream_head(&b->out, &r) != 0 ||
-        hw__batch_seg(b, NULL, start, b->out.len - start) != 0)
-      return HW_ENOMEM;
-    req->proto_bits |= HEAD_OUT;
-  }
-  if (body) {
-    size_t n = hw__stream_takeable(req);
-    if (n > 0 && (req->proto_bits & CHUNKED)) {
-      char line[24];
-      int len = snprintf(line, sizeof(line), "%zx\r\n", n);
-      if (put(b, line, (size_t)len) != 0)
-        return HW_ENOMEM;
-    }
-    hw__stream_take(req, emit, &e);
-    if (e.failed || (n > 0 && (req->proto_bits & CHUNKED) &&
-                     put(b, "\r\n", 2) != 0))
-      return HW_ENOMEM;
-  } else {
-    hw__stream_take(req, emit, &e); /* nothing to send: let it go */
-  }
-  if (!hw__stream_over(req))
-    return 0;
-  if (hw__stream_cut(req))
-    return 2;
-  if (body && (req->proto_bits & CHUNKED) && put(b, "0\r\n\r\n", 5) != 0)
-    return HW_ENOMEM;
-  return 1;
-}
-
 /* Takes the request at the head of the queue off it. */
 static void pop(h1 *h, hw_request *req) {
   h->qhead = req->next;
@@ -294,22 +199,54 @@ static void pop(h1 *h, hw_request *req) {
   }
 }
 
-/* The head of the queue is a streamed response: what it has goes out.
- * Returns 1 to go on with the queue, 0 to stop (it is not over, or the
- * connection ends after it), -1 when out of memory. */
+/* The connection ends after the response just written: nothing more is
+ * read, and the requests behind it will get no answer (their modules are
+ * told); settle then closes once the output is written.  Module code runs
+ * from here: the caller has set `writing`. */
+static void drop_rest(h1 *h) {
+  hw_request *r = h->qhead;
+  h->no_more = 1;
+  h->qhead = h->qtail = NULL;
+  h->nqueued = 0;
+  if (h->cur != NULL && !h->cur_queued)
+    hw__request_free(h->cur); /* (a queued one is orphaned below) */
+  cur_done(h);
+  while (r != NULL) {
+    hw_request *next = r->next;
+    r->next = NULL;
+    hw__request_orphan(r);
+    r = next;
+  }
+}
+
+/* The head of the queue is a streamed response: what it has goes out (an
+ * owed 100 Continue first, never after its head).  Returns 1 to go on with
+ * the queue, 0 to stop (it is not over, or the connection ends after it),
+ * -1 when out of memory. */
 static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
                                                  hw_request *req, int keep) {
-  int r = write_stream(b, req, keep);
+  int owed = h->continue_owed && req == h->cur &&
+             !(req->proto_bits & HW__H1_BIT_HEAD_OUT);
+  int r, ends;
 
+  if (owed) {
+    h->continue_owed = 0;
+    h->t->epoch++; /* the body the client waited to send: its clocks start */
+  }
+  r = hw__h1_stream_write(b, req, keep, owed ? continue_line : NULL,
+                          owed ? sizeof(continue_line) - 1 : 0);
   if (r < 0)
     return -1;
-  if (r == 0) {
+  /* A head that says the connection ends: no other request is taken (but
+   * a body its module is reading is read to its end). */
+  if (!(req->proto_bits & KEEP) && !(h->cur_queued && req == h->cur))
+    h->no_more = 1;
+  if (r == HW__H1_STREAM_GOES_ON) {
     hw__stream_drained(req);
     return 0;
   }
+  ends = r == HW__H1_STREAM_CUT || !(req->proto_bits & KEEP);
   pop(h, req);
-  if (r == 2 || !(req->proto_bits & KEEP))
-    h->no_more = 1;
   /* Its pieces are all in batches now; a module that still holds it
    * (it could not complete) is told it has gone, and may make another
    * response of this connection ready meanwhile: noted, not entered. */
@@ -318,11 +255,9 @@ static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
     hw__request_orphan(req);
   else
     hw__request_free(req);
+  if (ends)
+    drop_rest(h);
   h->writing = 0;
-  if (r == 2) {
-    h->ending = 1;
-    h->t->ops->close(h->t, HW__CLOSE_AFTER_WRITE);
-  }
   return !h->no_more;
 }
 
@@ -394,6 +329,9 @@ static inline __attribute__((always_inline)) int write_queue(h1 *h) {
       break;
     }
   }
+  if (h->continue_owed && h->cur != NULL && h->qhead == h->cur &&
+      (h->cur->proto_bits & HW__H1_BIT_HEAD_OUT))
+    h->continue_owed = 0; /* its final answer has begun: too late */
   if (h->continue_owed && h->cur != NULL &&
       (h->qhead == NULL || h->qhead == h->cur)) {
     if (b == NULL && (b = hw__transport_batch(h->t)) == NULL)
@@ -487,7 +425,7 @@ static int on_head(void *ctx, hw__message *m, const hw__h1_head *hh,
     /* Its module takes the body as it comes: it is called now, and the
      * request waits its turn in the queue while its body is read. */
     h->cur_queued = 1;
-    enqueue(h, req);
+    enqueue(h, req, 1);
     hw__request_dispatch(req);
   }
   return 0;
@@ -510,11 +448,11 @@ static int on_done(void *ctx) {
   h->continue_owed = 0;
   if (req->state >= HW__REQ_RUNNING) {
     hw__stream_body_end(req); /* dispatched at its head */
-    if (!(req->proto_bits & KEEP))
+    if (!(req->proto_bits & KEEP) || h->draining)
       h->no_more = 1;
     return congested(h);
   }
-  enqueue(h, req);
+  enqueue(h, req, 0);
   if (req->msg.asterisk) {
     /* "OPTIONS *" asks about the server as a whole (RFC 9110 section
      * 9.3.7): the host answers, with the methods it lets through. */
@@ -622,9 +560,18 @@ static void h1_eof(void *p) {
     cur_done(h);
   }
   /* Modules answering later may want to know (the client may only have
-   * half-closed, so their answers are still written if they can be). */
+   * half-closed, so their answers are still written if they can be).  One
+   * that answers from its callback makes its response ready while this
+   * walks the queue: noted, and written after. */
+  h->writing = 1;
   for (hw_request *r = h->qhead; r != NULL; r = r->next)
     hw__request_hangup(r);
+  h->writing = 0;
+  if (h->again) {
+    h->again = 0;
+    if (write_ready(h) != 0)
+      return;
+  }
   settle(h);
 }
 

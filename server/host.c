@@ -357,9 +357,11 @@ static int host_queue_work(hw_request *req, hw_work_cb work,
                            hw_work_done_cb done, void *arg) {
   if (work == NULL || done == NULL || req == NULL)
     return HW_EINVAL;
+  /* A request given up on (its client gone, or its generation's drain
+   * deadline passed: then it pins no generation) takes no new work. */
   if (calling_route() == NULL || req->state != HW__REQ_RUNNING ||
-      req->route == NULL || req->finished_early ||
-      (!req->in_handle && !req->deferred))
+      req->route == NULL || req->gen == NULL || req->aborted ||
+      req->finished_early || (!req->in_handle && !req->deferred))
     return HW_ESTATE;
   return hw__work_queue(hw__module_current_loop(), req, &req->route->site,
                         work, done, arg);

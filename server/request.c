@@ -400,8 +400,14 @@ int hw__request_dispatch(hw_request *req) {
       return 0;
     case HW_DECLINED:
       /* Fall through to the next shorter prefix of the same generation
-       * (a finish() the declining module made counts for nothing). */
+       * (a finish() the declining module made counts for nothing, nor do
+       * the callbacks it gave). */
       req->finished_early = 0;
+      req->abort_cb = NULL;
+      if (req->body_stream) {
+        req->body_cb = NULL;
+        req->body_paused = 0;
+      }
       hw__request_reset_response(req);
       rt = hw__router_match(req->gen->router,
                             req->msg.head.data + req->msg.path.off,
@@ -460,7 +466,10 @@ void hw__request_orphan(hw_request *req) {
 }
 
 void hw__request_hangup(hw_request *req) {
-  if (req->state != HW__REQ_RUNNING || !req->deferred || req->hung_up)
+  /* A module built before ABI 1.3 was promised on_abort only when its
+   * client had gone. */
+  if (req->state != HW__REQ_RUNNING || !req->deferred || req->hung_up ||
+      req->route == NULL || req->route->module->desc->abi_minor < 3)
     return;
   req->hung_up = 1;
   tell_abort(req);

@@ -67,6 +67,7 @@ struct hw_response {
   int64_t declared;       /* its length, or -1 */
   uint64_t written;       /* body bytes given so far */
   size_t pending;         /* bytes given and not yet taken by the protocol */
+  size_t pending_file;    /* bytes of file regions not yet read */
   hw_writable_cb writable_cb;
   void *writable_arg;
   /* kept across requests: */

@@ -38,11 +38,16 @@ static int has_body(const hw_request *req) {
   return !req->msg.is_head && hw__status_has_body(req->res.status);
 }
 
+/* What the protocol holds unsent for the request. */
+static size_t unsent(const hw_request *req) {
+  return req->owner != NULL ? req->sink->unsent(req) : 0;
+}
+
+/* What waits to be sent: pieces not yet taken (file regions not yet read
+ * included, so that a writer of many regions is told to wait too) and what
+ * the protocol holds. */
 static size_t waiting(const hw_request *req) {
-  size_t w = req->res.pending;
-  if (req->owner != NULL)
-    w += req->sink->unsent(req);
-  return w;
+  return req->res.pending + req->res.pending_file + unsent(req);
 }
 
 /* The protocol takes what it can, unless the module is inside handle():
@@ -76,6 +81,7 @@ int hw__stream_begin(hw_request *req, int64_t length) {
   res->declared = length;
   res->written = res->body_len;
   res->pending = has_body(req) ? res->body_len : 0;
+  res->pending_file = 0;
   if (!has_body(req)) {
     /* HEAD, 204, 304: what was written only counted. */
     hw__request_reset_body(req);
@@ -152,6 +158,7 @@ int hw__stream_write_file(hw_request *req, int fd, uint64_t off,
   ref->fd = own;
   ref->foff = off;
   res->written += len;
+  res->pending_file += (size_t)len;
   r = after_write(req);
   pump(req);
   return r;
@@ -272,6 +279,7 @@ static void cut(hw_request *req) {
   req->res.broken = 1;
   hw__request_reset_body(req);
   req->res.pending = 0;
+  req->res.pending_file = 0;
   push(req);
 }
 
@@ -313,6 +321,8 @@ static void piece_read(uv_work_t *w, int status) {
       res->nrefs--;
     }
     res->pending += f->want;
+    res->pending_file -= f->want < res->pending_file ? f->want
+                                                     : res->pending_file;
     push(req);
   }
   free(f);
@@ -321,7 +331,9 @@ static void piece_read(uv_work_t *w, int status) {
 
 /* Reads the next piece of the file region first in line, unless the output
  * is past its bound: the transport says when it drains back under it (the
- * same bound, HW__TRANSPORT_MAX_UNSENT), and that calls this again. */
+ * same bound, HW__TRANSPORT_MAX_UNSENT), and that calls this again.  Only
+ * the transport's bytes count here: what waits behind the region cannot
+ * leave before it. */
 static void pump(hw_request *req) {
   struct hw_response *res = &req->res;
   hw__ref *ref = res->nrefs > 0 ? &res->refs[0] : NULL;
@@ -329,9 +341,8 @@ static void pump(hw_request *req) {
 
   /* Not inside handle(): a response can still be reset there. */
   if (ref == NULL || ref->fd < 0 || ref->at != 0 || res->reading ||
-      req->in_handle ||
-      res->broken || req->aborted ||
-      waiting(req) > HW__REQUEST_STREAM_BOUND)
+      req->in_handle || res->broken || req->aborted ||
+      unsent(req) > HW__REQUEST_STREAM_BOUND)
     return;
   f = calloc(1, sizeof(*f));
   if (f == NULL || (f->buf = malloc(FILE_PIECE)) == NULL) {
@@ -401,6 +412,9 @@ int hw__stream_body_pause(hw_request *req, int pause) {
   if (!req->body_paused)
     return 0;
   req->body_paused = 0;
+  /* The module may finish the request from its callback, which would free
+   * it (and the bytes kept) under this call: it is held until the end. */
+  hw__request_hold(req);
   /* What arrived while it was held goes first, as one piece. */
   if (req->body.len > 0) {
     size_t n = req->body.len;
@@ -411,5 +425,6 @@ int hw__stream_body_pause(hw_request *req, int pause) {
     deliver(req, NULL, 0, 1);
   if (!req->body_paused && req->owner != NULL && !req->body_ended)
     req->sink->push(req); /* the protocol reads on */
+  hw__request_unhold(req);
   return 0;
 }

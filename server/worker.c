@@ -187,6 +187,18 @@ static size_t live_requests(const hw__worker *w) {
   return w->gen->live + hw__drain_live(&w->drain);
 }
 
+/* Module work queued or running, after cancelling what has not started. */
+static size_t work_out(hw__worker *w) {
+  size_t n = 0;
+  hw__work_cancel_generation(w->gen);
+  n += w->gen->work;
+  for (hw__generation *g = w->drain.retired; g != NULL; g = g->next) {
+    hw__work_cancel_generation(g);
+    n += g->work;
+  }
+  return n;
+}
+
 static void finish_stop(hw__worker *w) {
   if (live_requests(w) != 0)
     hw__log(HW_LOG_WARN, "stopping with %zu request(s) still held by modules",
@@ -224,8 +236,14 @@ static void on_stop_timer(uv_timer_t *t) {
   }
   /* Closing a connection aborts its deferred requests; their modules are
    * told and finish them, which is what this waits for. */
-  if (live_requests(w) == 0 || now >= w->stop_deadline)
-    finish_stop(w);
+  if (live_requests(w) != 0 && now < w->stop_deadline)
+    return;
+  /* Module work that has not started never will; work on a thread cannot
+   * be stopped, and its module must stay initialised until its done
+   * callback has run: fini waits for it, however long. */
+  if (work_out(w) != 0)
+    return;
+  finish_stop(w);
 }
 
 void hw__worker_stop(hw__worker *w, int graceful, const char *why) {

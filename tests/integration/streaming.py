@@ -292,6 +292,176 @@ def test_hangup(srv):
              "a half-closed client still gets the answer made then", out)
 
 
+def read_all(s):
+    out = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+    return out
+
+
+def test_edges(srv, tmp):
+    with t.block("edges: FIN, HTTP/1.0 close, bodies and heads, 100"):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(get("/s/hangup") + get("/s/hangup"))
+        time.sleep(0.1)
+        s.shutdown(socket.SHUT_WR)
+        out = read_all(s)
+        s.close()
+        t.is_(out.count(b"bye\n"), 2,
+              "two pipelined requests told of the FIN both answer")
+
+        out = raw(srv.port, b"GET /s/ticks?n=2&ms=5 HTTP/1.0\r\n"
+                  b"Connection: keep-alive\r\n\r\n" + get("/hello"))
+        t.ok(out.endswith(b"tick 0\ntick 1\n") and b"Hello" not in out,
+             "HTTP/1.0 keep-alive, unknown length: the end of the connection "
+             "ends the body; the request behind it is not answered",
+             out[-80:])
+
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"POST /up/echo_stream HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 10\r\n\r\n01234")
+        time.sleep(0.2)
+        s.sendall(b"56789" + get("/hello"))
+        out = read_all(s)
+        s.close()
+        t.ok(b"Connection: close\r\n" in out and b"echo:" in out and
+             b"56789" in out and out.endswith(b"0\r\n\r\n") and
+             b"Hello" not in out,
+             "a head written while its body arrives says close, and the "
+             "connection does close after the body", out[-120:])
+
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(get("/s/work?ms=150") +
+                  b"POST /up/echo_stream HTTP/1.1\r\nHost: x\r\n"
+                  b"Expect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        got = b""
+        deadline = time.monotonic() + 5
+        while b"echo:" not in got and time.monotonic() < deadline:
+            got += s.recv(65536)
+        s.sendall(b"abc")
+        got += read_until(s, b"0\r\n\r\n")
+        s.close()
+        i_work = got.find(b"worked 150 ms")
+        i_100 = got.find(b"HTTP/1.1 100 Continue")
+        i_head = got.find(b"HTTP/1.1 200", i_work)
+        t.ok(0 <= i_work < i_100 < i_head and b"abc" in got[i_head:],
+             "100 Continue after the earlier answer and before the streamed "
+             "head, never inside a body", got[:300])
+
+        r = hwtest.one(srv.port, request("POST", "/up/decl/upload?decline=1",
+                                         body=b"z" * 3000))
+        t.is_(r.body[:11], b"bytes=3000 ",
+              "a decline hands the body to the next route, not to the "
+              "declining module's callback")
+
+        path = os.path.join(tmp, "tail.bin")
+        data = os.urandom(100000)
+        with open(path, "wb") as f:
+            f.write(data)
+        r = hwtest.one(srv.port, get("/s/file?off=0&len=100000&tail=70000"
+                                     "&path=" + path))
+        t.ok(r.body == b"head;" + data + b"x" * 70000,
+             "bytes written after a file region wait for it, and follow it")
+        big = os.path.join(tmp, "two.bin")
+        with open(big, "wb") as f:
+            f.truncate(2000000)
+        r = hwtest.one(srv.port, get("/s/file?off=0&len=2000000&path=" + big))
+        t.ok(len(r.body) == 2000005 and
+             srv.wait_log(r"stream: write_file=1", 5) is not None,
+             "a 2 MB region is HW_CONGESTED (the module is told to wait)")
+
+
+def read_until(s, marker, timeout=10):
+    out = b""
+    deadline = time.monotonic() + timeout
+    while marker not in out and time.monotonic() < deadline:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    return out
+
+
+def test_old_module_fin():
+    """A module built against 1.2 is told of a FIN only if its client has
+    really gone (it was promised no more)."""
+    with t.block("ABI 1.2 module and a FIN"):
+        tmp = hwtest.make_tmpdir("fin12")
+        src = os.path.join(tmp, "waits.c")
+        with open(src, "w") as f:
+            f.write('''#include <stdio.h>
+#include "1.2/haywire.h"
+static const hw_host *H;
+static void told(hw_request *req, void *arg) {
+  hw_response *res = arg;
+  H->log(HW_LOG_WARN, "waits: told, aborted=%d", H->aborted(req));
+  H->finish(res);
+}
+static int i(const hw_host *h, const char *c, size_t n, void **s, char *e,
+             size_t el) { (void)c, (void)n, (void)e, (void)el; H = h;
+  *s = NULL; return 0; }
+static hw_handle_result h(void *s, hw_request *req, hw_response *res) {
+  (void)s; H->on_abort(req, told, res); return HW_DEFERRED; }
+HW_MODULE_DEFINE("waits", "1", i, h, NULL);
+''')
+        so = os.path.join(tmp, "waits.so")
+        rc, out = hwtest.compile_module(
+            [src], so, ["-I", os.path.join(hwtest.SRCDIR, "tests", "abi")])
+        t.ok(rc == 0, "a module built against the 1.2 header", out)
+        cfg = {"listen": ["127.0.0.1:0"], "modules_dir": hwtest.MODULES_DIR,
+               "workers": 0, "timeouts_ms": {"drain": 300},
+               "routes": [route("/w", so), route("/s", fixture("stream"))]}
+        with hwtest.Server(config=cfg, name="fin12") as srv:
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.sendall(get("/w"))
+            time.sleep(0.1)
+            s.shutdown(socket.SHUT_WR)
+            t.ok(srv.wait_log(r"waits: told", 0.5) is None,
+                 "a FIN alone does not call its on_abort")
+            wk = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            wk.sendall(get("/s/work?ms=1500"))
+            time.sleep(0.1)
+            t0 = time.monotonic()
+            os.kill(srv.pid, 15)
+            t.ok(srv.wait_log(r"waits: told, aborted=1", 5) is not None,
+                 "its connection closed (at the stop): it is told, aborted")
+            s.close()
+            srv.proc.wait(timeout=10)
+            t.is_(srv.proc.returncode, 0, "and the server exits 0")
+            t.cmp_ok(time.monotonic() - t0, ">=", 1.3,
+                     "after the work on a thread ended, past the drain "
+                     "deadline (s)")
+            wk.close()
+
+
+def test_drain_upload():
+    with t.block("a streamed upload finishes while the server drains"):
+        cfg = {"listen": ["127.0.0.1:0"], "modules_dir": hwtest.MODULES_DIR,
+               "workers": 0,
+               "routes": [{"prefix": "/up", "module": fixture("stream"),
+                           "body": "stream", "body_limit": 100000}]}
+        with hwtest.Server(config=cfg, name="drainup") as srv:
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.sendall(b"POST /up/upload?ms=1 HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 20000\r\n\r\n" + b"q" * 5000)
+            time.sleep(0.2)
+            os.kill(srv.pid, 15)
+            time.sleep(0.2)
+            s.sendall(b"q" * 15000)
+            out = read_all(s)
+            s.close()
+            t.ok(b"bytes=20000 " in out,
+                 "SIGTERM mid-body: the body is read to its end and answered",
+                 out[-100:])
+            srv.proc.wait(timeout=10)
+
+
 def test_timers_and_reload():
     with t.block("timers end with their generation"):
         tmp = hwtest.make_tmpdir("timers")
@@ -306,6 +476,8 @@ def test_timers_and_reload():
             s.sendall(get("/s/ticks?n=100000&ms=5"))
             w = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
             w.sendall(get("/s/work?ms=1500"))
+            c = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            c.sendall(get("/s/chain?n=50&ms=100"))
             t0 = time.monotonic()
             t.ok(srv.wait_log(r"stream: leaked tick", 5) is not None,
                  "its ticks run")
@@ -318,7 +490,11 @@ def test_timers_and_reload():
             t.cmp_ok(time.monotonic() - t0, ">=", 1.4,
                      "but the generation is finalised only once the work "
                      "on a thread is done (s)")
+            t.ok(srv.wait_log(r"stream: chain queue_work=-71", 5) is not None,
+                 "work queued for a request given up at the deadline: "
+                 "HW_ESTATE")
             w.close()
+            c.close()
             time.sleep(0.3)
             n = srv.log().count("stream: leaked tick")
             time.sleep(0.3)
@@ -379,6 +555,8 @@ def main():
            "routes": [route("/s", fixture("stream")),
                       {"prefix": "/up", "module": fixture("stream"),
                        "body": "stream", "body_limit": 5000000},
+                      {"prefix": "/up/decl", "module": fixture("stream"),
+                       "body": "stream", "body_limit": 5000000},
                       route("/hello", "hello.so")]}
     with hwtest.Server(config=cfg, name="streaming") as srv:
         test_responses(srv)
@@ -387,7 +565,10 @@ def main():
         test_work(srv)
         test_bodies(srv)
         test_hangup(srv)
+        test_edges(srv, tmp)
         hwtest.assert_clean_stop(srv, name="server")
+    test_old_module_fin()
+    test_drain_upload()
     test_timers_and_reload()
     test_examples(tmp)
 
