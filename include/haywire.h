@@ -409,8 +409,10 @@ typedef struct hw_host {
    * generation stays loaded (a running `work` cannot be stopped).  `arg` is
    * the module's.  Module work in flight is capped below the pool's size
    * (config "thread_pool"), so the server's own pool work always gets a
-   * thread; the rest waits its turn.  Returns 0, HW_EINVAL (a NULL
-   * function), HW_ESTATE (no request being handled) or HW_ENOMEM.
+   * thread; the rest waits its turn.  A module that queued work for a
+   * request may not decline it (the host answers 500).  Returns 0,
+   * HW_EINVAL (a NULL function), HW_ESTATE (no request being handled) or
+   * HW_ENOMEM.
    */
   int (*queue_work)(hw_request *req, hw_work_cb work, hw_work_done_cb done,
                     void *arg);

@@ -242,7 +242,9 @@ static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
   if (!(req->proto_bits & KEEP) && !(h->cur_queued && req == h->cur))
     h->no_more = 1;
   if (r == HW__H1_STREAM_GOES_ON) {
+    h->writing = 1; /* (a file read that cannot start cuts the response) */
     hw__stream_drained(req);
+    h->writing = 0;
     return 0;
   }
   ends = r == HW__H1_STREAM_CUT || !(req->proto_bits & KEEP);
@@ -258,7 +260,10 @@ static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
   if (ends)
     drop_rest(h);
   h->writing = 0;
-  return !h->no_more;
+  /* Answers already complete behind it still go (a later request may
+   * have said close, or the server drains: no_more is set, nothing more
+   * is read), unless the connection ends here. */
+  return !ends;
 }
 
 /* Moves the answered requests at the head of the queue into the batch, in

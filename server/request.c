@@ -347,6 +347,9 @@ static void done(hw_request *req) {
     hw__request_free(req);
 }
 
+/* Not a result a module returns: a decline refused (see dispatch). */
+#define HW__DECLINED_WITH_WORK (-1000)
+
 /* A module's handle() failed (HW_ERROR) or returned what is no
  * hw_handle_result: the client gets 500, and the log says which route and
  * module, at most once a second per route (a failing route under load
@@ -366,6 +369,8 @@ static void report_failure(hw__route *rt, int r) {
              rt->failures_unreported);
   if (r == HW_ERROR)
     snprintf(what, sizeof(what), "returned HW_ERROR");
+  else if (r == HW__DECLINED_WITH_WORK)
+    snprintf(what, sizeof(what), "declined with work queued");
   else
     snprintf(what, sizeof(what), "returned %d, which is no hw_handle_result",
              r);
@@ -399,6 +404,13 @@ int hw__request_dispatch(hw_request *req) {
       req->deferred = 1;
       return 0;
     case HW_DECLINED:
+      /* Work the declining module queued would answer for the next
+       * route: the request is its, an error. */
+      if (req->holds > 0) {
+        report_failure(rt, HW__DECLINED_WITH_WORK);
+        hw__request_respond(req, 500, NULL, 0, 1);
+        return 1;
+      }
       /* Fall through to the next shorter prefix of the same generation
        * (a finish() the declining module made counts for nothing, nor do
        * the callbacks it gave). */

@@ -367,11 +367,14 @@ static void pump(hw_request *req) {
 
 /* ---- streamed request bodies --------------------------------------------- */
 
+/* A piece for the module, while it still handles the request: once it has
+ * finished, its callback's argument may be gone. */
 static void deliver(hw_request *req, const char *data, size_t len, int end) {
   hw_str piece = {len > 0 ? data : "", len};
   if (end)
     req->body_ended = 1;
-  if (req->body_cb != NULL && req->route != NULL)
+  if (req->body_cb != NULL && req->route != NULL &&
+      req->state == HW__REQ_RUNNING && !req->finished_early)
     hw__module_call_body(&req->route->site, req->body_cb, req, req->body_arg,
                          piece, end);
 }

@@ -240,9 +240,18 @@ static void on_stop_timer(uv_timer_t *t) {
     return;
   /* Module work that has not started never will; work on a thread cannot
    * be stopped, and its module must stay initialised until its done
-   * callback has run: fini waits for it, however long. */
-  if (work_out(w) != 0)
-    return;
+   * callback has run: fini waits for it, up to timeouts_ms.drain more.
+   * Work that never returns would keep the loop alive for ever: past that,
+   * the process ends without finalising its modules, and says why. */
+  if (work_out(w) != 0) {
+    if (now < w->stop_deadline + w->gen->config->drain_ms)
+      return;
+    hw__log(HW_LOG_ERROR,
+            "stopping: %zu module work item(s) still on the thread pool "
+            "%llu ms after the stop; exiting without finalising the modules",
+            work_out(w), (unsigned long long)w->gen->config->drain_ms);
+    _exit(1);
+  }
   finish_stop(w);
 }
 

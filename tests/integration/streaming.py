@@ -354,6 +354,21 @@ def test_edges(srv, tmp):
              "100 Continue after the earlier answer and before the streamed "
              "head, never inside a body", got[:300])
 
+        with Conn(srv.port) as c:
+            c.send(get("/s/ticks?n=2&ms=20") +
+                   get("/hello", headers=[("Connection", "close")]))
+            a = c.read_response()
+            b = c.read_response()
+            c.expect_closed("then the connection closes")
+        t.ok(a.body == b"tick 0\ntick 1\n" and b.body == b"Hello, World!",
+             "an answer behind a stream, on a request that said close, "
+             "still goes")
+
+        r = hwtest.one(srv.port, get("/s/x?decline_work=1"))
+        t.ok(r.status == 500 and srv.wait_log(
+            r"handle declined with work queued: answered 500", 5) is not None,
+             "declining a request with work queued: 500, logged")
+
         r = hwtest.one(srv.port, request("POST", "/up/decl/upload?decline=1",
                                          body=b"z" * 3000))
         t.is_(r.body[:11], b"bytes=3000 ",
