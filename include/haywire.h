@@ -247,8 +247,10 @@ typedef struct hw_host {
    * ABI 1.3 or later it also runs when the client ends its side of the
    * connection (a FIN) then: that is advisory, since the client may only
    * have half-closed (`aborted` says 0), and a response finished afterwards
-   * is still written if the connection takes it.  The callback is cleared
-   * before it runs: register again to hear of a later close.  Replaces an earlier registration; `cb` NULL
+   * is still written if the connection takes it.  The callback runs from
+   * the loop, never inside another call to the host (a write that finds
+   * the connection broken returns first), and is cleared before it runs:
+   * register again to hear of a later close.  Replaces an earlier registration; `cb` NULL
    * removes it.  `arg` is borrowed until the callback runs or the request is
    * finished.
    */

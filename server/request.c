@@ -100,9 +100,12 @@ void hw__request_unhold(hw_request *req) {
 
 /* ---- writable callbacks ------------------------------------------------ */
 
-/* A streamed response's writable callback runs from the loop, never from
- * inside the call that drained its output: that call may be the module's
- * own write, or the protocol in the middle of its queue. */
+/* A streamed response's writable callback, and the callback that tells a
+ * module its client has gone, run from the loop, never from inside the
+ * call that caused them: that call may be the module's own write (whose
+ * output found the connection broken), or the protocol in the middle of
+ * its queue; a module that finished its request from the callback would
+ * free what the call it is still in refers to. */
 static void on_idle(uv_idle_t *idle) {
   hw__request_core *core = idle->data;
   size_t n = 0;
@@ -120,6 +123,16 @@ static void on_idle(uv_idle_t *idle) {
       core->due_tail = NULL;
     req->due = 0;
     req->due_next = NULL;
+    if (req->abort_due) {
+      /* (Told once; what it was waiting to write no longer matters.) */
+      hw_abort_cb acb = req->abort_cb;
+      req->abort_due = 0;
+      req->abort_cb = NULL;
+      if (acb != NULL && req->state == HW__REQ_RUNNING && req->route != NULL)
+        hw__module_call_abort_cb(&req->route->site, acb, req,
+                                 req->abort_arg);
+      continue; /* it may be gone now */
+    }
     if (!req->res.streaming || cb == NULL || req->state != HW__REQ_RUNNING ||
         req->aborted || req->route == NULL)
       continue;
@@ -460,11 +473,21 @@ int hw__request_finish(hw_request *req) {
 }
 
 /* Tells the module its client has gone (or is going), once. */
+/* Tells the module its client has gone (or is going), once, from the loop
+ * (see on_idle); synchronously only once the loop is ending. */
 static void tell_abort(hw_request *req) {
   hw_abort_cb cb = req->abort_cb;
+  if (cb == NULL)
+    return;
+  if (!req->core->stopped) {
+    req->abort_due = 1;
+    hw__request_due(req);
+    if (req->due)
+      return;
+    req->abort_due = 0; /* no memory for the handle: at once, then */
+  }
   req->abort_cb = NULL;
-  if (cb != NULL)
-    hw__module_call_abort_cb(&req->route->site, cb, req, req->abort_arg);
+  hw__module_call_abort_cb(&req->route->site, cb, req, req->abort_arg);
 }
 
 void hw__request_orphan(hw_request *req) {

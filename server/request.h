@@ -97,7 +97,8 @@ struct hw_request {
   unsigned in_handle : 1;      /* inside the module's handle() */
   unsigned finished_early : 1; /* finish() called inside handle() */
   unsigned free_wanted : 1;    /* freed while held: goes when let go */
-  unsigned due : 1;            /* its writable callback is scheduled */
+  unsigned due : 1;            /* a callback of its is scheduled: */
+  unsigned abort_due : 1;      /* ... on_abort's (else writable's) */
   unsigned hung_up : 1;        /* the client's FIN was reported */
   unsigned body_stream : 1;    /* the route takes bodies as a stream */
   unsigned body_paused : 1;    /* the module holds its body back */

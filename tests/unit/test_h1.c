@@ -394,10 +394,12 @@ static void test_streams(void) {
   run_loop(20);
   mt_close(c); /* the client leaves mid-stream: the module is told */
   mt_free(c);
+  run_loop(5); /* (from the loop, not inside the close) */
   c = open_conn();
   put(c, "GET /s/hangup HTTP/1.1\r\nHost: x\r\n\r\n");
   ok(c->wire.len == 0, "a deferred request waits");
   mt_eof(c);
+  run_loop(5);
   ok(wire_has(c, "bye\n") && c->closed,
      "a FIN runs on_abort; the answer made then is still written");
   mt_free(c);
