@@ -249,8 +249,9 @@ typedef struct hw_host {
    * have half-closed (`aborted` says 0), and a response finished afterwards
    * is still written if the connection takes it.  The callback runs from
    * the loop, never inside another call to the host (a write that finds
-   * the connection broken returns first), and is cleared before it runs:
-   * register again to hear of a later close.  Replaces an earlier registration; `cb` NULL
+   * the connection broken returns first, HW_ESTATE on the next), not at
+   * all if the module finishes the request before it is due, and is
+   * cleared before it runs: register again to hear of a later close.  Replaces an earlier registration; `cb` NULL
    * removes it.  `arg` is borrowed until the callback runs or the request is
    * finished.
    */
