@@ -30,7 +30,12 @@
 #include "reload.h"
 #include "worker.h"
 
+/* The installed config (the build passes its path). */
+#ifdef HW_DEFAULT_CONFIG
+#define DEFAULT_CONFIG HW_DEFAULT_CONFIG
+#else
 #define DEFAULT_CONFIG "etc/routes.json"
+#endif
 #define VERSION_STRING "haywire " PACKAGE_VERSION
 #define MAX_LISTEN 64
 
