@@ -108,6 +108,10 @@ int64_t hw__timer_start(uv_loop_t *loop, const void *owner, const void *module,
   s->arg = arg;
   uv_timer_init(loop, s->h);
   s->h->data = (void *)(uintptr_t)i;
+  /* The loop's clock is read once per iteration: started late in a long
+   * one, a timer would count from that stale time and fire early.  (libuv
+   * counts whole milliseconds, so "ms" is to the millisecond.) */
+  uv_update_time(loop);
   uv_timer_start(s->h, on_timer, ms, repeat);
   running++;
   return handle_of(i);
