@@ -379,10 +379,33 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
   return 0;
 }
 
+/* "pid_file": like modules_dir, relative to the config file's directory,
+ * so that `haywire -s` run from anywhere with the same -c finds it. */
+static int parse_pid_file(json_t *v, const char *path, char **out, char *err,
+                          size_t err_len) {
+  char *base;
+  *out = NULL;
+  if (v == NULL)
+    return 0;
+  if (!json_is_string(v) || json_string_length(v) == 0 ||
+      strlen(json_string_value(v)) != json_string_length(v))
+    return fail(err, err_len, path, "pid_file",
+                "must be a non-empty string (a file path)");
+  if (json_string_value(v)[0] == '/') {
+    *out = strdup(json_string_value(v));
+  } else {
+    if ((base = dir_of(path)) == NULL)
+      return UV_ENOMEM;
+    *out = path_join(base, json_string_value(v));
+    free(base);
+  }
+  return *out == NULL ? UV_ENOMEM : 0;
+}
+
 static int parse_root(json_t *root, hw__config *cfg, const char *path,
                       char *err, size_t err_len) {
   const char *k;
-  json_t *x, *listen = NULL, *routes = NULL, *mdir = NULL;
+  json_t *x, *listen = NULL, *routes = NULL, *mdir = NULL, *pidf = NULL;
   char key[160];
   char *base;
   int r;
@@ -397,6 +420,8 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
       routes = x;
     } else if (strcmp(k, "modules_dir") == 0) {
       mdir = x;
+    } else if (strcmp(k, "pid_file") == 0) {
+      pidf = x;
     } else if (strcmp(k, "workers") == 0) {
       /* "auto" is one worker per CPU; 0 is the single-process mode. */
       if (json_is_string(x) && strcmp(json_string_value(x), "auto") == 0)
@@ -452,6 +477,8 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
   }
   if (cfg->modules_dir == NULL)
     return UV_ENOMEM;
+  if ((r = parse_pid_file(pidf, path, &cfg->pid_file, err, err_len)) != 0)
+    return r;
 
   if (listen == NULL) {
     hw__config_listen l;
@@ -571,6 +598,30 @@ int hw__config_load(const char *path, hw__config **out, char *err,
   return r;
 }
 
+int hw__config_pid_file(const char *path, char **out, char *err,
+                        size_t err_len) {
+  json_error_t jerr;
+  json_t *root;
+  int r;
+
+  *out = NULL;
+  root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL) {
+    if (jerr.line < 0)
+      snprintf(err, err_len, "%s", jerr.text); /* names the file */
+    else
+      snprintf(err, err_len, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
+               jerr.column, jerr.text);
+    return UV_EINVAL;
+  }
+  r = json_is_object(root)
+          ? parse_pid_file(json_object_get(root, "pid_file"), path, out, err,
+                           err_len)
+          : fail(err, err_len, path, "(top level)", "must be an object");
+  json_decref(root);
+  return r;
+}
+
 void hw__config_free(hw__config *cfg) {
   if (cfg == NULL)
     return;
@@ -584,6 +635,7 @@ void hw__config_free(hw__config *cfg) {
   free(cfg->routes);
   free(cfg->listen);
   free(cfg->modules_dir);
+  free(cfg->pid_file);
   free(cfg->path);
   free(cfg);
 }

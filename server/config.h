@@ -37,6 +37,7 @@ typedef struct hw__route_conf {
 typedef struct hw__config {
   char *path;        /* the file it was read from (for messages) */
   char *modules_dir; /* resolved against the config file's directory */
+  char *pid_file;    /* "pid_file", resolved the same way; NULL: absent */
   hw__config_listen *listen;
   size_t nlisten;
   int workers;                   /* HW__CONFIG_WORKERS_AUTO, 0 or N */
@@ -69,6 +70,14 @@ int hw__config_load(const char *path, hw__config **out, char *err,
 int hw__config_parse(const char *text, size_t len, const char *path,
                      hw__config **out, char *err, size_t err_len);
 void hw__config_free(hw__config *cfg);
+/**
+ * Reads only "pid_file" from the config file at `path` (what `haywire -s`
+ * needs, even from a config whose routes would not load): 0 with `*out` the
+ * resolved path (caller frees) or NULL when the key is absent, or a negative
+ * code and a one-line message.
+ */
+int hw__config_pid_file(const char *path, char **out, char *err,
+                        size_t err_len);
 /** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
 int hw__config_parse_listen(const char *text, hw__config_listen *out, char *err,
                             size_t err_len);

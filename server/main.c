@@ -3,11 +3,13 @@
  * configuration and runs the worker.
  *
  *   haywire [-c FILE] [--listen HOST:PORT]... [-t] [--version] [-h]
+ *   haywire [-c FILE | --pid-file FILE] -s reload|stop|quit|reopen
  *
  * `-t` builds the whole configuration exactly as start-up would (every module
  * loaded, every route's init called, then fini) without opening a socket, so
  * it can run beside a live server and tells the truth about what start-up
- * would do.
+ * would do.  `-s` signals a running server found through its pid file
+ * (sigcmd.c).  Exit codes: 0 done, 1 failed, 2 a usage error.
  */
 #include "autoconf.h"
 
@@ -26,8 +28,10 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "pidfile.h"
 #include "process.h"
 #include "reload.h"
+#include "sigcmd.h"
 #include "worker.h"
 
 /* The installed config (the build passes its path). */
@@ -36,7 +40,19 @@
 #else
 #define DEFAULT_CONFIG "etc/routes.json"
 #endif
+/* The pid file when neither the config nor --pid-file names one. */
+#ifdef HW_DEFAULT_PID_FILE
+#define DEFAULT_PID_FILE HW_DEFAULT_PID_FILE
+#else
+#define DEFAULT_PID_FILE "haywire.pid"
+#endif
 #define VERSION_STRING "haywire " PACKAGE_VERSION
+/* How long -s waits: a reload is a preflight (at most 60 s) and the
+ * workers' answers (at most 60 s); a graceful stop is the drain and the
+ * master's 5 s of grace before it kills. */
+#define WAIT_RELOAD_MS 130000
+#define WAIT_STOP_MS 20000
+#define WAIT_SLACK_MS 10000
 #define MAX_LISTEN 64
 
 static void usage(FILE *f) {
@@ -44,21 +60,37 @@ static void usage(FILE *f) {
       f,
       "usage: haywire [-c FILE] [--listen HOST:PORT]... [-t] [--version] "
       "[-h]\n"
+      "       haywire [-c FILE | --pid-file FILE] -s reload|stop|quit|reopen\n"
       "  -c, --config FILE     routes file (default " DEFAULT_CONFIG ")\n"
       "  -l, --listen ADDR     listen on ADDR instead of the config's list\n"
       "                        (127.0.0.1:8080, [::1]:8080, *:8080, 8080;"
       " repeatable)\n"
       "  -t, --test            check the config and its modules, then exit\n"
+      "  -s, --signal WORD     signal the running server (found through its\n"
+      "                        pid file) and wait for the result: reload,\n"
+      "                        stop (fast), quit (graceful), reopen (logs)\n"
       "      --workers N       worker processes (default: the config's\n"
       "                        \"workers\", \"auto\" = one per CPU; 0 = "
       "single\n"
       "                        process)\n"
       "      --single          the single-process mode (same as --workers 0)\n"
-      "      --pid-file FILE   write the (master's) pid to FILE\n"
+      "      --pid-file FILE   the (master's) pid file (default: the config's\n"
+      "                        \"pid_file\", else " DEFAULT_PID_FILE ")\n"
       "      --run-dir DIR     where private module copies go (default\n"
       "                        $TMPDIR or /tmp)\n"
       "  -v, --version         print the version and exit\n"
       "  -h, --help            print this help and exit\n");
+}
+
+/* A usage error: the line, the usage, and exit status 2. */
+static int usage_error(const char *fmt, const char *arg) {
+  if (fmt != NULL) {
+    fputs("haywire: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+  }
+  usage(stderr);
+  return 2;
 }
 
 /* Many keep-alive connections need many descriptors: take all the system
@@ -114,6 +146,15 @@ static int serve(hw__worker *w, uv_loop_t *loop) {
   return 0;
 }
 
+/* Where reloads are recorded: beside the pid file (none: nowhere). */
+static char *record_path(const char *pid_file) {
+  char path[4200];
+  if (pid_file == NULL)
+    return NULL;
+  hw__pidfile_record_path(pid_file, path, sizeof(path));
+  return strdup(path);
+}
+
 /* The single-process mode: this process loads the modules and serves. */
 static int run_single(const char *config, const hw__config_listen *listen,
                       size_t nlisten, const char *run_dir,
@@ -137,6 +178,7 @@ static int run_single(const char *config, const hw__config_listen *listen,
     return 1;
   }
   w.reload.config_path = strdup(config);
+  w.reload.record_path = record_path(pid_file);
   if (load(config, listen, nlisten, &w.reload, &gen, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     hw__reload_unstage(&w.reload, 1);
@@ -151,13 +193,9 @@ static int run_single(const char *config, const hw__config_listen *listen,
     hw__log(HW_LOG_ERROR, "%s", err);
     return hw__worker_abandon(&w);
   }
-  hw__process_pid_file(pid_file);
   hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", VERSION_STRING,
           (int)getpid(), w.gen->nroutes);
-  r = serve(&w, loop);
-  if (pid_file != NULL)
-    unlink(pid_file);
-  return r;
+  return serve(&w, loop);
 }
 
 /* A worker under a master: the config is the master's snapshot of one
@@ -201,6 +239,69 @@ static int run_worker(int id, const char *snapshot, unsigned gen_id,
   return serve(&w, loop);
 }
 
+/* `haywire -s WORD`: the pid file is --pid-file's, else the config's
+ * "pid_file" (read alone, so that a config whose routes do not load still
+ * lets a reload reach the server, which then says why it refuses it), else
+ * the default. */
+static int signal_server(const char *word, const char *config,
+                         const char *pid_file) {
+  char err[4096], *from_config = NULL;
+  hw__config *cfg;
+  uint64_t wait_ms = WAIT_STOP_MS;
+  int r;
+
+  if (pid_file == NULL) {
+    if (hw__config_pid_file(config, &from_config, err, sizeof(err)) != 0) {
+      fprintf(stderr, "haywire: -s %s: %s (the server was not signalled)\n",
+              word, err);
+      return 1;
+    }
+    pid_file = from_config != NULL ? from_config : DEFAULT_PID_FILE;
+  }
+  if (strcmp(word, "reload") == 0) {
+    wait_ms = WAIT_RELOAD_MS;
+  } else if (strcmp(word, "quit") == 0) {
+    /* The drain the server will grant, if the config says (best effort:
+     * the server's own config is what counts). */
+    wait_ms = 30000 + WAIT_STOP_MS;
+    if (hw__config_load(config, &cfg, err, sizeof(err)) == 0) {
+      wait_ms = cfg->drain_ms + WAIT_STOP_MS;
+      hw__config_free(cfg);
+    }
+  }
+  r = hw__sigcmd_run(word, pid_file, wait_ms + WAIT_SLACK_MS);
+  free(from_config);
+  return r;
+}
+
+/* The pid file is --pid-file's, the config's "pid_file", or the built-in
+ * default; a file asked for must be written, the default is best effort (a
+ * server run by hand from a build tree may not own the system's run
+ * directory): then *pid_file becomes NULL.  Returns 0 or -1 (logged). */
+static int take_pid_file(const hw__config *cfg, const char **pid_file,
+                         char **owned) {
+  char err[4400];
+  int r, by_default = 0;
+
+  if (*pid_file == NULL && cfg->pid_file != NULL)
+    *pid_file = *owned = strdup(cfg->pid_file);
+  if (*pid_file == NULL) {
+    *pid_file = DEFAULT_PID_FILE;
+    by_default = 1;
+  }
+  if ((r = hw__pidfile_write(*pid_file, err, sizeof(err))) == 0)
+    return 0;
+  if (by_default && r != UV_EEXIST) {
+    hw__log(HW_LOG_WARN, "%s (haywire -s will not find this server)", err);
+    *pid_file = NULL;
+    return 0;
+  }
+  hw__log(HW_LOG_ERROR, "%s", err);
+  free(*owned);
+  *owned = NULL;
+  return -1;
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out) {
   char *end;
   long v = strtol(s, &end, 10);
@@ -217,6 +318,7 @@ int main(int argc, char **argv) {
       {"config", required_argument, NULL, 'c'},
       {"listen", required_argument, NULL, 'l'},
       {"test", no_argument, NULL, 't'},
+      {"signal", required_argument, NULL, 's'},
       {"run-dir", required_argument, NULL, 'r'},
       {"workers", required_argument, NULL, OPT_WORKERS},
       {"single", no_argument, NULL, OPT_SINGLE},
@@ -231,14 +333,15 @@ int main(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
-  const char *note_file = NULL;
+  const char *note_file = NULL, *signal_word = NULL;
+  char *cfg_pid_file = NULL;
   hw__config_listen listen[MAX_LISTEN];
   size_t nlisten = 0;
-  int test = 0, ch, workers = -2, worker_id = 0, nfds = 0, gen_id = 1;
+  int test = 0, ch, workers = -2, worker_id = 0, nfds = 0, gen_id = 1, r;
   char err[4096];
   hw__config *cfg;
 
-  while ((ch = getopt_long(argc, argv, "c:l:tvh", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "c:l:ts:vh", opts, NULL)) != -1) {
     switch (ch) {
     case 'c':
       config = optarg;
@@ -258,6 +361,13 @@ int main(int argc, char **argv) {
       break;
     case 't':
       test = 1;
+      break;
+    case 's':
+      if (!hw__sigcmd_known(optarg))
+        return usage_error("-s: unknown signal \"%s\" (reload, stop, quit "
+                           "or reopen)",
+                           optarg);
+      signal_word = optarg;
       break;
     case 'r':
       run_dir = optarg;
@@ -300,15 +410,13 @@ int main(int argc, char **argv) {
       usage(stdout);
       return 0;
     default:
-      usage(stderr);
-      return 1;
+      return usage_error(NULL, NULL);
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "haywire: unexpected argument \"%s\"\n", argv[optind]);
-    usage(stderr);
-    return 1;
-  }
+  if (optind < argc)
+    return usage_error("unexpected argument \"%s\"", argv[optind]);
+  if (signal_word != NULL)
+    return signal_server(signal_word, config, pid_file);
 
   /* A peer that resets while we write must cost an error code, not the
    * process. */
@@ -334,14 +442,21 @@ int main(int argc, char **argv) {
     workers = cfg->workers;
   if (workers == HW__CONFIG_WORKERS_AUTO)
     workers = (int)uv_available_parallelism();
-  if (workers == 0) {
-    hw__config_free(cfg);
-    return run_single(config, listen, nlisten, run_dir, pid_file);
-  }
-  if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
+  if (take_pid_file(cfg, &pid_file, &cfg_pid_file) != 0) {
     hw__config_free(cfg);
     return 1;
   }
-  hw__log_set_prefix("master");
-  return hw__master_run(cfg, workers, run_dir, pid_file);
+  if (workers == 0) {
+    hw__config_free(cfg);
+    r = run_single(config, listen, nlisten, run_dir, pid_file);
+  } else if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
+    hw__config_free(cfg);
+    r = 1;
+  } else {
+    hw__log_set_prefix("master");
+    r = hw__master_run(cfg, workers, run_dir, pid_file);
+  }
+  hw__pidfile_remove(pid_file);
+  free(cfg_pid_file);
+  return r;
 }

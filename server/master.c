@@ -41,6 +41,7 @@
 #include "log.h"
 #include "master.h"
 #include "module.h"
+#include "pidfile.h"
 #include "process.h"
 #include "reload.h"
 
@@ -81,7 +82,7 @@ struct master {
   hw__config *cfg; /* the serving generation's (staged) config */
   slot *slots;
   int nslots;
-  uv_signal_t sig_hup, sig_term, sig_int, sig_quit;
+  uv_signal_t sig_hup, sig_term, sig_int, sig_quit, sig_usr1;
   uv_timer_t stop_timer;
   uint64_t stop_deadline;
   int stopping, graceful, exit_code;
@@ -482,6 +483,7 @@ static void maybe_exit(master *m) {
   close_if_open((uv_handle_t *)&m->sig_term);
   close_if_open((uv_handle_t *)&m->sig_int);
   close_if_open((uv_handle_t *)&m->sig_quit);
+  close_if_open((uv_handle_t *)&m->sig_usr1);
   for (int k = 0; k < m->nslots; k++)
     close_if_open((uv_handle_t *)&m->slots[k].restart);
   hw__reload_close(&m->rl);
@@ -517,10 +519,23 @@ static void begin_stop(master *m, int sig) {
   maybe_exit(m);
 }
 
+/* SIGUSR1 asks every process to reopen its log files (after logrotate
+ * renamed them): the master has none of its own (stderr is the service
+ * manager's), the workers do. */
+static void forward_reopen(master *m) {
+  int n = 0;
+  for (int k = 0; k < m->nslots; k++)
+    if (m->slots[k].alive && uv_process_kill(&m->slots[k].proc, SIGUSR1) == 0)
+      n++;
+  hw__log(HW_LOG_INFO, "SIGUSR1: %d worker(s) reopen their log files", n);
+}
+
 static void on_signal(uv_signal_t *h, int sig) {
   master *m = h->data;
   if (sig == SIGHUP)
     hw__reload_request(&m->rl);
+  else if (sig == SIGUSR1)
+    forward_reopen(m);
   else
     begin_stop(m, sig);
 }
@@ -551,6 +566,7 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
     spawn_slot(&m->slots[k]);
   }
   uv_signal_start(&m->sig_hup, on_signal, SIGHUP);
+  uv_signal_start(&m->sig_usr1, on_signal, SIGUSR1);
   hw__process_block_signals(0); /* SIGHUP waited until there was
                                    something to reload */
 }
@@ -594,6 +610,11 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   m.rl.loop = m.loop;
   m.rl.owner = &m;
   m.rl.config_path = strdup(cfg->path);
+  if (pid_file != NULL) {
+    char record[4200];
+    hw__pidfile_record_path(pid_file, record, sizeof(record));
+    m.rl.record_path = strdup(record);
+  }
   m.rl.on_checked = initial_checked;
   m.rl.on_finished = initial_finished;
 
@@ -605,7 +626,9 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   uv_signal_init(m.loop, &m.sig_term);
   uv_signal_init(m.loop, &m.sig_int);
   uv_signal_init(m.loop, &m.sig_quit);
+  uv_signal_init(m.loop, &m.sig_usr1);
   m.sig_hup.data = m.sig_term.data = m.sig_int.data = m.sig_quit.data = &m;
+  m.sig_usr1.data = &m;
   uv_signal_start(&m.sig_term, on_signal, SIGTERM);
   uv_signal_start(&m.sig_int, on_signal, SIGINT);
   uv_signal_start(&m.sig_quit, on_signal, SIGQUIT);
@@ -620,7 +643,6 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
     sigprocmask(SIG_UNBLOCK, &set, NULL);
   }
 
-  hw__process_pid_file(pid_file);
   hw__log(HW_LOG_INFO, "%s master started (pid %d, %d workers)",
           "haywire " PACKAGE_VERSION, (int)getpid(), nworkers);
   /* The listen list is fixed for the master's life (reloads keep it), so
@@ -655,8 +677,6 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   hw__config_free(m.cfg);
   hw__config_free(m.next_cfg);
   free(m.slots);
-  if (pid_file != NULL)
-    unlink(pid_file);
   uv_loop_close(m.loop);
   hw__log(HW_LOG_INFO, "master stopped");
   return m.exit_code;

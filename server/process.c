@@ -10,19 +10,6 @@
 #include "log.h"
 #include "process.h"
 
-void hw__process_pid_file(const char *path) {
-  FILE *f;
-  if (path == NULL)
-    return;
-  f = fopen(path, "w");
-  if (f != NULL) {
-    int bad = fprintf(f, "%d\n", (int)getpid()) < 0;
-    if (fclose(f) == 0 && !bad)
-      return;
-  }
-  hw__log(HW_LOG_WARN, "cannot write the pid file %s", path);
-}
-
 void hw__process_block_signals(int block) {
   sigset_t set;
   sigemptyset(&set);
@@ -30,6 +17,7 @@ void hw__process_block_signals(int block) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGUSR1);
   sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 

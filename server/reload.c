@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pidfile.h"
 #include "reload.h"
 
 #define REAPER_MS 100
@@ -224,7 +225,27 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
 
 /* ---- the transaction: read, stage, check --------------------------------- */
 
+/* The outcome, for `haywire -s reload` (sigcmd.c), which waits for it. */
+static void record(hw__reloader *rl, int ok, const char *why) {
+  hw__pidfile_record rec;
+  int r;
+
+  memset(&rec, 0, sizeof(rec));
+  rec.pid = (long)getpid();
+  rec.sequence = ++rl->sequence;
+  rec.started = rl->started;
+  rec.generation = rl->last_id;
+  rec.ok = ok;
+  if (!ok)
+    snprintf(rec.reason, sizeof(rec.reason), "%s", why);
+  if ((r = hw__pidfile_record_write(rl->record_path, &rec)) != 0)
+    hw__log(HW_LOG_WARN, "cannot write the reload record %s: %s",
+            rl->record_path, uv_strerror(r));
+}
+
 void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
+  int starting = rl->last_id == 0;
+
   if (!ok && rl->last_id == 0) {
     hw__log(HW_LOG_ERROR, "%s", why); /* at start-up: nothing to keep */
     hw__reload_unstage(rl, rl->staged_id);
@@ -240,6 +261,8 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
     rl->staged = NULL;
   }
   rl->busy = 0;
+  if (!starting && rl->record_path != NULL)
+    record(rl, ok, why);
   if (rl->on_finished != NULL)
     rl->on_finished(rl, ok);
   /* SIGHUPs that came while this reload was being built are coalesced
@@ -462,4 +485,6 @@ void hw__reload_destroy(hw__reloader *rl) {
   rl->run_dir = NULL;
   free(rl->config_path);
   rl->config_path = NULL;
+  free(rl->record_path);
+  rl->record_path = NULL;
 }

@@ -40,7 +40,10 @@ struct hw__reloader {
   int stopping;
   uv_signal_t sig_hup;
   int busy, pending;  /* a reload is being built / another was asked */
-  uint64_t started;   /* uv_hrtime() of the SIGHUP */
+  uint64_t started;   /* uv_hrtime() when the reload began */
+  char *record_path;  /* where each outcome is recorded (pidfile.h); NULL:
+                         nowhere.  Owned. */
+  uint64_t sequence;  /* reloads recorded so far */
   hw__config *staged; /* the config being checked */
   unsigned staged_id;
   uv_process_t child; /* the preflight: haywire -t on the snapshot */
@@ -78,8 +81,9 @@ void hw__reload_snapshot(const hw__reloader *rl, unsigned id, char *buf,
 void hw__reload_request(hw__reloader *rl);
 /**
  * Ends the reload the owner was given through on_checked: logs
- * "reload failed: <why>; still serving generation N" on failure, and
- * starts a reload that was asked meanwhile.
+ * "reload failed: <why>; still serving generation N" on failure, records
+ * the outcome at record_path (not the first generation's: that is
+ * start-up, not a reload), and starts a reload that was asked meanwhile.
  */
 void hw__reload_finished(hw__reloader *rl, int ok, const char *why);
 /** Stages `cfg` (owned) as the next generation and checks it in a child;

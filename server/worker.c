@@ -215,6 +215,7 @@ static void finish_stop(hw__worker *w) {
   close_handle((uv_handle_t *)&w->sig_int);
   close_handle((uv_handle_t *)&w->sig_term);
   close_handle((uv_handle_t *)&w->sig_quit);
+  close_handle((uv_handle_t *)&w->sig_usr1);
   hw__reload_close(&w->reload);
 }
 
@@ -275,6 +276,16 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
     w->stop_deadline = uv_now(w->loop) + STOP_GRACE_MS;
   }
   uv_timer_start(&w->stop_timer, on_stop_timer, 0, 10);
+}
+
+/* SIGUSR1 (haywire -s reopen, or the master passing it on): reopen the log
+ * files logrotate has renamed.  The server writes only to stderr so far,
+ * which belongs to whoever started it; the handler keeps the signal's
+ * default action (exit) from ending a worker. */
+static void on_reopen(uv_signal_t *s, int signum) {
+  (void)s;
+  (void)signum;
+  hw__log(HW_LOG_INFO, "SIGUSR1: no log file of its own to reopen");
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -339,7 +350,10 @@ int hw__worker_run(hw__worker *w) {
   uv_signal_init(w->loop, &w->sig_int);
   uv_signal_init(w->loop, &w->sig_term);
   uv_signal_init(w->loop, &w->sig_quit);
+  uv_signal_init(w->loop, &w->sig_usr1);
   w->sig_int.data = w->sig_term.data = w->sig_quit.data = w;
+  w->sig_usr1.data = w;
+  uv_signal_start(&w->sig_usr1, on_reopen, SIGUSR1);
   uv_signal_start(&w->sig_int, on_signal, SIGINT);
   uv_signal_start(&w->sig_term, on_signal, SIGTERM);
   uv_signal_start(&w->sig_quit, on_signal, SIGQUIT);

@@ -39,7 +39,7 @@ typedef struct hw__worker {
   int accept_paused;
   uv_tcp_t *listeners;
   size_t nlisteners;
-  uv_signal_t sig_int, sig_term, sig_quit;
+  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1;
   uv_timer_t stop_timer;
   int stopping; /* HW__WORKER_* */
   uint64_t stop_deadline;

@@ -573,6 +573,11 @@ class Server:
         for a in self.listen:
             argv += ["--listen", a]
         argv += self.args
+        # Each server its own pid file (in its directory), unless the test
+        # chose one: the built-in default is one file for every server.
+        if "--pid-file" not in self.args and not (
+                isinstance(self.config, dict) and "pid_file" in self.config):
+            argv += ["--pid-file", os.path.join(self.workdir, "haywire.pid")]
         if not os.path.exists(HAYWIRE):
             raise ServerError("no server binary at %s" % HAYWIRE)
         self.argv = argv

@@ -1,0 +1,216 @@
+/*
+ * pidfile.c - the pid file and the reload record (see pidfile.h).
+ *
+ * Both files are replaced by rename(2), never rewritten in place, so a
+ * reader (`haywire -s`, a service manager) sees the old content or the new,
+ * never an empty or half-written file.  Whether a pid is Haywire is told by
+ * its command name in /proc (the kernel's copy of the executable's name), so
+ * a stale pid file whose number the kernel has since given to another
+ * program is never signalled.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "pidfile.h"
+
+/* Writes `text` to `path` through a temporary file beside it. */
+static int replace_file(const char *path, const char *text, size_t len) {
+  char tmp[4200];
+  int fd, e = 0;
+  ssize_t n;
+
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+      sizeof(tmp))
+    return UV_ENAMETOOLONG;
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -errno;
+  n = write(fd, text, len);
+  if (n < 0 || (size_t)n != len)
+    e = n < 0 ? -errno : UV_EIO;
+  if (close(fd) != 0 && e == 0)
+    e = -errno;
+  if (e == 0 && rename(tmp, path) != 0)
+    e = -errno;
+  if (e != 0)
+    unlink(tmp);
+  return e;
+}
+
+/* Reads a small file whole into buf (NUL-terminated); its length, or a
+ * negative code. */
+static ssize_t read_small(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n, got = 0;
+  if (fd < 0)
+    return -errno;
+  while ((size_t)got < cap - 1 &&
+         (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
+    got += n;
+  close(fd);
+  buf[got] = '\0';
+  return got;
+}
+
+/* The command name of `pid` ("haywire"), into buf; -1 when unknown. */
+static int comm_of(const char *pid, char *buf, size_t cap) {
+  char path[64];
+  ssize_t n;
+  snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+  if ((n = read_small(path, buf, cap)) <= 0)
+    return -1;
+  if (buf[n - 1] == '\n')
+    buf[n - 1] = '\0';
+  return 0;
+}
+
+int hw__pidfile_alive(pid_t pid) {
+  char path[64], stat[512], *close_paren;
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+    return 0;
+  /* A process that has exited but is not yet reaped still answers kill();
+   * its state in /proc is Z.  (Without /proc, kill() is all there is.) */
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+  if (read_small(path, stat, sizeof(stat)) <= 0)
+    return access("/proc/self", F_OK) != 0;
+  close_paren = strrchr(stat, ')');
+  return close_paren == NULL || close_paren[1] == '\0' ||
+         close_paren[2] != 'Z';
+}
+
+int hw__pidfile_is_haywire(pid_t pid) {
+  char num[32], comm[64], self[64];
+  if (!hw__pidfile_alive(pid))
+    return 0;
+  snprintf(num, sizeof(num), "%ld", (long)pid);
+  if (comm_of(num, comm, sizeof(comm)) != 0)
+    return access("/proc/self", F_OK) != 0; /* no /proc: cannot tell */
+  /* The installed name, libtool's uninstalled one, or whatever this very
+   * binary is called (a renamed copy asks its own kind). */
+  return strcmp(comm, "haywire") == 0 || strcmp(comm, "lt-haywire") == 0 ||
+         (comm_of("self", self, sizeof(self)) == 0 && strcmp(comm, self) == 0);
+}
+
+int hw__pidfile_read(const char *path, pid_t *pid, char *err, size_t err_len) {
+  char text[64], *end;
+  long v;
+  ssize_t n = read_small(path, text, sizeof(text));
+
+  if (n < 0) {
+    if (n == UV_ENOENT)
+      snprintf(err, err_len,
+               "%s does not exist: no server is running with this pid file",
+               path);
+    else
+      snprintf(err, err_len, "cannot read %s: %s", path, uv_strerror((int)n));
+    return (int)n;
+  }
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || v <= 0 || v > (long)INT32_MAX ||
+      (*end != '\n' && *end != '\0')) {
+    snprintf(err, err_len, "%s does not hold a process id", path);
+    return UV_EINVAL;
+  }
+  *pid = (pid_t)v;
+  if (!hw__pidfile_alive(*pid)) {
+    snprintf(err, err_len,
+             "%s is stale: process %ld is not running (no server is running "
+             "with this pid file)",
+             path, v);
+    return UV_ESRCH;
+  }
+  if (!hw__pidfile_is_haywire(*pid)) {
+    snprintf(err, err_len,
+             "%s names process %ld, which is not Haywire: refusing to signal "
+             "it",
+             path, v);
+    return UV_EPERM;
+  }
+  return 0;
+}
+
+int hw__pidfile_write(const char *path, char *err, size_t err_len) {
+  char text[32], why[512];
+  pid_t other;
+  int n, r;
+
+  if (hw__pidfile_read(path, &other, why, sizeof(why)) == 0 &&
+      other != getpid()) {
+    snprintf(err, err_len,
+             "pid_file %s names Haywire process %ld, which is running: stop "
+             "it first (haywire -s quit) or give this server another "
+             "pid_file",
+             path, (long)other);
+    return UV_EEXIST;
+  }
+  n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+  if ((r = replace_file(path, text, (size_t)n)) != 0) {
+    snprintf(err, err_len, "cannot write the pid file %s: %s", path,
+             uv_strerror(r));
+    return r;
+  }
+  return 0;
+}
+
+void hw__pidfile_record_path(const char *pid_file, char *buf, size_t len) {
+  snprintf(buf, len, "%s.reload", pid_file);
+}
+
+void hw__pidfile_remove(const char *path) {
+  char text[64], record[4200];
+  if (path == NULL || read_small(path, text, sizeof(text)) <= 0 ||
+      strtol(text, NULL, 10) != (long)getpid())
+    return;
+  hw__pidfile_record_path(path, record, sizeof(record));
+  unlink(record);
+  unlink(path);
+}
+
+int hw__pidfile_record_write(const char *path, const hw__pidfile_record *r) {
+  char text[4600];
+  int n = snprintf(text, sizeof(text),
+                   "pid %ld\nsequence %llu\nstarted %llu\ngeneration %u\n"
+                   "result %s\nreason ",
+                   r->pid, (unsigned long long)r->sequence,
+                   (unsigned long long)r->started, r->generation,
+                   r->ok ? "ok" : "failed");
+  /* The reason is the rest of the file, on one line: messages are one line
+   * already, but a module's text may hold anything. */
+  for (const char *p = r->reason; *p != '\0' && n < (int)sizeof(text) - 2;
+       p++)
+    text[n++] = *p == '\n' || *p == '\r' ? ' ' : *p;
+  text[n++] = '\n';
+  return replace_file(path, text, (size_t)n);
+}
+
+int hw__pidfile_record_read(const char *path, hw__pidfile_record *r) {
+  char text[4700], result[16] = "";
+  unsigned long long seq, started;
+  const char *reason;
+  ssize_t n = read_small(path, text, sizeof(text));
+
+  if (n < 0)
+    return n == UV_ENOENT ? UV_ENOENT : UV_EINVAL;
+  memset(r, 0, sizeof(*r));
+  if (sscanf(text,
+             "pid %ld\nsequence %llu\nstarted %llu\ngeneration %u\n"
+             "result %15s\n",
+             &r->pid, &seq, &started, &r->generation, result) != 5 ||
+      (reason = strstr(text, "\nreason ")) == NULL)
+    return UV_EINVAL;
+  r->sequence = seq;
+  r->started = started;
+  r->ok = strcmp(result, "ok") == 0;
+  snprintf(r->reason, sizeof(r->reason), "%s", reason + 8);
+  r->reason[strcspn(r->reason, "\n")] = '\0';
+  return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * sigcmd.c - `haywire -s WORD` (see sigcmd.h).
+ *
+ *   reload  SIGHUP, then wait for the master's record of a reload that
+ *           began after the signal: SIGHUPs that arrive while a reload is
+ *           being built are coalesced into one more reload, so "the next
+ *           record" could be a reload that read the files before the edit
+ *           this command is about.  A record whose start time (the
+ *           monotonic clock, shared by every process of the machine) is
+ *           later than the signal's saw the edit.
+ *   stop    SIGINT: the fast stop; wait for the process to exit.
+ *   quit    SIGQUIT: the graceful stop (requests in flight finish); wait.
+ *   reopen  SIGUSR1: reopen log files; nothing to wait for.
+ *
+ * systemd 252 cannot be told a reload's outcome (no notify-reload), so
+ * `ExecReload=haywire -s reload` is how a failed reload reaches it: through
+ * this command's exit code.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "pidfile.h"
+#include "sigcmd.h"
+
+#define POLL_MS 20
+
+static const struct {
+  const char *word;
+  int sig;
+} words[] = {
+    {"reload", SIGHUP},
+    {"stop", SIGINT},
+    {"quit", SIGQUIT},
+    {"reopen", SIGUSR1},
+};
+
+static int signal_of(const char *word) {
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strcmp(words[i].word, word) == 0)
+      return words[i].sig;
+  return 0;
+}
+
+int hw__sigcmd_known(const char *word) { return signal_of(word) != 0; }
+
+static void nap(void) {
+  struct timespec ts = {0, POLL_MS * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static int wait_reload(pid_t pid, const char *pid_file, uint64_t sent,
+                       uint64_t deadline) {
+  char path[4200];
+  hw__pidfile_record rec;
+
+  hw__pidfile_record_path(pid_file, path, sizeof(path));
+  for (;;) {
+    if (hw__pidfile_record_read(path, &rec) == 0 && rec.pid == (long)pid &&
+        rec.started >= sent) {
+      if (rec.ok) {
+        printf("haywire: reload: generation %u active\n", rec.generation);
+        return 0;
+      }
+      fprintf(stderr, "haywire: reload failed: %s; still serving "
+                      "generation %u\n",
+              rec.reason, rec.generation);
+      return 1;
+    }
+    if (!hw__pidfile_alive(pid)) {
+      fprintf(stderr, "haywire: the server (pid %ld) exited during the "
+                      "reload\n",
+              (long)pid);
+      return 1;
+    }
+    if (uv_hrtime() > deadline) {
+      fprintf(stderr,
+              "haywire: no outcome of the reload in %s after %.0f s (the "
+              "server, pid %ld, still runs: see its log)\n",
+              path, (double)(deadline - sent) / 1e9, (long)pid);
+      return 1;
+    }
+    nap();
+  }
+}
+
+static int wait_exit(pid_t pid, uint64_t deadline) {
+  while (hw__pidfile_alive(pid)) {
+    if (uv_hrtime() > deadline) {
+      fprintf(stderr, "haywire: the server (pid %ld) still runs; it was "
+                      "signalled\n",
+              (long)pid);
+      return 1;
+    }
+    nap();
+  }
+  return 0;
+}
+
+int hw__sigcmd_run(const char *word, const char *pid_file, uint64_t wait_ms) {
+  int sig = signal_of(word);
+  char err[4400];
+  pid_t pid;
+  uint64_t sent;
+
+  if (hw__pidfile_read(pid_file, &pid, err, sizeof(err)) != 0) {
+    fprintf(stderr, "haywire: -s %s: %s\n", word, err);
+    return 1;
+  }
+  sent = uv_hrtime();
+  if (kill(pid, sig) != 0) {
+    fprintf(stderr, "haywire: -s %s: cannot signal process %ld: %s\n", word,
+            (long)pid, strerror(errno));
+    return 1;
+  }
+  switch (sig) {
+  case SIGHUP:
+    return wait_reload(pid, pid_file, sent, sent + wait_ms * 1000000u);
+  case SIGINT:
+  case SIGQUIT:
+    return wait_exit(pid, sent + wait_ms * 1000000u);
+  default:
+    return 0;
+  }
+}

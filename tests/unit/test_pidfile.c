@@ -1,0 +1,152 @@
+/*
+ * test_pidfile.c - unit tests of the pid file and the reload record
+ * (server/pidfile.c): what a pid file may name (nothing, a stale pid, a
+ * process that is not Haywire, garbage, a running Haywire), that a second
+ * server is refused a pid file a running one holds, that removal leaves a
+ * successor's file alone, and that the record survives a round trip with a
+ * reason holding newlines.  "Haywire" here is this test's own command name
+ * (a binary asks its own kind), so a forked child of this test counts as
+ * one and a child that execs sleep(1) does not.
+ */
+#include "autoconf.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "pidfile.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/hw-pidfile-XXXXXX";
+
+static void put(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f != NULL) {
+    fputs(text, f);
+    fclose(f);
+  }
+}
+
+static pid_t child(int exec_sleep) {
+  pid_t p = fork();
+  if (p == 0) {
+    if (exec_sleep)
+      execlp("sleep", "sleep", "30", (char *)NULL);
+    pause();
+    _exit(0);
+  }
+  return p;
+}
+
+static void end(pid_t p) {
+  kill(p, SIGKILL);
+  waitpid(p, NULL, 0);
+}
+
+int main(void) {
+  char path[256], text[64], err[4400], rec_path[300];
+  hw__pidfile_record r, back;
+  pid_t pid, other, sleeper, gone;
+
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  snprintf(path, sizeof(path), "%s/hw.pid", dir);
+
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_ENOENT,
+         "no file: ENOENT");
+  contains(err, "no server is running", "which says no server runs");
+
+  put(path, "12x\n");
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_EINVAL,
+         "not a number: EINVAL");
+  put(path, "");
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_EINVAL,
+         "empty: EINVAL");
+  contains(err, "does not hold a process id", "which says so");
+
+  gone = child(0);
+  end(gone);
+  snprintf(text, sizeof(text), "%ld\n", (long)gone);
+  put(path, text);
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_ESRCH,
+         "a reaped child's pid: stale (ESRCH)");
+  contains(err, "is stale", "which says stale");
+
+  /* An exited child not yet reaped still answers kill(pid, 0). */
+  gone = child(0);
+  kill(gone, SIGKILL);
+  usleep(100000);
+  ok(!hw__pidfile_alive(gone), "a zombie is not alive");
+  waitpid(gone, NULL, 0);
+
+  sleeper = child(1);
+  usleep(200000); /* its exec has happened */
+  snprintf(text, sizeof(text), "%ld\n", (long)sleeper);
+  put(path, text);
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_EPERM,
+         "a running sleep(1): not Haywire (EPERM)");
+  contains(err, "which is not Haywire", "which says so");
+  ok(!hw__pidfile_is_haywire(sleeper), "is_haywire(sleep) is 0");
+  is_int(hw__pidfile_write(path, err, sizeof(err)), 0,
+         "a server may take a pid file naming a foreign process");
+  end(sleeper);
+
+  other = child(0);
+  snprintf(text, sizeof(text), "%ld\n", (long)other);
+  put(path, text);
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), 0,
+         "a running process of our own kind: read");
+  is_int(pid, other, "its pid");
+  is_int(hw__pidfile_write(path, err, sizeof(err)), UV_EEXIST,
+         "a second server is refused a pid file a running one holds");
+  contains(err, "stop it first", "saying what to do");
+  hw__pidfile_remove(path);
+  ok(access(path, F_OK) == 0, "remove leaves another process's file alone");
+  end(other);
+
+  is_int(hw__pidfile_write(path, err, sizeof(err)), 0,
+         "a stale pid file is taken over");
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), 0, "and read back");
+  is_int(pid, getpid(), "naming this process");
+
+  hw__pidfile_record_path(path, rec_path, sizeof(rec_path));
+  ok(strncmp(rec_path, path, strlen(path)) == 0 &&
+         strcmp(rec_path + strlen(path), ".reload") == 0,
+     "the record sits beside the pid file (%s)", rec_path);
+  is_int(hw__pidfile_record_read(rec_path, &back), UV_ENOENT,
+         "no record yet: ENOENT");
+  memset(&r, 0, sizeof(r));
+  r.pid = 4242;
+  r.sequence = 7;
+  r.started = 123456789012345ull;
+  r.generation = 9;
+  r.ok = 0;
+  snprintf(r.reason, sizeof(r.reason), "routes.json: bad\nsecond line");
+  is_int(hw__pidfile_record_write(rec_path, &r), 0, "a record is written");
+  is_int(hw__pidfile_record_read(rec_path, &back), 0, "and read");
+  ok(back.pid == 4242 && back.sequence == 7 &&
+         back.started == 123456789012345ull && back.generation == 9 &&
+         back.ok == 0,
+     "every field survives");
+  is_str(back.reason, "routes.json: bad second line",
+         "the reason, on one line");
+  r.ok = 1;
+  r.reason[0] = '\0';
+  hw__pidfile_record_write(rec_path, &r);
+  ok(hw__pidfile_record_read(rec_path, &back) == 0 && back.ok &&
+         back.reason[0] == '\0',
+     "an ok record has an empty reason");
+  put(rec_path, "pid 1\nsequence x\n");
+  is_int(hw__pidfile_record_read(rec_path, &back), UV_EINVAL,
+         "a malformed record: EINVAL");
+
+  hw__pidfile_remove(path);
+  ok(access(path, F_OK) != 0 && access(rec_path, F_OK) != 0,
+     "remove takes this process's pid file and its record");
+  rmdir(dir);
+  return done_testing();
+}
