@@ -17,9 +17,12 @@ case "$mode" in
 esac
 
 # What building and testing need.  The test suite talks to the server with
-# curl and Python's standard library.
+# curl and Python's standard library; cargo (which pulls Debian's rustc)
+# lets `make check` build and test the Rust SDK and its example module
+# (`make` alone never needs it).
 packages=(build-essential autoconf automake libtool pkg-config
-          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk)
+          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
+          cargo)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,1257 @@
+//! lib.rs - the safe layer of the Haywire module SDK for Rust: the
+//! [`Module`] trait a module implements, the views it is handed
+//! ([`Host`], [`Config`], [`Request`], [`Response`]), its error type
+//! ([`Error`]), and the [`module!`] macro that exports the C descriptor
+//! `hw_module_entry` with `extern "C"` trampolines around the trait.  The raw
+//! ABI lives in [`sys`].
+//!
+//! A module is a `cdylib` crate:
+//!
+//! ```
+//! use haywire::{Config, Error, Host, Module, Outcome, Request, Response};
+//!
+//! struct Greet {
+//!     text: Vec<u8>,
+//! }
+//!
+//! impl Module for Greet {
+//!     fn init(_host: &Host, config: &Config<'_>) -> Result<Self, String> {
+//!         config.keys(&["greeting"])?; // "routes[3].config: unknown key ..."
+//!         let text = config.string("greeting")?.unwrap_or(b"Hello from Rust\n");
+//!         Ok(Greet { text: text.to_vec() }) // config strings die with init: copy
+//!     }
+//!
+//!     fn handle(&self, _req: &Request<'_>, res: &mut Response<'_>) -> Result<Outcome, Error> {
+//!         res.header("Content-Type", "text/plain")?;
+//!         res.write(&self.text)?;
+//!         Ok(Outcome::Handled)
+//!     }
+//! }
+//!
+//! haywire::module!(Greet, "greet");
+//! # fn main() {}
+//! ```
+//!
+//! What the trampolines guarantee:
+//!
+//! * No panic ever unwinds into the server (which is C): every entry point
+//!   runs the module's code under [`std::panic::catch_unwind`].  A panic in
+//!   [`Module::init`] fails `init` with a one-line reason naming the module
+//!   (the server does not start, or the reload is refused); a panic in
+//!   [`Module::handle`] returns `HW_ERROR`, so the client gets `500` and the
+//!   server goes on serving; a panic in `Drop` (the module's `fini`) is
+//!   logged.  A panic that happens while another unwinds still aborts the
+//!   process, as everywhere in Rust, and so does every panic in a module
+//!   built with `panic = "abort"`: leave the profile's default, `"unwind"`.
+//! * A panic inside an entry point is reported as one line of the server's
+//!   log, with its place (`handle panicked at src/lib.rs:42:26: ...`), not
+//!   as Rust's multi-line report on stderr: the SDK installs a panic hook
+//!   for that the first time `init` runs.  A module has its own copy of
+//!   `std`, so the hook is the module's alone; it hands every other panic
+//!   (another thread of the module, say) to the hook it replaced.
+//! * An `Err` from `handle` also becomes `HW_ERROR` (500); both are logged
+//!   through the host, at most one line a second per route (with the count
+//!   of those not reported in between), since a client can cause them at
+//!   will.
+//! * After a panic the module's state is what the panic left: the SDK
+//!   asserts unwind safety for it (`AssertUnwindSafe`), so state that a
+//!   panic can leave half-updated (a `RefCell` mid-change) is the module's
+//!   to guard against.
+//!
+//! Requests are answered synchronously: `handle` returns with the response
+//! complete.  Deferred and streamed answers, timers and pool work exist in
+//! the raw ABI ([`sys::hw_host`]) for a module that drives them itself.
+#![warn(missing_docs)]
+
+pub mod sys;
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_void, CStr, CString};
+use std::fmt;
+use std::marker::PhantomData;
+use std::os::raw::{c_char, c_int};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::slice;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use sys::{hw_conf, hw_host, hw_request, hw_response, hw_str};
+
+/// Reads member `$member` of the host table `$host` (a `*const hw_host`):
+/// `Some(function)`, or `None` when the server's table is too short to have
+/// it (an older minor) or leaves it NULL.  The member is only read after the
+/// size check, so a short table is never read past its end.
+macro_rules! host_fn {
+    ($host:expr, $member:ident) => {{
+        let raw: *const hw_host = $host;
+        // SAFETY: every `raw` given here is the table the server handed to
+        // init (the invariant of Host, Config, Request and Response), valid
+        // until fini returns; the member is read only when it exists.
+        // (allow: the block is redundant where expanded in an unsafe fn.)
+        #[allow(unused_unsafe)]
+        let f = unsafe {
+            if sys::host_has(raw, $crate::member_extent!(hw_host, $member)) {
+                ptr::addr_of!((*raw).$member).read()
+            } else {
+                None
+            }
+        };
+        f
+    }};
+}
+
+/// Borrows the bytes of an `hw_str` the host returned.
+///
+/// # Safety
+/// `s` describes `s.len` readable bytes that stay valid for `'a`.
+unsafe fn bytes<'a>(s: hw_str) -> &'a [u8] {
+    if s.data.is_null() || s.len == 0 {
+        &[]
+    } else {
+        slice::from_raw_parts(s.data as *const u8, s.len)
+    }
+}
+
+/// An empty `hw_str`, for out-parameters.
+const EMPTY: hw_str = hw_str {
+    data: ptr::null(),
+    len: 0,
+};
+
+// ---------------------------------------------------------------------------
+// Errors and outcomes
+
+/// What went wrong in [`Module::handle`]: `?` turns a host call's failure
+/// or the module's own message (`String`, `&str`) into one.  Returned from
+/// `handle` it makes the server answer `500`, and the SDK logs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A host function refused: its name and its code (`HW_EINVAL`...).
+    Host {
+        /// The host function, e.g. `"add_header"`.
+        call: &'static str,
+        /// What it returned (negative, see [`sys`]).
+        code: i32,
+    },
+    /// The server's table lacks this function: it speaks an older minor of
+    /// the ABI than the one that added it.
+    Missing {
+        /// The host function, e.g. `"log_str"`.
+        call: &'static str,
+    },
+    /// The module's own failure, in its own words.
+    Module(String),
+}
+
+impl Error {
+    /// The host's error code, when a host call failed.
+    pub fn code(&self) -> Option<i32> {
+        match *self {
+            Error::Host { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// The name of a host error code, for messages.
+fn code_name(code: i32) -> &'static str {
+    match code {
+        sys::HW_EINVAL => "HW_EINVAL",
+        sys::HW_ENOMEM => "HW_ENOMEM",
+        sys::HW_ENOENT => "HW_ENOENT",
+        sys::HW_ESTATE => "HW_ESTATE",
+        sys::HW_ECANCELED => "HW_ECANCELED",
+        _ => "error",
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Host { call, code } => write!(f, "{}: {} ({})", call, code_name(*code), code),
+            Error::Missing { call } => write!(
+                f,
+                "{}: not in this server's module ABI (a newer Haywire has it)",
+                call
+            ),
+            Error::Module(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<String> for Error {
+    fn from(msg: String) -> Error {
+        Error::Module(msg)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(msg: &str) -> Error {
+        Error::Module(msg.to_owned())
+    }
+}
+
+/// Turns a host call's return value into a `Result` (negative is an error).
+fn check(call: &'static str, r: c_int) -> Result<(), Error> {
+    if r < 0 {
+        Err(Error::Host { call, code: r })
+    } else {
+        Ok(())
+    }
+}
+
+/// What [`Module::handle`] did with a request, when it did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response is complete (`HW_HANDLED`).
+    Handled,
+    /// Not mine (`HW_DECLINED`): the server discards what was written and
+    /// tries the route with the next shorter matching prefix, then answers
+    /// 404.
+    Declined,
+}
+
+// ---------------------------------------------------------------------------
+// The host
+
+/// The severity of a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// `HW_LOG_ERROR`.
+    Error,
+    /// `HW_LOG_WARN`.
+    Warn,
+    /// `HW_LOG_INFO` (the server's default threshold).
+    Info,
+    /// `HW_LOG_DEBUG`.
+    Debug,
+}
+
+impl Level {
+    fn raw(self) -> sys::hw_log_level {
+        match self {
+            Level::Error => sys::HW_LOG_ERROR,
+            Level::Warn => sys::HW_LOG_WARN,
+            Level::Info => sys::HW_LOG_INFO,
+            Level::Debug => sys::HW_LOG_DEBUG,
+        }
+    }
+}
+
+/// The server, as the module sees it: its ABI version and its log.  Given
+/// to [`Module::init`]; copy it into the module's state to log later.  It
+/// stays valid until the state is dropped (the module's `fini`), which is as
+/// long as the state can use it; do not smuggle it anywhere that outlives
+/// the state.  Like every host function, use it on the thread that calls the
+/// module (it is neither `Send` nor `Sync`).
+#[derive(Clone, Copy, Debug)]
+pub struct Host {
+    raw: *const hw_host,
+}
+
+impl Host {
+    /// Wraps the server's table.
+    ///
+    /// # Safety
+    /// `raw` is a host table as handed to a module's `init` (at least its
+    /// ABI 1.0 part), valid for as long as the `Host` is used.
+    pub unsafe fn from_raw(raw: *const hw_host) -> Host {
+        Host { raw }
+    }
+
+    /// The raw table, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *const hw_host {
+        self.raw
+    }
+
+    /// The server's ABI version, `(major, minor)`.
+    pub fn abi(&self) -> (u32, u32) {
+        // SAFETY: the 1.0 part of the table always exists (from_raw).
+        unsafe { ((*self.raw).abi_major, (*self.raw).abi_minor) }
+    }
+
+    /// Writes one line to the server's log.  Uses `log_str` (ABI 1.2), or
+    /// the variadic `log` with `"%.*s"` on an older server, so the message
+    /// is never taken for a format.  The server cuts a long line.
+    pub fn log(&self, level: Level, message: &str) {
+        let message = message.as_bytes();
+        if let Some(log_str) = host_fn!(self.raw, log_str) {
+            let s = hw_str {
+                data: message.as_ptr() as *const c_char,
+                len: message.len(),
+            };
+            // SAFETY: `s` is borrowed for the call, as the header allows.
+            unsafe { log_str(level.raw(), s) };
+        } else if let Some(log) = host_fn!(self.raw, log) {
+            let len = message.len().min(i32::MAX as usize) as c_int;
+            // SAFETY: "%.*s" takes an int and a char pointer, which is
+            // what is passed; the precision bounds the read.
+            unsafe {
+                log(
+                    level.raw(),
+                    b"%.*s\0".as_ptr() as *const c_char,
+                    len,
+                    message.as_ptr() as *const c_char,
+                )
+            };
+        }
+    }
+
+    /// [`log`](Host::log) at [`Level::Error`].
+    pub fn error(&self, message: &str) {
+        self.log(Level::Error, message)
+    }
+
+    /// [`log`](Host::log) at [`Level::Warn`].
+    pub fn warn(&self, message: &str) {
+        self.log(Level::Warn, message)
+    }
+
+    /// [`log`](Host::log) at [`Level::Info`].
+    pub fn info(&self, message: &str) {
+        self.log(Level::Info, message)
+    }
+
+    /// [`log`](Host::log) at [`Level::Debug`].
+    pub fn debug(&self, message: &str) {
+        self.log(Level::Debug, message)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The route's config
+
+/// The type of a config value (`hw_conf_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfType {
+    /// No such value.
+    Absent,
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool,
+    /// A number without fraction or exponent.
+    Int,
+    /// Any other number.
+    Number,
+    /// A string.
+    String,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+}
+
+/// A value of the route's `config`, read through the server's accessors
+/// (ABI 1.2), during [`Module::init`] only: the lifetime `'a` ends when
+/// `init` returns, and so does every string borrowed from it (copy what you
+/// keep).  A `path` names a value below this one: members separated by
+/// `.`, array elements as `[n]` (`"db.hosts[0].port"`); `""` is the value
+/// itself.
+///
+/// The typed getters give `Ok(Some(value))`, `Ok(None)` when the value is
+/// absent (use your default), or `Err` with the server's one-line message
+/// naming the place, e.g. `routes[2].config.ttl: expected an integer, not a
+/// string`: return it from `init` as it is.
+#[derive(Clone, Copy)]
+pub struct Config<'a> {
+    host: *const hw_host,
+    raw: *const hw_conf,
+    json: &'a [u8],
+    _life: PhantomData<&'a hw_conf>,
+}
+
+/// The size of the buffers the config accessors write their message into.
+const ERR_LEN: usize = 512;
+
+/// What an accessor missing from the host's table turns into.
+fn missing(call: &'static str) -> String {
+    format!(
+        "{}: this server has no route config accessors (they came with module ABI 1.2)",
+        call
+    )
+}
+
+/// `path` as a C string (a NUL inside cannot be passed to the host).
+fn c_path(path: &str) -> Result<CString, String> {
+    CString::new(path).map_err(|_| format!("config path {:?} holds a NUL byte", path))
+}
+
+/// The message the host wrote into `err`, or `fallback` if it wrote none.
+fn err_text(err: &mut [c_char; ERR_LEN], fallback: impl FnOnce() -> String) -> String {
+    err[ERR_LEN - 1] = 0;
+    // SAFETY: NUL-terminated by the line above at the latest.
+    let text = unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy();
+    if text.is_empty() {
+        fallback()
+    } else {
+        text.into_owned()
+    }
+}
+
+/// A typed config getter: `conf_string`, `conf_int`, `conf_number` or
+/// `conf_bool`.
+type Getter<T> =
+    unsafe extern "C" fn(*const hw_conf, *const c_char, *mut T, *mut c_char, usize) -> c_int;
+
+impl<'a> Config<'a> {
+    /// The root of the route's config.
+    ///
+    /// # Safety
+    /// `host` is the table and `config`/`config_len` the config text given
+    /// to the module's `init`, which is running and outlives `'a`.
+    pub unsafe fn from_init(
+        host: *const hw_host,
+        config: *const c_char,
+        config_len: usize,
+    ) -> Config<'a> {
+        let raw = match host_fn!(host, config) {
+            Some(f) if !config.is_null() => f(config),
+            _ => ptr::null(),
+        };
+        let json = if config.is_null() {
+            &[][..]
+        } else {
+            slice::from_raw_parts(config as *const u8, config_len)
+        };
+        Config {
+            host,
+            raw,
+            json,
+            _life: PhantomData,
+        }
+    }
+
+    /// The whole route config as the JSON text the server passed (`{}` when
+    /// the route has none), for a module that parses it itself.
+    pub fn json(&self) -> &'a [u8] {
+        self.json
+    }
+
+    /// The raw handle, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *const hw_conf {
+        self.raw
+    }
+
+    fn child(&self, raw: *const hw_conf) -> Option<Config<'a>> {
+        if raw.is_null() {
+            None
+        } else {
+            Some(Config { raw, ..*self })
+        }
+    }
+
+    /// The value at `path`, if there is one.
+    pub fn find(&self, path: &str) -> Option<Config<'a>> {
+        let f = host_fn!(self.host, conf_find)?;
+        let p = c_path(path).ok()?;
+        // SAFETY: a handle of the running init and a NUL-terminated path.
+        self.child(unsafe { f(self.raw, p.as_ptr()) })
+    }
+
+    /// The type of this value.
+    pub fn kind(&self) -> ConfType {
+        // SAFETY: a handle of the running init (NULL is allowed).
+        let t = match host_fn!(self.host, conf_type) {
+            Some(f) => unsafe { f(self.raw) },
+            None => sys::HW_CONF_ABSENT,
+        };
+        match t {
+            sys::HW_CONF_NULL => ConfType::Null,
+            sys::HW_CONF_BOOL => ConfType::Bool,
+            sys::HW_CONF_INT => ConfType::Int,
+            sys::HW_CONF_NUMBER => ConfType::Number,
+            sys::HW_CONF_STRING => ConfType::String,
+            sys::HW_CONF_ARRAY => ConfType::Array,
+            sys::HW_CONF_OBJECT => ConfType::Object,
+            _ => ConfType::Absent,
+        }
+    }
+
+    fn get<T>(
+        &self,
+        call: &'static str,
+        f: Option<Getter<T>>,
+        path: &str,
+        mut out: T,
+    ) -> Result<Option<T>, String> {
+        let f = f.ok_or_else(|| missing(call))?;
+        let p = c_path(path)?;
+        let mut err = [0 as c_char; ERR_LEN];
+        // SAFETY: a handle of the running init, a NUL-terminated path, an
+        // out-parameter of the type the getter writes, `err` of ERR_LEN.
+        match unsafe { f(self.raw, p.as_ptr(), &mut out, err.as_mut_ptr(), ERR_LEN) } {
+            0 => Ok(Some(out)),
+            sys::HW_ENOENT => Ok(None),
+            r => Err(err_text(&mut err, || {
+                format!("config {:?}: {}", path, Error::Host { call, code: r })
+            })),
+        }
+    }
+
+    /// A string, as the bytes (they may hold anything, NUL included).
+    pub fn string(&self, path: &str) -> Result<Option<&'a [u8]>, String> {
+        let s = self.get("conf_string", host_fn!(self.host, conf_string), path, EMPTY)?;
+        // SAFETY: config strings stay valid until init returns, beyond 'a.
+        Ok(s.map(|s| unsafe { bytes(s) }))
+    }
+
+    /// A string that must be UTF-8 text (an error naming the place
+    /// otherwise).
+    pub fn str(&self, path: &str) -> Result<Option<&'a str>, String> {
+        match self.string(path)? {
+            None => Ok(None),
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) => Ok(Some(s)),
+                Err(_) => Err(self.error(path, "expected UTF-8 text")),
+            },
+        }
+    }
+
+    /// An integer (a JSON number without fraction or exponent).
+    pub fn int(&self, path: &str) -> Result<Option<i64>, String> {
+        self.get("conf_int", host_fn!(self.host, conf_int), path, 0i64)
+    }
+
+    /// Any number, as an `f64`.
+    pub fn number(&self, path: &str) -> Result<Option<f64>, String> {
+        self.get("conf_number", host_fn!(self.host, conf_number), path, 0f64)
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&self, path: &str) -> Result<Option<bool>, String> {
+        Ok(self
+            .get(
+                "conf_bool",
+                host_fn!(self.host, conf_bool),
+                path,
+                0 as c_int,
+            )?
+            .map(|b| b != 0))
+    }
+
+    /// The number of elements of an array or members of an object (0 for
+    /// anything else).
+    pub fn count(&self) -> usize {
+        match host_fn!(self.host, conf_count) {
+            // SAFETY: a handle of the running init (NULL is allowed).
+            Some(f) => unsafe { f(self.raw) },
+            None => 0,
+        }
+    }
+
+    /// Element `index` of an array (with an empty key), or member `index`
+    /// of an object with its key, in the order of the file; `None` past the
+    /// end.
+    pub fn at(&self, index: usize) -> Option<(&'a [u8], Config<'a>)> {
+        let f = host_fn!(self.host, conf_at)?;
+        let mut key = EMPTY;
+        // SAFETY: a handle of the running init and an out-parameter.
+        let v = self.child(unsafe { f(self.raw, index, &mut key) })?;
+        // SAFETY: keys are config strings, valid until init returns.
+        Some((unsafe { bytes(key) }, v))
+    }
+
+    /// Checks that this value is an object whose keys are all in `allowed`,
+    /// so that a misspelt option fails at start-up: `Err` with e.g.
+    /// `routes[3].config: unknown key "gretting"`.
+    pub fn keys(&self, allowed: &[&str]) -> Result<(), String> {
+        let f = host_fn!(self.host, conf_keys).ok_or_else(|| missing("conf_keys"))?;
+        let owned = allowed
+            .iter()
+            .map(|k| c_path(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut list: Vec<*const c_char> = owned.iter().map(|k| k.as_ptr()).collect();
+        list.push(ptr::null());
+        let mut err = [0 as c_char; ERR_LEN];
+        // SAFETY: a NULL-terminated list of C strings borrowed for the call.
+        match unsafe { f(self.raw, list.as_ptr(), err.as_mut_ptr(), ERR_LEN) } {
+            0 => Ok(()),
+            r => Err(err_text(&mut err, || {
+                format!(
+                    "config: {}",
+                    Error::Host {
+                        call: "conf_keys",
+                        code: r
+                    }
+                )
+            })),
+        }
+    }
+
+    /// The server's message for a module's own check of the value at
+    /// `path`: `"<the place of path>: <what>"`, e.g.
+    /// `routes[1].config.port: out of range`.
+    pub fn error(&self, path: &str, what: &str) -> String {
+        let fallback = || format!("config {:?}: {}", path, what);
+        let (f, p, w) = match (
+            host_fn!(self.host, conf_error),
+            c_path(path),
+            CString::new(what),
+        ) {
+            (Some(f), Ok(p), Ok(w)) => (f, p, w),
+            _ => return fallback(),
+        };
+        let mut err = [0 as c_char; ERR_LEN];
+        // SAFETY: a handle of the running init, NUL-terminated strings and
+        // `err` of ERR_LEN bytes.
+        unsafe { f(self.raw, p.as_ptr(), w.as_ptr(), err.as_mut_ptr(), ERR_LEN) };
+        err_text(&mut err, fallback)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Requests and responses
+
+/// The request being handled.  Every view borrows the server's bytes (not
+/// copies) and lives as long as the `&Request` it came from, which is the
+/// call to [`Module::handle`].
+pub struct Request<'a> {
+    host: *const hw_host,
+    raw: *mut hw_request,
+    _life: PhantomData<&'a hw_request>,
+}
+
+impl<'a> Request<'a> {
+    /// Wraps a request.
+    ///
+    /// # Safety
+    /// `host` is the module's host table and `raw` a request being handled
+    /// that stays valid for `'a`.
+    pub unsafe fn from_raw(host: *const hw_host, raw: *mut hw_request) -> Request<'a> {
+        Request {
+            host,
+            raw,
+            _life: PhantomData,
+        }
+    }
+
+    /// The raw request, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *mut hw_request {
+        self.raw
+    }
+
+    fn view(&self, f: Option<unsafe extern "C" fn(*const hw_request) -> hw_str>) -> &[u8] {
+        match f {
+            // SAFETY: a request being handled; its strings live as long.
+            Some(f) => unsafe { bytes(f(self.raw)) },
+            None => &[],
+        }
+    }
+
+    /// The method token as the client sent it, e.g. `b"GET"`, also one the
+    /// server does not know.  HEAD comes as `b"HEAD"`: answer it as GET,
+    /// the server sends no body.
+    pub fn method(&self) -> &[u8] {
+        self.view(host_fn!(self.host, method))
+    }
+
+    /// The request target exactly as received, query included.
+    pub fn target(&self) -> &[u8] {
+        self.view(host_fn!(self.host, target))
+    }
+
+    /// The path part of the target (without the query).
+    pub fn path(&self) -> &[u8] {
+        self.view(host_fn!(self.host, path))
+    }
+
+    /// The query without the `?`, empty if there is none.
+    pub fn query(&self) -> &[u8] {
+        self.view(host_fn!(self.host, query))
+    }
+
+    /// The route prefix that matched, e.g. `b"/api"`.
+    pub fn prefix(&self) -> &[u8] {
+        self.view(host_fn!(self.host, prefix))
+    }
+
+    /// The path after the prefix: empty or starting with `/`.
+    pub fn rest(&self) -> &[u8] {
+        self.view(host_fn!(self.host, rest))
+    }
+
+    /// The whole request body (de-chunked), empty if none.
+    pub fn body(&self) -> &[u8] {
+        self.view(host_fn!(self.host, body))
+    }
+
+    /// The request's host (RFC 9112 section 3.2.2): the authority of an
+    /// absolute-form target, else the `Host` field, port included; empty
+    /// when there is neither.  On a server older than ABI 1.2 the `Host`
+    /// field alone.
+    pub fn authority(&self) -> &[u8] {
+        match host_fn!(self.host, host) {
+            Some(f) => self.view(Some(f)),
+            None => self.header("Host").unwrap_or(&[]),
+        }
+    }
+
+    /// The HTTP version, `(1, 0)` or `(1, 1)`.
+    pub fn version(&self) -> (u8, u8) {
+        // SAFETY: a request being handled.
+        let v = host_fn!(self.host, version).map_or(11, |f| unsafe { f(self.raw) });
+        (1, if v == 10 { 0 } else { 1 })
+    }
+
+    /// The value of the first header field called `name`
+    /// (case-insensitively), as received.
+    pub fn header(&self, name: impl AsRef<[u8]>) -> Option<&[u8]> {
+        let f = host_fn!(self.host, header)?;
+        let name = name.as_ref();
+        let mut value = EMPTY;
+        // SAFETY: `name` is borrowed for the call; `value` is the request's.
+        match unsafe {
+            f(
+                self.raw,
+                name.as_ptr() as *const c_char,
+                name.len(),
+                &mut value,
+            )
+        } {
+            0 => Some(unsafe { bytes(value) }),
+            _ => None,
+        }
+    }
+
+    /// Every header field as `(name, value)`, in the order received, names
+    /// spelt as the client spelt them.
+    pub fn headers(&self) -> Headers<'_> {
+        // SAFETY: a request being handled.
+        let count = host_fn!(self.host, header_count).map_or(0, |f| unsafe { f(self.raw) });
+        Headers {
+            req: self,
+            index: 0,
+            count,
+        }
+    }
+
+    /// The peer's address, `"127.0.0.1:5678"` or `"[::1]:5678"`.
+    pub fn peer(&self) -> Option<String> {
+        let f = host_fn!(self.host, peer)?;
+        let mut buf = [0 as c_char; 128];
+        // SAFETY: `buf` is ours, `buf.len()` bytes, NUL-terminated by the host.
+        let n = unsafe { f(self.raw, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            return None;
+        }
+        buf[buf.len() - 1] = 0;
+        // SAFETY: NUL-terminated (above).
+        Some(
+            unsafe { CStr::from_ptr(buf.as_ptr()) }
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+
+    /// Whether the client has gone away (the answer will be dropped).
+    pub fn aborted(&self) -> bool {
+        // SAFETY: a request being handled.
+        host_fn!(self.host, aborted).map_or(false, |f| unsafe { f(self.raw) } != 0)
+    }
+}
+
+/// The iterator of [`Request::headers`].
+pub struct Headers<'r> {
+    req: &'r Request<'r>,
+    index: usize,
+    count: usize,
+}
+
+impl<'r> Iterator for Headers<'r> {
+    type Item = (&'r [u8], &'r [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let f = host_fn!(self.req.host, header_at)?;
+        while self.index < self.count {
+            let (mut name, mut value) = (EMPTY, EMPTY);
+            let i = self.index;
+            self.index += 1;
+            // SAFETY: a request being handled; the strings are the request's.
+            if unsafe { f(self.req.raw, i, &mut name, &mut value) } == 0 {
+                return Some(unsafe { (bytes(name), bytes(value)) });
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.count - self.index))
+    }
+}
+
+/// The response being built.  Everything given to it is copied by the
+/// server before the call returns.  What was written is discarded if
+/// `handle` fails or declines.
+pub struct Response<'a> {
+    host: *const hw_host,
+    raw: *mut hw_response,
+    _life: PhantomData<&'a mut hw_response>,
+}
+
+impl<'a> Response<'a> {
+    /// Wraps a response.
+    ///
+    /// # Safety
+    /// `host` is the module's host table and `raw` the response of a request
+    /// being handled, valid for `'a`.
+    pub unsafe fn from_raw(host: *const hw_host, raw: *mut hw_response) -> Response<'a> {
+        Response {
+            host,
+            raw,
+            _life: PhantomData,
+        }
+    }
+
+    /// The raw response, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *mut hw_response {
+        self.raw
+    }
+
+    /// Sets the final status (200 to 999; 200 is the default).  A 204 or
+    /// 304 response goes without a body whatever was written.
+    pub fn set_status(&mut self, status: u16) -> Result<(), Error> {
+        let f = host_fn!(self.host, set_status).ok_or(Error::Missing { call: "set_status" })?;
+        // SAFETY: the response of a request being handled.
+        check("set_status", unsafe { f(self.raw, c_int::from(status)) })
+    }
+
+    /// Adds a header field.  `Date`, `Server`, `Content-Length`,
+    /// `Transfer-Encoding` and `Connection` are the server's and refused
+    /// (`HW_EINVAL`), as is a name or value holding CR or LF.
+    pub fn header(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), Error> {
+        let f = host_fn!(self.host, add_header).ok_or(Error::Missing { call: "add_header" })?;
+        let (name, value) = (name.as_ref(), value.as_ref());
+        // SAFETY: both are borrowed for the call and copied by the host.
+        check("add_header", unsafe {
+            f(
+                self.raw,
+                name.as_ptr() as *const c_char,
+                name.len(),
+                value.as_ptr() as *const c_char,
+                value.len(),
+            )
+        })
+    }
+
+    /// Appends body bytes.
+    pub fn write(&mut self, data: impl AsRef<[u8]>) -> Result<(), Error> {
+        let data = data.as_ref();
+        if data.is_empty() {
+            return Ok(());
+        }
+        let f = host_fn!(self.host, write).ok_or(Error::Missing { call: "write" })?;
+        // SAFETY: borrowed for the call and copied by the host.
+        check("write", unsafe {
+            f(self.raw, data.as_ptr() as *const c_void, data.len())
+        })
+    }
+
+    /// Appends formatted text, so that `write!(res, "{} items", n)?` works
+    /// (the macro calls this method) with the SDK's [`Error`].
+    pub fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> Result<(), Error> {
+        match args.as_str() {
+            Some(s) => self.write(s),
+            None => self.write(args.to_string()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The module
+
+/// A Haywire module: one value per route, created by `init` from the
+/// route's config, asked to `handle` each request of that route, and
+/// dropped (the module's `fini`) when the route goes away, at shutdown or
+/// after a reload.  All calls come from the worker's loop thread, so the
+/// type need not be `Send` or `Sync`.  Export it with [`module!`].
+pub trait Module: Sized + 'static {
+    /// Creates the state of one route.  `config` is valid during this call
+    /// only.  An `Err` is the one-line reason the server prints (prefixed
+    /// with its config file) before refusing to start or to reload.  This
+    /// also runs under `haywire -t`, in a short-lived process: claim no
+    /// exclusive resources here.
+    fn init(host: &Host, config: &Config<'_>) -> Result<Self, String>;
+
+    /// Answers one request, synchronously: the response is complete when
+    /// this returns `Ok(Outcome::Handled)`.  `Err` makes the server discard
+    /// what was written and answer `500` (`HW_ERROR`); the SDK logs it.
+    fn handle(&self, req: &Request<'_>, res: &mut Response<'_>) -> Result<Outcome, Error>;
+}
+
+/// Exports a [`Module`] as the library's `hw_module_entry` descriptor:
+/// `haywire::module!(MyModule, "name");` with the crate's version from
+/// `Cargo.toml`, or `haywire::module!(MyModule, "name", "1.2");`.  Use it
+/// once, in a crate built as a `cdylib`.  The `extern "C"` entry points it
+/// defines call the SDK's trampolines, which catch every panic.
+#[macro_export]
+macro_rules! module {
+    // The inner rule comes first: `@entry` must not be tried as a type.
+    (@entry $ty:ty, $cname:expr, $cversion:expr) => {
+        // In an anonymous const, so that the entry points' names cannot
+        // clash with the crate's own; only the descriptor is exported.
+        const _: () = {
+            use ::std::ffi::c_void;
+            use ::std::os::raw::{c_char, c_int};
+            use $crate::sys::{hw_host, hw_request, hw_response};
+
+            unsafe extern "C" fn init(
+                host: *const hw_host,
+                config: *const c_char,
+                config_len: usize,
+                state: *mut *mut c_void,
+                err: *mut c_char,
+                err_len: usize,
+            ) -> c_int {
+                $crate::__private::init::<$ty>($cname, host, config, config_len, state, err, err_len)
+            }
+
+            unsafe extern "C" fn handle(
+                state: *mut c_void,
+                req: *mut hw_request,
+                res: *mut hw_response,
+            ) -> $crate::sys::hw_handle_result {
+                $crate::__private::handle::<$ty>(state, req, res)
+            }
+
+            unsafe extern "C" fn fini(state: *mut c_void) {
+                $crate::__private::fini::<$ty>(state)
+            }
+
+            #[no_mangle]
+            #[allow(non_upper_case_globals)]
+            pub static hw_module_entry: $crate::sys::ModuleEntry = $crate::sys::ModuleEntry($crate::sys::hw_module {
+                abi_major: $crate::sys::HW_ABI_MAJOR,
+                abi_minor: $crate::sys::HW_ABI_MINOR,
+                size: ::std::mem::size_of::<$crate::sys::hw_module>(),
+                name: $crate::__private::c_str($cname),
+                version: $crate::__private::c_str($cversion),
+                init: Some(init),
+                handle: Some(handle),
+                fini: Some(fini),
+                // Answers are synchronous: there are never deferred
+                // requests to give up on.
+                abort: None,
+            });
+        };
+    };
+    ($ty:ty, $name:literal) => {
+        $crate::module!(@entry $ty, concat!($name, "\0"), concat!(env!("CARGO_PKG_VERSION"), "\0"));
+    };
+    ($ty:ty, $name:literal, $version:literal) => {
+        $crate::module!(@entry $ty, concat!($name, "\0"), concat!($version, "\0"));
+    };
+}
+
+/// The machinery behind [`module!`]; not a stable interface.
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+
+    /// A string literal ending in NUL as a C string; a compile-time error
+    /// (the descriptor is a static) for one that does not end in NUL or
+    /// holds another.
+    pub const fn c_str(s: &'static str) -> *const c_char {
+        let b = s.as_bytes();
+        if b.is_empty() || b[b.len() - 1] != 0 {
+            panic!("haywire::module!: the string must end in NUL");
+        }
+        let mut i = 0;
+        while i + 1 < b.len() {
+            if b[i] == 0 {
+                panic!("haywire::module!: a name or version may not hold a NUL byte");
+            }
+            i += 1;
+        }
+        b.as_ptr() as *const c_char
+    }
+
+    /// What the trampolines keep per route: the module's value and what
+    /// reporting its failures needs.
+    pub struct State<M> {
+        module: M,
+        host: Host,
+        name: &'static str,
+        reported_at: Cell<Option<Instant>>,
+        unreported: Cell<u64>,
+    }
+
+    impl<M> State<M> {
+        /// Logs a failure of `handle`, at most once a second (as the server
+        /// reports HW_ERROR), counting those left out in between: a client
+        /// can cause failures at will, and must not flood the log with them.
+        fn report(&self, what: fmt::Arguments<'_>) {
+            let now = Instant::now();
+            if let Some(at) = self.reported_at.get() {
+                if now.saturating_duration_since(at) < Duration::from_secs(1) {
+                    self.unreported.set(self.unreported.get().saturating_add(1));
+                    return;
+                }
+            }
+            let more = self.unreported.replace(0);
+            let line = if more > 0 {
+                format!(
+                    "{}: {} (and {} more since the last report)",
+                    self.name, what, more
+                )
+            } else {
+                format!("{}: {}", self.name, what)
+            };
+            self.host.error(&line);
+            self.reported_at.set(Some(now));
+        }
+    }
+
+    thread_local! {
+        /// True while a trampoline runs module code under catch_unwind.
+        static CATCHING: Cell<bool> = const { Cell::new(false) };
+        /// Where the last panic caught on this thread happened.
+        static PLACE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    static HOOK: Once = Once::new();
+
+    /// Installs, once, the panic hook that keeps the place of a panic the
+    /// trampolines will catch (for their log line) instead of printing
+    /// Rust's report to stderr, which is the server's log: several lines,
+    /// a backtrace with RUST_BACKTRACE, and one per panic, where a client
+    /// can cause panics at will.  Any other panic goes to the hook that was
+    /// there before.
+    fn install_hook() {
+        HOOK.call_once(|| {
+            let previous = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if CATCHING.try_with(Cell::get).unwrap_or(false) {
+                    if let Some(l) = info.location() {
+                        let place = format!("{}:{}:{}", l.file(), l.line(), l.column());
+                        let _ =
+                            PLACE.try_with(|p| p.try_borrow_mut().map(|mut p| *p = Some(place)));
+                    }
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    /// A panic caught by [`catching`]: its payload and where it happened
+    /// (when the hook saw it).
+    struct Caught {
+        payload: Box<dyn std::any::Any + Send>,
+        place: Option<String>,
+    }
+
+    impl Caught {
+        /// `"<what> panicked[ at <place>]: <message>"`.
+        fn describe(&self, what: &str) -> String {
+            match &self.place {
+                Some(place) => format!(
+                    "{} panicked at {}: {}",
+                    what,
+                    place,
+                    panic_message(&*self.payload)
+                ),
+                None => format!("{} panicked: {}", what, panic_message(&*self.payload)),
+            }
+        }
+
+        fn dispose(self) {
+            drop_payload(self.payload)
+        }
+    }
+
+    /// Runs module code under catch_unwind, telling the hook so.
+    fn catching<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
+        let was = CATCHING.with(|c| c.replace(true));
+        let _ = PLACE.try_with(|p| p.try_borrow_mut().map(|mut p| *p = None));
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        CATCHING.with(|c| c.set(was));
+        result.map_err(|payload| Caught {
+            payload,
+            place: PLACE
+                .try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()))
+                .ok()
+                .flatten(),
+        })
+    }
+
+    /// The message of a panic, as `panic!` makes them (`&str` or `String`).
+    fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+        if let Some(s) = payload.downcast_ref::<&'static str>() {
+            s
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s
+        } else {
+            "a panic without a message"
+        }
+    }
+
+    /// Disposes of a panic's payload without risking another panic: the
+    /// `&str` and `String` of `panic!` drop quietly, while another payload
+    /// (`panic_any`) could panic in its own `Drop`, so it is leaked instead.
+    fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+        if payload.is::<&'static str>() || payload.is::<String>() {
+            drop(payload);
+        } else {
+            std::mem::forget(payload);
+        }
+    }
+
+    /// Runs SDK code that should not panic (formatting, logging) so that
+    /// even if it does, nothing unwinds into C: `fallback` is returned.
+    fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(r) => r,
+            Err(payload) => {
+                drop_payload(payload);
+                fallback
+            }
+        }
+    }
+
+    /// Copies `msg` into the host's `err` buffer as one line, cut at a
+    /// character boundary to fit, NUL-terminated.
+    unsafe fn write_err(err: *mut c_char, err_len: usize, msg: &str) {
+        if err.is_null() || err_len == 0 {
+            return;
+        }
+        let line: String = msg
+            .chars()
+            .map(|c| {
+                if c == '\n' || c == '\r' || c == '\0' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let mut n = line.len().min(err_len - 1);
+        while !line.is_char_boundary(n) {
+            n -= 1;
+        }
+        ptr::copy_nonoverlapping(line.as_ptr() as *const c_char, err, n);
+        *err.add(n) = 0;
+    }
+
+    /// The module's name without the NUL the descriptor needs.
+    fn strip_nul(cname: &'static str) -> &'static str {
+        cname.strip_suffix('\0').unwrap_or(cname)
+    }
+
+    /// `hw_module.init` for `M`.
+    ///
+    /// # Safety
+    /// Called by the server as `init` (see `haywire.h`).
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn init<M: Module>(
+        cname: &'static str,
+        host: *const hw_host,
+        config: *const c_char,
+        config_len: usize,
+        state: *mut *mut c_void,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int {
+        guard(-1, || {
+            let name = strip_nul(cname);
+            if host.is_null() || state.is_null() {
+                write_err(
+                    err,
+                    err_len,
+                    &format!("{}: init without a host table or state pointer", name),
+                );
+                return -1;
+            }
+            install_hook();
+            let run = catching(|| {
+                let h = Host::from_raw(host);
+                let conf = Config::from_init(host, config, config_len);
+                M::init(&h, &conf)
+            });
+            match run {
+                Ok(Ok(module)) => {
+                    let st = Box::new(State {
+                        module,
+                        host: Host::from_raw(host),
+                        name,
+                        reported_at: Cell::new(None),
+                        unreported: Cell::new(0),
+                    });
+                    *state = Box::into_raw(st) as *mut c_void;
+                    0
+                }
+                Ok(Err(msg)) => {
+                    let msg = if msg.is_empty() {
+                        format!("{}: init failed", name)
+                    } else {
+                        msg
+                    };
+                    write_err(err, err_len, &msg);
+                    -1
+                }
+                Err(caught) => {
+                    write_err(
+                        err,
+                        err_len,
+                        &format!("{}: {}", name, caught.describe("init")),
+                    );
+                    caught.dispose();
+                    -1
+                }
+            }
+        })
+    }
+
+    /// `hw_module.handle` for `M`.
+    ///
+    /// # Safety
+    /// Called by the server as `handle`, with a state `init::<M>` made.
+    pub unsafe fn handle<M: Module>(
+        state: *mut c_void,
+        req: *mut hw_request,
+        res: *mut hw_response,
+    ) -> sys::hw_handle_result {
+        guard(sys::HW_ERROR, || {
+            if state.is_null() || req.is_null() || res.is_null() {
+                return sys::HW_ERROR;
+            }
+            let st = &*(state as *const State<M>);
+            let request = Request::from_raw(st.host.raw, req);
+            let mut response = Response::from_raw(st.host.raw, res);
+            match catching(|| st.module.handle(&request, &mut response)) {
+                Ok(Ok(Outcome::Handled)) => sys::HW_HANDLED,
+                Ok(Ok(Outcome::Declined)) => sys::HW_DECLINED,
+                Ok(Err(e)) => {
+                    st.report(format_args!("handle failed: {}", e));
+                    sys::HW_ERROR
+                }
+                Err(caught) => {
+                    st.report(format_args!("{}", caught.describe("handle")));
+                    caught.dispose();
+                    sys::HW_ERROR
+                }
+            }
+        })
+    }
+
+    /// `hw_module.fini` for `M`: drops the module's value.
+    ///
+    /// # Safety
+    /// Called by the server as `fini`, once, with a state `init::<M>` made.
+    pub unsafe fn fini<M: Module>(state: *mut c_void) {
+        guard((), || {
+            if state.is_null() {
+                return;
+            }
+            let st = Box::from_raw(state as *mut State<M>);
+            let (host, name) = (st.host, st.name);
+            if let Err(caught) = catching(move || drop(st)) {
+                host.error(&format!("{}: {}", name, caught.describe("fini (drop)")));
+                caught.dispose();
+            }
+        })
+    }
+}

@@ -1,0 +1,754 @@
+//! module.rs - drives the descriptor that `haywire::module!` exports through
+//! its C entry points, against a fake server written here (a `hw_host` whose
+//! functions read a `FakeReq`, fill a `FakeRes` and record log lines), the
+//! way the real server calls them: the descriptor's fields, config reading
+//! and its errors, the request views, the response calls, and every failure
+//! path (`Err`, panics in init, handle and drop, declining, a host call
+//! refused, a host table of an older minor).  The real server runs the
+//! example module in tests/integration/rust.py.
+
+use std::cell::RefCell;
+use std::ffi::{c_void, CStr};
+use std::os::raw::{c_char, c_int};
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use haywire::sys::{self, hw_conf, hw_host, hw_request, hw_response, hw_str, ModuleEntry};
+use haywire::{Config, Error, Host, Module, Outcome, Request, Response};
+
+// ---------------------------------------------------------------------------
+// The module under test
+
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+struct TestModule {
+    host: Host,
+    greeting: String,
+    panic_in_drop: bool,
+}
+
+impl Module for TestModule {
+    fn init(host: &Host, config: &Config<'_>) -> Result<Self, String> {
+        config.keys(&["greeting", "fail", "panic", "panic_in_drop", "port"])?;
+        if config.bool("panic")?.unwrap_or(false) {
+            panic!("init told to panic");
+        }
+        if config.bool("fail")?.unwrap_or(false) {
+            return Err("told to fail\nacross two lines".into());
+        }
+        if let Some(port) = config.int("port")? {
+            if !(1..=65535).contains(&port) {
+                return Err(config.error("port", "out of range"));
+            }
+        }
+        Ok(TestModule {
+            host: *host,
+            greeting: config.str("greeting")?.unwrap_or("hello").to_string(),
+            panic_in_drop: config.bool("panic_in_drop")?.unwrap_or(false),
+        })
+    }
+
+    fn handle(&self, req: &Request<'_>, res: &mut Response<'_>) -> Result<Outcome, Error> {
+        match req.rest() {
+            b"/panic" => panic!(
+                "handle told to panic at {}",
+                String::from_utf8_lossy(req.path())
+            ),
+            b"/err" => return Err("bad thing".into()),
+            b"/decline" => return Ok(Outcome::Declined),
+            b"/own-field" => res.header("Content-Length", "1")?,
+            _ => {}
+        }
+        self.host.info("handling");
+        res.set_status(201)?;
+        res.header("X-Method", req.method())?;
+        let mut names = Vec::new();
+        for (name, value) in req.headers() {
+            names.push(format!(
+                "{}={}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(value)
+            ));
+        }
+        write!(
+            res,
+            "{} path={} query={} x-test={} host={} body={} version={:?} headers={}",
+            self.greeting,
+            String::from_utf8_lossy(req.path()),
+            String::from_utf8_lossy(req.query()),
+            String::from_utf8_lossy(req.header("x-TEST").unwrap_or(b"-")),
+            String::from_utf8_lossy(req.authority()),
+            String::from_utf8_lossy(req.body()),
+            req.version(),
+            names.join(",")
+        )?;
+        res.write("")?;
+        res.write(b"!")?;
+        Ok(Outcome::Handled)
+    }
+}
+
+impl Drop for TestModule {
+    fn drop(&mut self) {
+        DROPS.fetch_add(1, Ordering::SeqCst);
+        if self.panic_in_drop {
+            panic!("drop told to panic");
+        }
+    }
+}
+
+haywire::module!(TestModule, "test");
+
+// The descriptor is in an anonymous const: reach it by its symbol, as the
+// server's dlsym does (which also proves the name it is exported under).
+extern "C" {
+    static hw_module_entry: ModuleEntry;
+}
+
+fn entry() -> &'static sys::hw_module {
+    // SAFETY: defined by module! above, immutable.
+    unsafe { &hw_module_entry.0 }
+}
+
+// ---------------------------------------------------------------------------
+// The fake server
+
+#[derive(Default)]
+struct FakeReq {
+    method: Vec<u8>,
+    path: Vec<u8>,
+    query: Vec<u8>,
+    rest: Vec<u8>,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct FakeRes {
+    status: c_int,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+/// A config value of the fake server.
+#[derive(Clone)]
+enum Val {
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+}
+
+/// The fake route config: a flat object.  `config()` returns a pointer to
+/// it, a member is a pointer to its (key, value) pair.
+struct FakeConf {
+    members: Vec<(&'static str, Val)>,
+}
+
+thread_local! {
+    static LOG: RefCell<Vec<(c_int, String)>> = const { RefCell::new(Vec::new()) };
+    static CONF: RefCell<Option<Box<FakeConf>>> = const { RefCell::new(None) };
+}
+
+fn s(b: &[u8]) -> hw_str {
+    hw_str {
+        data: b.as_ptr() as *const c_char,
+        len: b.len(),
+    }
+}
+
+unsafe fn r<'a>(req: *const hw_request) -> &'a FakeReq {
+    &*(req as *const FakeReq)
+}
+
+unsafe fn w<'a>(res: *mut hw_response) -> &'a mut FakeRes {
+    &mut *(res as *mut FakeRes)
+}
+
+unsafe fn text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+unsafe fn put_err(err: *mut c_char, err_len: usize, msg: &str) {
+    let n = msg.len().min(err_len - 1);
+    ptr::copy_nonoverlapping(msg.as_ptr() as *const c_char, err, n);
+    *err.add(n) = 0;
+}
+
+unsafe extern "C" fn f_method(req: *const hw_request) -> hw_str {
+    s(&r(req).method)
+}
+unsafe extern "C" fn f_path(req: *const hw_request) -> hw_str {
+    s(&r(req).path)
+}
+unsafe extern "C" fn f_query(req: *const hw_request) -> hw_str {
+    s(&r(req).query)
+}
+unsafe extern "C" fn f_rest(req: *const hw_request) -> hw_str {
+    s(&r(req).rest)
+}
+unsafe extern "C" fn f_body(req: *const hw_request) -> hw_str {
+    s(&r(req).body)
+}
+unsafe extern "C" fn f_version(_req: *const hw_request) -> c_int {
+    10
+}
+unsafe extern "C" fn f_header(
+    req: *const hw_request,
+    name: *const c_char,
+    len: usize,
+    out: *mut hw_str,
+) -> c_int {
+    let name = std::slice::from_raw_parts(name as *const u8, len);
+    for (n, v) in &r(req).headers {
+        if n.eq_ignore_ascii_case(name) {
+            *out = s(v);
+            return 0;
+        }
+    }
+    sys::HW_ENOENT
+}
+unsafe extern "C" fn f_header_count(req: *const hw_request) -> usize {
+    r(req).headers.len()
+}
+unsafe extern "C" fn f_header_at(
+    req: *const hw_request,
+    i: usize,
+    name: *mut hw_str,
+    value: *mut hw_str,
+) -> c_int {
+    match r(req).headers.get(i) {
+        Some((n, v)) => {
+            *name = s(n);
+            *value = s(v);
+            0
+        }
+        None => sys::HW_ENOENT,
+    }
+}
+unsafe extern "C" fn f_host(_req: *const hw_request) -> hw_str {
+    s(b"a.example:8080")
+}
+unsafe extern "C" fn f_set_status(res: *mut hw_response, status: c_int) -> c_int {
+    if !(200..=999).contains(&status) {
+        return sys::HW_EINVAL;
+    }
+    w(res).status = status;
+    0
+}
+unsafe extern "C" fn f_add_header(
+    res: *mut hw_response,
+    n: *const c_char,
+    nl: usize,
+    v: *const c_char,
+    vl: usize,
+) -> c_int {
+    let name = std::slice::from_raw_parts(n as *const u8, nl).to_vec();
+    if name.eq_ignore_ascii_case(b"content-length") {
+        return sys::HW_EINVAL;
+    }
+    w(res).headers.push((
+        name,
+        std::slice::from_raw_parts(v as *const u8, vl).to_vec(),
+    ));
+    0
+}
+unsafe extern "C" fn f_write(res: *mut hw_response, data: *const c_void, len: usize) -> c_int {
+    assert!(len > 0, "the SDK skips empty writes");
+    w(res)
+        .body
+        .extend_from_slice(std::slice::from_raw_parts(data as *const u8, len));
+    0
+}
+unsafe extern "C" fn f_log_str(level: c_int, m: hw_str) {
+    let m = String::from_utf8_lossy(std::slice::from_raw_parts(m.data as *const u8, m.len))
+        .into_owned();
+    LOG.with(|l| l.borrow_mut().push((level, m)));
+}
+unsafe extern "C" fn f_config(config: *const c_char) -> *const hw_conf {
+    assert_eq!(text(config), "{json}", "config() gets init's own pointer");
+    CONF.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map_or(ptr::null(), |b| &**b as *const FakeConf as *const hw_conf)
+    })
+}
+/// The member `path` of the root, as the (key, value) pair it points to.
+unsafe fn lookup(v: *const hw_conf, path: *const c_char) -> Option<&'static (&'static str, Val)> {
+    let conf = &*(v as *const FakeConf);
+    let key = text(path);
+    conf.members.iter().find(|(k, _)| *k == key)
+}
+unsafe extern "C" fn f_conf_find(v: *const hw_conf, path: *const c_char) -> *const hw_conf {
+    lookup(v, path).map_or(ptr::null(), |m| m as *const _ as *const hw_conf)
+}
+unsafe extern "C" fn f_conf_string(
+    v: *const hw_conf,
+    path: *const c_char,
+    out: *mut hw_str,
+    err: *mut c_char,
+    n: usize,
+) -> c_int {
+    match lookup(v, path) {
+        None => sys::HW_ENOENT,
+        Some((_, Val::Str(x))) => {
+            *out = s(x.as_bytes());
+            0
+        }
+        Some((k, _)) => {
+            put_err(
+                err,
+                n,
+                &format!(
+                    "routes[0].config.{}: expected a string, not another type",
+                    k
+                ),
+            );
+            sys::HW_EINVAL
+        }
+    }
+}
+unsafe extern "C" fn f_conf_int(
+    v: *const hw_conf,
+    path: *const c_char,
+    out: *mut i64,
+    err: *mut c_char,
+    n: usize,
+) -> c_int {
+    match lookup(v, path) {
+        None => sys::HW_ENOENT,
+        Some((_, Val::Int(x))) => {
+            *out = *x;
+            0
+        }
+        Some((k, _)) => {
+            put_err(
+                err,
+                n,
+                &format!("routes[0].config.{}: expected an integer", k),
+            );
+            sys::HW_EINVAL
+        }
+    }
+}
+unsafe extern "C" fn f_conf_bool(
+    v: *const hw_conf,
+    path: *const c_char,
+    out: *mut c_int,
+    err: *mut c_char,
+    n: usize,
+) -> c_int {
+    match lookup(v, path) {
+        None => sys::HW_ENOENT,
+        Some((_, Val::Bool(x))) => {
+            *out = *x as c_int;
+            0
+        }
+        Some((k, _)) => {
+            put_err(
+                err,
+                n,
+                &format!("routes[0].config.{}: expected true or false", k),
+            );
+            sys::HW_EINVAL
+        }
+    }
+}
+unsafe extern "C" fn f_conf_keys(
+    v: *const hw_conf,
+    keys: *const *const c_char,
+    err: *mut c_char,
+    n: usize,
+) -> c_int {
+    let conf = &*(v as *const FakeConf);
+    let mut allowed = Vec::new();
+    let mut p = keys;
+    while !(*p).is_null() {
+        allowed.push(text(*p));
+        p = p.add(1);
+    }
+    for (k, _) in &conf.members {
+        if !allowed.iter().any(|a| a == k) {
+            put_err(err, n, &format!("routes[0].config: unknown key \"{}\"", k));
+            return sys::HW_EINVAL;
+        }
+    }
+    0
+}
+unsafe extern "C" fn f_conf_error(
+    _v: *const hw_conf,
+    path: *const c_char,
+    what: *const c_char,
+    err: *mut c_char,
+    n: usize,
+) -> c_int {
+    put_err(
+        err,
+        n,
+        &format!("routes[0].config.{}: {}", text(path), text(what)),
+    );
+    sys::HW_EINVAL
+}
+
+/// A 1.3 host table with what the fake server implements (the rest NULL).
+fn fake_host() -> hw_host {
+    hw_host {
+        abi_major: sys::HW_ABI_MAJOR,
+        abi_minor: sys::HW_ABI_MINOR,
+        size: std::mem::size_of::<hw_host>(),
+        method: Some(f_method),
+        target: None,
+        path: Some(f_path),
+        query: Some(f_query),
+        prefix: None,
+        rest: Some(f_rest),
+        version: Some(f_version),
+        header: Some(f_header),
+        header_count: Some(f_header_count),
+        header_at: Some(f_header_at),
+        body: Some(f_body),
+        peer: None,
+        alloc: None,
+        aborted: None,
+        on_abort: None,
+        set_status: Some(f_set_status),
+        add_header: Some(f_add_header),
+        write: Some(f_write),
+        write_ref: None,
+        finish: None,
+        log: None,
+        r#loop: None,
+        header_prepare: None,
+        add_prepared: None,
+        header_free: None,
+        host: Some(f_host),
+        log_str: Some(f_log_str),
+        config: Some(f_config),
+        conf_find: Some(f_conf_find),
+        conf_type: None,
+        conf_string: Some(f_conf_string),
+        conf_int: Some(f_conf_int),
+        conf_number: None,
+        conf_bool: Some(f_conf_bool),
+        conf_count: None,
+        conf_at: None,
+        conf_keys: Some(f_conf_keys),
+        conf_error: Some(f_conf_error),
+        timer_start: None,
+        timer_stop: None,
+        queue_work: None,
+        stream: None,
+        on_writable: None,
+        write_file: None,
+        body_stream: None,
+        body_pause: None,
+    }
+}
+
+/// Calls the descriptor's init as the server does: Ok(state) or Err(the
+/// text in err).  The table is leaked: a state may keep it until fini.
+fn init_with(
+    host: &'static hw_host,
+    members: Vec<(&'static str, Val)>,
+    err_len: usize,
+) -> Result<*mut c_void, String> {
+    CONF.with(|c| *c.borrow_mut() = Some(Box::new(FakeConf { members })));
+    let json = b"{json}\0";
+    let mut state: *mut c_void = ptr::null_mut();
+    let mut err = vec![b'#' as c_char; err_len.max(1)];
+    // SAFETY: the arguments the header promises init.
+    let rc = unsafe {
+        (entry().init.unwrap())(
+            host,
+            json.as_ptr() as *const c_char,
+            json.len() - 1,
+            &mut state,
+            err.as_mut_ptr(),
+            err_len,
+        )
+    };
+    if rc == 0 {
+        assert!(!state.is_null());
+        Ok(state)
+    } else {
+        let nul = err
+            .iter()
+            .position(|&c| c == 0)
+            .expect("err is NUL-terminated within err_len");
+        assert!(nul < err_len);
+        Err(
+            String::from_utf8(err[..nul].iter().map(|&c| c as u8).collect())
+                .expect("err is cut at a char boundary"),
+        )
+    }
+}
+
+fn init(members: Vec<(&'static str, Val)>) -> Result<*mut c_void, String> {
+    init_with(Box::leak(Box::new(fake_host())), members, 256)
+}
+
+fn handle(state: *mut c_void, req: &FakeReq) -> (c_int, FakeRes) {
+    let mut res = FakeRes {
+        status: 200,
+        ..FakeRes::default()
+    };
+    // SAFETY: a state from init and a request/response pair of the fake.
+    let rc = unsafe {
+        (entry().handle.unwrap())(
+            state,
+            req as *const FakeReq as *mut hw_request,
+            &mut res as *mut FakeRes as *mut hw_response,
+        )
+    };
+    (rc, res)
+}
+
+fn fini(state: *mut c_void) {
+    // SAFETY: a state from init, finalised once.
+    unsafe { (entry().fini.unwrap())(state) }
+}
+
+fn take_log() -> Vec<(c_int, String)> {
+    LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
+}
+
+fn get(rest: &str) -> FakeReq {
+    FakeReq {
+        method: b"GET".to_vec(),
+        path: format!("/t{}", rest).into_bytes(),
+        query: b"a=1".to_vec(),
+        rest: rest.as_bytes().to_vec(),
+        headers: vec![
+            (b"Host".to_vec(), b"h".to_vec()),
+            (b"X-Test".to_vec(), b"yes".to_vec()),
+        ],
+        body: b"payload".to_vec(),
+    }
+}
+
+/// Checks `<head><place>: <tail>` where the place is the panic's in this
+/// file (`tests/module.rs:LINE:COLUMN`): the SDK's hook recorded it.
+fn assert_placed(msg: &str, head: &str, tail: &str) {
+    let place = msg
+        .strip_prefix(head)
+        .and_then(|m| m.strip_suffix(tail))
+        .unwrap_or_else(|| panic!("{:?} is not {:?}<place>{:?}", msg, head, tail));
+    let mut parts = place.rsplitn(3, ':');
+    let (column, line, file) = (parts.next(), parts.next(), parts.next());
+    assert!(
+        file.map_or(false, |f| f.ends_with("module.rs")),
+        "place {:?}",
+        place
+    );
+    assert!(
+        line.and_then(|l| l.parse::<u32>().ok()).is_some(),
+        "place {:?}",
+        place
+    );
+    assert!(
+        column.and_then(|c| c.parse::<u32>().ok()).is_some(),
+        "place {:?}",
+        place
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+
+#[test]
+fn descriptor_fields() {
+    let e = entry();
+    assert_eq!((e.abi_major, e.abi_minor), (1, 3));
+    assert_eq!(e.size, std::mem::size_of::<sys::hw_module>());
+    // SAFETY: static NUL-terminated strings.
+    assert_eq!(unsafe { CStr::from_ptr(e.name) }.to_str(), Ok("test"));
+    assert_eq!(
+        unsafe { CStr::from_ptr(e.version) }.to_str(),
+        Ok(env!("CARGO_PKG_VERSION"))
+    );
+    assert!(e.init.is_some() && e.handle.is_some() && e.fini.is_some());
+    assert!(
+        e.abort.is_none(),
+        "answers are synchronous: nothing to abort"
+    );
+}
+
+#[test]
+fn handles_a_request_through_the_views() {
+    let st = init(vec![("greeting", Val::Str("hi"))]).expect("init");
+    let (rc, res) = handle(st, &get("/x"));
+    assert_eq!(rc, sys::HW_HANDLED);
+    assert_eq!(res.status, 201);
+    assert_eq!(res.headers, vec![(b"X-Method".to_vec(), b"GET".to_vec())]);
+    assert_eq!(
+        String::from_utf8(res.body).unwrap(),
+        "hi path=/t/x query=a=1 x-test=yes host=a.example:8080 body=payload version=(1, 0) \
+         headers=Host=h,X-Test=yes!"
+    );
+    assert_eq!(take_log(), vec![(sys::HW_LOG_INFO, "handling".to_string())]);
+    let before = DROPS.load(Ordering::SeqCst);
+    fini(st);
+    assert!(
+        DROPS.load(Ordering::SeqCst) > before,
+        "fini drops the module"
+    );
+}
+
+#[test]
+fn init_errors_are_one_line_in_err() {
+    assert_eq!(
+        init(vec![("fail", Val::Bool(true))]),
+        Err("told to fail across two lines".into())
+    );
+    assert_eq!(
+        init(vec![("greeting", Val::Int(42))]),
+        Err("routes[0].config.greeting: expected a string, not another type".into())
+    );
+    assert_eq!(
+        init(vec![("gretting", Val::Str("x"))]),
+        Err("routes[0].config: unknown key \"gretting\"".into())
+    );
+    assert_eq!(
+        init(vec![("port", Val::Int(0))]),
+        Err("routes[0].config.port: out of range".into())
+    );
+    assert!(init(vec![("port", Val::Int(80))]).is_ok());
+}
+
+#[test]
+fn a_panic_in_init_fails_init_with_its_message() {
+    let err = init(vec![("panic", Val::Bool(true))]).unwrap_err();
+    assert_placed(&err, "test: init panicked at ", ": init told to panic");
+}
+
+#[test]
+fn err_is_cut_to_fit_at_a_character_boundary() {
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    // "test: init panicked at ..." cut to 9 bytes (8 and the NUL).
+    let err = init_with(host, vec![("panic", Val::Bool(true))], 9).unwrap_err();
+    assert_eq!(err, "test: in");
+    // `routes[0].config: unknown key "é"`: the 2-byte 'é' is bytes 31 and
+    // 32, so 32 bytes and the NUL cannot hold it whole and it goes.
+    let err = init_with(host, vec![("é", Val::Int(1))], 33).unwrap_err();
+    assert_eq!(err, "routes[0].config: unknown key \"");
+    let err = init_with(host, vec![("é", Val::Int(1))], 34).unwrap_err();
+    assert_eq!(err, "routes[0].config: unknown key \"é");
+}
+
+#[test]
+fn err_and_panic_in_handle_are_500_and_logged_once_a_second() {
+    let st = init(vec![]).expect("init");
+    take_log();
+    let (rc, _) = handle(st, &get("/panic"));
+    assert_eq!(
+        rc,
+        sys::HW_ERROR,
+        "a panic is HW_ERROR, never an unwind into C"
+    );
+    let log = take_log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].0, sys::HW_LOG_ERROR);
+    assert_placed(
+        &log[0].1,
+        "test: handle panicked at ",
+        ": handle told to panic at /t/panic",
+    );
+    // Within the second: counted, not logged.
+    assert_eq!(handle(st, &get("/err")).0, sys::HW_ERROR);
+    assert_eq!(handle(st, &get("/own-field")).0, sys::HW_ERROR);
+    assert_eq!(take_log(), vec![]);
+    // The module still answers.
+    assert_eq!(handle(st, &get("/ok")).0, sys::HW_HANDLED);
+    take_log();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(handle(st, &get("/err")).0, sys::HW_ERROR);
+    assert_eq!(
+        take_log(),
+        vec![(
+            sys::HW_LOG_ERROR,
+            "test: handle failed: bad thing (and 2 more since the last report)".into()
+        )]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(handle(st, &get("/own-field")).0, sys::HW_ERROR);
+    assert_eq!(
+        take_log(),
+        vec![(
+            sys::HW_LOG_ERROR,
+            "test: handle failed: add_header: HW_EINVAL (-22)".into()
+        )]
+    );
+    fini(st);
+}
+
+#[test]
+fn declining_returns_hw_declined() {
+    let st = init(vec![]).expect("init");
+    assert_eq!(handle(st, &get("/decline")).0, sys::HW_DECLINED);
+    fini(st);
+}
+
+#[test]
+fn a_panic_in_drop_is_logged_not_unwound() {
+    let st = init(vec![("panic_in_drop", Val::Bool(true))]).expect("init");
+    take_log();
+    fini(st);
+    let log = take_log();
+    assert_eq!(log.len(), 1);
+    assert_placed(
+        &log[0].1,
+        "test: fini (drop) panicked at ",
+        ": drop told to panic",
+    );
+}
+
+#[test]
+fn an_older_host_without_the_config_accessors() {
+    // A 1.1 table: it ends after header_free, so config, log_str and host
+    // do not exist (their slots hold garbage the SDK must never call).
+    let mut t = fake_host();
+    let (at, size) = haywire::member_extent!(hw_host, header_free);
+    t.size = at + size;
+    let poison: unsafe extern "C" fn(*const c_char) -> *const hw_conf = {
+        unsafe extern "C" fn never(_: *const c_char) -> *const hw_conf {
+            panic!("called past the end of a 1.1 host table")
+        }
+        never
+    };
+    t.config = Some(poison);
+    let host: &'static hw_host = Box::leak(Box::new(t));
+    let err = init_with(host, vec![], 256).unwrap_err();
+    assert_eq!(
+        err,
+        "conf_keys: this server has no route config accessors (they came with module ABI 1.2)"
+    );
+    // The request views still work, authority() falls back to Host.
+    // SAFETY: the fake table and request.
+    let req = get("/x");
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert_eq!(r.authority(), b"h");
+    assert_eq!(r.header("host"), Some(&b"h"[..]));
+    assert_eq!(r.peer(), None, "no peer function in the fake");
+    // Logging without log_str (and without log in this fake) is a no-op.
+    // SAFETY: the fake table.
+    unsafe { Host::from_raw(host) }.error("dropped");
+    assert_eq!(take_log(), vec![]);
+}
+
+#[test]
+fn host_errors_name_the_call_and_code() {
+    let e = Error::Host {
+        call: "write",
+        code: sys::HW_ESTATE,
+    };
+    assert_eq!(e.to_string(), "write: HW_ESTATE (-71)");
+    assert_eq!(e.code(), Some(-71));
+    assert_eq!(Error::from("x").code(), None);
+    assert_eq!(
+        Error::Missing { call: "log_str" }.to_string(),
+        "log_str: not in this server's module ABI (a newer Haywire has it)"
+    );
+}
