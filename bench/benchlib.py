@@ -114,7 +114,9 @@ class Haywire:
                        "limits": {"connections": 20000},
                        "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes or [])}, f)
         self.log = open(os.path.join(tmp, f"{tag}.log"), "w")
-        argv = [os.path.join(BUILD, "server", "haywire"), "-c", cfg]
+        # Its own pid file: the built-in default is the system's.
+        argv = [os.path.join(BUILD, "server", "haywire"), "-c", cfg,
+                "--pid-file", os.path.join(tmp, f"{tag}.pid")]
         if cpus:
             argv = ["taskset", "-c", cpus] + argv
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log,
@@ -287,7 +289,8 @@ def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=Non
                    "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes)}, f)
     out = os.path.join(tmp, f"cg-{tag}-{requests}.out")
     p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                          binary or os.path.join(BUILD, "server", "haywire"), "-c", cfg],
+                          binary or os.path.join(BUILD, "server", "haywire"), "-c", cfg,
+                          "--pid-file", os.path.join(tmp, f"cg-{tag}-{requests}.pid")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, p, timeout=60)

@@ -48,9 +48,10 @@
 #endif
 #define VERSION_STRING "haywire " PACKAGE_VERSION
 /* How long -s waits: a reload is a preflight (at most 60 s) and the
- * workers' answers (at most 60 s); a graceful stop is the drain and the
- * master's 5 s of grace before it kills. */
-#define WAIT_RELOAD_MS 130000
+ * workers' answers (at most 60 s), and the one -s asked for may have to wait
+ * for one already running; a graceful stop is the drain and the master's
+ * 5 s of grace before it kills. */
+#define WAIT_RELOAD_MS 240000
 #define WAIT_STOP_MS 20000
 #define WAIT_SLACK_MS 10000
 #define MAX_LISTEN 64
@@ -128,6 +129,9 @@ static int load(const char *path, const hw__config_listen *listen,
 static int check_config(const char *path, const hw__config_listen *listen,
                         size_t nlisten) {
   char err[4096];
+  /* `haywire -t` is also the reload's preflight child: a logrotate's
+   * `pkill -USR1 haywire` must not end it (its default action). */
+  signal(SIGUSR1, SIG_IGN);
   if (hw__check_config(path, listen, nlisten, err, sizeof(err)) != 0) {
     fprintf(stderr, "haywire: %s\n", err);
     return 1;
@@ -185,6 +189,8 @@ static int run_single(const char *config, const hw__config_listen *listen,
     hw__reload_destroy(&w.reload);
     return 1;
   }
+  if (gen->config->pid_file != NULL)
+    w.reload.config_pid_file = strdup(gen->config->pid_file);
   if ((r = hw__worker_init(&w, loop, gen)) != 0) {
     hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
     return hw__worker_abandon(&w);
@@ -244,11 +250,16 @@ static int run_worker(int id, const char *snapshot, unsigned gen_id,
  * lets a reload reach the server, which then says why it refuses it), else
  * the default. */
 static int signal_server(const char *word, const char *config,
-                         const char *pid_file) {
+                         const char *pid_file, int other_options) {
   char err[4096], *from_config = NULL;
   hw__config *cfg;
   uint64_t wait_ms = WAIT_STOP_MS;
   int r;
+
+  /* What -t, --listen, --workers or --run-dir would mean for a server that
+   * is already running is nothing: say so rather than ignore them. */
+  if (other_options)
+    return usage_error("-s %s takes no option but -c and --pid-file", word);
 
   if (pid_file == NULL) {
     if (hw__config_pid_file(config, &from_config, err, sizeof(err)) != 0) {
@@ -416,7 +427,8 @@ int main(int argc, char **argv) {
   if (optind < argc)
     return usage_error("unexpected argument \"%s\"", argv[optind]);
   if (signal_word != NULL)
-    return signal_server(signal_word, config, pid_file);
+    return signal_server(signal_word, config, pid_file,
+                         test || nlisten > 0 || workers != -2 || run_dir);
 
   /* A peer that resets while we write must cost an error code, not the
    * process. */

@@ -92,7 +92,6 @@ struct master {
   int answers_due, oks, asked;
   char first_err[4096];
   uv_timer_t reload_timer;
-  const char *pid_file;
 };
 
 static void spawn_slot(slot *s);
@@ -475,7 +474,10 @@ static void maybe_exit(master *m) {
   for (int k = 0; k < m->nslots; k++)
     if (m->slots[k].alive || m->slots[k].handles > 0)
       return;
-  /* Every worker is gone: the master lets go of everything. */
+  /* Every worker is gone: the master lets go of everything.  Closing the
+   * last handle of a signal restores its default action, which would end
+   * the master before it removes its pid file: block them first. */
+  hw__process_block_signals(1);
   uv_timer_stop(&m->stop_timer);
   close_if_open((uv_handle_t *)&m->stop_timer);
   close_if_open((uv_handle_t *)&m->reload_timer);
@@ -514,7 +516,10 @@ static void begin_stop(master *m, int sig) {
     if (s->alive)
       uv_process_kill(&s->proc, m->graceful ? SIGTERM : SIGINT);
   }
-  grace = (m->graceful ? m->cfg->drain_ms : 0) + KILL_GRACE_MS;
+  /* Before the first generation is checked there is no config in force
+   * (and no worker): nothing to drain. */
+  grace = (m->graceful && m->cfg != NULL ? m->cfg->drain_ms : 0) +
+          KILL_GRACE_MS;
   uv_timer_start(&m->stop_timer, on_stop_timer, grace, 0);
   maybe_exit(m);
 }
@@ -524,8 +529,14 @@ static void begin_stop(master *m, int sig) {
  * manager's), the workers do. */
 static void forward_reopen(master *m) {
   int n = 0;
+  if (m->stopping)
+    return;
+  /* Only to workers that said "ready": a worker is ready once its handler
+   * exists; before that (between exec and the signal mask main sets) the
+   * signal's default action would end it. */
   for (int k = 0; k < m->nslots; k++)
-    if (m->slots[k].alive && uv_process_kill(&m->slots[k].proc, SIGUSR1) == 0)
+    if (m->slots[k].alive && m->slots[k].ready &&
+        uv_process_kill(&m->slots[k].proc, SIGUSR1) == 0)
       n++;
   hw__log(HW_LOG_INFO, "SIGUSR1: %d worker(s) reopen their log files", n);
 }
@@ -575,7 +586,9 @@ static void initial_finished(hw__reloader *rl, int ok) {
   master *m = rl->owner;
   rl->on_finished = NULL;
   if (!ok) {
-    m->exit_code = 1;
+    /* Stopped while the first generation was being checked: a stop, not
+     * a failed start. */
+    m->exit_code = m->stopping ? 0 : 1;
     m->stopping = 1;
     maybe_exit(m);
   }
@@ -589,7 +602,6 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   memset(&m, 0, sizeof(m));
   m.loop = uv_default_loop();
   m.nslots = nworkers;
-  m.pid_file = pid_file;
   m.slots = calloc((size_t)nworkers, sizeof(slot));
   if (m.slots == NULL) {
     hw__config_free(cfg);
@@ -610,6 +622,8 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   m.rl.loop = m.loop;
   m.rl.owner = &m;
   m.rl.config_path = strdup(cfg->path);
+  if (cfg->pid_file != NULL)
+    m.rl.config_pid_file = strdup(cfg->pid_file);
   if (pid_file != NULL) {
     char record[4200];
     hw__pidfile_record_path(pid_file, record, sizeof(record));

@@ -1,12 +1,17 @@
 /*
  * pidfile.c - the pid file and the reload record (see pidfile.h).
  *
- * Both files are replaced by rename(2), never rewritten in place, so a
- * reader (`haywire -s`, a service manager) sees the old content or the new,
- * never an empty or half-written file.  Whether a pid is Haywire is told by
- * its command name in /proc (the kernel's copy of the executable's name), so
- * a stale pid file whose number the kernel has since given to another
- * program is never signalled.
+ * The server holds an exclusive flock(2) on its pid file for its whole
+ * life: that is what makes it the file's owner (two servers started at once
+ * cannot both pass a read-then-write check), and what tells a reader that
+ * the pid in it is still the server's and not a number the kernel has since
+ * given to another process, even to another Haywire's worker.  The pid is
+ * written over the old one in place (the lock is the open file's; a rename
+ * would drop it), then the file is cut to its length: a reader sees the old
+ * number or the new one, each ending in a newline.  The reload record is
+ * replaced by rename(2), so a reader never sees half of one.  A pid file no
+ * process holds is told apart by whether its pid is still a Haywire (its
+ * command name in /proc): a process that is not is never signalled.
  */
 #include "autoconf.h"
 
@@ -16,10 +21,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "pidfile.h"
+
+/* The pid file this process holds locked (-1: none). */
+static int held_fd = -1;
+
+/* 1 if some process holds `path` locked (a running server owns it). */
+static int locked_by_other(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC), held = 0;
+  if (fd < 0)
+    return 0;
+  if (flock(fd, LOCK_SH | LOCK_NB) != 0)
+    held = errno == EWOULDBLOCK;
+  close(fd);
+  return held;
+}
 
 /* Writes `text` to `path` through a temporary file beside it. */
 static int replace_file(const char *path, const char *text, size_t len) {
@@ -135,29 +155,65 @@ int hw__pidfile_read(const char *path, pid_t *pid, char *err, size_t err_len) {
              path, v);
     return UV_EPERM;
   }
+  /* A Haywire, but is it the one that wrote the file?  Its server would
+   * hold the file locked (this process's own file is its own). */
+  if (*pid != getpid() && !locked_by_other(path)) {
+    snprintf(err, err_len,
+             "%s is stale: no server holds it (process %ld is another "
+             "Haywire process)",
+             path, v);
+    return UV_ESRCH;
+  }
   return 0;
 }
 
 int hw__pidfile_write(const char *path, char *err, size_t err_len) {
   char text[32], why[512];
   pid_t other;
-  int n, r;
+  ssize_t w;
+  int n, fd, e;
 
-  if (hw__pidfile_read(path, &other, why, sizeof(why)) == 0 &&
-      other != getpid()) {
-    snprintf(err, err_len,
-             "pid_file %s names Haywire process %ld, which is running: stop "
-             "it first (haywire -s quit) or give this server another "
-             "pid_file",
-             path, (long)other);
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    e = -errno;
+    snprintf(err, err_len, "cannot write the pid file %s: %s", path,
+             uv_strerror(e));
+    return e;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    e = errno == EWOULDBLOCK ? UV_EEXIST : -errno;
+    close(fd);
+    if (e != UV_EEXIST) {
+      snprintf(err, err_len, "cannot lock the pid file %s: %s", path,
+               uv_strerror(e));
+      return e;
+    }
+    if (hw__pidfile_read(path, &other, why, sizeof(why)) == 0)
+      snprintf(err, err_len,
+               "the pid file %s is held by Haywire process %ld, which is "
+               "running: stop it first (haywire -s quit) or give this server "
+               "another pid file (--pid-file, \"pid_file\")",
+               path, (long)other);
+    else
+      snprintf(err, err_len,
+               "the pid file %s is held by another running server: stop it "
+               "first or give this server another pid file (--pid-file, "
+               "\"pid_file\")",
+               path);
     return UV_EEXIST;
   }
   n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-  if ((r = replace_file(path, text, (size_t)n)) != 0) {
+  w = pwrite(fd, text, (size_t)n, 0);
+  if (w != n || ftruncate(fd, n) != 0) {
+    e = w < 0 || w == n ? -errno : UV_EIO;
+    close(fd);
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,
-             uv_strerror(r));
-    return r;
+             uv_strerror(e));
+    return e;
   }
+  if (held_fd >= 0)
+    close(held_fd);
+  held_fd = fd;
   return 0;
 }
 
@@ -173,6 +229,11 @@ void hw__pidfile_remove(const char *path) {
   hw__pidfile_record_path(path, record, sizeof(record));
   unlink(record);
   unlink(path);
+  /* The lock goes with the file: a server starting now creates a new one. */
+  if (held_fd >= 0) {
+    close(held_fd);
+    held_fd = -1;
+  }
 }
 
 int hw__pidfile_record_write(const char *path, const hw__pidfile_record *r) {

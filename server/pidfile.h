@@ -22,10 +22,11 @@ typedef struct hw__pidfile_record {
 } hw__pidfile_record;
 
 /**
- * Writes this process's pid to `path` (borrowed).  Refuses (UV_EEXIST) when
- * the file names another Haywire process that is running, so two servers
- * never answer to one pid file.  Returns 0 or a negative code with a message
- * naming the file in `err`.
+ * Takes `path` (borrowed) as this process's pid file: locks it (flock, held
+ * until hw__pidfile_remove or exit) and writes the pid.  Refuses (UV_EEXIST)
+ * when another running server holds it, so two servers never answer to one
+ * pid file.  Returns 0 or a negative code with a message naming the file in
+ * `err`.
  */
 int hw__pidfile_write(const char *path, char *err, size_t err_len);
 /** Removes `path` and its reload record if the pid file still names this
@@ -34,8 +35,9 @@ void hw__pidfile_remove(const char *path);
 /**
  * Reads `path` and checks what it names: a running Haywire process.
  * Returns 0 with `*pid` set, or a negative code with a message in `err`:
- * UV_ENOENT (no file: no server), UV_ESRCH (stale: the process is gone),
- * UV_EPERM (the process is not Haywire), UV_EINVAL (not a pid file).
+ * UV_ENOENT (no file: no server), UV_ESRCH (stale: the process is gone,
+ * or is a Haywire process that does not hold the file), UV_EPERM (the
+ * process is not Haywire), UV_EINVAL (not a pid file).
  */
 int hw__pidfile_read(const char *path, pid_t *pid, char *err, size_t err_len);
 /** 1 if `pid` is a Haywire process (its command name), 0 if not or gone. */

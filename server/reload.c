@@ -247,7 +247,12 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
   int starting = rl->last_id == 0;
 
   if (!ok && rl->last_id == 0) {
-    hw__log(HW_LOG_ERROR, "%s", why); /* at start-up: nothing to keep */
+    /* At start-up: nothing to keep.  A stop that came meanwhile is not an
+     * error. */
+    if (rl->stopping)
+      hw__log(HW_LOG_INFO, "stopped before the first generation served");
+    else
+      hw__log(HW_LOG_ERROR, "%s", why);
     hw__reload_unstage(rl, rl->staged_id);
   } else if (!ok) {
     hw__log(HW_LOG_ERROR, "reload failed: %s; still serving generation %u",
@@ -426,6 +431,9 @@ static void begin(hw__reloader *rl) {
       memcmp(cfg->listen, rl->listen,
              rl->nlisten * sizeof(hw__config_listen)) != 0)
     hw__log(HW_LOG_WARN, "reload: a change of \"listen\" takes a restart");
+  if ((cfg->pid_file == NULL) != (rl->config_pid_file == NULL) ||
+      (cfg->pid_file != NULL && strcmp(cfg->pid_file, rl->config_pid_file) != 0))
+    hw__log(HW_LOG_WARN, "reload: a change of \"pid_file\" takes a restart");
   if (hw__config_set_listen(cfg, rl->listen, rl->nlisten) != 0) {
     hw__config_free(cfg);
     hw__reload_finished(rl, 0, "out of memory");
@@ -487,4 +495,6 @@ void hw__reload_destroy(hw__reloader *rl) {
   rl->config_path = NULL;
   free(rl->record_path);
   rl->record_path = NULL;
+  free(rl->config_pid_file);
+  rl->config_pid_file = NULL;
 }

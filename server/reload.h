@@ -44,6 +44,8 @@ struct hw__reloader {
   char *record_path;  /* where each outcome is recorded (pidfile.h); NULL:
                          nowhere.  Owned. */
   uint64_t sequence;  /* reloads recorded so far */
+  char *config_pid_file; /* the first config's "pid_file" (a reload cannot
+                            move it: it warns).  Owned; may be NULL. */
   hw__config *staged; /* the config being checked */
   unsigned staged_id;
   uv_process_t child; /* the preflight: haywire -t on the snapshot */

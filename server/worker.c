@@ -206,6 +206,9 @@ static void finish_stop(hw__worker *w) {
   /* The modules stay loaded until the loop has ended: fini may have closed
    * handles whose close callbacks are module code. */
   hw__generation_fini(w->gen);
+  /* Closing the signal handles below restores the default actions: a late
+   * SIGUSR1 (a logrotate) would end the process mid-exit. */
+  hw__process_block_signals(1);
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
   hw__request_core_stop(&w->core);

@@ -206,7 +206,8 @@ class RawServer:
         conf = hwtest.write_config(os.path.join(self.dir, "routes.json"),
                                    config)
         self.argv = [hwtest.HAYWIRE, "-c", conf, "--listen", "127.0.0.1:0"] \
-            + single_args() + ["--run-dir", self.run_parent]
+            + single_args() + ["--run-dir", self.run_parent,
+                               "--pid-file", os.path.join(self.dir, "hw.pid")]
         self.proc = subprocess.Popen(
             self.argv, cwd=self.dir, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -212,8 +212,9 @@ def test_reload():
             except hwtest.ServerError:
                 started = False
             t.ok(not started and second.returncode in (None, 1) and
-                 re.search(r"pid_file .*hw\.pid names Haywire process %d, "
-                           r"which is running" % srv.pid, second.log()),
+                 re.search(r"the pid file .*hw\.pid is held by Haywire "
+                           r"process %d, which is running" % srv.pid,
+                           second.log()),
                  "a second server on the same pid file is refused, naming it",
                  second.log())
             second.kill()
@@ -222,9 +223,14 @@ def test_reload():
             t.is_(status(srv.port), 200, "which still serves")
 
             # -s quit: graceful; returns once the server has exited.
+            # The connection is the worker's before the request goes: a
+            # request still in the kernel's backlog is not "in flight".
             c = Conn(srv.port, timeout=10 * SLOW)
+            c.send(get("/hello"))
+            t.is_(getattr(c.read_response(), "status", None), 200,
+                  "a connection the worker has accepted")
             c.send(get("/delay/x?ms=600"))
-            time.sleep(0.2)
+            time.sleep(0.3)
             t0 = time.monotonic()
             rc, out, err = ctl(srv, "quit")
             took = time.monotonic() - t0
@@ -247,6 +253,159 @@ def test_reload():
             t.is_(rc, 1, "-s reload with no server: exit 1")
             t.like(err, r"hw\.pid does not exist: no server is running",
                    "no server is running")
+
+
+def test_coalesced():
+    """A reload is running (held: a worker is stopped, so its answer is
+    due) when the user edits the config and runs -s reload: the record that
+    comes next is the running reload's, which read the file before the
+    edit; -s must wait for the one after."""
+    with t.block("-s reload while a reload is under way"):
+        d = hwtest.make_tmpdir("sigcmd3")
+        os.mkdir(os.path.join(d, "run"))
+        with hwtest.Server(config=config(), workdir=d, name="coal") as srv:
+            wait_workers(srv)
+            m = re.search(r"worker 1 \(pid (\d+)\) serving",
+                          "\n".join(srv.log_lines()))
+            w1 = int(m.group(1))
+            os.kill(w1, signal.SIGSTOP)
+            try:
+                os.kill(srv.pid, signal.SIGHUP)
+                t.ok(srv.wait_log(r"worker 2: generation 2 active",
+                                  10 * SLOW),
+                     "reload A is under way (worker 2 took generation 2, "
+                     "worker 1 is stopped)")
+                # The edit's reload takes a second (its module's init is
+                # slow), so that the record of A is there to be mistaken
+                # for it long enough.
+                c = config()
+                c["routes"].append(route("/edited", hwtest.fixture("behave"),
+                                         {"init_ms": 1000}))
+                hwtest.write_config(srv.config_path, c)
+                result = []
+                th = threading.Thread(
+                    target=lambda: result.append(ctl(srv, "reload")))
+                th.start()
+                time.sleep(0.5)
+                t.ok(th.is_alive(), "-s reload waits while A is held")
+            finally:
+                os.kill(w1, signal.SIGCONT)
+            th.join(60)
+            rc, out, err = result[0] if result else (None, "", "")
+            t.ok(rc == 0 and "generation 3 active" in out,
+                 "-s reload reports generation 3, the reload after its "
+                 "signal, not A's generation 2", rc, out, err)
+            t.is_(status(srv.port, "/edited"), 200,
+                  "the edit serves when -s reload returns")
+
+
+def test_start_window():
+    """Signals that reach the master while it starts: the pid file exists
+    from the start, so -s can find a master whose first generation is
+    still being checked (a module whose init takes 1.5 s) or whose workers
+    are starting."""
+    with t.block("-s quit while the first generation is checked"):
+        d = hwtest.make_tmpdir("sigcmd4")
+        conf = os.path.join(d, "routes.json")
+        pidf = os.path.join(d, "run", "hw.pid")
+        os.mkdir(os.path.join(d, "run"))
+        hwtest.write_config(conf, config(
+            [route("/slow", hwtest.fixture("behave"), {"init_ms": 1500})]))
+        # The log goes to a file: a pipe nobody reads would fill and stop
+        # the server.
+        logf = open(os.path.join(d, "log"), "w+b")
+        p = subprocess.Popen([hwtest.HAYWIRE, "-c", conf], cwd=d,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=logf, start_new_session=True)
+        try:
+            hwtest.poll(lambda: os.path.exists(pidf), 10 * SLOW)
+            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "quit"])
+            try:
+                code = p.wait(20 * SLOW)
+            except subprocess.TimeoutExpired:
+                code = None
+            logf.seek(0)
+            log = logf.read().decode("utf-8", "replace")
+            t.ok(rc == 0, "-s quit exits 0", rc, err)
+            t.is_(code, 0, "the master exits 0 (a stop, not a failed start)")
+            t.ok("[error]" not in log and "stopped before the first "
+                 "generation served" in log,
+                 "it logs no error: it stopped before serving", log)
+            t.ok(not os.path.exists(pidf), "the pid file is gone")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    with t.block("SIGUSR1 while the workers start"):
+        d = hwtest.make_tmpdir("sigcmd5")
+        conf = os.path.join(d, "routes.json")
+        pidf = os.path.join(d, "run", "hw.pid")
+        os.mkdir(os.path.join(d, "run"))
+        hwtest.write_config(conf, config())
+        # The log goes to a file: a pipe nobody reads would fill and stop
+        # the server.
+        logf = open(os.path.join(d, "log"), "w+b")
+        p = subprocess.Popen([hwtest.HAYWIRE, "-c", conf], cwd=d,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=logf, start_new_session=True)
+        try:
+            hwtest.poll(lambda: os.path.exists(pidf), 10 * SLOW)
+            # From the moment the pid file exists until well after the
+            # workers serve, a reopen every 2 ms.
+            end = time.monotonic() + 1.0 * SLOW
+            sent = 0
+            while time.monotonic() < end and p.poll() is None:
+                os.kill(p.pid, signal.SIGUSR1)
+                sent += 1
+                time.sleep(0.002)
+            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "quit"])
+            try:
+                code = p.wait(20 * SLOW)
+            except subprocess.TimeoutExpired:
+                code = None
+            logf.seek(0)
+            log = logf.read().decode("utf-8", "replace")
+            t.ok(sent > 50 and "killed by signal" not in log and
+                 "[error]" not in log,
+                 "%d SIGUSR1 while starting: no worker killed, no error" %
+                 sent, log[-3000:])
+            t.ok(rc == 0 and code == 0, "then -s quit: exit 0", rc, code,
+                 err)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    with t.block("four servers started at once on one pid file"):
+        d = hwtest.make_tmpdir("sigcmd6")
+        pidf = os.path.join(d, "hw.pid")
+        procs = []
+        for i in range(4):
+            conf = os.path.join(d, "r%d.json" % i)
+            hwtest.write_config(conf, dict(config(workers=0),
+                                           pid_file="hw.pid"))
+            procs.append(subprocess.Popen(
+                [hwtest.HAYWIRE, "-c", conf], cwd=d,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True))
+        try:
+            time.sleep(1.5 * SLOW)
+            running = [q for q in procs if q.poll() is None]
+            refused = [q for q in procs if q.returncode == 1]
+            t.ok(len(running) == 1 and len(refused) == 3,
+                 "one serves, three are refused",
+                 [q.returncode for q in procs])
+            t.is_(read(pidf).strip(),
+                  str(running[0].pid) if running else "?",
+                  "the pid file names the one that serves")
+        finally:
+            for q in procs:
+                if q.poll() is None:
+                    q.terminate()
+                    q.wait(10)
 
 
 def test_single_and_stop():
@@ -297,6 +456,10 @@ def test_wrong_uses():
         t.like(err, r"usage: haywire", "with the usage")
         rc, out, err = hwtest.run_haywire(["--no-such-option"])
         t.is_(rc, 2, "an unknown option exits 2 too")
+        rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "reload",
+                                           "--listen", "127.0.0.1:1"])
+        t.ok(rc == 2 and "takes no option but -c and --pid-file" in err,
+             "-s with --listen: exit 2, it takes no such option", rc, err)
         rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "reload"])
         t.ok(rc == 1 and re.search(r"hw\.pid does not exist: no server is "
                                    r"running", err),
@@ -347,7 +510,8 @@ def test_wrong_uses():
              rc, err)
         hwtest.write_config(conf, dict(config(),
                                        pid_file="no/such/dir/hw.pid"))
-        rc, out, err = hwtest.run_haywire(["-c", conf], timeout=20)
+        # (Not run_haywire, which would give it a --pid-file of its own.)
+        rc, out, err = hwtest._run([hwtest.HAYWIRE, "-c", conf], 20)
         t.ok(rc == 1 and re.search(r"cannot write the pid file "
                                    r".*no/such/dir/hw\.pid: no such file",
                                    err),
@@ -357,6 +521,8 @@ def test_wrong_uses():
 
 def main():
     test_reload()
+    test_coalesced()
+    test_start_window()
     test_single_and_stop()
     test_wrong_uses()
 

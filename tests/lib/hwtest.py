@@ -425,8 +425,13 @@ def _run(argv, timeout, cwd=None, env=None, stdin=subprocess.DEVNULL):
 
 def run_haywire(args, timeout=TIMEOUT, cwd=None):
     """Runs the server binary with `args` to completion (or kills it after
-    `timeout`).  Returns (rc, stdout, stderr)."""
-    return _run([HAYWIRE] + list(args), timeout, cwd=cwd)
+    `timeout`).  Returns (rc, stdout, stderr).  A run that may serve (not -t,
+    not -s) gets a pid file of its own unless it names one: the built-in
+    default is the system's, one for every server."""
+    args = list(args)
+    if not ({"-t", "--test", "-s", "--signal", "--pid-file"} & set(args)):
+        args += ["--pid-file", os.path.join(make_tmpdir("pid"), "hw.pid")]
+    return _run([HAYWIRE] + args, timeout, cwd=cwd)
 
 
 def check_config(path, timeout=TIMEOUT, cwd=None, extra=()):

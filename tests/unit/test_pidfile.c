@@ -1,12 +1,13 @@
 /*
  * test_pidfile.c - unit tests of the pid file and the reload record
  * (server/pidfile.c): what a pid file may name (nothing, a stale pid, a
- * process that is not Haywire, garbage, a running Haywire), that a second
- * server is refused a pid file a running one holds, that removal leaves a
- * successor's file alone, and that the record survives a round trip with a
- * reason holding newlines.  "Haywire" here is this test's own command name
- * (a binary asks its own kind), so a forked child of this test counts as
- * one and a child that execs sleep(1) does not.
+ * process that is not Haywire, garbage, a Haywire that does not hold it, a
+ * running server that does), that a second server is refused a pid file a
+ * running one holds (the lock decides), that removal leaves a successor's
+ * file alone, and that the record survives a round trip with a reason
+ * holding newlines.  "Haywire" here is this test's own command name (a
+ * binary asks its own kind), so a forked child of this test counts as one
+ * and a child that execs sleep(1) does not.
  */
 #include "autoconf.h"
 
@@ -31,14 +32,48 @@ static void put(const char *path, const char *text) {
   }
 }
 
-static pid_t child(int exec_sleep) {
-  pid_t p = fork();
+/* A child: sleep(1) (exec_sleep), a process of our kind holding `hold` as
+ * its pid file (a running server), or one holding nothing.  Returns once
+ * the child is what it should be. */
+static pid_t child(int exec_sleep, const char *hold) {
+  int ready[2];
+  char c = 0, comm[64], path[64];
+  pid_t p;
+
+  if (pipe(ready) != 0)
+    return -1;
+  p = fork();
   if (p == 0) {
+    char err[512];
+    close(ready[0]);
     if (exec_sleep)
       execlp("sleep", "sleep", "30", (char *)NULL);
+    if (hold != NULL && hw__pidfile_write(hold, err, sizeof(err)) != 0)
+      _exit(1);
+    if (write(ready[1], "x", 1) != 1)
+      _exit(1);
     pause();
     _exit(0);
   }
+  close(ready[1]);
+  if (!exec_sleep) {
+    if (read(ready[0], &c, 1) != 1)
+      diag("child %ld did not get ready", (long)p);
+  } else {
+    /* Until the exec has happened: its command name says so. */
+    snprintf(path, sizeof(path), "/proc/%ld/comm", (long)p);
+    for (int i = 0; i < 500; i++) {
+      FILE *f = fopen(path, "r");
+      int is_sleep = f != NULL && fgets(comm, sizeof(comm), f) != NULL &&
+                     strncmp(comm, "sleep", 5) == 0;
+      if (f != NULL)
+        fclose(f);
+      if (is_sleep)
+        break;
+      usleep(10000);
+    }
+  }
+  close(ready[0]);
   return p;
 }
 
@@ -68,7 +103,7 @@ int main(void) {
          "empty: EINVAL");
   contains(err, "does not hold a process id", "which says so");
 
-  gone = child(0);
+  gone = child(0, NULL);
   end(gone);
   snprintf(text, sizeof(text), "%ld\n", (long)gone);
   put(path, text);
@@ -77,14 +112,17 @@ int main(void) {
   contains(err, "is stale", "which says stale");
 
   /* An exited child not yet reaped still answers kill(pid, 0). */
-  gone = child(0);
+  gone = child(0, NULL);
   kill(gone, SIGKILL);
-  usleep(100000);
-  ok(!hw__pidfile_alive(gone), "a zombie is not alive");
+  {
+    siginfo_t si;
+    waitid(P_PID, (id_t)gone, &si, WEXITED | WNOWAIT); /* exited, unreaped */
+  }
+  ok(kill(gone, 0) == 0 && !hw__pidfile_alive(gone),
+     "a zombie answers kill() but is not alive");
   waitpid(gone, NULL, 0);
 
-  sleeper = child(1);
-  usleep(200000); /* its exec has happened */
+  sleeper = child(1, NULL);
   snprintf(text, sizeof(text), "%ld\n", (long)sleeper);
   put(path, text);
   is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_EPERM,
@@ -94,12 +132,22 @@ int main(void) {
   is_int(hw__pidfile_write(path, err, sizeof(err)), 0,
          "a server may take a pid file naming a foreign process");
   end(sleeper);
+  hw__pidfile_remove(path); /* and lets go of it */
+  ok(access(path, F_OK) != 0, "remove takes this process's own pid file");
 
-  other = child(0);
+  /* A process of our kind that does not hold the file: a pid the kernel
+   * gave to another Haywire process (a worker, say) after the server went. */
+  other = child(0, NULL);
   snprintf(text, sizeof(text), "%ld\n", (long)other);
   put(path, text);
+  is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), UV_ESRCH,
+         "a Haywire process that does not hold the file: stale");
+  contains(err, "no server holds it", "which says so");
+  end(other);
+
+  other = child(0, path);
   is_int(hw__pidfile_read(path, &pid, err, sizeof(err)), 0,
-         "a running process of our own kind: read");
+         "a running server holding its pid file: read");
   is_int(pid, other, "its pid");
   is_int(hw__pidfile_write(path, err, sizeof(err)), UV_EEXIST,
          "a second server is refused a pid file a running one holds");
