@@ -299,85 +299,77 @@ def test_coalesced():
                   "the edit serves when -s reload returns")
 
 
+class RawMaster:
+    """A master started straight (hwtest.Server waits for it to listen;
+    these tests signal it before), its log in a file (a pipe nobody reads
+    would fill and stop it).  quit() runs -s quit and returns (-s's exit
+    status, -s's stderr, the master's exit status, its log)."""
+
+    def __init__(self, d, routes=None):
+        self.conf = os.path.join(d, "routes.json")
+        self.pidf = os.path.join(d, "run", "hw.pid")
+        os.mkdir(os.path.join(d, "run"))
+        hwtest.write_config(self.conf, config(routes))
+        self.logf = open(os.path.join(d, "log"), "w+b")
+        self.p = subprocess.Popen([hwtest.HAYWIRE, "-c", self.conf], cwd=d,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=self.logf, start_new_session=True)
+        hwtest.poll(lambda: os.path.exists(self.pidf), 10 * SLOW)
+
+    def quit(self):
+        rc, out, err = hwtest.run_haywire(["-c", self.conf, "-s", "quit"])
+        try:
+            code = self.p.wait(20 * SLOW)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.logf.seek(0)
+        return rc, err, code, self.logf.read().decode("utf-8", "replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.logf.close()
+
+
 def test_start_window():
     """Signals that reach the master while it starts: the pid file exists
     from the start, so -s can find a master whose first generation is
     still being checked (a module whose init takes 1.5 s) or whose workers
     are starting."""
     with t.block("-s quit while the first generation is checked"):
-        d = hwtest.make_tmpdir("sigcmd4")
-        conf = os.path.join(d, "routes.json")
-        pidf = os.path.join(d, "run", "hw.pid")
-        os.mkdir(os.path.join(d, "run"))
-        hwtest.write_config(conf, config(
-            [route("/slow", hwtest.fixture("behave"), {"init_ms": 1500})]))
-        # The log goes to a file: a pipe nobody reads would fill and stop
-        # the server.
-        logf = open(os.path.join(d, "log"), "w+b")
-        p = subprocess.Popen([hwtest.HAYWIRE, "-c", conf], cwd=d,
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=logf, start_new_session=True)
-        try:
-            hwtest.poll(lambda: os.path.exists(pidf), 10 * SLOW)
-            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "quit"])
-            try:
-                code = p.wait(20 * SLOW)
-            except subprocess.TimeoutExpired:
-                code = None
-            logf.seek(0)
-            log = logf.read().decode("utf-8", "replace")
+        with RawMaster(hwtest.make_tmpdir("sigcmd4"), [
+                route("/slow", hwtest.fixture("behave"),
+                      {"init_ms": 1500})]) as m:
+            rc, err, code, log = m.quit()
             t.ok(rc == 0, "-s quit exits 0", rc, err)
             t.is_(code, 0, "the master exits 0 (a stop, not a failed start)")
             t.ok("[error]" not in log and "stopped before the first "
                  "generation served" in log,
                  "it logs no error: it stopped before serving", log)
-            t.ok(not os.path.exists(pidf), "the pid file is gone")
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            t.ok(not os.path.exists(m.pidf), "the pid file is gone")
 
     with t.block("SIGUSR1 while the workers start"):
-        d = hwtest.make_tmpdir("sigcmd5")
-        conf = os.path.join(d, "routes.json")
-        pidf = os.path.join(d, "run", "hw.pid")
-        os.mkdir(os.path.join(d, "run"))
-        hwtest.write_config(conf, config())
-        # The log goes to a file: a pipe nobody reads would fill and stop
-        # the server.
-        logf = open(os.path.join(d, "log"), "w+b")
-        p = subprocess.Popen([hwtest.HAYWIRE, "-c", conf], cwd=d,
-                             stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=logf, start_new_session=True)
-        try:
-            hwtest.poll(lambda: os.path.exists(pidf), 10 * SLOW)
+        with RawMaster(hwtest.make_tmpdir("sigcmd5")) as m:
             # From the moment the pid file exists until well after the
             # workers serve, a reopen every 2 ms.
             end = time.monotonic() + 1.0 * SLOW
             sent = 0
-            while time.monotonic() < end and p.poll() is None:
-                os.kill(p.pid, signal.SIGUSR1)
+            while time.monotonic() < end and m.p.poll() is None:
+                os.kill(m.p.pid, signal.SIGUSR1)
                 sent += 1
                 time.sleep(0.002)
-            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "quit"])
-            try:
-                code = p.wait(20 * SLOW)
-            except subprocess.TimeoutExpired:
-                code = None
-            logf.seek(0)
-            log = logf.read().decode("utf-8", "replace")
+            rc, err, code, log = m.quit()
             t.ok(sent > 50 and "killed by signal" not in log and
                  "[error]" not in log,
                  "%d SIGUSR1 while starting: no worker killed, no error" %
                  sent, log[-3000:])
             t.ok(rc == 0 and code == 0, "then -s quit: exit 0", rc, code,
                  err)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
 
     with t.block("four servers started at once on one pid file"):
         d = hwtest.make_tmpdir("sigcmd6")
