@@ -6,6 +6,9 @@
  * a file of any size costs the same memory.  The route config is
  *   {"file": "/var/lib/app/data.bin", "type": "application/octet-stream"}
  * The file is opened per request, so replacing it takes effect at once.
+ * Build it against the installed SDK with
+ *   cc -O2 -shared -fPIC $(pkg-config --cflags haywire) -Wl,-z,defs \
+ *     -o file_region.so file_region.c
  * It answers GET and HEAD (405 otherwise); Range: bytes=A-B, A- or -N gives
  * 206 with Content-Range, an unsatisfiable one 416; other range forms
  * (several ranges) get the whole file, which RFC 9110 allows.

@@ -11,7 +11,9 @@
  * when a write says HW_CONGESTED, ticks are skipped until the host says
  * the output has drained (on_writable).  The route config is
  *   {"interval_ms": 1000, "events": 0}
- * read with the config accessors.  It links nothing but libc.
+ * read with the config accessors.  It links nothing but libc.  Build it
+ * against the installed SDK with
+ *   cc -O2 -shared -fPIC $(pkg-config --cflags haywire) -Wl,-z,defs -o sse.so sse.c
  */
 #include <stdint.h>
 #include <stdio.h>

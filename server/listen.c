@@ -35,12 +35,45 @@ int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len) {
   return r;
 }
 
+/* SO_REUSEPORT lets any socket of the same user join a group: a second
+ * server started on a busy address would not fail, it would share the
+ * port's connections with the first.  So before the first socket of a group
+ * binds, a plain one (SO_REUSEADDR only, which TIME_WAIT does not stop)
+ * tries the address: in use, it fails as a server without SO_REUSEPORT
+ * would. */
+static int probe_free(const struct sockaddr_storage *ss, socklen_t len) {
+  int one = 1, r = 0, e;
+  int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0; /* the real socket will say why */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (ss->ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (bind(fd, (const struct sockaddr *)ss, len) != 0 && errno == EADDRINUSE)
+    r = -1;
+  e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
 int hw__listen_open(const hw__config_listen *l, int port, int backlog,
                     int group, int *out, char *err, size_t err_len) {
   struct sockaddr_storage ss = l->addr;
   socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                            : sizeof(struct sockaddr_in);
-  int one = 1, fd;
+  int one = 1, fd = -1;
+  uint16_t want = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+
+  if (group && port < 0 && want != 0 && probe_free(&ss, len) != 0) {
+    snprintf(err, err_len,
+             "cannot listen on %s: address already in use (another server "
+             "listens there)",
+             l->text);
+    return UV_EADDRINUSE;
+  }
 
   if (port >= 0) {
     if (ss.ss_family == AF_INET6)

@@ -18,8 +18,11 @@ int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len);
 /**
  * Opens a non-blocking listening socket for `l` (on `port` instead of its
  * own when port >= 0), joined to the SO_REUSEPORT group of its address when
- * `group` is set, and sets `*fd` (the caller's).  Returns 0, or a negative
- * code with one line in `err`.
+ * `group` is set, and sets `*fd` (the caller's).  The first socket of a
+ * group (`port` < 0, its own port not 0) fails with UV_EADDRINUSE when
+ * another socket already listens there, as a socket without SO_REUSEPORT
+ * would: the group must not join another server's.  Returns 0, or a
+ * negative code with one line in `err`.
  */
 int hw__listen_open(const hw__config_listen *l, int port, int backlog,
                     int group, int *fd, char *err, size_t err_len);

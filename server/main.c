@@ -94,6 +94,18 @@ static int usage_error(const char *fmt, const char *arg) {
   return 2;
 }
 
+/* -s WORD: one known word, once.  Returns 0 or the usage error's status. */
+static int take_signal_word(const char **word, const char *arg) {
+  if (*word != NULL)
+    return usage_error("-s given twice (\"%s\" after another)", arg);
+  if (!hw__sigcmd_known(arg))
+    return usage_error("-s: unknown signal \"%s\" (reload, stop, quit or "
+                       "reopen)",
+                       arg);
+  *word = arg;
+  return 0;
+}
+
 /* Many keep-alive connections need many descriptors: take all the system
  * allows this process. */
 static void raise_nofile(void) {
@@ -191,6 +203,7 @@ static int run_single(const char *config, const hw__config_listen *listen,
   }
   if (gen->config->pid_file != NULL)
     w.reload.config_pid_file = strdup(gen->config->pid_file);
+  w.reload.config_workers = gen->config->workers;
   if ((r = hw__worker_init(&w, loop, gen)) != 0) {
     hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
     return hw__worker_abandon(&w);
@@ -374,11 +387,8 @@ int main(int argc, char **argv) {
       test = 1;
       break;
     case 's':
-      if (!hw__sigcmd_known(optarg))
-        return usage_error("-s: unknown signal \"%s\" (reload, stop, quit "
-                           "or reopen)",
-                           optarg);
-      signal_word = optarg;
+      if ((r = take_signal_word(&signal_word, optarg)) != 0)
+        return r;
       break;
     case 'r':
       run_dir = optarg;

@@ -287,7 +287,8 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
 
 static void spawn_slot(slot *s) {
   master *m = s->m;
-  char exe[4096], id[16], gen[16], nfds[16], snap[4352], state[4200];
+  char exe[4096], path[4096], id[16], gen[16], nfds[16], snap[4352];
+  char state[4200];
   size_t exe_len = sizeof(exe);
   char *args[14];
   uv_stdio_container_t *stdio;
@@ -297,7 +298,7 @@ static void spawn_slot(slot *s) {
 
   if (m->stopping)
     return;
-  uv_exepath(exe, &exe_len);
+  uv_exepath(exe, &exe_len); /* argv[0]: what ps shows */
   snprintf(id, sizeof(id), "%d", s->id);
   snprintf(gen, sizeof(gen), "%u", m->rl.last_id);
   snprintf(nfds, sizeof(nfds), "%zu", n);
@@ -333,7 +334,9 @@ static void spawn_slot(slot *s) {
     stdio[4 + i].data.fd = s->fds[i];
   }
   memset(&opt, 0, sizeof(opt));
-  opt.file = exe;
+  opt.file = hw__process_exec_path(path, sizeof(path));
+  if (opt.file == NULL)
+    opt.file = exe;
   opt.args = args;
   opt.exit_cb = on_exit_cb;
   opt.stdio = stdio;
@@ -624,6 +627,7 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   m.rl.config_path = strdup(cfg->path);
   if (cfg->pid_file != NULL)
     m.rl.config_pid_file = strdup(cfg->pid_file);
+  m.rl.config_workers = cfg->workers;
   if (pid_file != NULL) {
     char record[4200];
     hw__pidfile_record_path(pid_file, record, sizeof(record));

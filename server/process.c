@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "log.h"
 #include "process.h"
@@ -39,3 +40,17 @@ const char *hw__process_signame(int sig) {
   default: return "unknown signal";
   }
 }
+
+const char *hw__process_exec_path(char *buf, size_t len) {
+  size_t n = len;
+  /* In the child uv_spawn forks, /proc/self/exe is the binary the server
+   * runs, even when `make install` has since replaced (unlinked) the file:
+   * workers and preflights then run the server's own code, not a newer
+   * binary's, until a restart. */
+  if (access("/proc/self/exe", X_OK) == 0)
+    return "/proc/self/exe";
+  if (uv_exepath(buf, &n) != 0)
+    return NULL;
+  return buf;
+}
+

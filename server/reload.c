@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "pidfile.h"
+#include "process.h"
 #include "reload.h"
 
 #define REAPER_MS 100
@@ -363,17 +364,19 @@ static void on_child_timeout(uv_timer_t *t) {
 }
 
 static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
-  char exe[4096], snapshot[4352];
+  char exe[4096], path[4096], snapshot[4352];
+  const char *file;
   size_t exe_len = sizeof(exe);
   char *args[5];
   uv_process_options_t opt;
   uv_stdio_container_t stdio[3];
   int r;
 
-  if ((r = uv_exepath(exe, &exe_len)) != 0) {
+  if ((r = uv_exepath(exe, &exe_len)) != 0 ||
+      (file = hw__process_exec_path(path, sizeof(path))) == NULL) {
     snprintf(err, err_len, "cannot find the server binary: %s",
-             uv_strerror(r));
-    return r;
+             uv_strerror(r != 0 ? r : UV_ENOENT));
+    return r != 0 ? r : UV_ENOENT;
   }
   hw__reload_snapshot(rl, rl->staged_id, snapshot, sizeof(snapshot));
   args[0] = exe;
@@ -389,7 +392,7 @@ static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
   stdio[1].flags = UV_IGNORE;
   stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[2].data.stream = (uv_stream_t *)&rl->child_err;
-  opt.file = exe;
+  opt.file = file;
   opt.args = args;
   opt.exit_cb = on_child_exit;
   opt.stdio = stdio;
@@ -434,6 +437,8 @@ static void begin(hw__reloader *rl) {
   if ((cfg->pid_file == NULL) != (rl->config_pid_file == NULL) ||
       (cfg->pid_file != NULL && strcmp(cfg->pid_file, rl->config_pid_file) != 0))
     hw__log(HW_LOG_WARN, "reload: a change of \"pid_file\" takes a restart");
+  if (cfg->workers != rl->config_workers)
+    hw__log(HW_LOG_WARN, "reload: a change of \"workers\" takes a restart");
   if (hw__config_set_listen(cfg, rl->listen, rl->nlisten) != 0) {
     hw__config_free(cfg);
     hw__reload_finished(rl, 0, "out of memory");

@@ -46,6 +46,7 @@ struct hw__reloader {
   uint64_t sequence;  /* reloads recorded so far */
   char *config_pid_file; /* the first config's "pid_file" (a reload cannot
                             move it: it warns).  Owned; may be NULL. */
+  int config_workers;     /* the first config's "workers" (likewise) */
   hw__config *staged; /* the config being checked */
   unsigned staged_id;
   uv_process_t child; /* the preflight: haywire -t on the snapshot */

@@ -411,13 +411,19 @@ def test_single_and_stop():
             rc, out, err = ctl(srv, "reload")
             t.ok(rc == 0, "-s reload exits 0", rc, err)
             t.like(out, r"generation 2 active", "generation 2")
+            hwtest.write_config(srv.config_path, config(workers=3))
+            rc, out, err = ctl(srv, "reload")
+            t.ok(rc == 0 and srv.wait_log(r'a change of "workers" takes a '
+                                          r'restart', 5 * SLOW),
+                 "a reload that changes \"workers\" says it takes a restart",
+                 rc, err)
             hwtest.write_config(srv.config_path,
                                 config([route("/hello", "nope.so")],
                                        workers=0))
             rc, out, err = ctl(srv, "reload")
             t.ok(rc == 1 and re.search(r"reload failed: .*nope\.so", err),
                  "a failed reload: exit 1 with the reason", rc, err)
-            t.is_(status(srv.port), 200, "generation 2 serves")
+            t.is_(status(srv.port), 200, "generation 3 serves")
             # -s stop is the fast stop: a 60 s request does not hold it.
             c = Conn(srv.port, timeout=10 * SLOW)
             c.send(get("/delay/x?ms=60000"))
@@ -452,6 +458,10 @@ def test_wrong_uses():
                                            "--listen", "127.0.0.1:1"])
         t.ok(rc == 2 and "takes no option but -c and --pid-file" in err,
              "-s with --listen: exit 2, it takes no such option", rc, err)
+        rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "reload",
+                                           "-s", "quit"])
+        t.ok(rc == 2 and "-s given twice" in err,
+             "-s twice: exit 2", rc, err)
         rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "reload"])
         t.ok(rc == 1 and re.search(r"hw\.pid does not exist: no server is "
                                    r"running", err),

@@ -822,7 +822,73 @@ def test_single():
                 stop_check(srv)
 
 
+def test_busy_port():
+    """SO_REUSEPORT would let a second master join the first's port and
+    take a share of its connections: it must fail as any server does on a
+    busy address."""
+    with t.block("a second master on the first's port"):
+        with hwtest.Server(routes=routes(), workers=2, name="first") as srv:
+            addr = "127.0.0.1:%d" % srv.port
+            d = hwtest.make_tmpdir("second")
+            conf = hwtest.write_config(os.path.join(d, "routes.json"), {
+                "listen": [addr], "workers": 2,
+                "modules_dir": hwtest.MODULES_DIR, "routes": routes()})
+            rc, out, err = hwtest.run_haywire(["-c", conf], timeout=20)
+            t.ok(rc == 1 and re.search(
+                r"routes\.json: cannot listen on %s: address already in use "
+                r"\(another server listens there\)" % re.escape(addr), err),
+                "it exits 1: address already in use", rc, err)
+            pids = set()
+            for _ in range(20):
+                r, e, _ = fetch(srv.port, "/echo")
+                pids.add(r.header("X-Worker") if r else e)
+            t.ok(pids <= set(str(p) for p in children(srv.pid)),
+                 "the first server's workers answer every request", pids)
+
+
+def test_replaced_binary():
+    """`make install` over a running server unlinks its binary: workers it
+    starts later and reload preflights still run the server's own code."""
+    with t.block("the binary replaced on disk while it runs"):
+        d = hwtest.make_tmpdir("binary")
+        exe = os.path.join(d, "haywire")
+        shutil.copy2(hwtest.HAYWIRE, exe)
+        conf = hwtest.write_config(os.path.join(d, "routes.json"), {
+            "listen": ["127.0.0.1:0"], "workers": 2, "pid_file": "hw.pid",
+            "modules_dir": hwtest.MODULES_DIR, "routes": routes()})
+        logf = open(os.path.join(d, "log"), "w+b")
+        p = subprocess.Popen([exe, "-c", conf], cwd=d,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=logf,
+                             start_new_session=True)
+        try:
+            hwtest.poll(lambda: len(children(p.pid)) == 2, 10 * SLOW)
+            shutil.copy2(exe, exe + ".new")
+            os.rename(exe + ".new", exe)  # what install(1) does
+            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "reload"])
+            t.ok(rc == 0 and "generation 2 active" in out,
+                 "a reload after the binary was replaced works", rc, err)
+            victim = children(p.pid)[0]
+            os.kill(victim, signal.SIGKILL)
+            hwtest.poll(lambda: len(children(p.pid)) == 2 and
+                        victim not in children(p.pid), 10 * SLOW)
+            logf.seek(0)
+            log = logf.read().decode("utf-8", "replace")
+            t.ok(re.search(r"worker \d \(pid \d+\) serving generation 2",
+                           log) and "cannot start worker" not in log,
+                 "a killed worker is replaced", log[-2000:])
+            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "quit"])
+            t.ok(rc == 0 and p.wait(20 * SLOW) == 0, "then it stops", err)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            logf.close()
+
+
 def main():
+    test_busy_port()
+    test_replaced_binary()
     test_both_serve()
     test_crash_survival()
     test_crash_route()
