@@ -10,16 +10,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "listen.h"
+
 #define HW__CONFIG_WORKERS_AUTO (-1)
 #define HW__CONFIG_WORKERS_MAX 256
 #define HW__CONFIG_POOL_DEFAULT 4
 #define HW__CONFIG_POOL_MAX 1024
-
-/** One "host:port" to listen on, resolved to a socket address. */
-typedef struct hw__config_listen {
-  struct sockaddr_storage addr;
-  char text[80]; /* as the user wrote it, for messages */
-} hw__config_listen;
 
 typedef struct hw__route_conf {
   char *prefix;      /* validated: starts with '/', no trailing '/' */
@@ -78,9 +74,6 @@ void hw__config_free(hw__config *cfg);
  */
 int hw__config_pid_file(const char *path, char **out, char *err,
                         size_t err_len);
-/** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
-int hw__config_parse_listen(const char *text, hw__config_listen *out, char *err,
-                            size_t err_len);
 /** Replaces the listen list (for --listen; copied). */
 int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
                           size_t n);
