@@ -206,13 +206,89 @@ static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
   return 0;
 }
 
+/* A file named in the config (pid_file, an access log's path): relative
+ * to the config file's directory, so that `haywire -s` run from anywhere
+ * with the same -c finds it; made absolute when `absolute` is set, so
+ * that the master's snapshot (elsewhere) names the same file. */
+static int resolve(const char *name, const char *path, int absolute,
+                   char **out) {
+  char *base, cwd[4096];
+  if (name[0] == '/')
+    return (*out = strdup(name)) == NULL ? UV_ENOMEM : 0;
+  if ((base = dir_of(path)) == NULL)
+    return UV_ENOMEM;
+  if (absolute && base[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+    char *b = path_join(cwd, base);
+    free(base);
+    if ((base = b) == NULL)
+      return UV_ENOMEM;
+  }
+  *out = path_join(base, name);
+  free(base);
+  return *out == NULL ? UV_ENOMEM : 0;
+}
+
+static int parse_pid_file(json_t *v, const char *path, char **out, char *err,
+                          size_t err_len) {
+  *out = NULL;
+  if (v == NULL)
+    return 0;
+  if (!json_is_string(v) || json_string_length(v) == 0 ||
+      strlen(json_string_value(v)) != json_string_length(v))
+    return fail(err, err_len, path, "pid_file",
+                "must be a non-empty string (a file path)");
+  return resolve(json_string_value(v), path, 0, out);
+}
+
+/* "access_log" (`key`: "access_log" or "routes[N].access_log"): false, or
+ * {"path": "...", "format": "combined" | "json"}. */
+static int parse_access_log(json_t *v, const char *key, const char *path,
+                            hw__config_alog *out, char *err, size_t err_len) {
+  const char *k, *fmt = "combined";
+  json_t *x, *file = NULL;
+  char sub[224];
+
+  if (json_is_false(v)) {
+    out->mode = HW__ALOG_OFF;
+    return 0;
+  }
+  if (!json_is_object(v))
+    return fail(err, err_len, path, key,
+                "must be false or {\"path\": ..., \"format\": ...}, not %s",
+                json_type_name(v));
+  json_object_foreach(v, k, x) {
+    snprintf(sub, sizeof(sub), "%s.%s", key, k);
+    if (strcmp(k, "path") == 0 && json_is_string(x) &&
+        json_string_length(x) > 0 &&
+        strlen(json_string_value(x)) == json_string_length(x))
+      file = x;
+    else if (strcmp(k, "path") == 0)
+      return fail(err, err_len, path, sub,
+                  "must be a non-empty string (a file path)");
+    else if (strcmp(k, "format") == 0 && json_is_string(x) &&
+             (strcmp(json_string_value(x), "combined") == 0 ||
+              strcmp(json_string_value(x), "json") == 0))
+      fmt = json_string_value(x);
+    else if (strcmp(k, "format") == 0)
+      return fail(err, err_len, path, sub, "must be \"combined\" or \"json\"");
+    else
+      return fail(err, err_len, path, sub, "unknown key");
+  }
+  snprintf(sub, sizeof(sub), "%s.path", key);
+  if (file == NULL)
+    return fail(err, err_len, path, sub, "missing");
+  out->mode = HW__ALOG_ON;
+  out->json = strcmp(fmt, "json") == 0;
+  return resolve(json_string_value(file), path, 1, &out->path);
+}
+
 static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
                        char *err, size_t err_len) {
   hw__route_conf *rc = &cfg->routes[i];
   char key[200];
   const char *k;
   json_t *x, *prefix = NULL, *module = NULL, *config = NULL;
-  json_t *body = NULL, *body_limit = NULL;
+  json_t *body = NULL, *body_limit = NULL, *alog = NULL;
   struct stat st;
   const char *why;
 
@@ -231,6 +307,8 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
       body = x;
     else if (strcmp(k, "body_limit") == 0)
       body_limit = x;
+    else if (strcmp(k, "access_log") == 0)
+      alog = x;
     else {
       snprintf(key, sizeof(key), "routes[%zu].%s", i, k);
       return fail(err, err_len, path, key, "unknown key");
@@ -297,41 +375,18 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
                   "must be a positive integer (bytes)");
     rc->body_limit = (size_t)json_integer_value(body_limit);
   }
+  snprintf(key, sizeof(key), "routes[%zu].access_log", i);
+  if (alog != NULL &&
+      parse_access_log(alog, key, path, &rc->access_log, err, err_len) != 0)
+    return UV_EINVAL;
 
-  snprintf(key, sizeof(key), "routes[%zu].config", i);
-  if (config == NULL) {
-    rc->config_json = strdup("{}");
-  } else {
-    rc->config_json =
-        json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
-  }
+  rc->config_json = config == NULL
+                        ? strdup("{}")
+                        : json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
   if (rc->config_json == NULL)
     return UV_ENOMEM;
   rc->config_len = strlen(rc->config_json);
   return 0;
-}
-
-/* "pid_file": like modules_dir, relative to the config file's directory,
- * so that `haywire -s` run from anywhere with the same -c finds it. */
-static int parse_pid_file(json_t *v, const char *path, char **out, char *err,
-                          size_t err_len) {
-  char *base;
-  *out = NULL;
-  if (v == NULL)
-    return 0;
-  if (!json_is_string(v) || json_string_length(v) == 0 ||
-      strlen(json_string_value(v)) != json_string_length(v))
-    return fail(err, err_len, path, "pid_file",
-                "must be a non-empty string (a file path)");
-  if (json_string_value(v)[0] == '/') {
-    *out = strdup(json_string_value(v));
-  } else {
-    if ((base = dir_of(path)) == NULL)
-      return UV_ENOMEM;
-    *out = path_join(base, json_string_value(v));
-    free(base);
-  }
-  return *out == NULL ? UV_ENOMEM : 0;
 }
 
 static int parse_root(json_t *root, hw__config *cfg, const char *path,
@@ -383,6 +438,10 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
         return r;
     } else if (strcmp(k, "timeouts_ms") == 0) {
       if ((r = parse_timeouts(x, cfg, path, err, err_len)) != 0)
+        return r;
+    } else if (strcmp(k, "access_log") == 0) {
+      if ((r = parse_access_log(x, k, path, &cfg->access_log, err,
+                                err_len)) != 0)
         return r;
     } else {
       return fail(err, err_len, path, k, "unknown key");
@@ -488,6 +547,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__CONFIG_WORKERS_AUTO;
   cfg->thread_pool = HW__CONFIG_POOL_DEFAULT;
+  cfg->access_log.mode = HW__ALOG_OFF;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
   if (r != 0) {
@@ -563,13 +623,22 @@ void hw__config_free(hw__config *cfg) {
     free(cfg->routes[i].module_path);
     free(cfg->routes[i].source_path);
     free(cfg->routes[i].config_json);
+    free(cfg->routes[i].access_log.path);
   }
+  free(cfg->access_log.path);
   free(cfg->routes);
   free(cfg->listen);
   free(cfg->modules_dir);
   free(cfg->pid_file);
   free(cfg->path);
   free(cfg);
+}
+
+static json_t *access_log_json(const hw__config_alog *a) {
+  if (a->mode != HW__ALOG_ON)
+    return json_false();
+  return json_pack("{s:s,s:s}", "path", a->path, "format",
+                   a->json ? "json" : "combined");
 }
 
 char *hw__config_to_json(const hw__config *cfg) {
@@ -596,6 +665,9 @@ char *hw__config_to_json(const hw__config *cfg) {
       if (rc->body_limit != 0)
         bad |= json_object_set_new(route, "body_limit",
                                    json_integer((json_int_t)rc->body_limit));
+      if (rc->access_log.mode != HW__ALOG_INHERIT)
+        bad |= json_object_set_new(route, "access_log",
+                                   access_log_json(&rc->access_log));
       conf = NULL;
       bad |= json_array_append(routes, route);
     }
@@ -625,6 +697,8 @@ char *hw__config_to_json(const hw__config *cfg) {
                                json_integer((json_int_t)cfg->thread_pool));
     bad |= json_object_set(root, "limits", limits);
     bad |= json_object_set(root, "timeouts_ms", timeouts);
+    bad |= json_object_set_new(root, "access_log",
+                               access_log_json(&cfg->access_log));
     bad |= json_object_set(root, "routes", routes);
   }
   if (!bad)

@@ -17,6 +17,19 @@
 #define HW__CONFIG_POOL_DEFAULT 4
 #define HW__CONFIG_POOL_MAX 1024
 
+/** An "access_log" value.  The top level's is off or on (the default:
+ *  off); a route's may also be absent: then the top level's applies. */
+enum hw__config_alog_mode {
+  HW__ALOG_INHERIT = 0, /* (a route's only) */
+  HW__ALOG_OFF,         /* false */
+  HW__ALOG_ON           /* {"path": ..., "format": ...} */
+};
+typedef struct hw__config_alog {
+  enum hw__config_alog_mode mode;
+  int json;   /* "format": "json", else "combined" */
+  char *path; /* absolute (resolved against the config file's directory) */
+} hw__config_alog;
+
 typedef struct hw__route_conf {
   char *prefix;      /* validated: starts with '/', no trailing '/' */
   char *module;      /* the "module" value as written */
@@ -27,6 +40,7 @@ typedef struct hw__route_conf {
   size_t config_len;
   int body_stream;   /* "body": "stream" */
   size_t body_limit; /* "body_limit" in bytes, or 0: limits.body */
+  hw__config_alog access_log; /* "access_log": this route's, if given */
 } hw__route_conf;
 
 /** A whole configuration; every string in it is its own. */
@@ -50,6 +64,7 @@ typedef struct hw__config {
   uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
   uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
   uint64_t timeout_write_ms;     /* timeouts_ms.write: close */
+  hw__config_alog access_log;    /* "access_log" */
   hw__route_conf *routes;
   size_t nroutes;
 } hw__config;
