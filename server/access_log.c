@@ -300,7 +300,8 @@ void hw__access_log_destroy(hw__access_log *al) {
 static void put(hw__buf *b, const char *s, size_t n) {
   hw__buf_append(b, s, n);
 }
-#define PUT(b, lit) put((b), (lit), sizeof(lit) - 1)
+/* (`lit` must be a string literal: its size is taken.) */
+#define PUT(b, lit) put((b), "" lit, sizeof(lit) - 1)
 
 static void put_u64(hw__buf *b, uint64_t v) {
   char t[24], *p = t + sizeof(t);
@@ -346,8 +347,10 @@ static void json_line(hw__access_log *al, hw__buf *b, const hw__access_record *r
   put_jstr(b, r->method.data, r->method.len);
   PUT(b, ",\"target\":");
   put_jstr(b, r->target.data, r->target.len);
-  PUT(b, r->version == 10 ? ",\"protocol\":\"HTTP/1.0\",\"status\":"
-                          : ",\"protocol\":\"HTTP/1.1\",\"status\":");
+  if (r->version == 10)
+    PUT(b, ",\"protocol\":\"HTTP/1.0\",\"status\":");
+  else
+    PUT(b, ",\"protocol\":\"HTTP/1.1\",\"status\":");
   put_u64(b, (uint64_t)r->status);
   PUT(b, ",\"body_bytes\":");
   put_u64(b, r->body_bytes);
@@ -387,7 +390,10 @@ static void combined_line(hw__access_log *al, hw__buf *b,
     hw__access_log_escape(b, r->method.data, r->method.len, 0);
     PUT(b, " ");
     hw__access_log_escape(b, r->target.data, r->target.len, 0);
-    PUT(b, r->version == 10 ? " HTTP/1.0" : " HTTP/1.1");
+    if (r->version == 10)
+      PUT(b, " HTTP/1.0");
+    else
+      PUT(b, " HTTP/1.1");
   }
   PUT(b, "\" ");
   put_u64(b, (uint64_t)r->status);
