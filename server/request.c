@@ -181,7 +181,7 @@ hw_request *hw__request_new(hw__request_core *core,
   req->owner = owner;
   req->msg.version = 11;
   req->res.status = 200;
-  if (core->access_log != NULL)
+  if (__builtin_expect(core->access_log != NULL, 0))
     time_request(req);
   return req;
 }
@@ -363,7 +363,8 @@ void hw__request_free(hw_request *req) {
     req->owner = NULL;
     return;
   }
-  if (core->access_log != NULL && req->state != HW__REQ_HEAD)
+  if (__builtin_expect(core->access_log != NULL, 0) &&
+      req->state != HW__REQ_HEAD)
     log_request(req);
   if (req->due)
     undue(req);
