@@ -251,7 +251,8 @@ void hw__access_log_flush(hw__access_log *al) {
     flush_file(f);
 }
 
-void hw__access_log_reopen(hw__access_log *al) {
+size_t hw__access_log_reopen(hw__access_log *al) {
+  size_t n = 0;
   for (hw__access_file *f = al->files; f != NULL; f = f->next) {
     int fd;
     /* What was logged before the rotation goes to the renamed file. */
@@ -265,7 +266,9 @@ void hw__access_log_reopen(hw__access_log *al) {
       close(f->fd);
     f->fd = fd;
     f->open_errno = 0;
+    n++;
   }
+  return n;
 }
 
 static void free_timer(uv_handle_t *h) {

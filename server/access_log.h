@@ -90,8 +90,9 @@ void hw__access_log_write(hw__access_log *al, hw__access_file *f,
 void hw__access_log_flush(hw__access_log *al);
 /** After a rotation: every file's buffer goes to the file it was meant
  *  for, then its path is opened anew and replaces it (a path that cannot be
- *  opened keeps the old file, and says so once). */
-void hw__access_log_reopen(hw__access_log *al);
+ *  opened keeps the old file, and says so once).  Returns how many paths
+ *  were opened anew. */
+size_t hw__access_log_reopen(hw__access_log *al);
 /** Flushes, and closes the timer (before the loop's last run). */
 void hw__access_log_stop(hw__access_log *al);
 /** Flushes and closes every file, frees the table. */

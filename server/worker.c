@@ -322,8 +322,10 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
  * belongs to whoever started the server and is not reopened. */
 static void on_reopen(uv_signal_t *s, int signum) {
   hw__worker *w = s->data;
+  size_t n;
   (void)signum;
-  hw__access_log_reopen(&w->alog);
+  n = hw__access_log_reopen(&w->alog);
+  hw__log(HW_LOG_INFO, "SIGUSR1: %zu access log file(s) reopened", n);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
