@@ -140,9 +140,8 @@ static void test_lines(void) {
            "\"request_bytes\":77,\"duration_us\":1234,\"referer\":null,"
            "\"user_agent\":null,\"route\":null,\"module\":null,"
            "\"generation\":3,\"worker\":2}\n");
-  /* Two formats, two buffers: each flush writes its file's lines whole
-   * (the combined ones first: the table lists the newest file first, so
-   * the JSON buffer is written first; compare per format). */
+  /* Two formats of one path are two buffers, each written whole by the
+   * flush (in the table's order): compare each format's lines. */
   {
     const char *text = slurp(path);
     const char *json = strstr(want, "{");
