@@ -99,11 +99,15 @@ def cpu_ticks(pid):
 class Haywire:
     name = "haywire"
 
-    def __init__(self, tmp, workers=1, routes=None, cpus=SERVER_CPU, tag="haywire"):
+    def __init__(self, tmp, workers=1, routes=None, cpus=SERVER_CPU, tag="haywire",
+                 access_log=None):
         """workers: worker processes (0: the single-process mode).  routes:
-        extra routes (the hello route on /hello is always there)."""
+        extra routes (the hello route on /hello is always there).
+        access_log: None (off), or the format ("combined", "json") of an
+        access log in tmp/<tag>-access.log."""
         self.port = free_port()
         cfg = os.path.join(tmp, f"{tag}.json")
+        self.access_log = os.path.join(tmp, f"{tag}-access.log")
         # Long idle timeouts: a benchmark's connections must not be closed
         # under it (memory holds idle connections on purpose).
         with open(cfg, "w") as f:
@@ -112,6 +116,8 @@ class Haywire:
                        "workers": workers,
                        "timeouts_ms": {"keepalive": 600000, "head": 600000},
                        "limits": {"connections": 20000},
+                       "access_log": {"path": self.access_log, "format": access_log}
+                       if access_log else False,
                        "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes or [])}, f)
         self.log = open(os.path.join(tmp, f"{tag}.log"), "w")
         # Its own pid file: the built-in default is the system's.
@@ -131,12 +137,17 @@ class Haywire:
 class Nginx:
     name = "nginx"
 
-    def __init__(self, tmp, cpus=SERVER_CPU, locations=""):
-        """locations: more nginx `location` blocks for the server."""
+    def __init__(self, tmp, cpus=SERVER_CPU, locations="", access_log=False):
+        """locations: more nginx `location` blocks for the server.
+        access_log: log in the combined format with a 64 KiB buffer
+        flushed every second (what Haywire's access log does)."""
         self.port = free_port()
         prefix = os.path.join(tmp, "nginx")
         os.makedirs(prefix, exist_ok=True)
         conf = os.path.join(prefix, "nginx.conf")
+        self.access_log = os.path.join(prefix, "access.log")
+        log = (f"access_log {self.access_log} combined buffer=64k flush=1s;"
+               if access_log else "access_log off;")
         with open(conf, "w") as f:
             f.write(f"""worker_processes 1;
 daemon off;
@@ -146,7 +157,7 @@ error_log {prefix}/error.log;
 worker_rlimit_nofile 20000;
 events {{ worker_connections 20000; }}
 http {{
-  access_log off;
+  {log}
   keepalive_requests 4294967295;
   keepalive_timeout 600s;
   client_body_temp_path {prefix}/body;
@@ -271,7 +282,7 @@ def _drive(port, request, depth, window, requests):
 
 
 def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=None,
-                 request=None):
+                 request=None, extra=None):
     """Instructions (valgrind --tool=callgrind) the single-process server
     executes to start, answer `requests` requests on one keep-alive
     connection, `depth` per write with at most `window` unanswered (by
@@ -280,13 +291,14 @@ def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=Non
     requests, so that start-up cancels out.  Instruction counts do not
     depend on the machine's load; with a window larger than one write, how
     many requests one read brings depends on timing, which moves the count
-    per request by a few percent."""
+    per request by a few percent.  `extra`: more top-level config keys."""
     port = free_port()
     cfg = os.path.join(tmp, f"cg-{tag}.json")
     with open(cfg, "w") as f:
         json.dump({"listen": [f"127.0.0.1:{port}"], "workers": 0,
                    "modules_dir": os.path.join(BUILD, "modules"),
-                   "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes)}, f)
+                   "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes),
+                   **(extra or {})}, f)
     out = os.path.join(tmp, f"cg-{tag}-{requests}.out")
     p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                           binary or os.path.join(BUILD, "server", "haywire"), "-c", cfg,

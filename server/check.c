@@ -20,11 +20,33 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "check.h"
 #include "generation.h"
 #include "host.h"
 #include "module.h"
 #include "process.h"
+
+/* Every access log the config names can be opened for appending (as
+ * nginx, the server does not start, nor reload, when one cannot): the
+ * first that cannot, named by its key. */
+static int probe_logs(const hw__config *cfg, char *err, size_t err_len) {
+  char why[4200];
+  if (cfg->access_log.mode == HW__ALOG_ON &&
+      hw__access_log_probe(cfg->access_log.path, why, sizeof(why)) != 0) {
+    snprintf(err, err_len, "%s: access_log.path: %s", cfg->path, why);
+    return UV_EINVAL;
+  }
+  for (size_t i = 0; i < cfg->nroutes; i++)
+    if (cfg->routes[i].access_log.mode == HW__ALOG_ON &&
+        hw__access_log_probe(cfg->routes[i].access_log.path, why,
+                             sizeof(why)) != 0) {
+      snprintf(err, err_len, "%s: routes[%zu].access_log.path: %s", cfg->path,
+               i, why);
+      return UV_EINVAL;
+    }
+  return 0;
+}
 
 /* In the child: the build, start-up's, and its fini. */
 static int build(const char *path, const hw__config_listen *listen,
@@ -36,6 +58,10 @@ static int build(const char *path, const hw__config_listen *listen,
 
   if (r != 0)
     return r;
+  if ((r = probe_logs(cfg, err, err_len)) != 0) {
+    hw__config_free(cfg);
+    return r;
+  }
   if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
     hw__config_free(cfg);
     snprintf(err, err_len, "out of memory");

@@ -1,8 +1,8 @@
 /*
  * check.h - the configuration check (check.c): everything start-up would
- * do with a config (load every module, each route's init, then fini), in a
- * child process, so that a module that crashes costs one line naming its
- * route and file, never the process that asked.  `haywire -t`, the reload
+ * do with a config (open its access logs, load every module, each route's
+ * init, then fini), in a child process, so that a module that crashes
+ * costs one line naming its route and file, never the process that asked.  `haywire -t`, the reload
  * preflight (which runs `haywire -t`) and the single-process start-up use
  * it.
  */

@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "config.h"
 #include "haywire.h"
+#include "listen.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_LIMIT_BODY (1024 * 1024)
@@ -80,75 +81,6 @@ static const char *json_type_name(const json_t *v) {
   case JSON_NULL: return "null";
   }
   return "unknown";
-}
-
-int hw__config_parse_listen(const char *text, hw__config_listen *out, char *err,
-                     size_t err_len) {
-  char host[64];
-  const char *colon, *port_s;
-  char *end;
-  long port;
-  size_t hlen;
-  int r;
-
-  memset(out, 0, sizeof(*out));
-  if (strlen(text) >= sizeof(out->text)) {
-    snprintf(err, err_len, "\"%s\" is too long", text);
-    return UV_EINVAL;
-  }
-  strcpy(out->text, text);
-
-  if (text[0] == '[') {
-    const char *close = strchr(text, ']');
-    if (close == NULL || close[1] != ':') {
-      snprintf(err, err_len, "\"%s\": expected [IPv6]:PORT", text);
-      return UV_EINVAL;
-    }
-    hlen = (size_t)(close - text - 1);
-    port_s = close + 2;
-    if (hlen >= sizeof(host)) {
-      snprintf(err, err_len, "\"%s\": address too long", text);
-      return UV_EINVAL;
-    }
-    memcpy(host, text + 1, hlen);
-    host[hlen] = '\0';
-  } else if ((colon = strrchr(text, ':')) != NULL) {
-    hlen = (size_t)(colon - text);
-    port_s = colon + 1;
-    if (hlen >= sizeof(host) || memchr(text, ':', hlen) != NULL) {
-      snprintf(err, err_len,
-               "\"%s\": expected HOST:PORT (write IPv6 as [::1]:PORT)", text);
-      return UV_EINVAL;
-    }
-    memcpy(host, text, hlen);
-    host[hlen] = '\0';
-  } else {
-    /* A bare port listens on every IPv4 address, as nginx's "listen 80". */
-    strcpy(host, "0.0.0.0");
-    port_s = text;
-  }
-
-  errno = 0;
-  port = strtol(port_s, &end, 10);
-  if (*port_s == '\0' || *end != '\0' || errno != 0 || port < 0 ||
-      port > 65535) {
-    snprintf(err, err_len, "\"%s\": port must be 0-65535", text);
-    return UV_EINVAL;
-  }
-  if (strcmp(host, "*") == 0 || host[0] == '\0')
-    strcpy(host, "0.0.0.0");
-  else if (strcmp(host, "localhost") == 0)
-    strcpy(host, "127.0.0.1");
-
-  if (text[0] == '[')
-    r = uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&out->addr);
-  else
-    r = uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&out->addr);
-  if (r != 0) {
-    snprintf(err, err_len, "\"%s\": not a numeric IP address", text);
-    return UV_EINVAL;
-  }
-  return 0;
 }
 
 int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
@@ -274,13 +206,89 @@ static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
   return 0;
 }
 
+/* A file named in the config (pid_file, an access log's path): relative
+ * to the config file's directory, so that `haywire -s` run from anywhere
+ * with the same -c finds it; made absolute when `absolute` is set, so
+ * that the master's snapshot (elsewhere) names the same file. */
+static int resolve(const char *name, const char *path, int absolute,
+                   char **out) {
+  char *base, cwd[4096];
+  if (name[0] == '/')
+    return (*out = strdup(name)) == NULL ? UV_ENOMEM : 0;
+  if ((base = dir_of(path)) == NULL)
+    return UV_ENOMEM;
+  if (absolute && base[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+    char *b = path_join(cwd, base);
+    free(base);
+    if ((base = b) == NULL)
+      return UV_ENOMEM;
+  }
+  *out = path_join(base, name);
+  free(base);
+  return *out == NULL ? UV_ENOMEM : 0;
+}
+
+static int parse_pid_file(json_t *v, const char *path, char **out, char *err,
+                          size_t err_len) {
+  *out = NULL;
+  if (v == NULL)
+    return 0;
+  if (!json_is_string(v) || json_string_length(v) == 0 ||
+      strlen(json_string_value(v)) != json_string_length(v))
+    return fail(err, err_len, path, "pid_file",
+                "must be a non-empty string (a file path)");
+  return resolve(json_string_value(v), path, 0, out);
+}
+
+/* "access_log" (`key`: "access_log" or "routes[N].access_log"): false, or
+ * {"path": "...", "format": "combined" | "json"}. */
+static int parse_access_log(json_t *v, const char *key, const char *path,
+                            hw__config_alog *out, char *err, size_t err_len) {
+  const char *k, *fmt = "combined";
+  json_t *x, *file = NULL;
+  char sub[224];
+
+  if (json_is_false(v)) {
+    out->mode = HW__ALOG_OFF;
+    return 0;
+  }
+  if (!json_is_object(v))
+    return fail(err, err_len, path, key,
+                "must be false or {\"path\": ..., \"format\": ...}, not %s",
+                json_type_name(v));
+  json_object_foreach(v, k, x) {
+    snprintf(sub, sizeof(sub), "%s.%s", key, k);
+    if (strcmp(k, "path") == 0 && json_is_string(x) &&
+        json_string_length(x) > 0 &&
+        strlen(json_string_value(x)) == json_string_length(x))
+      file = x;
+    else if (strcmp(k, "path") == 0)
+      return fail(err, err_len, path, sub,
+                  "must be a non-empty string (a file path)");
+    else if (strcmp(k, "format") == 0 && json_is_string(x) &&
+             (strcmp(json_string_value(x), "combined") == 0 ||
+              strcmp(json_string_value(x), "json") == 0))
+      fmt = json_string_value(x);
+    else if (strcmp(k, "format") == 0)
+      return fail(err, err_len, path, sub, "must be \"combined\" or \"json\"");
+    else
+      return fail(err, err_len, path, sub, "unknown key");
+  }
+  snprintf(sub, sizeof(sub), "%s.path", key);
+  if (file == NULL)
+    return fail(err, err_len, path, sub, "missing");
+  out->mode = HW__ALOG_ON;
+  out->json = strcmp(fmt, "json") == 0;
+  return resolve(json_string_value(file), path, 1, &out->path);
+}
+
 static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
                        char *err, size_t err_len) {
   hw__route_conf *rc = &cfg->routes[i];
   char key[200];
   const char *k;
   json_t *x, *prefix = NULL, *module = NULL, *config = NULL;
-  json_t *body = NULL, *body_limit = NULL;
+  json_t *body = NULL, *body_limit = NULL, *alog = NULL;
   struct stat st;
   const char *why;
 
@@ -299,6 +307,8 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
       body = x;
     else if (strcmp(k, "body_limit") == 0)
       body_limit = x;
+    else if (strcmp(k, "access_log") == 0)
+      alog = x;
     else {
       snprintf(key, sizeof(key), "routes[%zu].%s", i, k);
       return fail(err, err_len, path, key, "unknown key");
@@ -365,41 +375,18 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
                   "must be a positive integer (bytes)");
     rc->body_limit = (size_t)json_integer_value(body_limit);
   }
+  snprintf(key, sizeof(key), "routes[%zu].access_log", i);
+  if (alog != NULL &&
+      parse_access_log(alog, key, path, &rc->access_log, err, err_len) != 0)
+    return UV_EINVAL;
 
-  snprintf(key, sizeof(key), "routes[%zu].config", i);
-  if (config == NULL) {
-    rc->config_json = strdup("{}");
-  } else {
-    rc->config_json =
-        json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
-  }
+  rc->config_json = config == NULL
+                        ? strdup("{}")
+                        : json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
   if (rc->config_json == NULL)
     return UV_ENOMEM;
   rc->config_len = strlen(rc->config_json);
   return 0;
-}
-
-/* "pid_file": like modules_dir, relative to the config file's directory,
- * so that `haywire -s` run from anywhere with the same -c finds it. */
-static int parse_pid_file(json_t *v, const char *path, char **out, char *err,
-                          size_t err_len) {
-  char *base;
-  *out = NULL;
-  if (v == NULL)
-    return 0;
-  if (!json_is_string(v) || json_string_length(v) == 0 ||
-      strlen(json_string_value(v)) != json_string_length(v))
-    return fail(err, err_len, path, "pid_file",
-                "must be a non-empty string (a file path)");
-  if (json_string_value(v)[0] == '/') {
-    *out = strdup(json_string_value(v));
-  } else {
-    if ((base = dir_of(path)) == NULL)
-      return UV_ENOMEM;
-    *out = path_join(base, json_string_value(v));
-    free(base);
-  }
-  return *out == NULL ? UV_ENOMEM : 0;
 }
 
 static int parse_root(json_t *root, hw__config *cfg, const char *path,
@@ -452,6 +439,10 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     } else if (strcmp(k, "timeouts_ms") == 0) {
       if ((r = parse_timeouts(x, cfg, path, err, err_len)) != 0)
         return r;
+    } else if (strcmp(k, "access_log") == 0) {
+      if ((r = parse_access_log(x, k, path, &cfg->access_log, err,
+                                err_len)) != 0)
+        return r;
     } else {
       return fail(err, err_len, path, k, "unknown key");
     }
@@ -482,7 +473,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
 
   if (listen == NULL) {
     hw__config_listen l;
-    if (hw__config_parse_listen(DEFAULT_LISTEN, &l, err, err_len) != 0 ||
+    if (hw__listen_parse(DEFAULT_LISTEN, &l, err, err_len) != 0 ||
         hw__config_set_listen(cfg, &l, 1) != 0)
       return UV_ENOMEM;
   } else {
@@ -500,7 +491,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
       if (!json_is_string(e))
         return fail(err, err_len, path, key, "must be a string, not %s",
                     json_type_name(e));
-      if (hw__config_parse_listen(json_string_value(e), &cfg->listen[i], why,
+      if (hw__listen_parse(json_string_value(e), &cfg->listen[i], why,
                            sizeof(why)) != 0)
         return fail(err, err_len, path, key, "%s", why);
     }
@@ -556,6 +547,7 @@ int hw__config_parse(const char *text, size_t len, const char *path,
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__CONFIG_WORKERS_AUTO;
   cfg->thread_pool = HW__CONFIG_POOL_DEFAULT;
+  cfg->access_log.mode = HW__ALOG_OFF;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);
   json_decref(root);
   if (r != 0) {
@@ -631,13 +623,22 @@ void hw__config_free(hw__config *cfg) {
     free(cfg->routes[i].module_path);
     free(cfg->routes[i].source_path);
     free(cfg->routes[i].config_json);
+    free(cfg->routes[i].access_log.path);
   }
+  free(cfg->access_log.path);
   free(cfg->routes);
   free(cfg->listen);
   free(cfg->modules_dir);
   free(cfg->pid_file);
   free(cfg->path);
   free(cfg);
+}
+
+static json_t *access_log_json(const hw__config_alog *a) {
+  if (a->mode != HW__ALOG_ON)
+    return json_false();
+  return json_pack("{s:s,s:s}", "path", a->path, "format",
+                   a->json ? "json" : "combined");
 }
 
 char *hw__config_to_json(const hw__config *cfg) {
@@ -664,6 +665,9 @@ char *hw__config_to_json(const hw__config *cfg) {
       if (rc->body_limit != 0)
         bad |= json_object_set_new(route, "body_limit",
                                    json_integer((json_int_t)rc->body_limit));
+      if (rc->access_log.mode != HW__ALOG_INHERIT)
+        bad |= json_object_set_new(route, "access_log",
+                                   access_log_json(&rc->access_log));
       conf = NULL;
       bad |= json_array_append(routes, route);
     }
@@ -693,6 +697,8 @@ char *hw__config_to_json(const hw__config *cfg) {
                                json_integer((json_int_t)cfg->thread_pool));
     bad |= json_object_set(root, "limits", limits);
     bad |= json_object_set(root, "timeouts_ms", timeouts);
+    bad |= json_object_set_new(root, "access_log",
+                               access_log_json(&cfg->access_log));
     bad |= json_object_set(root, "routes", routes);
   }
   if (!bad)

@@ -10,16 +10,25 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "listen.h"
+
 #define HW__CONFIG_WORKERS_AUTO (-1)
 #define HW__CONFIG_WORKERS_MAX 256
 #define HW__CONFIG_POOL_DEFAULT 4
 #define HW__CONFIG_POOL_MAX 1024
 
-/** One "host:port" to listen on, resolved to a socket address. */
-typedef struct hw__config_listen {
-  struct sockaddr_storage addr;
-  char text[80]; /* as the user wrote it, for messages */
-} hw__config_listen;
+/** An "access_log" value.  The top level's is off or on (the default:
+ *  off); a route's may also be absent: then the top level's applies. */
+enum hw__config_alog_mode {
+  HW__ALOG_INHERIT = 0, /* (a route's only) */
+  HW__ALOG_OFF,         /* false */
+  HW__ALOG_ON           /* {"path": ..., "format": ...} */
+};
+typedef struct hw__config_alog {
+  enum hw__config_alog_mode mode;
+  int json;   /* "format": "json", else "combined" */
+  char *path; /* absolute (resolved against the config file's directory) */
+} hw__config_alog;
 
 typedef struct hw__route_conf {
   char *prefix;      /* validated: starts with '/', no trailing '/' */
@@ -31,6 +40,7 @@ typedef struct hw__route_conf {
   size_t config_len;
   int body_stream;   /* "body": "stream" */
   size_t body_limit; /* "body_limit" in bytes, or 0: limits.body */
+  hw__config_alog access_log; /* "access_log": this route's, if given */
 } hw__route_conf;
 
 /** A whole configuration; every string in it is its own. */
@@ -54,6 +64,7 @@ typedef struct hw__config {
   uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
   uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
   uint64_t timeout_write_ms;     /* timeouts_ms.write: close */
+  hw__config_alog access_log;    /* "access_log" */
   hw__route_conf *routes;
   size_t nroutes;
 } hw__config;
@@ -78,9 +89,6 @@ void hw__config_free(hw__config *cfg);
  */
 int hw__config_pid_file(const char *path, char **out, char *err,
                         size_t err_len);
-/** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
-int hw__config_parse_listen(const char *text, hw__config_listen *out, char *err,
-                            size_t err_len);
 /** Replaces the listen list (for --listen; copied). */
 int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
                           size_t n);

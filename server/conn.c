@@ -81,6 +81,8 @@ struct hw__conn {
   unsigned lingering : 1;   /* FIN sent: discarding input a while */
   unsigned rate_on : 1;     /* the body clock has started */
   unsigned rate_graced : 1; /* its first window is over */
+  uint8_t peer_len;         /* the client's address, once asked for: */
+  char peer[47];            /* "[v6]:port" at most, unterminated */
   uint64_t state[];         /* the protocol's, proto->size bytes */
 };
 
@@ -468,17 +470,31 @@ static void t_close(hw__transport *t, int how) {
     after(c, 0);
 }
 
+/* The address is asked for once per connection (the access log wants it
+ * with every request): a system call the first time only. */
 static int t_peer(hw__transport *t, char *buf, size_t len) {
   hw__conn *c = conn_of(t);
   struct sockaddr_storage ss;
+  char text[64];
   int n = sizeof(ss), r;
 
   if (c->closing)
     return UV_ENOTCONN;
-  r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n);
-  if (r != 0)
-    return r;
-  return hw__listen_format((const struct sockaddr *)&ss, buf, len);
+  if (c->peer_len == 0) {
+    if ((r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n)) != 0 ||
+        (r = hw__listen_format((const struct sockaddr *)&ss, text,
+                               sizeof(text))) < 0)
+      return r;
+    if ((size_t)r > sizeof(c->peer))
+      return HW_EINVAL;
+    memcpy(c->peer, text, (size_t)r);
+    c->peer_len = (uint8_t)r;
+  }
+  if (c->peer_len >= len)
+    return HW_EINVAL;
+  memcpy(buf, c->peer, c->peer_len);
+  buf[c->peer_len] = '\0';
+  return c->peer_len;
 }
 
 static const hw__transport_ops tcp_ops = {

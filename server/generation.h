@@ -29,6 +29,8 @@ typedef struct hw__route {
   hw__module_site site; /* for the calls into its module */
   int body_stream;      /* "body": "stream": the module reads it */
   size_t body_limit;    /* "body_limit", or 0: limits.body */
+  struct hw__access_file *access_log; /* where its requests are logged
+                                         (set by the worker), or NULL */
   uint64_t failed_at;   /* uv_hrtime() of the last failure reported */
   unsigned failures_unreported; /* since then */
 } hw__route;
@@ -56,6 +58,8 @@ struct hw__generation {
   size_t nroutes;
   hw__module **modules; /* distinct shared objects */
   size_t nmodules;
+  struct hw__access_file *access_log; /* where requests no route answered
+                                         are logged (set by the worker) */
 };
 
 /**

@@ -248,6 +248,7 @@ static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
     return 0;
   }
   ends = r == HW__H1_STREAM_CUT || !(req->proto_bits & KEEP);
+  req->sent = r != HW__H1_STREAM_CUT;
   pop(h, req);
   /* Its pieces are all in batches now; a module that still holds it
    * (it could not complete) is told it has gone, and may make another
@@ -319,6 +320,7 @@ static inline __attribute__((always_inline)) int write_queue(h1 *h) {
       h->writing = 0;
       goto broken;
     }
+    req->sent = 1;
     /* A response whose bytes are all copied into the batch needs nothing
      * of its request any more: the request goes back to the pool now,
      * while its memory is still in the cache, rather than after the

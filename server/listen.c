@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -111,4 +112,73 @@ int hw__listen_bound(int fd, char *buf, size_t len) {
   return ntohs(bound.ss_family == AF_INET6
                    ? ((struct sockaddr_in6 *)&bound)->sin6_port
                    : ((struct sockaddr_in *)&bound)->sin_port);
+}
+
+int hw__listen_parse(const char *text, hw__config_listen *out, char *err,
+                     size_t err_len) {
+  char host[64];
+  const char *colon, *port_s;
+  char *end;
+  long port;
+  size_t hlen;
+  int r;
+
+  memset(out, 0, sizeof(*out));
+  if (strlen(text) >= sizeof(out->text)) {
+    snprintf(err, err_len, "\"%s\" is too long", text);
+    return UV_EINVAL;
+  }
+  strcpy(out->text, text);
+
+  if (text[0] == '[') {
+    const char *close = strchr(text, ']');
+    if (close == NULL || close[1] != ':') {
+      snprintf(err, err_len, "\"%s\": expected [IPv6]:PORT", text);
+      return UV_EINVAL;
+    }
+    hlen = (size_t)(close - text - 1);
+    port_s = close + 2;
+    if (hlen >= sizeof(host)) {
+      snprintf(err, err_len, "\"%s\": address too long", text);
+      return UV_EINVAL;
+    }
+    memcpy(host, text + 1, hlen);
+    host[hlen] = '\0';
+  } else if ((colon = strrchr(text, ':')) != NULL) {
+    hlen = (size_t)(colon - text);
+    port_s = colon + 1;
+    if (hlen >= sizeof(host) || memchr(text, ':', hlen) != NULL) {
+      snprintf(err, err_len,
+               "\"%s\": expected HOST:PORT (write IPv6 as [::1]:PORT)", text);
+      return UV_EINVAL;
+    }
+    memcpy(host, text, hlen);
+    host[hlen] = '\0';
+  } else {
+    /* A bare port listens on every IPv4 address, as nginx's "listen 80". */
+    strcpy(host, "0.0.0.0");
+    port_s = text;
+  }
+
+  errno = 0;
+  port = strtol(port_s, &end, 10);
+  if (*port_s == '\0' || *end != '\0' || errno != 0 || port < 0 ||
+      port > 65535) {
+    snprintf(err, err_len, "\"%s\": port must be 0-65535", text);
+    return UV_EINVAL;
+  }
+  if (strcmp(host, "*") == 0 || host[0] == '\0')
+    strcpy(host, "0.0.0.0");
+  else if (strcmp(host, "localhost") == 0)
+    strcpy(host, "127.0.0.1");
+
+  if (text[0] == '[')
+    r = uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&out->addr);
+  else
+    r = uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&out->addr);
+  if (r != 0) {
+    snprintf(err, err_len, "\"%s\": not a numeric IP address", text);
+    return UV_EINVAL;
+  }
+  return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * listen.h - listening sockets and socket addresses (listen.c): opening a
  * socket for a listen address (one of a SO_REUSEPORT group), and writing an
- * address as text for logs and for modules.
+ * address as text for logs and for modules, and parsing the "host:port"
+ * text of a listen address (the config's "listen", --listen).
  */
 #ifndef HW_LISTEN_H
 #define HW_LISTEN_H
@@ -9,8 +10,15 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "config.h"
+/** One "host:port" to listen on, resolved to a socket address. */
+typedef struct hw__config_listen {
+  struct sockaddr_storage addr;
+  char text[80]; /* as the user wrote it, for messages */
+} hw__config_listen;
 
+/** Parses "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080". */
+int hw__listen_parse(const char *text, hw__config_listen *out, char *err,
+                     size_t err_len);
 /** Writes `sa` as "ip:port" or "[ip]:port" into `buf`.  Returns the length,
  *  or HW_EINVAL when it does not fit. */
 int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len);

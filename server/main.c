@@ -376,7 +376,7 @@ int main(int argc, char **argv) {
                 MAX_LISTEN);
         return 1;
       }
-      if (hw__config_parse_listen(optarg, &listen[nlisten], err, sizeof(err)) !=
+      if (hw__listen_parse(optarg, &listen[nlisten], err, sizeof(err)) !=
           0) {
         fprintf(stderr, "haywire: --listen: %s\n", err);
         return 1;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chars.h"
 #include "log.h"
 #include "method.h"
 #include "request.h"
@@ -65,6 +66,102 @@ void hw__request_core_destroy(hw__request_core *core) {
   core->nfree = 0;
 }
 
+/* ---- the access log ---------------------------------------------------- */
+
+/* Taken when a request begins, only while the access log is on: its start,
+ * and its client's address (after the client has gone it cannot be asked). */
+static __attribute__((noinline)) void time_request(hw_request *req) {
+  int n = req->sink->peer(req, req->remote, sizeof(req->remote));
+  req->started = uv_hrtime();
+  req->remote_len = n > 0 ? (uint8_t)n : 0;
+  req->timed = 1;
+}
+
+/* A span of the head, or nothing when it does not lie in it (a refused
+ * request's head may be half read). */
+static hw__access_text span_text(const hw__message *m, hw__span s) {
+  hw__access_text t = {NULL, 0};
+  if (s.len > 0 && (size_t)s.off + s.len <= m->head.len)
+    t = (hw__access_text){m->head.data + s.off, s.len};
+  return t;
+}
+
+/* The value of the field `lower` (a lower-case name), or nothing. */
+static hw__access_text field_text(const hw__message *m, const char *lower,
+                                  size_t n) {
+  for (uint32_t i = 0; i < m->nfields; i++) {
+    const hw__field *f = &m->fields[i];
+    if (f->name.len == n && (size_t)f->name.off + n <= m->head.len &&
+        hw__chars_name_is(m->head.data + f->name.off, lower, n)) {
+      hw__access_text t = span_text(m, f->value);
+      if (t.data == NULL)
+        t.data = ""; /* present, empty */
+      return t;
+    }
+  }
+  return (hw__access_text){NULL, 0};
+}
+
+/* The client's address without its port ("[::1]:80" is "::1"). */
+static hw__access_text remote_text(const hw_request *req) {
+  const char *p = req->remote;
+  size_t n = req->remote_len;
+  if (!req->timed || n == 0)
+    return (hw__access_text){NULL, 0};
+  while (n > 0 && p[n - 1] != ':')
+    n--;
+  if (n > 0)
+    n--;
+  if (n >= 2 && p[0] == '[' && p[n - 1] == ']')
+    return (hw__access_text){p + 1, n - 2};
+  return (hw__access_text){p, n};
+}
+
+/* The bytes of its head as received: the message keeps them from the
+ * target on (the method too when it is not a listed one), and after them a
+ * normalised copy of the path when one was made. */
+static uint64_t head_bytes(const hw__message *m) {
+  size_t end = m->head.len;
+  if (m->path.off >= m->target.off + m->target.len && m->path.off < end)
+    end = m->path.off;
+  return end + (m->method_name != NULL ? m->method_len + 1 : 0);
+}
+
+static __attribute__((noinline)) void log_request(hw_request *req) {
+  const hw__message *m = &req->msg;
+  const hw__generation *g = req->gen != NULL ? req->gen : req->core->gen;
+  const hw__route *rt = req->route;
+  hw__access_file *f = rt != NULL ? rt->access_log : g->access_log;
+  const struct hw_response *res = &req->res;
+  hw__access_record r;
+
+  if (f == NULL)
+    return; /* its route says access_log: false */
+  memset(&r, 0, sizeof(r));
+  r.end = uv_hrtime();
+  r.start = req->timed ? req->started : r.end;
+  r.remote = remote_text(req);
+  r.host = span_text(m, m->host);
+  r.method = m->method_name != NULL
+                 ? (hw__access_text){m->method_name, m->method_len}
+                 : span_text(m, m->method);
+  r.target = span_text(m, m->target);
+  r.referer = field_text(m, "referer", 7);
+  r.user_agent = field_text(m, "user-agent", 10);
+  r.version = m->version;
+  r.status = req->sent ? res->status : 499;
+  if (req->sent && !m->is_head && hw__status_has_body(res->status))
+    r.body_bytes = res->streaming ? res->written : res->body_len;
+  r.request_bytes = head_bytes(m) + (req->body_stream ? req->body_seen
+                                                      : req->body.len);
+  if (rt != NULL) {
+    r.route = rt->prefix;
+    r.module = rt->module->desc->name;
+  }
+  r.generation = g->id;
+  hw__access_log_write(req->core->access_log, f, &r);
+}
+
 /* ---- life cycle -------------------------------------------------------- */
 
 hw_request *hw__request_new(hw__request_core *core,
@@ -84,6 +181,8 @@ hw_request *hw__request_new(hw__request_core *core,
   req->owner = owner;
   req->msg.version = 11;
   req->res.status = 200;
+  if (__builtin_expect(core->access_log != NULL, 0))
+    time_request(req);
   return req;
 }
 
@@ -264,6 +363,9 @@ void hw__request_free(hw_request *req) {
     req->owner = NULL;
     return;
   }
+  if (__builtin_expect(core->access_log != NULL, 0) &&
+      req->state != HW__REQ_HEAD)
+    log_request(req);
   if (req->due)
     undue(req);
   if (req->res.nrefs != 0)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access_log.h"
 #include "buf.h"
 #include "config.h"
 #include "generation.h"
@@ -104,6 +105,9 @@ struct hw_request {
   unsigned body_paused : 1;    /* the module holds its body back */
   unsigned body_ended : 1;     /* the body's end was delivered */
   unsigned body_complete : 1;  /* ... it has arrived */
+  unsigned sent : 1;           /* its protocol has taken all of its response
+                                  (else, when it goes, its client went away) */
+  unsigned timed : 1;          /* `started` and `remote` are set */
   uint16_t holds;              /* work or file reads in flight */
   void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
@@ -119,6 +123,11 @@ struct hw_request {
   /* kept across requests: */
   hw__buf body;    /* the request body, whole */
   hw__message msg; /* the head (clears its own per-request part) */
+  /* for the access log, set when `timed` is (so that a request pays
+   * nothing for them while the log is off): */
+  uint64_t started; /* uv_hrtime() of its first byte */
+  uint8_t remote_len;
+  char remote[47]; /* the client's address as the sink's peer says it */
 };
 
 /** How the core reaches a request's protocol unit: given with each request
@@ -152,6 +161,9 @@ struct hw__request_core {
   hw_request *due, *due_tail; /* writable callbacks to run */
   uv_idle_t *idle;            /* runs them, outside any other call */
   int stopped;                /* the loop is ending: no more of them */
+  hw__access_log *access_log; /* the worker's, once a generation names a
+                                 log (then each request is timed and
+                                 logged where its route says), else NULL */
 };
 
 /** Sets up a core serving generation `gen` (borrowed; the caller owns it). */
@@ -200,7 +212,10 @@ int hw__request_finish(hw_request *req);
  *  and lives on until the module finishes it; any other is freed. */
 void hw__request_orphan(hw_request *req);
 /** Runs free callbacks, unpins the generation, returns it to the pool;
- *  a request still held (work in flight) goes when it is let go. */
+ *  a request still held (work in flight) goes when it is let go.  With the
+ *  access log on, a request whose head was read (or that was refused) is
+ *  logged then: with its status when its protocol took all of its
+ *  response (`sent`), else with 499. */
 void hw__request_free(hw_request *req);
 /** Keeps the request valid until the matching unhold (queued work, a file
  *  read), even if it is freed meanwhile. */

@@ -50,6 +50,38 @@ static size_t connection_limit(const hw__config *cfg) {
 
 static void on_conn_closed(hw__conn_set *s);
 
+/* Points a generation (before it serves) at the files its requests are
+ * logged to: its own for requests no route answered or that were refused
+ * before routing, each route's (the top level's unless it names another,
+ * none for "access_log": false).  A path is opened the first time a
+ * generation names it and kept open for the worker's life: a reload that
+ * names a path again finds it open, and one the config no longer names
+ * costs a descriptor until the worker ends. */
+static void attach_logs(hw__worker *w, hw__generation *g) {
+  const hw__config *cfg = g->config;
+  int any = 0;
+
+  g->access_log = NULL;
+  if (cfg->access_log.mode == HW__ALOG_ON)
+    g->access_log = hw__access_log_open(&w->alog, cfg->access_log.path,
+                                        cfg->access_log.json);
+  any |= g->access_log != NULL;
+  for (size_t i = 0; i < g->nroutes; i++) {
+    const hw__config_alog *a = &cfg->routes[i].access_log;
+    hw__access_file *f = g->access_log;
+    if (a->mode == HW__ALOG_OFF)
+      f = NULL;
+    else if (a->mode == HW__ALOG_ON)
+      f = hw__access_log_open(&w->alog, a->path, a->json);
+    g->routes[i].access_log = f;
+    any |= f != NULL;
+  }
+  /* Requests are timed and logged from now on (a generation without a
+   * log still checks, per request, where its lines go: nowhere). */
+  if (any)
+    w->core.access_log = &w->alog;
+}
+
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__reloader rl = w->reload; /* set up by the caller before the build */
   int id = w->id;
@@ -63,6 +95,8 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   /* libuv sizes its pool when the process first queues work: now. */
   hw__work_configure(gen->config->thread_pool);
   hw__request_core_init(&w->core, gen);
+  hw__access_log_init(&w->alog, loop, id);
+  attach_logs(w, gen);
   hw__h1_env_init(&w->h1, &w->core);
   if ((r = hw__conn_set_init(&w->conns, loop, gen->config)) != 0)
     return r;
@@ -212,6 +246,7 @@ static void finish_stop(hw__worker *w) {
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
   hw__request_core_stop(&w->core);
+  hw__access_log_stop(&w->alog); /* (destroy writes what comes after) */
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   close_handle((uv_handle_t *)&w->date_timer);
@@ -254,6 +289,7 @@ static void on_stop_timer(uv_timer_t *t) {
             "stopping: %zu module work item(s) still on the thread pool "
             "%llu ms after the stop; exiting without finalising the modules",
             work_out(w), (unsigned long long)w->gen->config->drain_ms);
+    hw__access_log_flush(&w->alog);
     _exit(1);
   }
   finish_stop(w);
@@ -281,14 +317,15 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   uv_timer_start(&w->stop_timer, on_stop_timer, 0, 10);
 }
 
-/* SIGUSR1 (haywire -s reopen, or the master passing it on): reopen the log
- * files logrotate has renamed.  The server writes only to stderr so far,
- * which belongs to whoever started it; the handler keeps the signal's
- * default action (exit) from ending a worker. */
+/* SIGUSR1 (haywire -s reopen, or the master passing it on): the access
+ * log files logrotate has renamed are flushed and opened anew.  stderr
+ * belongs to whoever started the server and is not reopened. */
 static void on_reopen(uv_signal_t *s, int signum) {
-  (void)s;
+  hw__worker *w = s->data;
+  size_t n;
   (void)signum;
-  hw__log(HW_LOG_INFO, "SIGUSR1: no log file of its own to reopen");
+  n = hw__access_log_reopen(&w->alog);
+  hw__log(HW_LOG_INFO, "SIGUSR1: %zu access log file(s) reopened", n);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -306,6 +343,7 @@ int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
 
   if (r != 0)
     return r; /* the build has already unloaded what it loaded */
+  attach_logs(w, g);
   /* The swap: requests routed from now on use the new generation; those
    * already routed keep the one they pinned. */
   if (g->config->thread_pool != old->config->thread_pool)
@@ -392,6 +430,7 @@ int hw__worker_abandon(hw__worker *w) {
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
   hw__request_core_stop(&w->core);
+  hw__access_log_stop(&w->alog);
   close_handle((uv_handle_t *)&w->date_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   uv_run(w->loop, UV_RUN_DEFAULT);
@@ -414,6 +453,7 @@ void hw__worker_destroy(hw__worker *w) {
   }
   hw__reload_destroy(&w->reload);
   hw__request_core_destroy(&w->core);
+  hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);
   free(w->listeners);
   w->listeners = NULL;

@@ -3,7 +3,8 @@
  * listening sockets and accepts on them, the connections (conn.c) with the
  * HTTP/1 protocol on each (h1.c), the request core (request.c) and the
  * generation it routes with, the retired generations draining (drain.c),
- * the cached Date, and a clean stop on SIGINT, SIGTERM or SIGQUIT.  Under a
+ * the cached Date, its access log files (reopened on SIGUSR1), and a
+ * clean stop on SIGINT, SIGTERM or SIGQUIT.  Under a
  * master it also answers the control pipe (control.c); as a single process
  * it reloads itself on SIGHUP (reload.c).
  */
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "access_log.h"
 #include "buf.h"
 #include "conn.h"
 #include "drain.h"
@@ -34,6 +36,8 @@ typedef struct hw__worker {
   hw__drain drain;     /* retired generations */
   hw__reloader reload; /* a single process's own reloads (run_dir set
                           by the caller before hw__worker_init) */
+  hw__access_log alog; /* its access log files (kept open for its life,
+                          once a generation names them) */
   uv_timer_t date_timer;
   size_t max_conns;
   int accept_paused;

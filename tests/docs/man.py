@@ -54,6 +54,9 @@ PAGES = {"haywire.8": "haywire(8)", "haywire-module.3": "haywire-module(3)"}
 INTERNAL_OPTIONS = {"--worker", "--generation", "--listen-fds", "--slot-file"}
 # Files whose json_object_foreach loops check configuration keys.
 CONFIG_SOURCES = ["server/config.c", "server/modconf.c"]
+# Functions that read one kind of object found under several keys, which
+# their callers hand in (their messages say "%s.path"): the keys they serve.
+SHARED_KEY_FUNCS = {"parse_access_log": ("access_log", "routes[].access_log")}
 SIGNAL_SOURCES = ["server/master.c", "server/worker.c"]
 
 n = 0
@@ -200,9 +203,13 @@ def config_keys_in_code():
                                % k, body)
                 if fm:
                     prefix = re.sub(r"%\w*?[duzi]+", "", fm.group(1))
-                keys |= {prefix + x for x in lits}
-                notes.append("%s %s(): %s" % (rel, fname, names(
-                    {prefix + x for x in lits})))
+                prefixes = [prefix]
+                if "%s" in prefix:
+                    prefixes = [prefix.replace("%s", up)
+                                for up in SHARED_KEY_FUNCS.get(fname, ())]
+                found = {p + x for p in prefixes for x in lits}
+                keys |= found
+                notes.append("%s %s(): %s" % (rel, fname, names(found)))
     return keys, notes
 
 

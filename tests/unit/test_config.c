@@ -272,14 +272,14 @@ int main(void) {
   contains(err, path, "missing file error names it");
 
   /* Listen addresses on their own (also used by --listen). */
-  ok(hw__config_parse_listen("[::1]:0", &l, err, sizeof(err)) == 0,
+  ok(hw__listen_parse("[::1]:0", &l, err, sizeof(err)) == 0,
      "[::1]:0 parses");
-  ok(hw__config_parse_listen("*:80", &l, err, sizeof(err)) == 0, "*:80 parses");
-  ok(hw__config_parse_listen("localhost:80", &l, err, sizeof(err)) == 0,
+  ok(hw__listen_parse("*:80", &l, err, sizeof(err)) == 0, "*:80 parses");
+  ok(hw__listen_parse("localhost:80", &l, err, sizeof(err)) == 0,
      "localhost:80 parses");
-  ok(hw__config_parse_listen("1.2.3.4:", &l, err, sizeof(err)) < 0,
+  ok(hw__listen_parse("1.2.3.4:", &l, err, sizeof(err)) < 0,
      "empty port fails");
-  ok(hw__config_parse_listen("[::1]80", &l, err, sizeof(err)) < 0,
+  ok(hw__listen_parse("[::1]80", &l, err, sizeof(err)) < 0,
      "[::1]80 fails");
 
   unlink(cfgpath);
