@@ -27,24 +27,36 @@
 #include "module.h"
 #include "process.h"
 
+/* Opens `path` for appending as the key `key` of the config at `cfgpath`
+ * says; on failure, one line naming both.  (The message is written behind
+ * its prefix: a path is as long as a buffer, so no two fit in one.) */
+static int probe_one(const char *cfgpath, const char *key, const char *path,
+                     char *err, size_t err_len) {
+  int n = snprintf(err, err_len, "%s: %s: ", cfgpath, key);
+  if (n < 0 || (size_t)n >= err_len)
+    n = 0;
+  return hw__access_log_probe(path, err + n, err_len - (size_t)n) != 0
+             ? UV_EINVAL
+             : 0;
+}
+
 /* Every access log the config names can be opened for appending (as
  * nginx, the server does not start, nor reload, when one cannot): the
  * first that cannot, named by its key. */
 static int probe_logs(const hw__config *cfg, char *err, size_t err_len) {
-  char why[4200];
+  char key[64];
   if (cfg->access_log.mode == HW__ALOG_ON &&
-      hw__access_log_probe(cfg->access_log.path, why, sizeof(why)) != 0) {
-    snprintf(err, err_len, "%s: access_log.path: %s", cfg->path, why);
+      probe_one(cfg->path, "access_log.path", cfg->access_log.path, err,
+                err_len) != 0)
     return UV_EINVAL;
-  }
-  for (size_t i = 0; i < cfg->nroutes; i++)
-    if (cfg->routes[i].access_log.mode == HW__ALOG_ON &&
-        hw__access_log_probe(cfg->routes[i].access_log.path, why,
-                             sizeof(why)) != 0) {
-      snprintf(err, err_len, "%s: routes[%zu].access_log.path: %s", cfg->path,
-               i, why);
+  for (size_t i = 0; i < cfg->nroutes; i++) {
+    if (cfg->routes[i].access_log.mode != HW__ALOG_ON)
+      continue;
+    snprintf(key, sizeof(key), "routes[%zu].access_log.path", i);
+    if (probe_one(cfg->path, key, cfg->routes[i].access_log.path, err,
+                  err_len) != 0)
       return UV_EINVAL;
-    }
+  }
   return 0;
 }
 
