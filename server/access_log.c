@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "access_log.h"
@@ -128,38 +129,58 @@ static size_t count_lines(const char *p, size_t n) {
   return k;
 }
 
-/* One write(2) of the whole buffer (more only after a short write). */
+/* Says how many lines were dropped since it last said, once writing works
+ * again (or at exit): the count is what an operator needs to know. */
+static void tell_dropped(hw__access_file *f) {
+  if (f->dropped == f->dropped_told)
+    return;
+  hw__log(HW_LOG_WARN, "access log %s: %llu line(s) dropped", f->path,
+          (unsigned long long)(f->dropped - f->dropped_told));
+  f->dropped_told = f->dropped;
+}
+
+/* One write(2) of the whole buffer, never a second for the rest of a short
+ * one: other workers append to the same file meanwhile, so the rest would
+ * land after their lines, split from its start.  A short write (a full
+ * disk) loses the lines it did not finish; if it stopped inside a line,
+ * the next write begins with a newline, so that only that line is bad. */
 static void flush_file(hw__access_file *f) {
-  size_t off = 0, lost = 0;
+  struct iovec iov[2] = {{(void *)"\n", 1}, {f->buf.data, f->buf.len}};
+  size_t lost = 0, sent;
+  ssize_t w;
+  int e;
 
   if (f->buf.len == 0)
     return;
   if (f->fd < 0) {
     lost = f->nbuf;
   } else {
-    while (off < f->buf.len) {
-      ssize_t w = write(f->fd, f->buf.data + off, f->buf.len - off);
-      int e = errno;
-      if (w < 0 && e == EINTR)
-        continue;
-      f->flushes++;
-      if (w <= 0) {
-        /* Lines not written whole are lost (a partial one included). */
-        lost = count_lines(f->buf.data + off, f->buf.len - off);
-        if (w == 0)
-          e = EIO;
-        if (e != f->write_errno)
-          hw__log(HW_LOG_ERROR,
-                  "access log %s: write: %s; lines are dropped (and counted) "
-                  "until it works again",
-                  f->path, strerror(e));
-        f->write_errno = e;
-        break;
-      }
-      off += (size_t)w;
+    do
+      w = writev(f->fd, iov + !f->torn, f->torn ? 2 : 1);
+    while (w < 0 && errno == EINTR);
+    e = w == 0 ? EIO : errno;
+    f->flushes++;
+    if (w > 0 && f->torn) {
+      f->torn = 0;
+      w--; /* the newline */
     }
-    if (lost == 0)
+    sent = w > 0 ? (size_t)w : 0;
+    if (sent < f->buf.len) {
+      lost = count_lines(f->buf.data + sent, f->buf.len - sent);
+      if (sent > 0)
+        f->torn = f->buf.data[sent - 1] != '\n';
+      if (w >= 0 && e != ENOSPC)
+        e = ENOSPC; /* a short write to a file: it is full */
+      if (e != f->write_errno)
+        hw__log(HW_LOG_ERROR,
+                "access log %s: write: %s; lines are dropped (and counted) "
+                "until it works again",
+                f->path, strerror(e));
+      f->write_errno = e;
+    } else if (f->write_errno != 0) {
       f->write_errno = 0;
+      tell_dropped(f);
+    }
   }
   f->lines += f->nbuf - lost;
   f->dropped += lost;
@@ -287,6 +308,7 @@ void hw__access_log_destroy(hw__access_log *al) {
   while (al->files != NULL) {
     hw__access_file *f = al->files;
     al->files = f->next;
+    tell_dropped(f);
     if (f->fd >= 0)
       close(f->fd);
     hw__buf_free(&f->buf);
@@ -387,7 +409,10 @@ static void combined_line(hw__access_log *al, hw__buf *b,
   PUT(b, " - - [");
   put(b, al->clf, strlen(al->clf));
   PUT(b, "] \"");
-  if (r->method.len == 0 && r->target.len == 0) {
+  /* A request refused before its head was whole may have a target and
+   * no method yet: no request line, then ("-", as for none), so that the
+   * line still parses as combined (the JSON format keeps the target). */
+  if (r->method.len == 0) {
     PUT(b, "-");
   } else {
     hw__access_log_escape(b, r->method.data, r->method.len, 0);

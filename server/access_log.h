@@ -33,8 +33,11 @@ typedef struct hw__access_file {
   uint64_t lines;   /* written */
   uint64_t dropped; /* lost to a failed open or write */
   uint64_t flushes; /* write(2) calls */
+  uint64_t dropped_told; /* `dropped` when the log last said it */
   int open_errno;   /* the last failure reported, so each is told once */
   int write_errno;
+  int torn;         /* the last write stopped inside a line: the next
+                       begins with a newline, so that line alone is bad */
 } hw__access_file;
 
 /** One worker's log files, and the clock its timestamps come from. */

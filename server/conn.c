@@ -82,7 +82,8 @@ struct hw__conn {
   unsigned rate_on : 1;     /* the body clock has started */
   unsigned rate_graced : 1; /* its first window is over */
   uint8_t peer_len;         /* the client's address, once asked for: */
-  char peer[47];            /* "[v6]:port" at most, unterminated */
+  char peer[64];            /* "[v6%zone]:port", unterminated (a full
+                               IPv6 address and a 5-digit port are 47) */
   uint64_t state[];         /* the protocol's, proto->size bytes */
 };
 

@@ -66,6 +66,7 @@ typedef struct slot {
   int replacing;   /* stopped on purpose: not a crash */
   int awaiting;    /* a reload answer is due */
   int reload_failed;
+  int reopen_due;  /* a SIGUSR1 came before it was ready: sent then */
   pid_t pid;
   unsigned gen;    /* the generation it serves */
   uint64_t deaths[RESTART_BURST];
@@ -164,6 +165,9 @@ static void on_line(slot *s, char *line) {
   switch (msg.kind) {
   case HW__CONTROL_READY:
     s->ready = 1;
+    /* It may have opened its log files before they were renamed. */
+    if (s->reopen_due && uv_process_kill(&s->proc, SIGUSR1) == 0)
+      s->reopen_due = 0;
     s->gen = msg.id;
     hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
             (int)s->pid, msg.id);
@@ -536,11 +540,15 @@ static void forward_reopen(master *m) {
     return;
   /* Only to workers that said "ready": a worker is ready once its handler
    * exists; before that (between exec and the signal mask main sets) the
-   * signal's default action would end it. */
-  for (int k = 0; k < m->nslots; k++)
-    if (m->slots[k].alive && m->slots[k].ready &&
-        uv_process_kill(&m->slots[k].proc, SIGUSR1) == 0)
+   * signal's default action would end it.  One still starting gets it when
+   * it says ready. */
+  for (int k = 0; k < m->nslots; k++) {
+    slot *s = &m->slots[k];
+    if (s->alive && s->ready && uv_process_kill(&s->proc, SIGUSR1) == 0)
       n++;
+    else if (s->alive)
+      s->reopen_due = 1;
+  }
   hw__log(HW_LOG_INFO, "SIGUSR1: %d worker(s) reopen their log files", n);
 }
 

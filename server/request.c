@@ -130,7 +130,10 @@ static uint64_t head_bytes(const hw__message *m) {
 static __attribute__((noinline)) void log_request(hw_request *req) {
   const hw__message *m = &req->msg;
   const hw__generation *g = req->gen != NULL ? req->gen : req->core->gen;
-  const hw__route *rt = req->route;
+  /* A request its generation cancelled (the drain deadline) while a file
+   * read or work held it outlives that generation: its route and module
+   * are freed by now. */
+  const hw__route *rt = req->cancelled_gen != 0 ? NULL : req->route;
   hw__access_file *f = rt != NULL ? rt->access_log : g->access_log;
   const struct hw_response *res = &req->res;
   hw__access_record r;
@@ -149,16 +152,28 @@ static __attribute__((noinline)) void log_request(hw_request *req) {
   r.referer = field_text(m, "referer", 7);
   r.user_agent = field_text(m, "user-agent", 10);
   r.version = m->version;
-  r.status = req->sent ? res->status : 499;
-  if (req->sent && !m->is_head && hw__status_has_body(res->status))
-    r.body_bytes = res->streaming ? res->written : res->body_len;
+  /* The client went away (499) when its protocol never took the whole
+   * response, or when it closed its side while a deferred answer was still
+   * being made (nginx's 499 for a client that gave up waiting).  A stream
+   * whose head was out keeps its status, with the bytes it had given. */
+  if (res->streaming) {
+    r.status = res->status;
+    if (!m->is_head && hw__status_has_body(res->status))
+      r.body_bytes = res->written;
+  } else if (!req->sent || req->hung_up) {
+    r.status = 499;
+  } else {
+    r.status = res->status;
+    if (!m->is_head && hw__status_has_body(res->status))
+      r.body_bytes = res->body_len;
+  }
   r.request_bytes = head_bytes(m) + (req->body_stream ? req->body_seen
                                                       : req->body.len);
   if (rt != NULL) {
     r.route = rt->prefix;
     r.module = rt->module->desc->name;
   }
-  r.generation = g->id;
+  r.generation = req->cancelled_gen != 0 ? req->cancelled_gen : g->id;
   hw__access_log_write(req->core->access_log, f, &r);
 }
 
@@ -617,8 +632,11 @@ void hw__request_cancel_generation(hw__generation *g) {
     hw_request *req = g->reqs;
     if (req->owner != NULL)
       req->sink->cancel(req); /* orphans (or frees) it */
-    if (g->reqs == req)
-      unpin(req); /* still held by its module: the generation goes anyway */
+    if (g->reqs == req) {
+      /* Still held by its module: the generation goes anyway. */
+      req->cancelled_gen = g->id;
+      unpin(req);
+    }
   }
 }
 

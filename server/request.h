@@ -109,6 +109,9 @@ struct hw_request {
                                   (else, when it goes, its client went away) */
   unsigned timed : 1;          /* `started` and `remote` are set */
   uint16_t holds;              /* work or file reads in flight */
+  unsigned cancelled_gen;      /* the generation that cancelled it while
+                                  its module held it (its route is gone
+                                  with it), or 0 */
   void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
@@ -127,7 +130,8 @@ struct hw_request {
    * nothing for them while the log is off): */
   uint64_t started; /* uv_hrtime() of its first byte */
   uint8_t remote_len;
-  char remote[47]; /* the client's address as the sink's peer says it */
+  char remote[64]; /* the client's address as the sink's peer says it
+                      ("[v6]:port" is 47 at most, a zone more) */
 };
 
 /** How the core reaches a request's protocol unit: given with each request

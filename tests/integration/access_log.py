@@ -253,6 +253,16 @@ def test_499(d):
         t.ok(got and 50000 <= got[0].get("duration_us", 0) < 400000,
              "logged when its module, told, finished it (before its time)",
              got)
+        # A plain close (FIN) while the answer is being made: the client
+        # gave up waiting, as nginx's 499 says.
+        c = Conn(srv.port)
+        c.send(get("/delay/fin?ms=400"))
+        time.sleep(0.1)
+        c.close()
+        got = parsed(wait_lines(path, 2, 4 * SLOW))[1:]
+        t.is_([(x.get("status"), x.get("target"), x.get("body_bytes"))
+               for x in got], [(499, "/delay/fin?ms=400", 0)],
+              "a client that closed (FIN) while it waited: 499")
 
 
 def test_routes(d):
@@ -314,7 +324,9 @@ def test_rotation(d):
         os.rename(path, path + ".1")
         rc, out, err = ctl(srv, "reopen")
         t.ok(rc == 0, "haywire -s reopen", err)
-        time.sleep(0.3 * SLOW)
+        t.ok(all(srv.wait_log(r"worker %d: SIGUSR1: 1 access log file\(s\) "
+                              r"reopened" % k, 10 * SLOW) for k in (1, 2)),
+             "both workers reopened their file")
         for _ in range(4):
             hwtest.one(srv.port, get("/hello/after"))
         new = parsed(wait_lines(path, 4))

@@ -10,6 +10,9 @@
  */
 #include "autoconf.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,9 +246,58 @@ static void test_failures(void) {
   hw__access_log_destroy(&al);
 }
 
+/* A short write (a file size limit stands in for a full disk: writes past
+ * it are cut short): only the line it stopped in is lost, the next flush
+ * begins with a newline, and no second write is made for the rest. */
+static void test_short_write(void) {
+  char path[256], text[8192];
+  hw__access_log al;
+  hw__access_file *f;
+  hw__access_record r = record();
+  struct rlimit old, lim;
+  FILE *in;
+  size_t n, lines = 0, whole = 0;
+
+  snprintf(path, sizeof(path), "%s/short.log", dir);
+  hw__access_log_init(&al, NULL, 0);
+  f = hw__access_log_open(&al, path, 1);
+  for (int i = 0; i < 4; i++)
+    hw__access_log_write(&al, f, &r);
+  n = f->buf.len;
+  signal(SIGXFSZ, SIG_IGN);
+  getrlimit(RLIMIT_FSIZE, &old);
+  lim = old;
+  lim.rlim_cur = (rlim_t)(n - n / 8 - 5); /* inside the fourth line */
+  setrlimit(RLIMIT_FSIZE, &lim);
+  hw__access_log_flush(&al);
+  setrlimit(RLIMIT_FSIZE, &old);
+  ok(f->torn && f->dropped == 1 && f->lines == 3,
+     "a short write loses the line it stopped in (dropped %llu, written "
+     "%llu)",
+     (unsigned long long)f->dropped, (unsigned long long)f->lines);
+  is_int((long long)f->flushes, 1, "with one write, not a second for the rest");
+  hw__access_log_write(&al, f, &r);
+  hw__access_log_write(&al, f, &r);
+  hw__access_log_flush(&al);
+  ok(!f->torn && f->lines == 5, "then lines are written again");
+  hw__access_log_destroy(&al);
+  if ((in = fopen(path, "r")) != NULL) {
+    while (fgets(text, sizeof(text), in) != NULL) {
+      lines++;
+      whole += text[0] == '{' && strstr(text, "}\n") != NULL &&
+               strchr(text, '{') == strrchr(text, '{');
+    }
+    fclose(in);
+  }
+  is_int((long long)lines, 6, "the file has 6 lines: 3, the cut one, 2");
+  is_int((long long)whole, 5, "5 of them whole JSON objects, one each");
+  unlink(path);
+}
+
 int main(void) {
   if (mkdtemp(dir) == NULL)
     return 1;
+  test_short_write();
   test_escape();
   test_lines();
   test_buffering();
