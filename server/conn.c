@@ -81,9 +81,9 @@ struct hw__conn {
   unsigned lingering : 1;   /* FIN sent: discarding input a while */
   unsigned rate_on : 1;     /* the body clock has started */
   unsigned rate_graced : 1; /* its first window is over */
-  uint8_t peer_len;         /* the client's address, once asked for: */
-  char peer[64];            /* "[v6%zone]:port", unterminated (a full
-                               IPv6 address and a 5-digit port are 47) */
+  uint8_t peer_len;         /* the client's address, once asked for */
+  char *peer;               /* (allocated then: an idle connection of a
+                               server without access log pays a pointer) */
   uint64_t state[];         /* the protocol's, proto->size bytes */
 };
 
@@ -226,6 +226,9 @@ static void conn_close(hw__conn *c) {
   c->in_proto = 0;
   free(c->pending);
   c->pending = NULL;
+  free(c->peer);
+  c->peer = NULL;
+  c->peer_len = 0;
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
@@ -486,8 +489,10 @@ static int t_peer(hw__transport *t, char *buf, size_t len) {
         (r = hw__listen_format((const struct sockaddr *)&ss, text,
                                sizeof(text))) < 0)
       return r;
-    if ((size_t)r > sizeof(c->peer))
+    if (r == 0)
       return HW_EINVAL;
+    if ((c->peer = malloc((size_t)r)) == NULL)
+      return UV_ENOMEM;
     memcpy(c->peer, text, (size_t)r);
     c->peer_len = (uint8_t)r;
   }
