@@ -45,6 +45,7 @@
  *        streamed responses (stream, on_writable, write_file; HW_CONGESTED),
  *        streamed request bodies (body_stream, body_pause); on_abort also
  *        runs when the client ends its side of the connection
+ *   1.4  the server's counters: metrics() and the hw_metrics snapshot
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -60,7 +61,7 @@ extern "C" {
 #define HW_ABI_MAJOR 1
 /** ABI minor version: new members are only ever appended (the history is
  *  at the top of this file). */
-#define HW_ABI_MINOR 3
+#define HW_ABI_MINOR 4
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -98,6 +99,123 @@ typedef enum hw_conf_type {
   HW_CONF_ARRAY,
   HW_CONF_OBJECT
 } hw_conf_type;
+
+/** One status code's count in a route's series (ABI 1.4). */
+typedef struct hw_metrics_code {
+  /** The status code, 100..599. */
+  uint32_t code;
+  /** Responses with it. */
+  uint64_t count;
+} hw_metrics_code;
+
+/** A named count (ABI 1.4): a label's value and its counter. */
+typedef struct hw_metrics_count {
+  /** The label value ("ok", "signal", "head", ...), NUL-terminated. */
+  const char *name;
+  uint64_t count;
+} hw_metrics_count;
+
+/**
+ * One route's series (ABI 1.4), summed over the worker slots and over every
+ * generation that had a route with this prefix: the series of a prefix
+ * continue across reloads.  Requests are counted when they are over (their
+ * response written, or their client gone: status 499).
+ */
+typedef struct hw_metrics_route {
+  /** The route's prefix; empty for requests that matched no route (404,
+   *  and those refused before routing: 400, 408, 413, 414, 431, 501, 505);
+   *  "*" for routes past the table's capacity (4096 prefixes a worker). */
+  hw_str prefix;
+  /** All its requests (the sum of `codes` and `other_codes`). */
+  uint64_t requests;
+  /** Its counts by exact status, ascending by code (`ncodes` of them). */
+  const hw_metrics_code *codes;
+  size_t ncodes;
+  /** Requests whose code did not fit the per-worker table of 24 codes a
+   *  route (reported as code "other"). */
+  uint64_t other_codes;
+  /** Durations, from the request's first byte read to its end:
+   *  `buckets[i]` counts those up to `hw_metrics.bounds[i]` seconds
+   *  (cumulative, as Prometheus's `le`), `buckets[nbounds]` all of them. */
+  const uint64_t *buckets;
+  /** The sum of the durations, in nanoseconds. */
+  uint64_t duration_ns;
+  /** Request body bytes received and response body bytes sent. */
+  uint64_t request_body_bytes;
+  uint64_t response_body_bytes;
+} hw_metrics_route;
+
+/** One process of the server (ABI 1.4), read from /proc when the snapshot
+ *  is taken (0 when it could not be read). */
+typedef struct hw_metrics_process {
+  /** "master", "worker" or "single" (a server without master). */
+  const char *role;
+  /** The worker slot (1..workers); 0 for the master or a single process. */
+  uint32_t slot;
+  int64_t pid;
+  /** Resident memory, bytes. */
+  uint64_t resident_bytes;
+  /** Open file descriptors. */
+  uint64_t open_fds;
+  /** The generation it serves (0 for the master). */
+  uint64_t generation;
+} hw_metrics_process;
+
+/**
+ * A snapshot of the server's counters (ABI 1.4), returned by
+ * `host->metrics`.  Counters only grow for the server's life (a restarted
+ * worker's counts are kept); gauges are the values at the snapshot.  Each
+ * route's series is read whole (its requests, codes and histogram agree).
+ * Everything it points to is the host's, borrowed like the request's
+ * strings.
+ */
+typedef struct hw_metrics {
+  /** sizeof(hw_metrics) as the host filled it: later minors append. */
+  size_t size;
+  /** The server's version ("0.9.0") and ABI ("1.4"), NUL-terminated. */
+  const char *version;
+  const char *abi;
+  /** When the server (its master) started, Unix time in seconds. */
+  double start_time;
+  /** The generation serving new requests. */
+  uint64_t generation;
+  /** When a reload last succeeded (Unix seconds), 0 if none has. */
+  double last_reload_time;
+  /** Retired generations not yet unloaded, over all workers. */
+  uint64_t generations_draining;
+  /** Worker processes configured (0: a single process serves). */
+  uint32_t workers;
+  /** Reloads by result ("ok", "failed"). */
+  const hw_metrics_count *reloads;
+  size_t nreloads;
+  /** Worker restarts by cause ("signal": killed by one, "exit": it exited
+   *  when not asked to). */
+  const hw_metrics_count *restarts;
+  size_t nrestarts;
+  /** Connections accepted, over all workers. */
+  uint64_t connections_accepted;
+  /** Open connections by what they are doing (as nginx's stub_status):
+   *  reading a request, writing (or preparing) a response, waiting idle
+   *  between requests.  Each worker counts them twice a second. */
+  uint64_t connections_reading;
+  uint64_t connections_writing;
+  uint64_t connections_waiting;
+  /** Times a worker stopped accepting at `limits.connections`. */
+  uint64_t accepts_paused;
+  /** Connections closed by a timeout, by its kind ("keepalive", "head",
+   *  "body", "body_rate", "write", "linger"). */
+  const hw_metrics_count *timeouts;
+  size_t ntimeouts;
+  /** The histogram's upper bounds in seconds, ascending. */
+  const double *bounds;
+  size_t nbounds;
+  /** The routes' series, ascending by prefix. */
+  const hw_metrics_route *routes;
+  size_t nroutes;
+  /** The master (if any), then each running worker. */
+  const hw_metrics_process *processes;
+  size_t nprocesses;
+} hw_metrics;
 
 /** libuv's loop type, forward-declared so this header does not need uv.h. */
 struct uv_loop_s;
@@ -469,6 +587,19 @@ typedef struct hw_host {
    *  minimum rate is not judged.  HW_ESTATE when the body is not
    *  streamed. */
   int (*body_pause)(hw_request *req, int pause);
+
+  /* ---- ABI 1.4 (check HW_HOST_HAS(host, member) first) ---- */
+
+  /**
+   * A snapshot of the server's counters, taken now: every worker's, summed
+   * (see hw_metrics).  Reads shared memory and, for the processes' memory
+   * and descriptors, /proc: it costs about a millisecond per thousand
+   * routes, on the calling worker's loop.  Allocated for the request and
+   * borrowed as its strings are (freed with it).  From `handle` or on a
+   * deferred request; NULL when out of memory or when the server was built
+   * without metrics (`--disable-metrics`).
+   */
+  const hw_metrics *(*metrics)(hw_request *req);
 } hw_host;
 
 /** Non-zero if the host table `host` has `member`: a host of an older minor
