@@ -121,8 +121,11 @@ static void fail(h1 *h, int status) {
     h->t->ops->close(h->t, HW__CLOSE_NOW);
     return;
   }
-  if (req == NULL && (req = hw__request_new(h->env->core, &sink, h)) == NULL)
-    return;
+  if (req == NULL) {
+    if ((req = hw__request_new(h->env->core, &sink, h)) == NULL)
+      return;
+    hw__request_begins(req);
+  }
   req->proto_bits = 0; /* the connection ends after it */
   /* 405 says which methods there are (RFC 9110 section 15.5.6). */
   hw__request_respond(req, status, status == 405 ? allow_line : NULL,
@@ -165,6 +168,7 @@ serialize(hw__batch *b, hw_request *req, int keep) {
   if (hw__h1_response_head(&b->out, &r) != 0)
     return HW_ENOMEM;
   if (!req->msg.is_head && hw__status_has_body(res->status)) {
+    res->body_sent = res->body_len;
     /* The copied body is NULL when everything was written by reference:
      * no pointer arithmetic on it then (C11 6.5.6). */
     for (size_t i = 0; i < res->nrefs; i++) {
@@ -382,6 +386,7 @@ static hw__message *on_begin(void *ctx) {
   hw_request *req = hw__request_new(h->env->core, &sink, h);
   if (req == NULL)
     return NULL;
+  hw__request_begins(req);
   h->cur = req;
   h->t->epoch++; /* a head begins: its timer starts now */
   return &req->msg;

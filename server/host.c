@@ -393,17 +393,17 @@ static int host_body_pause(hw_request *req, int pause) {
   return hw__stream_body_pause(req, pause);
 }
 
+#ifndef HW_NO_METRICS
 /* The snapshot's memory is the request's, as alloc() gives it. */
 static void *metrics_alloc(void *req, size_t n) { return host_alloc(req, n); }
+#endif
 
 static const hw_metrics *host_metrics(hw_request *req) {
 #ifdef HW_NO_METRICS
   (void)req;
   return NULL;
 #else
-  if (req == NULL)
-    return NULL;
-  return hw__metrics_snapshot(metrics_alloc, req);
+  return req != NULL ? hw__metrics_snapshot(metrics_alloc, req) : NULL;
 #endif
 }
 

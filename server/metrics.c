@@ -72,6 +72,9 @@ typedef struct header {
   hw__mcount restarts[HW__RESTART_CAUSES];
 } header;
 
+int hw__metrics_tsc;
+uint64_t hw__metrics_tsc_mult = (uint64_t)1 << 32;
+
 static header *region;       /* the mapping, or NULL */
 static size_t region_size;
 static int region_fd = -1;   /* the master's, for its workers */
@@ -132,6 +135,66 @@ static int make(unsigned nslots, int shared) {
   return 0;
 }
 
+/* ---- the clock --------------------------------------------------------- */
+
+uint64_t hw__metrics_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(__x86_64__)
+/* The kernel's word on the counter: it only keeps time by it when the
+ * counter runs at a constant rate and agrees across cores. */
+static int kernel_uses_tsc(void) {
+  char buf[32] = "";
+  FILE *f = fopen(
+      "/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+  if (f == NULL)
+    return 0;
+  if (fgets(buf, sizeof(buf), f) == NULL)
+    buf[0] = '\0';
+  fclose(f);
+  return strcmp(buf, "tsc\n") == 0;
+}
+
+/* A (counter, nanoseconds) pair read close together: the counter on both
+ * sides of the clock, again if something came between them. */
+static void pair(uint64_t *tick, uint64_t *ns) {
+  for (int i = 0; i < 100; i++) {
+    uint64_t a = __builtin_ia32_rdtsc(), t = hw__metrics_mono_ns(),
+             b = __builtin_ia32_rdtsc();
+    *tick = a + (b - a) / 2;
+    *ns = t;
+    if (b - a < 20000)
+      return;
+  }
+}
+#endif
+
+void hw__metrics_clock_init(void) {
+  hw__metrics_tsc = 0;
+  hw__metrics_tsc_mult = (uint64_t)1 << 32; /* nanoseconds already */
+#if defined(__x86_64__)
+  uint64_t t0, n0, t1, n1, mult;
+  if (!kernel_uses_tsc())
+    return;
+  pair(&t0, &n0);
+  /* Asleep rather than spinning: the same work however long it takes. */
+  nanosleep(&(struct timespec){0, 2000000}, NULL);
+  pair(&t1, &n1);
+  if (t1 <= t0 || n1 <= n0)
+    return;
+  mult = (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0));
+  if (mult > 0) {
+    hw__metrics_tsc_mult = mult;
+    hw__metrics_tsc = 1;
+  }
+#endif
+}
+
+/* ---- the region -------------------------------------------------------- */
+
 int hw__metrics_create(unsigned nslots) {
   int r;
   if (nslots == 0)
@@ -151,6 +214,7 @@ int hw__metrics_create_single(void) {
     return r;
   mine = slot_at(0);
   atomic_store_explicit(&mine->pid, (int64_t)getpid(), memory_order_relaxed);
+  hw__metrics_clock_init();
   return 0;
 }
 
@@ -189,6 +253,7 @@ int hw__metrics_attach(int fd, unsigned slot) {
     hw__metrics_set(&s->conns[g], 0);
   hw__metrics_set(&s->draining, 0);
   atomic_store_explicit(&s->pid, (int64_t)getpid(), memory_order_relaxed);
+  hw__metrics_clock_init();
   return 0;
 }
 
@@ -215,6 +280,27 @@ hw__metrics_series *hw__metrics_series_for(hw__metrics_slot *s,
   /* The name is in place before a reader can see the series. */
   atomic_store_explicit(&s->nseries, n + 1, memory_order_release);
   return e;
+}
+
+unsigned hw__metrics_code_slot(hw__metrics_series *s, unsigned status) {
+  unsigned i;
+  for (i = 0; i < HW__METRICS_CODES; i++) {
+    uint32_t c = atomic_load_explicit(&s->code[i], memory_order_relaxed);
+    if (c == status)
+      break;
+    if (c == 0) {
+      atomic_store_explicit(&s->code[i], status, memory_order_relaxed);
+      break;
+    }
+  }
+  return i; /* HW__METRICS_CODES: the count of codes past the table */
+}
+
+unsigned hw__metrics_bucket(uint64_t ns) {
+  unsigned b = 0;
+  while (b < HW__METRICS_NBOUNDS && ns > hw__metrics_bounds_ns[b])
+    b++;
+  return b;
 }
 
 void hw__metrics_slot_dead(unsigned slot) {
@@ -271,8 +357,7 @@ typedef struct copy {
   const char *name;
   uint32_t len;
   uint32_t code[HW__METRICS_CODES];
-  uint64_t count[HW__METRICS_CODES];
-  uint64_t other;
+  uint64_t count[HW__METRICS_CODES + 1]; /* the last: past the table */
   uint64_t bucket[HW__METRICS_NBOUNDS + 1];
   uint64_t duration_ns, in, out;
 } copy;
@@ -288,7 +373,7 @@ static void read_series(const hw__metrics_slot *s, const hw__metrics_series *e,
       c->code[i] = atomic_load_explicit(&e->code[i], memory_order_relaxed);
       c->count[i] = get(&e->count[i]);
     }
-    c->other = get(&e->other);
+    c->count[HW__METRICS_CODES] = get(&e->count[HW__METRICS_CODES]);
     for (int b = 0; b <= HW__METRICS_NBOUNDS; b++)
       c->bucket[b] = get(&e->bucket[b]);
     c->duration_ns = get(&e->duration_ns);
@@ -315,8 +400,8 @@ static int by_code(const void *a, const void *b) {
 }
 
 static uint64_t copy_requests(const copy *c) {
-  uint64_t n = c->other;
-  for (int i = 0; i < HW__METRICS_CODES; i++)
+  uint64_t n = 0;
+  for (int i = 0; i <= HW__METRICS_CODES; i++)
     n += c->count[i];
   return n;
 }
@@ -338,7 +423,7 @@ static int merge(const copy *c, size_t n, hw_metrics_route *r,
   for (size_t j = 0; j < n; j++) {
     for (int i = 0; i < HW__METRICS_CODES && c[j].code[i] != 0; i++)
       codes[nc++] = (hw_metrics_code){c[j].code[i], c[j].count[i]};
-    r->other_codes += c[j].other;
+    r->other_codes += c[j].count[HW__METRICS_CODES];
     for (int b = 0; b <= HW__METRICS_NBOUNDS; b++)
       buckets[b] += c[j].bucket[b];
     r->duration_ns += c[j].duration_ns;

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "haywire.h"
 
@@ -69,8 +70,8 @@ typedef struct hw__metrics_series {
   uint32_t name_off, name_len; /* its prefix in the slot's names; set
                                   before the series is published */
   _Atomic uint32_t code[HW__METRICS_CODES]; /* 0: not yet used */
-  hw__mcount count[HW__METRICS_CODES];
-  hw__mcount other; /* codes past the table */
+  hw__mcount count[HW__METRICS_CODES + 1]; /* the last: codes past the
+                                              table */
   hw__mcount bucket[HW__METRICS_NBOUNDS + 1]; /* not cumulative; the last:
                                                   past every bound */
   hw__mcount duration_ns;
@@ -124,6 +125,9 @@ void hw__metrics_restart(enum hw__metrics_restart cause);
 void hw__metrics_reloaded(int ok, unsigned generation);
 /** The generation that serves first (start-up). */
 void hw__metrics_started(unsigned generation);
+/** Chooses the clock of hw__metrics_ticks for this process (measuring the
+ *  counter's rate against CLOCK_MONOTONIC for 2 ms when it is used). */
+void hw__metrics_clock_init(void);
 /** Unmaps the region (at exit). */
 void hw__metrics_close(void);
 
@@ -136,6 +140,33 @@ const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx);
 
 /* ---- counting, on a slot's own loop thread ---------------------------- */
 
+/* The counters' clock (hw__metrics_clock_init): the CPU's time-stamp
+ * counter where the kernel keeps its own time by it (its clocksource is
+ * "tsc": a constant rate, the same on every core), else CLOCK_MONOTONIC.
+ * Each request reads it twice; the counter is one instruction where
+ * clock_gettime is a call, a choice of clock and a conversion. */
+extern int hw__metrics_tsc;
+extern uint64_t hw__metrics_tsc_mult; /* ns = ticks * mult >> 32 (1 << 32
+                                         without the counter) */
+
+/** CLOCK_MONOTONIC in nanoseconds (the clock without the counter). */
+uint64_t hw__metrics_mono_ns(void);
+
+/** Now, in the clock's ticks. */
+static inline uint64_t hw__metrics_ticks(void) {
+#if defined(__x86_64__)
+  if (__builtin_expect(hw__metrics_tsc, 1))
+    return __builtin_ia32_rdtsc();
+#endif
+  return hw__metrics_mono_ns();
+}
+
+/** Ticks of the clock as nanoseconds (without the counter the factor is
+ *  one: no test on the way). */
+static inline uint64_t hw__metrics_ns(uint64_t ticks) {
+  return (uint64_t)(((unsigned __int128)ticks * hw__metrics_tsc_mult) >> 32);
+}
+
 /* One writer per slot: a relaxed load and store is an increment that
  * another process reads whole, without the lock prefix of an atomic add. */
 static inline void hw__metrics_add(hw__mcount *c, uint64_t n) {
@@ -147,35 +178,35 @@ static inline void hw__metrics_set(hw__mcount *c, uint64_t v) {
   atomic_store_explicit(c, v, memory_order_relaxed);
 }
 
-/** Counts one request that is over: its status, duration and bodies. */
+/** Where `status` is counted in `s`: its place in the table (taken when
+ *  first seen), or past the table when that is full (metrics.c). */
+unsigned hw__metrics_code_slot(hw__metrics_series *s, unsigned status);
+/** Which bucket `ns` falls in, past the first (metrics.c). */
+unsigned hw__metrics_bucket(uint64_t ns);
+
+/** Counts one request that is over: its status, duration and bodies.  The
+ *  common case (the route's first status code, under half a millisecond)
+ *  calls nothing. */
 static inline void hw__metrics_request(hw__metrics_series *s, unsigned status,
                                        uint64_t ns, uint64_t in,
                                        uint64_t out) {
   uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
-  unsigned i, b = 0;
+  unsigned i = 0, b = 0;
 
   /* The sequence is odd before any counter changes (the fence keeps the
    * stores after it), and even again after the last. */
   atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
-  for (i = 0; i < HW__METRICS_CODES; i++) {
-    uint32_t c = atomic_load_explicit(&s->code[i], memory_order_relaxed);
-    if (c == status)
-      break;
-    if (c == 0) {
-      atomic_store_explicit(&s->code[i], status, memory_order_relaxed);
-      break;
-    }
-  }
-  hw__metrics_add(i < HW__METRICS_CODES ? &s->count[i] : &s->other, 1);
-  while (b < HW__METRICS_NBOUNDS && ns > hw__metrics_bounds_ns[b])
-    b++;
+  if (__builtin_expect(
+          atomic_load_explicit(&s->code[0], memory_order_relaxed) != status, 0))
+    i = hw__metrics_code_slot(s, status);
+  hw__metrics_add(&s->count[i], 1);
+  if (__builtin_expect(ns > hw__metrics_bounds_ns[0], 0))
+    b = hw__metrics_bucket(ns);
   hw__metrics_add(&s->bucket[b], 1);
   hw__metrics_add(&s->duration_ns, ns);
-  if (in != 0)
-    hw__metrics_add(&s->request_bytes, in);
-  if (out != 0)
-    hw__metrics_add(&s->response_bytes, out);
+  hw__metrics_add(&s->request_bytes, in);
+  hw__metrics_add(&s->response_bytes, out);
   atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }
 

@@ -69,13 +69,11 @@ void hw__request_core_destroy(hw__request_core *core) {
 
 /* ---- the access log ---------------------------------------------------- */
 
-/* Taken when a request begins, only while the access log is on: its
- * client's address (after the client has gone it cannot be asked), and its
- * start unless the counters took it. */
+/* Taken when a request begins, only while the access log is on: its start,
+ * and its client's address (after the client has gone it cannot be asked). */
 static __attribute__((noinline)) void time_request(hw_request *req) {
   int n = req->sink->peer(req, req->remote, sizeof(req->remote));
-  if (req->core->metrics == NULL)
-    req->started = uv_hrtime();
+  req->started = uv_hrtime();
   req->remote_len = n > 0 ? (uint8_t)n : 0;
   req->timed = 1;
 }
@@ -87,17 +85,18 @@ static __attribute__((noinline)) void time_request(hw_request *req) {
  * keeps its status, with the bytes it had given. */
 static inline int outcome(const hw_request *req, uint64_t *body) {
   const struct hw_response *res = &req->res;
-  uint64_t n;
 
-  *body = 0;
-  if (res->streaming)
-    n = res->written;
-  else if (!req->sent || req->hung_up)
+  if (__builtin_expect(res->streaming, 0)) {
+    *body = !req->msg.is_head && hw__status_has_body(res->status)
+                ? res->written
+                : 0;
+    return res->status;
+  }
+  if (!req->sent || req->hung_up) {
+    *body = 0;
     return 499;
-  else
-    n = res->body_len;
-  if (!req->msg.is_head && hw__status_has_body(res->status))
-    *body = n;
+  }
+  *body = res->body_sent;
   return res->status;
 }
 
@@ -107,21 +106,27 @@ static inline uint64_t body_bytes(const hw_request *req) {
 }
 
 /* ---- the counters ------------------------------------------------------ */
+#ifndef HW_NO_METRICS
 
 /* Counts a request that is over in its route's series (none: the slot's
- * series for requests that matched no route). */
-static void count_request(hw_request *req, uint64_t end) {
-  hw__metrics_series *s = req->cancelled_gen != 0 ? req->cancelled_series
-                          : req->route != NULL ? req->route->metrics
-                                               : NULL;
+ * series for requests that matched no route).  Without counters no route
+ * has a series, and the slot is NULL. */
+static inline void count_request(hw_request *req) {
+  hw__metrics_series *s = req->series;
   uint64_t out;
-  int status = outcome(req, &out);
+  int status;
 
-  if (s == NULL)
+  if (__builtin_expect(s == NULL, 0)) {
+    if (req->core->metrics == NULL)
+      return;
     s = &req->core->metrics->series[HW__METRICS_NO_ROUTE];
-  hw__metrics_request(s, (unsigned)status, end - req->started,
+  }
+  status = outcome(req, &out);
+  hw__metrics_request(s, (unsigned)status,
+                      hw__metrics_ns(hw__metrics_ticks() - req->ticks),
                       body_bytes(req), out);
 }
+#endif
 
 /* A span of the head, or nothing when it does not lie in it (a refused
  * request's head may be half read). */
@@ -227,10 +232,6 @@ hw_request *hw__request_new(hw__request_core *core,
   req->owner = owner;
   req->msg.version = 11;
   req->res.status = 200;
-#ifndef HW_NO_METRICS
-  if (__builtin_expect(core->metrics != NULL, 1))
-    req->started = uv_hrtime();
-#endif
   if (__builtin_expect(core->access_log != NULL, 0))
     time_request(req);
   return req;
@@ -416,13 +417,11 @@ void hw__request_free(hw_request *req) {
   /* A request whose head never ended was no request: a connection that
    * closed between requests, or mid-head without an answer. */
   if (req->state != HW__REQ_HEAD) {
-    uint64_t end = 0;
 #ifndef HW_NO_METRICS
-    if (__builtin_expect(core->metrics != NULL, 1))
-      count_request(req, end = uv_hrtime());
+    count_request(req);
 #endif
     if (__builtin_expect(core->access_log != NULL, 0))
-      log_request(req, end != 0 ? end : uv_hrtime());
+      log_request(req, uv_hrtime());
   }
   if (req->due)
     undue(req);
@@ -470,9 +469,12 @@ void hw__request_route(hw_request *req) {
   if (!m->asterisk)
     req->route = hw__router_match(g->router, m->head.data + m->path.off,
                                   m->path.len, SIZE_MAX, &req->match_len);
+  if (req->route == NULL)
+    return;
+  req->series = req->route->metrics;
   /* The first route's body mode is the request's (its module is called as
    * soon as the head is read). */
-  if (req->route != NULL && req->route->body_stream) {
+  if (req->route->body_stream) {
     req->body_stream = 1;
     req->body_cb = NULL;
     req->body_arg = NULL;
@@ -598,6 +600,7 @@ int hw__request_dispatch(hw_request *req) {
                             req->msg.head.data + req->msg.path.off,
                             req->msg.path.len, req->match_len, &req->match_len);
       req->route = rt;
+      req->series = rt != NULL ? rt->metrics : NULL;
       continue;
     case HW_ERROR:
     default:
@@ -678,7 +681,6 @@ void hw__request_cancel_generation(hw__generation *g) {
     if (g->reqs == req) {
       /* Still held by its module: the generation goes anyway. */
       req->cancelled_gen = g->id;
-      req->cancelled_series = req->route != NULL ? req->route->metrics : NULL;
       unpin(req);
     }
   }

@@ -21,6 +21,7 @@
 #include "generation.h"
 #include "haywire.h"
 #include "message.h"
+#include "metrics.h"
 
 /** Where a request is in its life. */
 enum hw__req_state {
@@ -63,6 +64,9 @@ struct hw_response {
   unsigned congested : 1; /* a write said HW_CONGESTED: writable is owed */
   unsigned broken : 1;    /* it cannot complete (a file came up short) */
   unsigned reading : 1;   /* a file region is being read */
+  uint64_t body_sent;     /* set by its protocol as it takes a response
+                             that does not stream: the body bytes it
+                             sends (none for HEAD, 204, 304) */
   /* not cleared between requests (set by stream(), read while streaming,
    * so that a request that does not stream pays nothing for them): */
   int64_t declared;       /* its length, or -1 */
@@ -112,8 +116,8 @@ struct hw_request {
   unsigned cancelled_gen;      /* the generation that cancelled it while
                                   its module held it (its route is gone
                                   with it), or 0 */
-  struct hw__metrics_series *cancelled_series; /* ... and where its route
-                                                  counted */
+  struct hw__metrics_series *series; /* where it is counted: its route's
+                                        (set when routed), or NULL */
   void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
@@ -128,10 +132,10 @@ struct hw_request {
   /* kept across requests: */
   hw__buf body;    /* the request body, whole */
   hw__message msg; /* the head (clears its own per-request part) */
-  uint64_t started; /* uv_hrtime() of its first byte: set while the core
-                       counts or logs */
+  uint64_t ticks; /* the counters' clock at its first byte (metrics.h) */
   /* for the access log, set when `timed` is (so that a request pays
    * nothing for them while the log is off): */
+  uint64_t started; /* uv_hrtime() of its first byte */
   uint8_t remote_len;
   char remote[64]; /* the client's address as the sink's peer says it
                       ("[v6]:port" is 47 at most, a zone more) */
@@ -189,6 +193,18 @@ hw__request_core_config(const hw__request_core *core) {
 void hw__request_core_stop(hw__request_core *core);
 /** Frees the pooled request objects. */
 void hw__request_core_destroy(hw__request_core *core);
+
+/** The request's first byte is here (its protocol says so when a message
+ *  begins): the start of the duration the counters take.  Inline, and
+ *  apart from hw__request_new, so that creating a request stays small
+ *  enough to be inlined into the protocol. */
+static inline void hw__request_begins(hw_request *req) {
+#ifndef HW_NO_METRICS
+  req->ticks = hw__metrics_ticks(); /* cheaper than asking if it counts */
+#else
+  (void)req;
+#endif
+}
 
 /** A request object for a message that begins, from the pool (or NULL:
  *  no memory).  The core's until freed with hw__request_free. */

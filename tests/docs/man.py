@@ -51,7 +51,8 @@ SRC = os.path.abspath(os.environ.get("HW_SRCDIR") or
 BUILD = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRC)
 PAGES = {"haywire.8": "haywire(8)", "haywire-module.3": "haywire-module(3)"}
 # Options the master passes to its workers; usage() does not show them.
-INTERNAL_OPTIONS = {"--worker", "--generation", "--listen-fds", "--slot-file"}
+INTERNAL_OPTIONS = {"--worker", "--generation", "--listen-fds", "--slot-file",
+                    "--metrics-fd"}
 # Files whose json_object_foreach loops check configuration keys.
 CONFIG_SOURCES = ["server/config.c", "server/modconf.c"]
 # Functions that read one kind of object found under several keys, which
