@@ -100,6 +100,15 @@ typedef enum hw_conf_type {
   HW_CONF_OBJECT
 } hw_conf_type;
 
+/**
+ * A byte string that is not NUL-terminated.  When returned by the host it is
+ * borrowed (see the ownership rules above); `data` may be NULL when `len` is 0.
+ */
+typedef struct hw_str {
+  const char *data;
+  size_t len;
+} hw_str;
+
 /** One status code's count in a route's series (ABI 1.4). */
 typedef struct hw_metrics_code {
   /** The status code, 100..599. */
@@ -219,15 +228,6 @@ typedef struct hw_metrics {
 
 /** libuv's loop type, forward-declared so this header does not need uv.h. */
 struct uv_loop_s;
-
-/**
- * A byte string that is not NUL-terminated.  When returned by the host it is
- * borrowed (see the ownership rules above); `data` may be NULL when `len` is 0.
- */
-typedef struct hw_str {
-  const char *data;
-  size_t len;
-} hw_str;
 
 /** What `handle` returns. */
 typedef enum hw_handle_result {
