@@ -810,7 +810,10 @@ static int status_init(const hw_host *host, const char *config,
   int r;
 
   (void)config_len;
-  if (!HW_HOST_HAS(host, metrics)) {
+  /* A table long enough for `metrics` with the member unset is a host
+   * that declares 1.4 without implementing it: refuse it the same way
+   * rather than call through NULL on the first request. */
+  if (!HW_HOST_HAS(host, metrics) || host->metrics == NULL) {
     snprintf(err, err_len,
              "status.so needs a host of ABI 1.4 or later (this one is %u.%u)",
              (unsigned)host->abi_major, (unsigned)host->abi_minor);

@@ -428,6 +428,13 @@ static void test_init(void) {
   is_str(err, "status.so needs a host of ABI 1.4 or later (this one is 1.3)",
          "with a one-line reason");
 
+  old = make_host();
+  old.metrics = NULL;
+  st = NULL;
+  rc = status_init(&old, "{}", 2, &st, err, sizeof(err));
+  ok(rc != 0 && st == NULL,
+     "init refuses a 1.4 table whose metrics member is NULL");
+
   st = init_with(none, err, sizeof(err), &rc);
   ok(rc == 0 && st != NULL && ((status_state *)st)->format == FORMAT_JSON,
      "no config: JSON by default");
