@@ -100,6 +100,9 @@ typedef enum hw_conf_type {
   HW_CONF_OBJECT
 } hw_conf_type;
 
+/** libuv's loop type, forward-declared so this header does not need uv.h. */
+struct uv_loop_s;
+
 /**
  * A byte string that is not NUL-terminated.  When returned by the host it is
  * borrowed (see the ownership rules above); `data` may be NULL when `len` is 0.
@@ -225,9 +228,6 @@ typedef struct hw_metrics {
   const hw_metrics_process *processes;
   size_t nprocesses;
 } hw_metrics;
-
-/** libuv's loop type, forward-declared so this header does not need uv.h. */
-struct uv_loop_s;
 
 /** What `handle` returns. */
 typedef enum hw_handle_result {

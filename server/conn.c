@@ -40,6 +40,7 @@
 #include "conn.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 
 #define READ_BUFFER_SIZE (64 * 1024)
 #define MAX_IOV 64
@@ -88,6 +89,7 @@ struct hw__conn {
 };
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void after(hw__conn *c, int progress);
 static void conn_close(hw__conn *c);
 
@@ -99,6 +101,14 @@ static hw__conn_set *set_of(const hw__conn *c) { return c->tcp.data; }
 
 static uint32_t now_ms(const hw__conn *c) {
   return (uint32_t)uv_now(set_of(c)->loop);
+}
+
+/* Calls one of the protocol's notifications (eof, timeout, writable, drain,
+ * close), marked as inside the protocol: what it asks meanwhile waits. */
+static void tell(hw__conn *c, void (*fn)(void *p)) {
+  c->in_proto = 1;
+  fn(c->state);
+  c->in_proto = 0;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -131,9 +141,7 @@ static void on_write(uv_write_t *wr, int status) {
     return;
   }
   if (was_full && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT) {
-    c->in_proto = 1;
-    c->proto->writable(c->state);
-    c->in_proto = 0;
+    tell(c, c->proto->writable);
   }
   after(c, 0);
 }
@@ -221,9 +229,7 @@ static void conn_close(hw__conn *c) {
   }
   /* The protocol lets go of its requests; batches still being written are
    * cancelled by libuv, and release theirs before on_close runs. */
-  c->in_proto = 1;
-  c->proto->close(c->state);
-  c->in_proto = 0;
+  tell(c, c->proto->close);
   free(c->pending);
   c->pending = NULL;
   free(c->peer);
@@ -239,12 +245,6 @@ static void conn_close(hw__conn *c) {
   if (s->on_closed != NULL)
     s->on_closed(s);
   uv_close((uv_handle_t *)&c->tcp, on_close);
-}
-
-static void linger_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  hw__conn *c = hw__bytes_container_of(h, hw__conn, tcp);
-  buf->base = set_of(c)->rbuf;
-  buf->len = set_of(c)->rbuf_size;
 }
 
 /* Lingering: whatever the client still sends is read and dropped, until it
@@ -265,7 +265,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
   if (status == 0 && !c->eof) {
     c->lingering = 1;
     c->mark = now_ms(c);
-    if (uv_read_start((uv_stream_t *)&c->tcp, linger_alloc, linger_read) == 0) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, linger_read) == 0) {
       c->reading = 1;
       return;
     }
@@ -384,9 +384,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == UV_EOF) {
     c->eof = 1;
     set_reading(c, 0);
-    c->in_proto = 1;
-    c->proto->eof(c->state);
-    c->in_proto = 0;
+    tell(c, c->proto->eof);
     after(c, 0);
     return;
   }
@@ -543,9 +541,7 @@ static int body_too_slow(hw__conn *c, uint32_t elapsed, size_t rate) {
 
 /* The protocol's request took too long: it answers (408) and ends. */
 static void expire_protocol(hw__conn *c) {
-  c->in_proto = 1;
-  c->proto->timeout(c->state);
-  c->in_proto = 0;
+  tell(c, c->proto->timeout);
   after(c, 0);
 }
 
@@ -558,47 +554,44 @@ static void expire_idle(hw__conn *c) {
     conn_close(c);
 }
 
-static uint64_t idle_ms(const hw__conn *c, const hw__config *cfg) {
-  return set_of(c)->draining ? HW__CONN_SWEEP_MS : cfg->timeout_keepalive_ms;
-}
-static uint64_t head_ms(const hw__conn *c, const hw__config *cfg) {
-  return cfg->timeout_head_ms;
-}
-static uint64_t body_ms(const hw__conn *c, const hw__config *cfg) {
-  return cfg->timeout_body_idle_ms;
-}
-static uint64_t write_ms(const hw__conn *c, const hw__config *cfg) {
-  return cfg->timeout_write_ms;
-}
-static uint64_t linger_ms(const hw__conn *c, const hw__config *cfg) {
-  return HW__CONN_LINGER_MS;
-}
-
 /* The states a connection's timers know; the first four are the protocol's
  * phases (enum hw__phase). */
-enum {
-  ST_IDLE = 0,
-  ST_HEAD,
-  ST_BODY,
-  ST_BUSY,
-  ST_WRITE,
-  ST_SHUTDOWN,
-  ST_LINGER
-};
+enum { ST_IDLE = 0, ST_HEAD, ST_BODY, ST_BUSY,
+       ST_WRITE, ST_SHUTDOWN, ST_LINGER };
 
+/* How long a state may last. */
+static uint64_t timeout_of(unsigned st, const hw__conn *c,
+                           const hw__config *cfg) {
+  switch (st) {
+  case ST_IDLE:
+    return set_of(c)->draining ? HW__CONN_SWEEP_MS : cfg->timeout_keepalive_ms;
+  case ST_HEAD:
+    return cfg->timeout_head_ms;
+  case ST_BODY:
+    return cfg->timeout_body_idle_ms;
+  case ST_WRITE: /* a client that does not read */
+    return cfg->timeout_write_ms;
+  case ST_LINGER:
+    return HW__CONN_LINGER_MS;
+  default: /* modules are working; a FIN waits for the writes */
+    return UINT64_MAX;
+  }
+}
+
+/* What happens when a state's time has passed, what the counters call that
+ * timeout, and what they call the state (nginx's stub_status set). */
 static const struct state {
-  /* how long the state may last (NULL: no limit) */
-  uint64_t (*timeout)(const hw__conn *c, const hw__config *cfg);
-  /* what happens then */
   void (*expire)(hw__conn *c);
+  uint8_t kind;  /* enum hw__metrics_timeout */
+  uint8_t gauge; /* enum hw__metrics_conns */
 } states[] = {
-    [ST_IDLE] = {idle_ms, expire_idle},
-    [ST_HEAD] = {head_ms, expire_protocol},
-    [ST_BODY] = {body_ms, expire_protocol},
-    [ST_BUSY] = {NULL, NULL},            /* modules are working */
-    [ST_WRITE] = {write_ms, conn_close}, /* a client that does not read */
-    [ST_SHUTDOWN] = {NULL, NULL},        /* the FIN waits for the writes */
-    [ST_LINGER] = {linger_ms, conn_close},
+    [ST_IDLE] = {expire_idle, HW__TIMEOUT_KEEPALIVE, HW__CONNS_WAITING},
+    [ST_HEAD] = {expire_protocol, HW__TIMEOUT_HEAD, HW__CONNS_READING},
+    [ST_BODY] = {expire_protocol, HW__TIMEOUT_BODY, HW__CONNS_READING},
+    [ST_BUSY] = {NULL, 0, HW__CONNS_WRITING},
+    [ST_WRITE] = {conn_close, HW__TIMEOUT_WRITE, HW__CONNS_WRITING},
+    [ST_SHUTDOWN] = {NULL, 0, HW__CONNS_WRITING},
+    [ST_LINGER] = {conn_close, HW__TIMEOUT_LINGER, HW__CONNS_WRITING},
 };
 
 static unsigned state_of(const hw__conn *c) {
@@ -615,21 +608,33 @@ static void sweep(uv_timer_t *timer) {
   hw__conn_set *s = hw__bytes_container_of(timer, hw__conn_set, sweep);
   const hw__config *cfg = s->cfg;
   uint32_t now = (uint32_t)uv_now(s->loop), elapsed = now - s->swept;
+  uint64_t conns[HW__CONNS_STATES] = {0};
   hw__conn *c, *next;
 
   s->swept = now;
   for (c = s->list; c != NULL; c = next) {
     unsigned st = state_of(c);
     const struct state *d = &states[st];
-    uint32_t age = now - c->mark;
+    int kind = -1;
     next = c->next;
-    if (d->timeout == NULL)
+    if (now - c->mark >= timeout_of(st, c, cfg))
+      kind = d->kind;
+    else if (st == ST_BODY &&
+             body_too_slow(c, elapsed, cfg->limit_body_min_rate))
+      kind = HW__TIMEOUT_BODY_RATE;
+    if (kind < 0) {
+      conns[d->gauge]++;
       continue;
-    if (age >= d->timeout(c, cfg) ||
-        (st == ST_BODY &&
-         body_too_slow(c, elapsed, cfg->limit_body_min_rate)))
-      d->expire(c);
+    }
+    /* (An idle connection closed so that a graceful stop ends is none.) */
+    if (s->metrics != NULL && !(st == ST_IDLE && s->draining))
+      hw__metrics_add(&s->metrics->timeouts[kind], 1);
+    d->expire(c);
   }
+  /* The gauges, twice a second rather than at each change of state (a
+   * request that comes and goes within one read would pay for three). */
+  for (int g = 0; s->metrics != NULL && g < HW__CONNS_STATES; g++)
+    hw__metrics_set(&s->metrics->conns[g], conns[g]);
 }
 
 /* ---- the set ----------------------------------------------------------- */
@@ -647,10 +652,6 @@ int hw__conn_set_init(hw__conn_set *s, uv_loop_t *loop, const hw__config *cfg) {
   uv_timer_start(&s->sweep, sweep, HW__CONN_SWEEP_MS, HW__CONN_SWEEP_MS);
   uv_unref((uv_handle_t *)&s->sweep); /* the clock alone keeps no loop */
   return 0;
-}
-
-void hw__conn_set_config(hw__conn_set *s, const hw__config *cfg) {
-  s->cfg = cfg;
 }
 
 void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
@@ -672,6 +673,8 @@ void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
   /* Responses are written whole; Nagle would only delay the last segment
    * of each batch behind the client's delayed ACK. */
   uv_tcp_nodelay(&c->tcp, 1);
+  if (s->metrics != NULL)
+    hw__metrics_add(&s->metrics->accepted, 1);
   proto->open(c->state, &c->t, env);
   c->seen_phase = c->t.phase;
   c->seen_epoch = c->t.epoch;
@@ -690,9 +693,7 @@ void hw__conn_drain_all(hw__conn_set *s) {
   for (c = s->list; c != NULL; c = next) {
     next = c->next;
     c->mark = now_ms(c);
-    c->in_proto = 1;
-    c->proto->drain(c->state);
-    c->in_proto = 0;
+    tell(c, c->proto->drain);
     after(c, 0); /* may close it, unlinking it from the list */
   }
 }

@@ -36,6 +36,10 @@ struct hw__conn_set {
   uv_timer_t sweep; /* the timers: one pass over the connections */
   uint32_t swept;   /* loop time (ms) of the last pass */
   int draining;     /* shutting down gracefully */
+  struct hw__metrics_slot *metrics; /* the worker's counters, or NULL: the
+                                       connections accepted, each kind of
+                                       timeout, and the states each sweep
+                                       finds (set by the owner) */
   /** Called when a connection has closed (set by the owner; may be NULL):
    *  the worker resumes accepting if the limit had paused it. */
   void (*on_closed)(hw__conn_set *s);
@@ -46,7 +50,10 @@ struct hw__conn_set {
  *  with hw__conn_set_config on a reload).  Returns 0 or UV_ENOMEM. */
 int hw__conn_set_init(hw__conn_set *s, uv_loop_t *loop, const hw__config *cfg);
 /** The configuration whose timeouts and limits apply from now on. */
-void hw__conn_set_config(hw__conn_set *s, const hw__config *cfg);
+static inline void hw__conn_set_config(hw__conn_set *s,
+                                       const hw__config *cfg) {
+  s->cfg = cfg;
+}
 /** Accepts a connection from `server` and opens `proto` on it, with `env`
  *  (borrowed; given to the protocol's open). */
 void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,

@@ -29,6 +29,8 @@ typedef struct hw__route {
   hw__module_site site; /* for the calls into its module */
   int body_stream;      /* "body": "stream": the module reads it */
   size_t body_limit;    /* "body_limit", or 0: limits.body */
+  struct hw__metrics_series *metrics; /* where its requests are counted
+                                         (set by the worker), or NULL */
   struct hw__access_file *access_log; /* where its requests are logged
                                          (set by the worker), or NULL */
   uint64_t failed_at;   /* uv_hrtime() of the last failure reported */

@@ -14,6 +14,7 @@
 #include "chars.h"
 #include "host.h"
 #include "log.h"
+#include "metrics.h"
 #include "modconf.h"
 #include "module.h"
 #include "request.h"
@@ -392,6 +393,20 @@ static int host_body_pause(hw_request *req, int pause) {
   return hw__stream_body_pause(req, pause);
 }
 
+/* The snapshot's memory is the request's, as alloc() gives it. */
+static void *metrics_alloc(void *req, size_t n) { return host_alloc(req, n); }
+
+static const hw_metrics *host_metrics(hw_request *req) {
+#ifdef HW_NO_METRICS
+  (void)req;
+  return NULL;
+#else
+  if (req == NULL)
+    return NULL;
+  return hw__metrics_snapshot(metrics_alloc, req);
+#endif
+}
+
 const hw_host hw__host = {
     .abi_major = HW_ABI_MAJOR,
     .abi_minor = HW_ABI_MINOR,
@@ -442,4 +457,5 @@ const hw_host hw__host = {
     .write_file = host_write_file,
     .body_stream = host_body_stream,
     .body_pause = host_body_pause,
+    .metrics = host_metrics,
 };

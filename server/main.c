@@ -27,6 +27,7 @@
 #include "host.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "master.h"
 #include "pidfile.h"
 #include "process.h"
@@ -47,6 +48,16 @@
 #define DEFAULT_PID_FILE "haywire.pid"
 #endif
 #define VERSION_STRING "haywire " PACKAGE_VERSION
+
+enum { OPT_WORKERS = 256, OPT_SINGLE, OPT_PID_FILE, OPT_WORKER,
+       OPT_GENERATION, OPT_LISTEN_FDS, OPT_SLOT_FILE, OPT_METRICS_FD };
+
+/* What the master tells a worker it starts (not options for people). */
+typedef struct worker_args {
+  int id, nfds, gen_id, metrics_fd;
+  const char *note_file;
+} worker_args;
+
 /* How long -s waits: a reload is a preflight (at most 60 s) and the
  * workers' answers (at most 60 s), and the one -s asked for may have to wait
  * for one already running; a graceful stop is the drain and the master's
@@ -204,6 +215,11 @@ static int run_single(const char *config, const hw__config_listen *listen,
   if (gen->config->pid_file != NULL)
     w.reload.config_pid_file = strdup(gen->config->pid_file);
   w.reload.config_workers = gen->config->workers;
+#ifndef HW_NO_METRICS
+  if (hw__metrics_create_single() != 0)
+    hw__log(HW_LOG_WARN, "cannot make the counters' memory: no metrics");
+  hw__metrics_started(gen->id);
+#endif
   if ((r = hw__worker_init(&w, loop, gen)) != 0) {
     hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
     return hw__worker_abandon(&w);
@@ -220,8 +236,9 @@ static int run_single(const char *config, const hw__config_listen *listen,
 /* A worker under a master: the config is the master's snapshot of one
  * generation (its modules already private copies), the sockets are
  * inherited on fds 4.., and fd 3 is the control channel. */
-static int run_worker(int id, const char *snapshot, unsigned gen_id,
-                      int nfds, const char *note_file) {
+static int run_worker(const worker_args *wa, const char *snapshot) {
+  int id = wa->id, nfds = wa->nfds;
+  unsigned gen_id = (unsigned)wa->gen_id;
   uv_loop_t *loop = uv_default_loop();
   hw__generation *gen;
   hw__config *cfg;
@@ -240,6 +257,9 @@ static int run_worker(int id, const char *snapshot, unsigned gen_id,
   }
   for (int i = 0; i < nfds; i++)
     fds[i] = 4 + i;
+  /* The counters first: the generation's routes find their series. */
+  if (wa->metrics_fd >= 0 && hw__metrics_attach(wa->metrics_fd, (unsigned)id))
+    hw__log(HW_LOG_WARN, "cannot map the counters' memory: not counting");
   memset(&w, 0, sizeof(w));
   w.id = id;
   if (hw__config_load(snapshot, &cfg, err, sizeof(err)) != 0 ||
@@ -251,7 +271,7 @@ static int run_worker(int id, const char *snapshot, unsigned gen_id,
   if (hw__worker_init(&w, loop, gen) != 0)
     return hw__worker_abandon(&w);
   if (hw__worker_listen_fds(&w, fds, (size_t)nfds, err, sizeof(err)) != 0 ||
-      hw__worker_attach(&w, 3, note_file) != 0) {
+      hw__worker_attach(&w, 3, wa->note_file) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     return hw__worker_abandon(&w);
   }
@@ -335,9 +355,26 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
   return 0;
 }
 
+/* Takes a worker's option: 0, 1 for a bad value, -1 for another option. */
+static int take_worker_opt(int ch, const char *arg, worker_args *wa) {
+  switch (ch) {
+  case OPT_WORKER:
+    return parse_int(arg, 1, HW__CONFIG_WORKERS_MAX, &wa->id) != 0;
+  case OPT_GENERATION:
+    return parse_int(arg, 1, 1 << 30, &wa->gen_id) != 0;
+  case OPT_LISTEN_FDS:
+    return parse_int(arg, 1, MAX_LISTEN, &wa->nfds) != 0;
+  case OPT_METRICS_FD:
+    return parse_int(arg, -1, 1 << 20, &wa->metrics_fd) != 0; /* -1: none */
+  case OPT_SLOT_FILE:
+    wa->note_file = arg;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
 int main(int argc, char **argv) {
-  enum { OPT_WORKERS = 256, OPT_SINGLE, OPT_PID_FILE, OPT_WORKER,
-         OPT_GENERATION, OPT_LISTEN_FDS, OPT_SLOT_FILE };
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
       {"listen", required_argument, NULL, 'l'},
@@ -354,14 +391,16 @@ int main(int argc, char **argv) {
       {"generation", required_argument, NULL, OPT_GENERATION},
       {"listen-fds", required_argument, NULL, OPT_LISTEN_FDS},
       {"slot-file", required_argument, NULL, OPT_SLOT_FILE},
+      {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
       {NULL, 0, NULL, 0},
   };
   const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
-  const char *note_file = NULL, *signal_word = NULL;
+  const char *signal_word = NULL;
   char *cfg_pid_file = NULL;
   hw__config_listen listen[MAX_LISTEN];
   size_t nlisten = 0;
-  int test = 0, ch, workers = -2, worker_id = 0, nfds = 0, gen_id = 1, r;
+  worker_args wa = {0, 0, 1, -1, NULL};
+  int test = 0, ch, workers = -2, r;
   char err[4096];
   hw__config *cfg;
 
@@ -408,21 +447,6 @@ int main(int argc, char **argv) {
     case OPT_PID_FILE:
       pid_file = optarg;
       break;
-    case OPT_WORKER:
-      if (parse_int(optarg, 1, HW__CONFIG_WORKERS_MAX, &worker_id) != 0)
-        return 1;
-      break;
-    case OPT_GENERATION:
-      if (parse_int(optarg, 1, 1 << 30, &gen_id) != 0)
-        return 1;
-      break;
-    case OPT_LISTEN_FDS:
-      if (parse_int(optarg, 1, MAX_LISTEN, &nfds) != 0)
-        return 1;
-      break;
-    case OPT_SLOT_FILE:
-      note_file = optarg;
-      break;
     case 'v':
       printf("%s (module ABI %d.%d, libuv %s)\n", VERSION_STRING,
              HW_ABI_MAJOR, HW_ABI_MINOR, uv_version_string());
@@ -431,7 +455,10 @@ int main(int argc, char **argv) {
       usage(stdout);
       return 0;
     default:
-      return usage_error(NULL, NULL);
+      if ((r = take_worker_opt(ch, optarg, &wa)) < 0)
+        return usage_error(NULL, NULL);
+      if (r != 0)
+        return 1;
     }
   }
   if (optind < argc)
@@ -451,8 +478,8 @@ int main(int argc, char **argv) {
    * default action would kill the process and leave its run directory. */
   hw__process_block_signals(1);
   raise_nofile();
-  if (worker_id > 0)
-    return run_worker(worker_id, config, (unsigned)gen_id, nfds, note_file);
+  if (wa.id > 0)
+    return run_worker(&wa, config);
 
   /* The master or the single process: which is the config's (or the
    * command line's) call. */

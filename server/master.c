@@ -43,6 +43,7 @@
 #include "module.h"
 #include "pidfile.h"
 #include "process.h"
+#include "metrics.h"
 #include "reload.h"
 
 #define RESTART_WINDOW_MS 10000
@@ -98,11 +99,6 @@ struct master {
 static void spawn_slot(slot *s);
 static void conclude_reload(master *m);
 static void maybe_exit(master *m);
-
-static void snapshot_path(const master *m, unsigned id, char *buf,
-                          size_t len) {
-  hw__reload_snapshot(&m->rl, id, buf, len);
-}
 
 /* ---- sockets ------------------------------------------------------------ */
 
@@ -279,6 +275,10 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
     hw__log(HW_LOG_INFO, "worker %d (pid %d) exited", s->id, (int)s->pid);
   if (s->note != NULL)
     s->note->busy = 0;
+  /* Its connections are gone; its counts stay for its successor. */
+  hw__metrics_slot_dead((unsigned)s->id);
+  if (!(m->stopping || s->replacing))
+    hw__metrics_restart(sig != 0 ? HW__RESTART_SIGNAL : HW__RESTART_EXIT);
   if (status != 0 && m->exit_code == 0 && m->stopping)
     m->exit_code = 1;
   reload_answer(s, 0, "a worker exited during the reload");
@@ -292,9 +292,10 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
 static void spawn_slot(slot *s) {
   master *m = s->m;
   char exe[4096], path[4096], id[16], gen[16], nfds[16], snap[4352];
-  char state[4200];
+  char state[4200], mfd[16];
   size_t exe_len = sizeof(exe);
-  char *args[14];
+  char *args[16];
+  int metrics_fd = hw__metrics_fd();
   uv_stdio_container_t *stdio;
   uv_process_options_t opt;
   size_t n = m->cfg->nlisten;
@@ -306,7 +307,7 @@ static void spawn_slot(slot *s) {
   snprintf(id, sizeof(id), "%d", s->id);
   snprintf(gen, sizeof(gen), "%u", m->rl.last_id);
   snprintf(nfds, sizeof(nfds), "%zu", n);
-  snapshot_path(m, m->rl.last_id, snap, sizeof(snap));
+  hw__reload_snapshot(&m->rl, m->rl.last_id, snap, sizeof(snap));
   snprintf(state, sizeof(state), "%s/slot-%d", m->rl.run_dir, s->id);
   args[0] = exe;
   args[1] = "--worker";
@@ -319,9 +320,12 @@ static void spawn_slot(slot *s) {
   args[8] = state;
   args[9] = "-c";
   args[10] = snap;
-  args[11] = NULL;
+  args[11] = "--metrics-fd"; /* the counters, after the sockets */
+  args[12] = mfd;
+  args[13] = NULL;
+  snprintf(mfd, sizeof(mfd), "%d", metrics_fd >= 0 ? (int)(4 + n) : -1);
 
-  stdio = calloc(4 + n, sizeof(*stdio));
+  stdio = calloc(5 + n, sizeof(*stdio));
   if (stdio == NULL)
     return;
   uv_pipe_init(m->loop, &s->ctl, 0);
@@ -337,6 +341,8 @@ static void spawn_slot(slot *s) {
     stdio[4 + i].flags = UV_INHERIT_FD;
     stdio[4 + i].data.fd = s->fds[i];
   }
+  stdio[4 + n].flags = metrics_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[4 + n].data.fd = metrics_fd;
   memset(&opt, 0, sizeof(opt));
   opt.file = hw__process_exec_path(path, sizeof(path));
   if (opt.file == NULL)
@@ -344,7 +350,7 @@ static void spawn_slot(slot *s) {
   opt.args = args;
   opt.exit_cb = on_exit_cb;
   opt.stdio = stdio;
-  opt.stdio_count = (int)(4 + n);
+  opt.stdio_count = (int)(5 + n);
   s->proc.data = s;
   r = uv_spawn(m->loop, &s->proc, &opt);
   free(stdio);
@@ -402,7 +408,7 @@ static void master_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   m->next_id = id;
   m->answers_due = m->oks = m->asked = 0;
   m->first_err[0] = '\0';
-  snapshot_path(m, id, snap, sizeof(snap));
+  hw__reload_snapshot(&m->rl, id, snap, sizeof(snap));
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     s->reload_failed = 0;
@@ -445,7 +451,7 @@ static void conclude_reload(master *m) {
           (double)(uv_hrtime() - m->rl.started) / 1e6);
   m->rl.staged_id = m->next_id;
   m->rl.last_id = m->next_id; /* replacements start on it */
-  snapshot_path(m, m->next_id, snap, sizeof(snap));
+  hw__reload_snapshot(&m->rl, m->next_id, snap, sizeof(snap));
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     if (!s->alive || s->gen == m->next_id)
@@ -643,6 +649,10 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   }
   m.rl.on_checked = initial_checked;
   m.rl.on_finished = initial_finished;
+#ifndef HW_NO_METRICS /* without them nothing counts: no reason to stop */
+  if (hw__metrics_create((unsigned)nworkers) != 0)
+    hw__log(HW_LOG_WARN, "cannot make the counters' memory: no metrics");
+#endif
 
   uv_timer_init(m.loop, &m.stop_timer);
   m.stop_timer.data = &m;

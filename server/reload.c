@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pidfile.h"
 #include "process.h"
 #include "reload.h"
@@ -267,6 +268,10 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
     rl->staged = NULL;
   }
   rl->busy = 0;
+  if (starting && ok)
+    hw__metrics_started(rl->last_id);
+  else if (!starting)
+    hw__metrics_reloaded(ok, rl->last_id);
   if (!starting && rl->record_path != NULL)
     record(rl, ok, why);
   if (rl->on_finished != NULL)

@@ -21,6 +21,7 @@
 
 #include "chars.h"
 #include "log.h"
+#include "metrics.h"
 #include "method.h"
 #include "request.h"
 #include "router.h"
@@ -68,13 +69,58 @@ void hw__request_core_destroy(hw__request_core *core) {
 
 /* ---- the access log ---------------------------------------------------- */
 
-/* Taken when a request begins, only while the access log is on: its start,
- * and its client's address (after the client has gone it cannot be asked). */
+/* Taken when a request begins, only while the access log is on: its
+ * client's address (after the client has gone it cannot be asked), and its
+ * start unless the counters took it. */
 static __attribute__((noinline)) void time_request(hw_request *req) {
   int n = req->sink->peer(req, req->remote, sizeof(req->remote));
-  req->started = uv_hrtime();
+  if (req->core->metrics == NULL)
+    req->started = uv_hrtime();
   req->remote_len = n > 0 ? (uint8_t)n : 0;
   req->timed = 1;
+}
+
+/* What its client got: the status, and the body's bytes.  The client went
+ * away (499) when its protocol never took the whole response, or when it
+ * closed its side while a deferred answer was still being made (nginx's
+ * 499 for a client that gave up waiting).  A stream whose head was out
+ * keeps its status, with the bytes it had given. */
+static inline int outcome(const hw_request *req, uint64_t *body) {
+  const struct hw_response *res = &req->res;
+  uint64_t n;
+
+  *body = 0;
+  if (res->streaming)
+    n = res->written;
+  else if (!req->sent || req->hung_up)
+    return 499;
+  else
+    n = res->body_len;
+  if (!req->msg.is_head && hw__status_has_body(res->status))
+    *body = n;
+  return res->status;
+}
+
+/* The body's bytes as received. */
+static inline uint64_t body_bytes(const hw_request *req) {
+  return req->body_stream ? req->body_seen : req->body.len;
+}
+
+/* ---- the counters ------------------------------------------------------ */
+
+/* Counts a request that is over in its route's series (none: the slot's
+ * series for requests that matched no route). */
+static void count_request(hw_request *req, uint64_t end) {
+  hw__metrics_series *s = req->cancelled_gen != 0 ? req->cancelled_series
+                          : req->route != NULL ? req->route->metrics
+                                               : NULL;
+  uint64_t out;
+  int status = outcome(req, &out);
+
+  if (s == NULL)
+    s = &req->core->metrics->series[HW__METRICS_NO_ROUTE];
+  hw__metrics_request(s, (unsigned)status, end - req->started,
+                      body_bytes(req), out);
 }
 
 /* A span of the head, or nothing when it does not lie in it (a refused
@@ -127,7 +173,8 @@ static uint64_t head_bytes(const hw__message *m) {
   return end + (m->method_name != NULL ? m->method_len + 1 : 0);
 }
 
-static __attribute__((noinline)) void log_request(hw_request *req) {
+static __attribute__((noinline)) void log_request(hw_request *req,
+                                                  uint64_t end) {
   const hw__message *m = &req->msg;
   const hw__generation *g = req->gen != NULL ? req->gen : req->core->gen;
   /* A request its generation cancelled (the drain deadline) while a file
@@ -135,13 +182,12 @@ static __attribute__((noinline)) void log_request(hw_request *req) {
    * are freed by now. */
   const hw__route *rt = req->cancelled_gen != 0 ? NULL : req->route;
   hw__access_file *f = rt != NULL ? rt->access_log : g->access_log;
-  const struct hw_response *res = &req->res;
   hw__access_record r;
 
   if (f == NULL)
     return; /* its route says access_log: false */
   memset(&r, 0, sizeof(r));
-  r.end = uv_hrtime();
+  r.end = end;
   r.start = req->timed ? req->started : r.end;
   r.remote = remote_text(req);
   r.host = span_text(m, m->host);
@@ -152,23 +198,8 @@ static __attribute__((noinline)) void log_request(hw_request *req) {
   r.referer = field_text(m, "referer", 7);
   r.user_agent = field_text(m, "user-agent", 10);
   r.version = m->version;
-  /* The client went away (499) when its protocol never took the whole
-   * response, or when it closed its side while a deferred answer was still
-   * being made (nginx's 499 for a client that gave up waiting).  A stream
-   * whose head was out keeps its status, with the bytes it had given. */
-  if (res->streaming) {
-    r.status = res->status;
-    if (!m->is_head && hw__status_has_body(res->status))
-      r.body_bytes = res->written;
-  } else if (!req->sent || req->hung_up) {
-    r.status = 499;
-  } else {
-    r.status = res->status;
-    if (!m->is_head && hw__status_has_body(res->status))
-      r.body_bytes = res->body_len;
-  }
-  r.request_bytes = head_bytes(m) + (req->body_stream ? req->body_seen
-                                                      : req->body.len);
+  r.status = outcome(req, &r.body_bytes);
+  r.request_bytes = head_bytes(m) + body_bytes(req);
   if (rt != NULL) {
     r.route = rt->prefix;
     r.module = rt->module->desc->name;
@@ -196,6 +227,10 @@ hw_request *hw__request_new(hw__request_core *core,
   req->owner = owner;
   req->msg.version = 11;
   req->res.status = 200;
+#ifndef HW_NO_METRICS
+  if (__builtin_expect(core->metrics != NULL, 1))
+    req->started = uv_hrtime();
+#endif
   if (__builtin_expect(core->access_log != NULL, 0))
     time_request(req);
   return req;
@@ -378,9 +413,17 @@ void hw__request_free(hw_request *req) {
     req->owner = NULL;
     return;
   }
-  if (__builtin_expect(core->access_log != NULL, 0) &&
-      req->state != HW__REQ_HEAD)
-    log_request(req);
+  /* A request whose head never ended was no request: a connection that
+   * closed between requests, or mid-head without an answer. */
+  if (req->state != HW__REQ_HEAD) {
+    uint64_t end = 0;
+#ifndef HW_NO_METRICS
+    if (__builtin_expect(core->metrics != NULL, 1))
+      count_request(req, end = uv_hrtime());
+#endif
+    if (__builtin_expect(core->access_log != NULL, 0))
+      log_request(req, end != 0 ? end : uv_hrtime());
+  }
   if (req->due)
     undue(req);
   if (req->res.nrefs != 0)
@@ -635,6 +678,7 @@ void hw__request_cancel_generation(hw__generation *g) {
     if (g->reqs == req) {
       /* Still held by its module: the generation goes anyway. */
       req->cancelled_gen = g->id;
+      req->cancelled_series = req->route != NULL ? req->route->metrics : NULL;
       unpin(req);
     }
   }

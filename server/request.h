@@ -112,6 +112,8 @@ struct hw_request {
   unsigned cancelled_gen;      /* the generation that cancelled it while
                                   its module held it (its route is gone
                                   with it), or 0 */
+  struct hw__metrics_series *cancelled_series; /* ... and where its route
+                                                  counted */
   void *scratch;               /* list of alloc() blocks */
   hw_abort_cb abort_cb;
   void *abort_arg;
@@ -126,9 +128,10 @@ struct hw_request {
   /* kept across requests: */
   hw__buf body;    /* the request body, whole */
   hw__message msg; /* the head (clears its own per-request part) */
+  uint64_t started; /* uv_hrtime() of its first byte: set while the core
+                       counts or logs */
   /* for the access log, set when `timed` is (so that a request pays
    * nothing for them while the log is off): */
-  uint64_t started; /* uv_hrtime() of its first byte */
   uint8_t remote_len;
   char remote[64]; /* the client's address as the sink's peer says it
                       ("[v6]:port" is 47 at most, a zone more) */
@@ -168,6 +171,8 @@ struct hw__request_core {
   hw__access_log *access_log; /* the worker's, once a generation names a
                                  log (then each request is timed and
                                  logged where its route says), else NULL */
+  struct hw__metrics_slot *metrics; /* the worker's counters (metrics.c),
+                                       or NULL: then nothing counts */
 };
 
 /** Sets up a core serving generation `gen` (borrowed; the caller owns it). */

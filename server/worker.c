@@ -24,14 +24,30 @@
 #include "host.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "process.h"
 #include "work.h"
 #include "worker.h"
 
 #define STOP_GRACE_MS 2000
 
+/* What the counters say of this worker: the generation it serves and how
+ * many retired ones it still holds. */
+static void publish(hw__worker *w) {
+  hw__metrics_slot *m = w->core.metrics;
+  size_t n = 0;
+
+  if (m == NULL)
+    return;
+  for (const hw__generation *g = w->drain.retired; g != NULL; g = g->next)
+    n++;
+  hw__metrics_set(&m->generation, w->gen->id);
+  hw__metrics_set(&m->draining, n);
+}
+
 static void on_date_timer(uv_timer_t *t) {
   hw__h1_response_update_date();
+  publish(t->data);
 }
 
 /* The connection limit: the configured one, but never more than the
@@ -82,6 +98,18 @@ static void attach_logs(hw__worker *w, hw__generation *g) {
     w->core.access_log = &w->alog;
 }
 
+/* Points a generation's routes (before it serves) at their series in this
+ * worker's counters: a prefix a past generation had keeps its series. */
+static void attach_metrics(hw__worker *w, hw__generation *g) {
+  hw__metrics_slot *m = w->core.metrics;
+
+  for (size_t i = 0; i < g->nroutes; i++)
+    g->routes[i].metrics =
+        m != NULL ? hw__metrics_series_for(m, g->routes[i].prefix,
+                                           g->routes[i].prefix_len)
+                  : NULL;
+}
+
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__reloader rl = w->reload; /* set up by the caller before the build */
   int id = w->id;
@@ -95,20 +123,27 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   /* libuv sizes its pool when the process first queues work: now. */
   hw__work_configure(gen->config->thread_pool);
   hw__request_core_init(&w->core, gen);
+#ifndef HW_NO_METRICS
+  w->core.metrics = hw__metrics_mine();
+#endif
   hw__access_log_init(&w->alog, loop, id);
   attach_logs(w, gen);
+  attach_metrics(w, gen);
   hw__h1_env_init(&w->h1, &w->core);
   if ((r = hw__conn_set_init(&w->conns, loop, gen->config)) != 0)
     return r;
   w->conns.on_closed = on_conn_closed;
   w->conns.owner = w;
+  w->conns.metrics = w->core.metrics;
   hw__drain_init(&w->drain, loop, &w->core);
   w->drain.drain_ms = gen->config->drain_ms;
   w->max_conns = connection_limit(gen->config);
   hw__module_serve_on(loop);
   hw__h1_response_update_date();
   uv_timer_init(loop, &w->date_timer);
+  w->date_timer.data = w;
   uv_timer_start(&w->date_timer, on_date_timer, 1000, 1000);
+  publish(w);
   /* The clock must not keep the loop alive on its own. */
   uv_unref((uv_handle_t *)&w->date_timer);
   uv_timer_init(loop, &w->stop_timer);
@@ -127,10 +162,13 @@ static void on_connection(uv_stream_t *server, int status) {
    * watching this listener, and later connections wait in the kernel's
    * backlog until one closes (on_conn_closed). */
   if (w->conns.n >= w->max_conns) {
-    if (!w->accept_paused)
+    if (!w->accept_paused) {
       hw__log(HW_LOG_WARN,
               "%zu connections: the limit; new ones wait in the backlog",
               w->conns.n);
+      if (w->core.metrics != NULL)
+        hw__metrics_add(&w->core.metrics->paused, 1);
+    }
     w->accept_paused = 1;
     return;
   }
@@ -344,6 +382,7 @@ int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
   if (r != 0)
     return r; /* the build has already unloaded what it loaded */
   attach_logs(w, g);
+  attach_metrics(w, g);
   /* The swap: requests routed from now on use the new generation; those
    * already routed keep the one they pinned. */
   if (g->config->thread_pool != old->config->thread_pool)
@@ -358,6 +397,7 @@ int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
   hw__conn_set_config(&w->conns, g->config);
   w->drain.drain_ms = g->config->drain_ms;
   hw__drain_retire(&w->drain, old);
+  publish(w);
   return 0;
 }
 

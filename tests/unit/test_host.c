@@ -120,8 +120,9 @@ static void test_host_of(hw__request_core *core) {
     r->state = HW__REQ_DONE;
     hw__request_free(r);
   }
-  ok(HW_HOST_HAS(&hw__host, conf_error) && hw__host.abi_minor == 3,
-     "the host table has the ABI 1.2 members");
+  ok(HW_HOST_HAS(&hw__host, conf_error) && hw__host.abi_minor == HW_ABI_MINOR &&
+         HW_HOST_HAS(&hw__host, metrics) && hw__host.metrics != NULL,
+     "the host table has the ABI 1.2 and 1.4 members");
   ok(HW_HOST_HAS(&hw__host, body_pause) && hw__host.timer_start &&
          hw__host.timer_stop && hw__host.queue_work && hw__host.stream &&
          hw__host.on_writable && hw__host.write_file && hw__host.body_stream &&
