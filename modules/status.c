@@ -139,26 +139,38 @@ static void put_seconds_ns(out *o, uint64_t ns) {
 }
 
 /*
- * The shortest "%g" text that reads back as the same double: "0.0005",
- * "2.5", "10", "1732667291.123", as Prometheus's own clients print them.
- * Neither format can carry NaN or an infinity (JSON has no word for them),
- * and no counter of the host is one: such a value is written as 0.
+ * The shortest text that reads back as the same double, written as
+ * Prometheus's own clients (Go's strconv 'g') write the bounds: "0.0005",
+ * "2.5", "10", and a timestamp "1732667291.123" in plain digits.  Plain
+ * digits from 1e-4 up to 1e17, an exponent ("1e-05") outside.  Neither
+ * format can carry NaN or an infinity (JSON has no word for them), and no
+ * value of the host is one: such a value is written as 0.
  */
 static size_t format_double(char *buf, size_t size, double d) {
-  int n = 0;
+  char e[40];
+  int n = 0, prec, exp;
+  const char *x;
 
-  if (!isfinite(d)) {
+  if (!isfinite(d) || size < sizeof(e)) {
     snprintf(buf, size, "0");
     return 1;
   }
-  for (int prec = 1; prec <= 17; prec++) {
-    n = snprintf(buf, size, "%.*g", prec, d);
-    if (n < 0 || (size_t)n >= size) {
-      snprintf(buf, size, "0");
-      return 1;
-    }
-    if (strtod(buf, NULL) == d)
+  /* The fewest significant digits (prec + 1) that round-trip. */
+  for (prec = 0; prec < 17; prec++) {
+    snprintf(e, sizeof(e), "%.*e", prec, d);
+    if (strtod(e, NULL) == d)
       break;
+  }
+  x = strchr(e, 'e');
+  exp = x != NULL ? atoi(x + 1) : 0;
+  if (exp >= -4 && exp < 17)
+    /* The same digits, rounded at the same place, without the exponent. */
+    n = snprintf(buf, size, "%.*f", prec > exp ? prec - exp : 0, d);
+  else
+    n = snprintf(buf, size, "%s", e);
+  if (n < 0 || (size_t)n >= size) {
+    snprintf(buf, size, "0");
+    return 1;
   }
   return (size_t)n;
 }
@@ -168,21 +180,55 @@ static void put_double(out *o, double d) {
   put(o, buf, format_double(buf, sizeof(buf), d));
 }
 
+/* The length of the well-formed UTF-8 sequence at `s` (RFC 3629: no
+ * overlong form, no surrogate, nothing past U+10FFFF), or 0: the access
+ * log's rule, so that both speak of a prefix the same way. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  unsigned c = s[0], lo = 0x80, hi = 0xbf;
+
+  if (c < 0xc2 || c > 0xf4)
+    return 0;
+  if (c < 0xe0)
+    return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+  if (c == 0xe0)
+    lo = 0xa0; /* overlong below */
+  else if (c == 0xed)
+    hi = 0x9f; /* surrogates above */
+  else if (c == 0xf0)
+    lo = 0x90;
+  else if (c == 0xf4)
+    hi = 0x8f; /* past U+10FFFF above */
+  if (c < 0xf0)
+    return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3
+                                                                         : 0;
+  return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+                 (s[3] & 0xc0) == 0x80
+             ? 4
+             : 0;
+}
+
 /*
- * The inside of a JSON string.  Quotes, backslashes and control bytes are
- * escaped, and so is every byte >= 0x80, as \u00XX: a prefix is whatever
- * the config said, and this way the output is valid JSON (ASCII) whatever
- * bytes it holds.
+ * The inside of a JSON string, as the access log writes one: quotes and
+ * backslashes escaped, control bytes (and DEL) and every byte that is not
+ * part of well-formed UTF-8 as \u00XX, well-formed UTF-8 kept.  The output
+ * is valid JSON (and UTF-8) whatever bytes a prefix holds, and a prefix
+ * "/caf\u00e9" in the config reads back as the same text here and in the
+ * Prometheus labels.
  */
 static void put_json_escaped(out *o, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
   size_t run = 0;
 
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
+  for (size_t i = 0; i < n;) {
+    unsigned char ch = u[i];
     char esc[6];
-    size_t esc_len;
+    size_t esc_len, k;
 
+    if (ch >= 0x80 && (k = utf8_len(u + i, n - i)) != 0) {
+      i += k;
+      continue;
+    }
     if (ch == '"' || ch == '\\') {
       esc[0] = '\\';
       esc[1] = (char)ch;
@@ -193,11 +239,12 @@ static void put_json_escaped(out *o, const char *s, size_t n) {
       esc[5] = hex[ch & 0xF];
       esc_len = 6;
     } else {
+      i++;
       continue;
     }
     put(o, s + run, i - run);
     put(o, esc, esc_len);
-    run = i + 1;
+    run = ++i;
   }
   put(o, s + run, n - run);
 }
@@ -212,25 +259,41 @@ static void put_json_cstr(out *o, const char *s) {
   put_json_string(o, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
-/* A label value of the text format: only \, " and newline are escaped
- * (the format's own rule); the rest is UTF-8 as the config gave it. */
+/*
+ * A label value of the text format: \\, " and newline escaped (the
+ * format's own rule), well-formed UTF-8 kept.  The format has no escape for
+ * a byte that is not UTF-8, and Prometheus refuses a scrape holding one:
+ * such a byte becomes U+FFFD (a config read by jansson is UTF-8, so this
+ * is only a guard).
+ */
 static void put_label(out *o, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
   size_t run = 0;
 
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n;) {
     const char *esc;
+    size_t esc_len = 2, k;
 
-    if (s[i] == '\\')
-      esc = "\\\\";
-    else if (s[i] == '"')
-      esc = "\\\"";
-    else if (s[i] == '\n')
-      esc = "\\n";
-    else
+    if (u[i] >= 0x80 && (k = utf8_len(u + i, n - i)) != 0) {
+      i += k;
       continue;
+    }
+    if (u[i] == '\\')
+      esc = "\\\\";
+    else if (u[i] == '"')
+      esc = "\\\"";
+    else if (u[i] == '\n')
+      esc = "\\n";
+    else if (u[i] >= 0x80) {
+      esc = "\xef\xbf\xbd";
+      esc_len = 3;
+    } else {
+      i++;
+      continue;
+    }
     put(o, s + run, i - run);
-    put(o, esc, 2);
-    run = i + 1;
+    put(o, esc, esc_len);
+    run = ++i;
   }
   put(o, s + run, n - run);
 }

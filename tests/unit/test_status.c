@@ -623,12 +623,49 @@ static void test_refusals(void) {
   status_fini(st);
 }
 
+/* Well-formed UTF-8 with no control byte but newlines. */
+static int valid_text(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    size_t k = 1;
+    if (u[i] >= 0x80 && (k = utf8_len(u + i, n - i)) == 0)
+      return 0;
+    if ((u[i] < 0x20 && u[i] != '\n') || u[i] == 0x7f)
+      return 0;
+    i += k;
+  }
+  return 1;
+}
+
+static void test_doubles(void) {
+  static const struct {
+    double d;
+    const char *want;
+  } cases[] = {
+      {0.0005, "0.0005"}, {0.001, "0.001"},   {0.0025, "0.0025"},
+      {1, "1"},           {2.5, "2.5"},       {10, "10"},
+      {0, "0"},           {0.1, "0.1"},       {1e-05, "1e-05"},
+      {1.5e-7, "1.5e-07"}, {100000, "100000"}, {1e17, "1e+17"},
+      {1700000000.25, "1700000000.25"},       {1795961016.4043324,
+                                               "1795961016.4043324"},
+      {-3.75, "-3.75"},   {0.3, "0.3"},       {1.0 / 3, "0.3333333333333333"},
+  };
+  char buf[40];
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t n = format_double(buf, sizeof(buf), cases[i].d);
+    ok(n == strlen(cases[i].want) && strcmp(buf, cases[i].want) == 0,
+       "%s is written %s (got %s)", cases[i].want, cases[i].want, buf);
+    ok(strtod(buf, NULL) == cases[i].d, "%s reads back the same", buf);
+  }
+}
+
 static void test_edges(void) {
   char err[256];
   int rc;
   void *st = init_with((fake_conf){NULL, NULL, 0}, err, sizeof(err), &rc);
   hw_metrics m = snapshot();
-  static const char odd[] = "/a\"b\\c\nd\x01\xc3\xa9\x7f";
+  static const char odd[] = "/a\"b\\c\nd\x01\xc3\xa9\x7f\xff\xc0\xaf";
   static const uint64_t b[] = {0, 0, 0, 1};
   static const uint64_t b0[] = {0, 0, 0, 0};
   hw_metrics_route r[3];
@@ -666,9 +703,10 @@ static void test_edges(void) {
                        "\"codes\":{\"other\":1},",
            "JSON: \"*\" is the route (other), its codes only \"other\"");
   contains(c.res.body,
-           "{\"route\":\"/a\\\"b\\\\c\\u000ad\\u0001\\u00c3\\u00a9\\u007f\"",
-           "JSON: quotes, backslashes, control bytes and bytes >= 0x7f "
-           "escaped");
+           "{\"route\":\"/a\\\"b\\\\c\\u000ad\\u0001\xc3\xa9\\u007f"
+           "\\u00ff\\u00c0\\u00af\"",
+           "JSON: quotes, backslashes, control bytes, DEL and each byte that "
+           "is not UTF-8 (an overlong form too) escaped, UTF-8 kept");
   contains(c.res.body, "\"codes\":{},", "JSON: a route without requests has "
                                         "empty codes (no \"other\": 0)");
   contains(c.res.body, "\"sum\":0.000000001,",
@@ -684,12 +722,8 @@ static void test_edges(void) {
            "{\"role\":\"single\",\"slot\":0,\"pid\":7,"
            "\"resident_memory_bytes\":1,\"open_fds\":2,\"generation\":1}",
            "JSON: the single process");
-  for (size_t i = 0; i < c.res.body_len; i++)
-    if ((unsigned char)c.res.body[i] >= 0x80 ||
-        ((unsigned char)c.res.body[i] < 0x20 && c.res.body[i] != '\n')) {
-      ok(0, "JSON is ASCII without control bytes (byte %zu)", i);
-      break;
-    }
+  ok(valid_text(c.res.body, c.res.body_len),
+     "JSON: UTF-8 without a control byte but its last newline");
   done(&c);
 
   c = run(st, "GET", "format=prometheus", "", NULL, 0, &m);
@@ -698,8 +732,10 @@ static void test_edges(void) {
            "text: code=\"other\" for the route (other)");
   contains(c.res.body,
            "haywire_http_request_duration_seconds_bucket{route=\"/a\\\"b\\\\c"
-           "\\nd\x01\xc3\xa9\x7f\",le=\"+Inf\"} 0\n",
-           "text: a label escapes \\, \" and newline, keeps the rest");
+           "\\nd\x01\xc3\xa9\x7f\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\","
+           "le=\"+Inf\"} 0\n",
+           "text: a label escapes \\, \" and newline, keeps UTF-8, makes "
+           "each byte that is not UTF-8 U+FFFD");
   contains(c.res.body,
            "haywire_http_request_duration_seconds_sum{route=\"(other)\"} "
            "0.000000001\n",
@@ -718,8 +754,8 @@ static void test_edges(void) {
   contains(c.res.body,
            "haywire_process_resident_memory_bytes{process=\"single\"} 1\n",
            "text: process=\"single\"");
-  ok(strstr(c.res.body, "route=\"/a\\\"b\\\\c\\nd\x01\xc3\xa9\x7f\","
-                        "code=") == NULL,
+  ok(strstr(c.res.body, "route=\"/a\\\"b\\\\c\\nd\x01\xc3\xa9\x7f\xef\xbf"
+                        "\xbd\xef\xbf\xbd\xef\xbf\xbd\",code=") == NULL,
      "text: no requests_total line for a route without requests");
   done(&c);
   status_fini(st);
@@ -778,6 +814,7 @@ int main(void) {
   test_golden();
   test_formats();
   test_refusals();
+  test_doubles();
   test_edges();
   test_large();
   return done_testing();
