@@ -55,6 +55,8 @@ PROM_ACCEPT = ("application/openmetrics-text;version=1.0.0,"
                "application/openmetrics-text;version=0.0.1;q=0.75,"
                "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 PROM_CT = "text/plain; version=0.0.4; charset=utf-8"
+ODD = '/q"\\\u00e9'          # /q"\é
+ODD_PATH = "/q%22%5C%C3%A9"
 TOP_FIELDS = ["version", "abi", "start_time", "generation", "workers",
               "last_reload_time", "generations_draining", "reloads",
               "worker_restarts", "connections", "routes", "processes"]
@@ -287,8 +289,16 @@ def reload(srv, cfg, want=ACTIVE_RE):
 
 def test_json_and_text():
     with t.block("JSON and Prometheus text"):
-        with hwtest.Server(config=config(), name="fmt") as srv:
+        # A prefix with a quote, a backslash and UTF-8, reached through
+        # its percent-encoded path: both formats must carry it intact.
+        odd = route(ODD, "hello.so")
+        with hwtest.Server(config=config([odd]), name="fmt") as srv:
             kids = wait_workers(srv)
+            t.is_(fetch(srv.port, ODD_PATH).status, 200,
+                  "the odd prefix answers through %s" % ODD_PATH)
+            hwtest.poll(lambda: route_of(scrape_json(srv.port), ODD) and
+                        route_of(scrape_json(srv.port), ODD)["requests"],
+                        3 * SLOW)
             r = fetch(srv.port)
             t.is_(r.status, 200, "GET /-/status: 200")
             t.is_(r.header("Content-Type"), "application/json",
@@ -296,7 +306,7 @@ def test_json_and_text():
             t.is_(r.header("Vary"), "Accept", "Vary: Accept")
             t.is_(r.header("Cache-Control"), "no-store",
                   "Cache-Control: no-store")
-            snap = json.loads(r.body.decode("ascii"))
+            snap = json.loads(r.body.decode("utf-8"))  # strict UTF-8
             t.is_([k for k in TOP_FIELDS if k not in snap], [],
                   "every top-level field is there")
             t.is_([k for k in CONN_FIELDS if k not in snap["connections"]],
@@ -325,6 +335,9 @@ def test_json_and_text():
                  "every route has every field", rs[:2])
             names = [x["route"] for x in rs]
             t.ok(STATUS in names, "its own route is listed", names)
+            o = route_of(snap, ODD)
+            t.is_(o and (o["requests"], o["codes"]), (1, {"200": 1}),
+                  "JSON: the prefix %r, escaped, reads back intact" % ODD)
 
             # Processes: the master and each worker, with their real pids.
             procs = snap["processes"]
@@ -356,6 +369,9 @@ def test_json_and_text():
             t.is_(missing, {}, "every family with its TYPE")
             t.is_(prom_get(samples, "haywire_build_info", version=ver,
                            abi=abi), 1.0, "haywire_build_info{version,abi} 1")
+            t.is_(prom_get(samples, "haywire_http_requests_total",
+                           route=ODD, code="200"), 1.0,
+                  "text: the label of %r reads back intact" % ODD)
             t.is_(prom_get(samples, "haywire_workers"), 2.0,
                   "haywire_workers 2")
             t.is_(prom_get(samples, "haywire_process_resident_memory_bytes",
@@ -484,7 +500,7 @@ def test_config_errors():
                             {"format": "prometheus"})])
         path = hwtest.write_config(os.path.join(d, "routes.json"), cfg)
         rc, out, err = hwtest.check_config(path)
-        t.is_(rc, 0, "format prometheus passes -t", err)
+        t.ok(rc == 0, "format prometheus passes -t", err)
 
 
 def test_counts():
