@@ -671,12 +671,13 @@ static void render_prometheus(out *o, const hw_metrics *m,
 
 /*
  * A first guess at the body's size, so that a large snapshot does not grow
- * the buffer a dozen times: roughly what a route and a process take in the
- * larger format (Prometheus, whose every line repeats the route).
+ * the buffer a dozen times: roughly what a route and a process take in
+ * each format (the text format repeats the route on each of its lines).
  */
-static size_t size_guess(const hw_metrics *m) {
+static size_t size_guess(const hw_metrics *m, status_format fmt) {
   size_t nroutes = COUNT(m->routes, m->nroutes);
-  size_t per_route = 512 + 96 * COUNT(m->bounds, m->nbounds);
+  size_t nb = COUNT(m->bounds, m->nbounds);
+  size_t per_route = fmt == FORMAT_PROMETHEUS ? 512 + 96 * nb : 256 + 24 * nb;
 
   if (nroutes > (SIZE_MAX / 4 - 8192) / per_route)
     return 8192;
@@ -842,7 +843,7 @@ static hw_handle_result status_handle(void *state, hw_request *req,
   for (size_t i = 0; i < nb; i++)
     le[i].len = format_double(le[i].s, sizeof(le[i].s), m->bounds[i]);
 
-  reserve(&o, size_guess(m));
+  reserve(&o, size_guess(m, fmt));
   if (fmt == FORMAT_PROMETHEUS)
     render_prometheus(&o, m, le);
   else
