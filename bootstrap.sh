@@ -19,10 +19,14 @@ esac
 # What building and testing need.  The test suite talks to the server with
 # curl and Python's standard library; cargo (which pulls Debian's rustc)
 # lets `make check` build and test the Rust SDK and its example module
-# (`make` alone never needs it).
+# (`make` alone never needs it); prometheus ships promtool, with which
+# tests/integration/metrics.py checks status.so's output (`promtool check
+# metrics`; the test skips that check without it).  Debian has no package of
+# promtool alone: where systemd runs, prometheus also starts a Prometheus
+# server on port 9090 (`systemctl disable --now prometheus` if unwanted).
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
-          cargo)
+          cargo prometheus)
 
 missing=()
 for p in "${packages[@]}"; do
