@@ -22,8 +22,9 @@ esac
 # (`make` alone never needs it); prometheus ships promtool, with which
 # tests/integration/metrics.py checks status.so's output (`promtool check
 # metrics`; the test skips that check without it).  Debian has no package of
-# promtool alone: where systemd runs, prometheus also starts a Prometheus
-# server on port 9090 (`systemctl disable --now prometheus` if unwanted).
+# promtool alone, and installing prometheus starts its server (port 9090)
+# where systemd runs: when this script is what installed it, it stops and
+# disables that service again, since only promtool was wanted.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
           cargo prometheus)
@@ -39,6 +40,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -q
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
