@@ -1,7 +1,7 @@
 //! lib.rs - the safe layer of the Haywire module SDK for Rust: the
 //! [`Module`] trait a module implements, the views it is handed
-//! ([`Host`], [`Config`], [`Request`], [`Response`]), its error type
-//! ([`Error`]), and the [`module!`] macro that exports the C descriptor
+//! ([`Host`], [`Config`], [`Request`], [`Response`], [`Metrics`]), its error
+//! type ([`Error`]), and the [`module!`] macro that exports the C descriptor
 //! `hw_module_entry` with `extern "C"` trampolines around the trait.  The raw
 //! ABI lives in [`sys`].
 //!
@@ -61,6 +61,7 @@
 //! Requests are answered synchronously: `handle` returns with the response
 //! complete.  Deferred and streamed answers, timers and pool work exist in
 //! the raw ABI ([`sys::hw_host`]) for a module that drives them itself.
+//! The server's counters (ABI 1.4) are [`Request::metrics`].
 #![warn(missing_docs)]
 
 pub mod sys;
@@ -752,6 +753,26 @@ impl<'a> Request<'a> {
         // SAFETY: a request being handled.
         host_fn!(self.host, aborted).map_or(false, |f| unsafe { f(self.raw) } != 0)
     }
+
+    /// A snapshot of the server's counters (ABI 1.4), taken now and summed
+    /// over every worker: see [`Metrics`].  `None` on a server older than
+    /// 1.4, one built without metrics (`--disable-metrics`), or when it is
+    /// out of memory.
+    ///
+    /// The snapshot is the server's, allocated for this request and
+    /// borrowed like the request's strings: it lives as long as the
+    /// `&Request`, and nothing in it needs freeing.  Each call takes a new
+    /// one, which reads shared memory and `/proc` (about a millisecond per
+    /// thousand routes) and holds its memory until the request is over:
+    /// call it once per request.
+    pub fn metrics(&self) -> Option<Metrics<'_>> {
+        let f = host_fn!(self.host, metrics)?;
+        // SAFETY: a request being handled.
+        let m = unsafe { f(self.raw) };
+        // SAFETY: the host returns NULL or a snapshot valid as long as the
+        // request; Metrics::from_raw checks its size before reading on.
+        unsafe { Metrics::from_raw(m) }
+    }
 }
 
 /// The iterator of [`Request::headers`].
@@ -780,6 +801,444 @@ impl<'r> Iterator for Headers<'r> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(self.count - self.index))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Metrics (ABI 1.4)
+
+/// Borrows `n` items at `p`, or none when `p` is NULL.
+///
+/// # Safety
+/// `p` is NULL or points to `n` initialised `T`, valid for `'a`.
+unsafe fn items<'a, T>(p: *const T, n: usize) -> &'a [T] {
+    if p.is_null() || n == 0 {
+        &[]
+    } else {
+        slice::from_raw_parts(p, n)
+    }
+}
+
+/// Borrows a NUL-terminated name the host gave: `""` for NULL (or for
+/// bytes that are not UTF-8, which the server's names never are: they are
+/// ASCII words such as `"ok"` or `"worker"`).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for `'a`.
+unsafe fn name<'a>(p: *const c_char) -> &'a str {
+    if p.is_null() {
+        ""
+    } else {
+        CStr::from_ptr(p).to_str().unwrap_or("")
+    }
+}
+
+/// A snapshot of the server's counters (`hw_metrics`, ABI 1.4), from
+/// [`Request::metrics`]: every worker's counts summed, the way a
+/// `/metrics` endpoint would show them.  Counters only grow for the
+/// server's life (a restarted worker's counts are kept); gauges (the
+/// connections, the processes) are the values when the snapshot was taken.
+///
+/// Everything here is borrowed from the server for the request's life
+/// (`'a`), like the request's strings: copy what must outlive `handle`.
+#[derive(Clone, Copy)]
+pub struct Metrics<'a> {
+    raw: &'a sys::hw_metrics,
+}
+
+impl<'a> Metrics<'a> {
+    /// Wraps a snapshot: `None` for NULL, or for one whose `size` is
+    /// shorter than this crate's `hw_metrics` (which no 1.4 server gives).
+    ///
+    /// # Safety
+    /// `raw` is NULL or a snapshot the host returned from `metrics`, for a
+    /// request that stays valid for `'a`.
+    pub unsafe fn from_raw(raw: *const sys::hw_metrics) -> Option<Metrics<'a>> {
+        if raw.is_null() {
+            return None;
+        }
+        // Only `size` is read until it says the whole struct is there.
+        if ptr::addr_of!((*raw).size).read() < std::mem::size_of::<sys::hw_metrics>() {
+            return None;
+        }
+        Some(Metrics { raw: &*raw })
+    }
+
+    /// The raw snapshot, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *const sys::hw_metrics {
+        self.raw
+    }
+
+    /// The server's version, e.g. `"0.9.0"`.
+    pub fn version(&self) -> &'a str {
+        // SAFETY: the snapshot's strings live as long as it does.
+        unsafe { name(self.raw.version) }
+    }
+
+    /// The server's module ABI, e.g. `"1.4"`.
+    pub fn abi(&self) -> &'a str {
+        // SAFETY: as for version.
+        unsafe { name(self.raw.abi) }
+    }
+
+    /// When the server (its master) started, Unix time in seconds.
+    pub fn start_time(&self) -> f64 {
+        self.raw.start_time
+    }
+
+    /// The generation serving new requests.
+    pub fn generation(&self) -> u64 {
+        self.raw.generation
+    }
+
+    /// When a reload last succeeded, Unix time in seconds; 0 if none has.
+    pub fn last_reload_time(&self) -> f64 {
+        self.raw.last_reload_time
+    }
+
+    /// Retired generations not yet unloaded, over all workers.
+    pub fn generations_draining(&self) -> u64 {
+        self.raw.generations_draining
+    }
+
+    /// Worker processes configured (0: a single process serves).
+    pub fn workers(&self) -> u32 {
+        self.raw.workers
+    }
+
+    /// Reloads by result (`"ok"`, `"failed"`).
+    pub fn reloads(&self) -> &'a [MetricsCount<'a>] {
+        // SAFETY: the snapshot's array; MetricsCount is hw_metrics_count.
+        unsafe {
+            items(
+                self.raw.reloads as *const MetricsCount<'a>,
+                self.raw.nreloads,
+            )
+        }
+    }
+
+    /// Worker restarts by cause (`"signal"`: killed by one, `"exit"`: it
+    /// exited when not asked to).
+    pub fn restarts(&self) -> &'a [MetricsCount<'a>] {
+        // SAFETY: as for reloads.
+        unsafe {
+            items(
+                self.raw.restarts as *const MetricsCount<'a>,
+                self.raw.nrestarts,
+            )
+        }
+    }
+
+    /// Connections accepted, over all workers.
+    pub fn connections_accepted(&self) -> u64 {
+        self.raw.connections_accepted
+    }
+
+    /// Open connections reading a request (each worker counts its
+    /// connections twice a second).
+    pub fn connections_reading(&self) -> u64 {
+        self.raw.connections_reading
+    }
+
+    /// Open connections writing (or preparing) a response.
+    pub fn connections_writing(&self) -> u64 {
+        self.raw.connections_writing
+    }
+
+    /// Open connections waiting idle between requests.
+    pub fn connections_waiting(&self) -> u64 {
+        self.raw.connections_waiting
+    }
+
+    /// Times a worker stopped accepting at `limits.connections`.
+    pub fn accepts_paused(&self) -> u64 {
+        self.raw.accepts_paused
+    }
+
+    /// Connections closed by a timeout, by its kind (`"keepalive"`,
+    /// `"head"`, `"body"`, `"body_rate"`, `"write"`, `"linger"`).
+    pub fn timeouts(&self) -> &'a [MetricsCount<'a>] {
+        // SAFETY: as for reloads.
+        unsafe {
+            items(
+                self.raw.timeouts as *const MetricsCount<'a>,
+                self.raw.ntimeouts,
+            )
+        }
+    }
+
+    /// The upper bounds of the duration histogram, in seconds, ascending
+    /// (see [`MetricsRoute::buckets`]).
+    pub fn bounds(&self) -> &'a [f64] {
+        // SAFETY: the snapshot's array.
+        unsafe { items(self.raw.bounds, self.raw.nbounds) }
+    }
+
+    /// The routes' series, ascending by prefix.
+    pub fn routes(&self) -> MetricsRoutes<'a> {
+        MetricsRoutes {
+            // SAFETY: the snapshot's array.
+            routes: unsafe { items(self.raw.routes, self.raw.nroutes) }.iter(),
+            nbounds: self.raw.nbounds,
+        }
+    }
+
+    /// The server's processes: the master (if any), then each running
+    /// worker.
+    pub fn processes(&self) -> &'a [MetricsProcess<'a>] {
+        // SAFETY: the snapshot's array; MetricsProcess is hw_metrics_process.
+        unsafe {
+            items(
+                self.raw.processes as *const MetricsProcess<'a>,
+                self.raw.nprocesses,
+            )
+        }
+    }
+}
+
+impl fmt::Debug for Metrics<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("version", &self.version())
+            .field("abi", &self.abi())
+            .field("generation", &self.generation())
+            .field("workers", &self.workers())
+            .field("routes", &self.routes().len())
+            .field("processes", &self.processes().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A named count of a [`Metrics`] snapshot (`hw_metrics_count`): a label's
+/// value and its counter, e.g. the reloads that went `"ok"`.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct MetricsCount<'a> {
+    raw: sys::hw_metrics_count,
+    _life: PhantomData<&'a c_char>,
+}
+
+impl<'a> MetricsCount<'a> {
+    /// The label's value, e.g. `"ok"` or `"signal"`.
+    pub fn name(&self) -> &'a str {
+        // SAFETY: a count of a snapshot, whose names live as long.
+        unsafe { name(self.raw.name) }
+    }
+
+    /// Its counter.
+    pub fn count(&self) -> u64 {
+        self.raw.count
+    }
+}
+
+impl fmt::Debug for MetricsCount<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.name(), self.count())
+    }
+}
+
+/// One status code's count in a route's series (`hw_metrics_code`).
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct MetricsCode {
+    raw: sys::hw_metrics_code,
+}
+
+impl MetricsCode {
+    /// The status code, 100 to 599.
+    pub fn code(&self) -> u32 {
+        self.raw.code
+    }
+
+    /// Responses with it.
+    pub fn count(&self) -> u64 {
+        self.raw.count
+    }
+}
+
+impl fmt::Debug for MetricsCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.code(), self.count())
+    }
+}
+
+/// One route's series in a [`Metrics`] snapshot (`hw_metrics_route`),
+/// summed over the workers and over every generation that had a route with
+/// this prefix (a prefix's series continues across reloads).  A request is
+/// counted when it is over: its response written, or its client gone
+/// (status 499).
+#[derive(Clone, Copy)]
+pub struct MetricsRoute<'a> {
+    raw: &'a sys::hw_metrics_route,
+    nbounds: usize,
+}
+
+impl<'a> MetricsRoute<'a> {
+    /// The raw series, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *const sys::hw_metrics_route {
+        self.raw
+    }
+
+    /// The route's prefix, e.g. `b"/api"`; empty for requests that matched
+    /// no route (404, and those refused before routing: 400, 408, 413,
+    /// 414, 431, 501, 505); `b"*"` for routes past the table's capacity.
+    pub fn prefix(&self) -> &'a [u8] {
+        // SAFETY: the snapshot's string, valid as long as it.
+        unsafe { bytes(self.raw.prefix) }
+    }
+
+    /// All its requests (the sum of [`codes`](Self::codes) and
+    /// [`other_codes`](Self::other_codes)).
+    pub fn requests(&self) -> u64 {
+        self.raw.requests
+    }
+
+    /// Its counts by exact status, ascending by code.
+    pub fn codes(&self) -> &'a [MetricsCode] {
+        // SAFETY: the snapshot's array; MetricsCode is hw_metrics_code.
+        unsafe { items(self.raw.codes as *const MetricsCode, self.raw.ncodes) }
+    }
+
+    /// Requests whose code did not fit the server's table of codes per
+    /// route (shown as code `"other"`).
+    pub fn other_codes(&self) -> u64 {
+        self.raw.other_codes
+    }
+
+    /// The duration histogram, cumulative as Prometheus's `le`: entry `i`
+    /// counts the requests that took up to `bounds()[i]` seconds (see
+    /// [`Metrics::bounds`]), and the last of its `bounds().len() + 1`
+    /// entries counts them all.  A duration runs from the request's first
+    /// byte read to its end.
+    pub fn buckets(&self) -> &'a [u64] {
+        // SAFETY: the host gives nbounds + 1 buckets a route.
+        unsafe { items(self.raw.buckets, self.nbounds + 1) }
+    }
+
+    /// The sum of the durations, in nanoseconds.
+    pub fn duration_ns(&self) -> u64 {
+        self.raw.duration_ns
+    }
+
+    /// Request body bytes received.
+    pub fn request_body_bytes(&self) -> u64 {
+        self.raw.request_body_bytes
+    }
+
+    /// Response body bytes sent.
+    pub fn response_body_bytes(&self) -> u64 {
+        self.raw.response_body_bytes
+    }
+}
+
+impl fmt::Debug for MetricsRoute<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsRoute")
+            .field("prefix", &String::from_utf8_lossy(self.prefix()))
+            .field("requests", &self.requests())
+            .field("codes", &self.codes())
+            .field("other_codes", &self.other_codes())
+            .field("buckets", &self.buckets())
+            .field("duration_ns", &self.duration_ns())
+            .field("request_body_bytes", &self.request_body_bytes())
+            .field("response_body_bytes", &self.response_body_bytes())
+            .finish()
+    }
+}
+
+/// The iterator of [`Metrics::routes`], in the snapshot's order (ascending
+/// by prefix).
+#[derive(Clone)]
+pub struct MetricsRoutes<'a> {
+    routes: slice::Iter<'a, sys::hw_metrics_route>,
+    nbounds: usize,
+}
+
+impl<'a> MetricsRoutes<'a> {
+    fn wrap(&self, raw: &'a sys::hw_metrics_route) -> MetricsRoute<'a> {
+        MetricsRoute {
+            raw,
+            nbounds: self.nbounds,
+        }
+    }
+}
+
+impl<'a> Iterator for MetricsRoutes<'a> {
+    type Item = MetricsRoute<'a>;
+
+    fn next(&mut self) -> Option<MetricsRoute<'a>> {
+        let raw = self.routes.next()?;
+        Some(self.wrap(raw))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.routes.size_hint()
+    }
+}
+
+impl<'a> DoubleEndedIterator for MetricsRoutes<'a> {
+    fn next_back(&mut self) -> Option<MetricsRoute<'a>> {
+        let raw = self.routes.next_back()?;
+        Some(self.wrap(raw))
+    }
+}
+
+impl ExactSizeIterator for MetricsRoutes<'_> {}
+
+/// One process of the server in a [`Metrics`] snapshot
+/// (`hw_metrics_process`), its memory and descriptors read from `/proc`
+/// when the snapshot was taken (0 when they could not be read).
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct MetricsProcess<'a> {
+    raw: sys::hw_metrics_process,
+    _life: PhantomData<&'a c_char>,
+}
+
+impl<'a> MetricsProcess<'a> {
+    /// `"master"`, `"worker"` or `"single"` (a server without master).
+    pub fn role(&self) -> &'a str {
+        // SAFETY: a process of a snapshot, whose names live as long.
+        unsafe { name(self.raw.role) }
+    }
+
+    /// The worker slot (1 to the number of workers); 0 for the master or a
+    /// single process.
+    pub fn slot(&self) -> u32 {
+        self.raw.slot
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> i64 {
+        self.raw.pid
+    }
+
+    /// Its resident memory, bytes.
+    pub fn resident_bytes(&self) -> u64 {
+        self.raw.resident_bytes
+    }
+
+    /// Its open file descriptors.
+    pub fn open_fds(&self) -> u64 {
+        self.raw.open_fds
+    }
+
+    /// The generation it serves (0 for the master).
+    pub fn generation(&self) -> u64 {
+        self.raw.generation
+    }
+}
+
+impl fmt::Debug for MetricsProcess<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsProcess")
+            .field("role", &self.role())
+            .field("slot", &self.slot())
+            .field("pid", &self.pid())
+            .field("resident_bytes", &self.resident_bytes())
+            .field("open_fds", &self.open_fds())
+            .field("generation", &self.generation())
+            .finish()
     }
 }
 

@@ -1,7 +1,8 @@
-//! sys.rs - the raw module ABI of `include/haywire.h` (ABI 1.3), written by
-//! hand: the constants, the opaque types, `hw_str`, the callback types, the
-//! host's function table `hw_host` and the module descriptor `hw_module`,
-//! member for member in the header's order.  Nothing here is safe to use
+//! sys.rs - the raw module ABI of `include/haywire.h` (ABI 1.4), written by
+//! hand: the constants, the opaque types, `hw_str`, the metrics snapshot
+//! (`hw_metrics` and its parts), the callback types, the host's function
+//! table `hw_host` and the module descriptor `hw_module`, member for member
+//! in the header's order.  Nothing here is safe to use
 //! without reading the header; `tests/layout.rs` compiles a C program
 //! against the real header and checks every size and offset below.
 //!
@@ -19,7 +20,7 @@ use std::os::raw::{c_char, c_int};
 pub const HW_ABI_MAJOR: u32 = 1;
 /// ABI minor version this crate was written against (members are only ever
 /// appended; see the history at the top of `haywire.h`).
-pub const HW_ABI_MINOR: u32 = 3;
+pub const HW_ABI_MINOR: u32 = 4;
 /// The one symbol a module exports: `const hw_module hw_module_entry`.
 pub const HW_MODULE_SYMBOL: &str = "hw_module_entry";
 
@@ -93,6 +94,131 @@ pub struct hw_str {
     pub data: *const c_char,
     /// Their number.
     pub len: usize,
+}
+
+/// One status code's count in a route's series (ABI 1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_metrics_code {
+    /// The status code, 100..599.
+    pub code: u32,
+    /// Responses with it.
+    pub count: u64,
+}
+
+/// A named count (ABI 1.4): a label's value and its counter.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_metrics_count {
+    /// The label value ("ok", "signal", "head", ...), NUL-terminated.
+    pub name: *const c_char,
+    /// Its counter.
+    pub count: u64,
+}
+
+/// One route's series (ABI 1.4), summed over the worker slots and over
+/// every generation that had a route with this prefix.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_metrics_route {
+    /// The route's prefix; empty for requests that matched no route, `*`
+    /// for routes past the table's capacity.
+    pub prefix: hw_str,
+    /// All its requests (the sum of `codes` and `other_codes`).
+    pub requests: u64,
+    /// Its counts by exact status, ascending by code (`ncodes` of them).
+    pub codes: *const hw_metrics_code,
+    /// The number of `codes`.
+    pub ncodes: usize,
+    /// Requests whose code did not fit the per-worker table of codes.
+    pub other_codes: u64,
+    /// Cumulative duration buckets: `buckets[i]` counts those up to
+    /// `hw_metrics.bounds[i]` seconds, `buckets[nbounds]` all of them.
+    pub buckets: *const u64,
+    /// The sum of the durations, in nanoseconds.
+    pub duration_ns: u64,
+    /// Request body bytes received.
+    pub request_body_bytes: u64,
+    /// Response body bytes sent.
+    pub response_body_bytes: u64,
+}
+
+/// One process of the server (ABI 1.4), read from /proc when the snapshot
+/// is taken (0 when it could not be read).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_metrics_process {
+    /// "master", "worker" or "single", NUL-terminated.
+    pub role: *const c_char,
+    /// The worker slot (1..workers); 0 for the master or a single process.
+    pub slot: u32,
+    /// Its process id.
+    pub pid: i64,
+    /// Resident memory, bytes.
+    pub resident_bytes: u64,
+    /// Open file descriptors.
+    pub open_fds: u64,
+    /// The generation it serves (0 for the master).
+    pub generation: u64,
+}
+
+/// A snapshot of the server's counters (ABI 1.4), returned by
+/// `hw_host.metrics`.  Everything it points to is the host's, borrowed like
+/// the request's strings.  `size` is what the host filled: members a later
+/// minor appends exist only when `size` reaches past them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_metrics {
+    /// sizeof(hw_metrics) as the host filled it.
+    pub size: usize,
+    /// The server's version ("0.9.0"), NUL-terminated.
+    pub version: *const c_char,
+    /// The server's ABI ("1.4"), NUL-terminated.
+    pub abi: *const c_char,
+    /// When the server (its master) started, Unix time in seconds.
+    pub start_time: f64,
+    /// The generation serving new requests.
+    pub generation: u64,
+    /// When a reload last succeeded (Unix seconds), 0 if none has.
+    pub last_reload_time: f64,
+    /// Retired generations not yet unloaded, over all workers.
+    pub generations_draining: u64,
+    /// Worker processes configured (0: a single process serves).
+    pub workers: u32,
+    /// Reloads by result ("ok", "failed").
+    pub reloads: *const hw_metrics_count,
+    /// The number of `reloads`.
+    pub nreloads: usize,
+    /// Worker restarts by cause ("signal", "exit").
+    pub restarts: *const hw_metrics_count,
+    /// The number of `restarts`.
+    pub nrestarts: usize,
+    /// Connections accepted, over all workers.
+    pub connections_accepted: u64,
+    /// Open connections reading a request.
+    pub connections_reading: u64,
+    /// Open connections writing (or preparing) a response.
+    pub connections_writing: u64,
+    /// Open connections waiting idle between requests.
+    pub connections_waiting: u64,
+    /// Times a worker stopped accepting at `limits.connections`.
+    pub accepts_paused: u64,
+    /// Connections closed by a timeout, by its kind.
+    pub timeouts: *const hw_metrics_count,
+    /// The number of `timeouts`.
+    pub ntimeouts: usize,
+    /// The histogram's upper bounds in seconds, ascending.
+    pub bounds: *const f64,
+    /// The number of `bounds`.
+    pub nbounds: usize,
+    /// The routes' series, ascending by prefix.
+    pub routes: *const hw_metrics_route,
+    /// The number of `routes`.
+    pub nroutes: usize,
+    /// The master (if any), then each running worker.
+    pub processes: *const hw_metrics_process,
+    /// The number of `processes`.
+    pub nprocesses: usize,
 }
 
 /// `enum hw_handle_result`: what `handle` returns.
@@ -376,6 +502,11 @@ pub struct hw_host {
     >,
     /// Holds the streamed body back, or lets it flow again.
     pub body_pause: Option<unsafe extern "C" fn(req: *mut hw_request, pause: c_int) -> c_int>,
+
+    // ---- ABI 1.4 ----
+    /// A snapshot of the server's counters, allocated for the request
+    /// (borrowed as its strings are), or NULL.
+    pub metrics: Option<unsafe extern "C" fn(req: *mut hw_request) -> *const hw_metrics>,
 }
 
 /// `HW_HOST_HAS(host, member)`: true when the table `host` (a

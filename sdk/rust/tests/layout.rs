@@ -88,6 +88,20 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
     let mut members = Vec::new();
     struct_probes!(probes, members;
         hw_str { data, len }
+        hw_metrics_code { code, count }
+        hw_metrics_count { name, count }
+        hw_metrics_route {
+            prefix, requests, codes, ncodes, other_codes, buckets, duration_ns,
+            request_body_bytes, response_body_bytes,
+        }
+        hw_metrics_process { role, slot, pid, resident_bytes, open_fds, generation }
+        hw_metrics {
+            size, version, abi, start_time, generation, last_reload_time, generations_draining,
+            workers, reloads, nreloads, restarts, nrestarts,
+            connections_accepted, connections_reading, connections_writing, connections_waiting,
+            accepts_paused, timeouts, ntimeouts, bounds, nbounds, routes, nroutes,
+            processes, nprocesses,
+        }
         hw_host {
             abi_major, abi_minor, size,
             method, target, path, query, prefix, rest, version, header, header_count, header_at,
@@ -99,6 +113,7 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
             conf_bool, conf_count, conf_at, conf_keys, conf_error,
             timer_start, timer_stop, queue_work, stream, on_writable, write_file, body_stream,
             body_pause,
+            metrics,
         }
         hw_module { abi_major, abi_minor, size, name, version, init, handle, fini, abort }
     );
@@ -311,5 +326,16 @@ fn host_has_follows_the_size_member() {
         assert!(haywire::hw_host_has!(host, header_free));
         assert!(!haywire::hw_host_has!(host, host));
         assert!(!haywire::hw_host_has!(host, body_pause));
+        assert!(!haywire::hw_host_has!(host, metrics));
+    }
+    // A 1.3 table (ending after body_pause) lacks 1.4's metrics.
+    let (pause_at, pause_size) = haywire::member_extent!(sys::hw_host, body_pause);
+    // SAFETY: as above.
+    unsafe { std::ptr::addr_of_mut!((*table.as_mut_ptr()).size).write(pause_at + pause_size) };
+    let host = table.as_ptr();
+    // SAFETY: as above.
+    unsafe {
+        assert!(haywire::hw_host_has!(host, body_pause));
+        assert!(!haywire::hw_host_has!(host, metrics));
     }
 }

@@ -2,9 +2,9 @@
 //! its C entry points, against a fake server written here (a `hw_host` whose
 //! functions read a `FakeReq`, fill a `FakeRes` and record log lines), the
 //! way the real server calls them: the descriptor's fields, config reading
-//! and its errors, the request views, the response calls, and every failure
-//! path (`Err`, panics in init, handle and drop, declining, a host call
-//! refused, a host table of an older minor).  The real server runs the
+//! and its errors, the request views, the metrics snapshot (ABI 1.4), the
+//! response calls, and every failure path (`Err`, panics in init, handle and
+//! drop, declining, a host call refused, a host table of an older minor).  The real server runs the
 //! example module in tests/integration/rust.py.
 
 use std::cell::RefCell;
@@ -13,8 +13,11 @@ use std::os::raw::{c_char, c_int};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use haywire::sys::{self, hw_conf, hw_host, hw_request, hw_response, hw_str, ModuleEntry};
-use haywire::{Config, Error, Host, Module, Outcome, Request, Response};
+use haywire::sys::{
+    self, hw_conf, hw_host, hw_metrics, hw_metrics_code, hw_metrics_count, hw_metrics_process,
+    hw_metrics_route, hw_request, hw_response, hw_str, ModuleEntry,
+};
+use haywire::{Config, Error, Host, Metrics, Module, Outcome, Request, Response};
 
 // ---------------------------------------------------------------------------
 // The module under test
@@ -57,6 +60,20 @@ impl Module for TestModule {
             b"/err" => return Err("bad thing".into()),
             b"/decline" => return Ok(Outcome::Declined),
             b"/own-field" => res.header("Content-Length", "1")?,
+            b"/metrics" => {
+                match req.metrics() {
+                    None => res.write("no metrics")?,
+                    Some(m) => {
+                        write!(res, "generation={}", m.generation())?;
+                        for route in m.routes() {
+                            res.write(" ")?;
+                            res.write(route.prefix())?;
+                            write!(res, "={}", route.requests())?;
+                        }
+                    }
+                }
+                return Ok(Outcome::Handled);
+            }
             _ => {}
         }
         self.host.info("handling");
@@ -121,6 +138,8 @@ struct FakeReq {
     rest: Vec<u8>,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
     body: Vec<u8>,
+    /// What `metrics` returns for this request (NULL when `None`).
+    metrics: Option<&'static hw_metrics>,
 }
 
 #[derive(Default)]
@@ -231,6 +250,11 @@ unsafe extern "C" fn f_header_at(
 }
 unsafe extern "C" fn f_host(_req: *const hw_request) -> hw_str {
     s(b"a.example:8080")
+}
+unsafe extern "C" fn f_metrics(req: *mut hw_request) -> *const hw_metrics {
+    r(req)
+        .metrics
+        .map_or(ptr::null(), |m| m as *const hw_metrics)
 }
 unsafe extern "C" fn f_set_status(res: *mut hw_response, status: c_int) -> c_int {
     if !(200..=999).contains(&status) {
@@ -393,7 +417,7 @@ unsafe extern "C" fn f_conf_error(
     sys::HW_EINVAL
 }
 
-/// A 1.3 host table with what the fake server implements (the rest NULL).
+/// A 1.4 host table with what the fake server implements (the rest NULL).
 fn fake_host() -> hw_host {
     hw_host {
         abi_major: sys::HW_ABI_MAJOR,
@@ -445,6 +469,7 @@ fn fake_host() -> hw_host {
         write_file: None,
         body_stream: None,
         body_pause: None,
+        metrics: Some(f_metrics),
     }
 }
 
@@ -526,7 +551,109 @@ fn get(rest: &str) -> FakeReq {
             (b"X-Test".to_vec(), b"yes".to_vec()),
         ],
         body: b"payload".to_vec(),
+        metrics: None,
     }
+}
+
+/// A static NUL-terminated name.
+fn c(name: &'static str) -> *const c_char {
+    assert!(name.ends_with('\0'));
+    name.as_ptr() as *const c_char
+}
+
+/// Leaks `v` for a snapshot that, like the server's, outlives the request.
+fn leak<T>(v: Vec<T>) -> &'static [T] {
+    Box::leak(v.into_boxed_slice())
+}
+
+/// A snapshot as the server would give it: two bounds, two routes (the
+/// unrouted "" and "/t"), a master and one worker.
+fn fake_metrics() -> &'static hw_metrics {
+    let count = |name, count| hw_metrics_count {
+        name: c(name),
+        count,
+    };
+    let code = |code, count| hw_metrics_code { code, count };
+    let routes = leak(vec![
+        hw_metrics_route {
+            prefix: s(b""),
+            requests: 1,
+            codes: leak(vec![code(404, 1)]).as_ptr(),
+            ncodes: 1,
+            other_codes: 0,
+            buckets: leak(vec![1, 1, 1]).as_ptr(),
+            duration_ns: 1000,
+            request_body_bytes: 0,
+            response_body_bytes: 13,
+        },
+        hw_metrics_route {
+            prefix: s(b"/t"),
+            requests: 8,
+            codes: leak(vec![code(200, 5), code(404, 2)]).as_ptr(),
+            ncodes: 2,
+            other_codes: 1,
+            buckets: leak(vec![3, 6, 8]).as_ptr(),
+            duration_ns: 123_456,
+            request_body_bytes: 10,
+            response_body_bytes: 2000,
+        },
+    ]);
+    let processes = leak(vec![
+        hw_metrics_process {
+            role: c("master\0"),
+            slot: 0,
+            pid: 100,
+            resident_bytes: 8192,
+            open_fds: 7,
+            generation: 0,
+        },
+        hw_metrics_process {
+            role: c("worker\0"),
+            slot: 1,
+            pid: 101,
+            resident_bytes: 4096,
+            open_fds: 12,
+            generation: 3,
+        },
+    ]);
+    let reloads = leak(vec![count("ok\0", 2), count("failed\0", 1)]);
+    let restarts = leak(vec![count("signal\0", 1), count("exit\0", 0)]);
+    let timeouts = leak(vec![count("keepalive\0", 4)]);
+    let bounds = leak(vec![0.005, 0.1]);
+    Box::leak(Box::new(hw_metrics {
+        size: std::mem::size_of::<hw_metrics>(),
+        version: c("0.9.0\0"),
+        abi: c("1.4\0"),
+        start_time: 1_700_000_000.5,
+        generation: 3,
+        last_reload_time: 1_700_000_100.25,
+        generations_draining: 1,
+        workers: 1,
+        reloads: reloads.as_ptr(),
+        nreloads: reloads.len(),
+        restarts: restarts.as_ptr(),
+        nrestarts: restarts.len(),
+        connections_accepted: 42,
+        connections_reading: 1,
+        connections_writing: 2,
+        connections_waiting: 3,
+        accepts_paused: 5,
+        timeouts: timeouts.as_ptr(),
+        ntimeouts: timeouts.len(),
+        bounds: bounds.as_ptr(),
+        nbounds: bounds.len(),
+        routes: routes.as_ptr(),
+        nroutes: routes.len(),
+        processes: processes.as_ptr(),
+        nprocesses: processes.len(),
+    }))
+}
+
+/// `(name, count)` of each named count, for comparisons.
+fn counts(list: &[haywire::MetricsCount<'_>]) -> Vec<(String, u64)> {
+    list.iter()
+        .map(|c| (c.name().to_string(), c.count()))
+        .collect()
 }
 
 /// Checks `<head><place>: <tail>` where the place is the panic's in this
@@ -561,7 +688,7 @@ fn assert_placed(msg: &str, head: &str, tail: &str) {
 #[test]
 fn descriptor_fields() {
     let e = entry();
-    assert_eq!((e.abi_major, e.abi_minor), (1, 3));
+    assert_eq!((e.abi_major, e.abi_minor), (1, 4));
     assert_eq!(e.size, std::mem::size_of::<sys::hw_module>());
     // SAFETY: static NUL-terminated strings.
     assert_eq!(unsafe { CStr::from_ptr(e.name) }.to_str(), Ok("test"));
@@ -751,4 +878,164 @@ fn host_errors_name_the_call_and_code() {
         Error::Missing { call: "log_str" }.to_string(),
         "log_str: not in this server's module ABI (a newer Haywire has it)"
     );
+}
+
+#[test]
+fn metrics_are_a_borrowed_view_of_the_snapshot() {
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    let req = FakeReq {
+        metrics: Some(fake_metrics()),
+        ..get("/metrics")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    let m: Metrics<'_> = r.metrics().expect("a 1.4 host with a snapshot");
+    assert_eq!((m.version(), m.abi()), ("0.9.0", "1.4"));
+    assert_eq!(m.start_time(), 1_700_000_000.5);
+    assert_eq!(m.last_reload_time(), 1_700_000_100.25);
+    assert_eq!(
+        (m.generation(), m.generations_draining(), m.workers()),
+        (3, 1, 1)
+    );
+    assert_eq!(
+        (
+            m.connections_accepted(),
+            m.connections_reading(),
+            m.connections_writing(),
+            m.connections_waiting(),
+            m.accepts_paused()
+        ),
+        (42, 1, 2, 3, 5)
+    );
+    assert_eq!(
+        counts(m.reloads()),
+        vec![("ok".into(), 2), ("failed".into(), 1)]
+    );
+    assert_eq!(
+        counts(m.restarts()),
+        vec![("signal".into(), 1), ("exit".into(), 0)]
+    );
+    assert_eq!(counts(m.timeouts()), vec![("keepalive".into(), 4)]);
+    assert_eq!(m.bounds(), &[0.005, 0.1][..]);
+
+    let routes = m.routes();
+    assert_eq!(routes.len(), 2);
+    let prefixes: Vec<&[u8]> = routes.clone().map(|r| r.prefix()).collect();
+    assert_eq!(prefixes, vec![&b""[..], &b"/t"[..]]);
+    let t = routes.clone().next_back().expect("the last route");
+    assert_eq!(t.prefix(), b"/t");
+    assert_eq!((t.requests(), t.other_codes()), (8, 1));
+    let codes: Vec<(u32, u64)> = t.codes().iter().map(|c| (c.code(), c.count())).collect();
+    assert_eq!(codes, vec![(200, 5), (404, 2)]);
+    assert_eq!(
+        t.requests(),
+        t.codes().iter().map(|c| c.count()).sum::<u64>() + t.other_codes()
+    );
+    assert_eq!(
+        t.buckets(),
+        &[3, 6, 8][..],
+        "one bucket a bound, then all of them"
+    );
+    assert_eq!(t.buckets().len(), m.bounds().len() + 1);
+    assert_eq!(
+        (
+            t.duration_ns(),
+            t.request_body_bytes(),
+            t.response_body_bytes()
+        ),
+        (123_456, 10, 2000)
+    );
+
+    let procs: Vec<(&str, u32, i64, u64, u64, u64)> = m
+        .processes()
+        .iter()
+        .map(|p| {
+            (
+                p.role(),
+                p.slot(),
+                p.pid(),
+                p.resident_bytes(),
+                p.open_fds(),
+                p.generation(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        procs,
+        vec![
+            ("master", 0, 100, 8192, 7, 0),
+            ("worker", 1, 101, 4096, 12, 3)
+        ]
+    );
+    let debug = format!("{:?}", m);
+    assert!(debug.contains("version: \"0.9.0\""), "{}", debug);
+    assert_eq!(m.as_raw(), req.metrics.unwrap() as *const hw_metrics);
+}
+
+#[test]
+fn metrics_in_handle_through_the_trampoline() {
+    let st = init(vec![]).expect("init");
+    let req = FakeReq {
+        metrics: Some(fake_metrics()),
+        ..get("/metrics")
+    };
+    let (rc, res) = handle(st, &req);
+    assert_eq!(rc, sys::HW_HANDLED);
+    assert_eq!(String::from_utf8(res.body).unwrap(), "generation=3 =1 /t=8");
+    // The server returns NULL (built without metrics, out of memory).
+    let (rc, res) = handle(st, &get("/metrics"));
+    assert_eq!((rc, res.body), (sys::HW_HANDLED, b"no metrics".to_vec()));
+    fini(st);
+}
+
+#[test]
+fn no_metrics_from_an_older_host_or_a_short_snapshot() {
+    // A 1.3 table: it ends after body_pause, so metrics does not exist (its
+    // slot holds a function the SDK must never call).
+    let mut t = fake_host();
+    let (at, size) = haywire::member_extent!(hw_host, body_pause);
+    t.size = at + size;
+    t.metrics = Some({
+        unsafe extern "C" fn never(_: *mut hw_request) -> *const hw_metrics {
+            panic!("called past the end of a 1.3 host table")
+        }
+        never
+    });
+    let host: &'static hw_host = Box::leak(Box::new(t));
+    let req = FakeReq {
+        metrics: Some(fake_metrics()),
+        ..get("/metrics")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.metrics().is_none(), "a 1.3 server has no metrics");
+
+    // A snapshot whose size says it is shorter than 1.4's is not read.
+    let mut short = *fake_metrics();
+    short.size = haywire::member_extent!(hw_metrics, routes).0;
+    let req = FakeReq {
+        metrics: Some(Box::leak(Box::new(short))),
+        ..get("/metrics")
+    };
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.metrics().is_none(), "a short snapshot is refused");
+
+    // Empty and NULL arrays are empty slices.
+    let mut empty = *fake_metrics();
+    empty.routes = ptr::null();
+    empty.nroutes = 3;
+    empty.nbounds = 0;
+    empty.bounds = ptr::null();
+    empty.processes = ptr::null();
+    empty.nprocesses = 0;
+    empty.version = ptr::null();
+    // SAFETY: a snapshot of the fake, leaked.
+    let m = unsafe { Metrics::from_raw(Box::leak(Box::new(empty))) }.expect("a 1.4 snapshot");
+    assert_eq!(m.routes().len(), 0);
+    assert!(m.bounds().is_empty() && m.processes().is_empty());
+    assert_eq!(m.version(), "");
+    // SAFETY: NULL is allowed.
+    assert!(unsafe { Metrics::from_raw(ptr::null()) }.is_none());
 }
