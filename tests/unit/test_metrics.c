@@ -264,5 +264,5 @@ int main(void) {
   test_master();
   test_clock();
   hw__metrics_close();
-  return exit_status();
+  return done_testing();
 }
