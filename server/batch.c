@@ -24,6 +24,7 @@ hw__batch *hw__batch_take(hw__batch_pool *pool, void *owner) {
   b->owner = owner;
   b->out.len = 0;
   b->nsegs = 0;
+  b->nfiles = 0;
   b->nholds = 0;
   return b;
 }
@@ -66,6 +67,17 @@ int hw__batch_grow(hw__batch *b, const char *base, size_t off, size_t len) {
   return hw__batch_seg(b, base, off, len);
 }
 
+int hw__batch_file(hw__batch *b, int fd, uint64_t off, size_t len) {
+  if (len == 0)
+    return 0;
+  if (hw__buf_array_room((void **)&b->segs, &b->segs_cap, b->nsegs,
+                         sizeof(*b->segs), 4) != 0)
+    return HW_ENOMEM;
+  b->segs[b->nsegs++] = (hw__seg){NULL, off, len, fd};
+  b->nfiles++;
+  return 0;
+}
+
 int hw__batch_hold(hw__batch *b, void (*release)(void *arg, void (*fn)(void *)),
                    void *arg, void (*fn)(void *)) {
   if (hw__buf_array_room((void **)&b->holds, &b->holds_cap, b->nholds,
@@ -76,6 +88,17 @@ int hw__batch_hold(hw__batch *b, void (*release)(void *arg, void (*fn)(void *)),
   b->holds[b->nholds].fn = fn;
   b->nholds++;
   return 0;
+}
+
+size_t hw__batch_iov(const hw__batch *b, uv_buf_t *iov) {
+  size_t total = 0;
+  for (size_t i = 0; i < b->nsegs; i++) {
+    const hw__seg *s = &b->segs[i];
+    iov[i].base = (char *)(s->base != NULL ? s->base : b->out.data + s->off);
+    iov[i].len = s->len;
+    total += s->len;
+  }
+  return total;
 }
 
 size_t hw__batch_size(const hw__batch *b) {

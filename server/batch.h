@@ -9,16 +9,21 @@
 #define HW_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "buf.h"
 
 /** One piece of a batch: `len` bytes at `base`, or at `out.data + off`
- *  when `base` is NULL. */
+ *  when `base` is NULL; or, when `fd` is not -1, `len` bytes of the file
+ *  `fd` from `off` (a file region, which a transport that can sends with
+ *  sendfile(2); the batch only refers to the descriptor: whoever added it
+ *  holds a release that closes it). */
 typedef struct hw__seg {
   const char *base;
-  size_t off;
+  uint64_t off;
   size_t len;
+  int fd;
 } hw__seg;
 
 /** A callback that runs once the batch's bytes are written or dropped:
@@ -40,6 +45,7 @@ typedef struct hw__batch {
   hw__buf out;            /* copied bytes */
   hw__seg *segs;
   size_t nsegs, segs_cap;
+  size_t nfiles;          /* segments that are file regions */
   hw__hold *holds;
   size_t nholds, holds_cap;
 } hw__batch;
@@ -72,7 +78,8 @@ static inline int hw__batch_seg(hw__batch *b, const char *base, size_t off,
     return 0;
   if (b->nsegs > 0) {
     s = &b->segs[b->nsegs - 1];
-    if (base == NULL && s->base == NULL && s->off + s->len == off) {
+    if (base == NULL && s->base == NULL && s->fd < 0 &&
+        s->off + s->len == off) {
       s->len += len;
       return 0;
     }
@@ -83,11 +90,18 @@ static inline int hw__batch_seg(hw__batch *b, const char *base, size_t off,
   s->base = base;
   s->off = off;
   s->len = len;
+  s->fd = -1;
   return 0;
 }
+/** Adds a file region: `len` bytes of `fd` from `off` (see hw__seg).
+ *  Returns 0 or HW_ENOMEM. */
+int hw__batch_file(hw__batch *b, int fd, uint64_t off, size_t len);
 /** Adds a release callback (see hw__hold).  Returns 0 or HW_ENOMEM. */
 int hw__batch_hold(hw__batch *b, void (*release)(void *arg, void (*fn)(void *)),
                    void *arg, void (*fn)(void *));
+/** Points `iov` (room for b->nsegs) at the batch's segments, which must
+ *  all be memory; returns their bytes. */
+size_t hw__batch_iov(const hw__batch *b, uv_buf_t *iov);
 /** The number of bytes in the batch. */
 size_t hw__batch_size(const hw__batch *b);
 

@@ -13,11 +13,11 @@
  * Writing: what the protocol puts in a batch during a call (all the
  * responses a read produced) leaves with one write when the call returns.
  * The write is tried synchronously first (uv_try_write); only what the
- * kernel does not take is queued, which is the only time a write request
- * is outstanding.  Past HW__TRANSPORT_MAX_UNSENT bytes unsent (counted
- * until each write calls back, see add_unsent), reading
- * stops, so a client that pipelines without reading cannot grow the
- * server's memory.
+ * kernel does not take is queued.  A batch with a file region, and any
+ * behind it, goes to the file writer (sendfile.c) instead.  Past
+ * HW__TRANSPORT_MAX_UNSENT bytes unsent (see hw__transport_unsent),
+ * reading stops, so a client that pipelines without reading cannot grow
+ * the server's memory.
  *
  * Timers: a connection is in one state at a time, from the table `states`:
  * lingering, writing, shutting down, or the phase its protocol says it is
@@ -41,12 +41,11 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "rate.h"
+#include "sendfile.h"
 
 #define READ_BUFFER_SIZE (64 * 1024)
 #define MAX_IOV 64
-/* limits.body_min_rate is judged over windows of this much reading time,
- * the first one free (a client may start slowly). */
-#define RATE_WINDOW_MS 5000
 
 /* Input the protocol did not take, copied aside: `len` bytes from `off`. */
 typedef struct pending {
@@ -64,9 +63,7 @@ struct hw__conn {
   const hw__proto *proto;
   pending *pending;
   uint32_t mark; /* loop time (ms) the current state began */
-  /* limits.body_min_rate: the body's clock (see body_too_slow). */
-  uint32_t rate_bytes;
-  uint16_t rate_ms;
+  hw__rate rate; /* limits.body_min_rate: the body's clock */
   uint16_t nwriting;    /* batches whose write is outstanding */
   uint8_t seen_phase;   /* the protocol's phase and epoch when last */
   uint8_t seen_epoch;   /* looked at */
@@ -80,15 +77,16 @@ struct hw__conn {
   unsigned closing : 1;
   unsigned shutting : 1;    /* our FIN is queued */
   unsigned lingering : 1;   /* FIN sent: discarding input a while */
-  unsigned rate_on : 1;     /* the body clock has started */
-  unsigned rate_graced : 1; /* its first window is over */
+  unsigned finish_due : 1;  /* the FIN waits for the file writer */
   uint8_t peer_len;         /* the client's address, once asked for */
   char *peer;               /* (allocated then: an idle connection of a
                                server without access log pays a pointer) */
+  hw__sendfile *sf;         /* writes file regions, once there was one */
   uint64_t state[];         /* the protocol's, proto->size bytes */
 };
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void finish(hw__conn *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void after(hw__conn *c, int progress);
 static void conn_close(hw__conn *c);
@@ -103,8 +101,7 @@ static uint32_t now_ms(const hw__conn *c) {
   return (uint32_t)uv_now(set_of(c)->loop);
 }
 
-/* Calls one of the protocol's notifications (eof, timeout, writable, drain,
- * close), marked as inside the protocol: what it asks meanwhile waits. */
+/* One of the protocol's notifications, marked as inside it (see after). */
 static void tell(hw__conn *c, void (*fn)(void *p)) {
   c->in_proto = 1;
   fn(c->state);
@@ -113,25 +110,13 @@ static void tell(hw__conn *c, void (*fn)(void *p)) {
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* What the protocol is told is unsent: the bytes of every batch whose
- * write has not called back, not only those libuv still queues.  libuv may
- * hand a queued write to the kernel at once and call back on the next turn
- * of the loop; until then the batch and what it holds are still ours, and a
- * producer that only watched the queue could fill memory within one turn
- * (a streamed response whose client reads fast). */
-static void add_unsent(hw__conn *c, size_t n, int sign) {
-  uint64_t u = c->t.unsent;
-  u = sign > 0 ? u + n : (u > n ? u - n : 0);
-  c->t.unsent = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
-}
-
 static void on_write(uv_write_t *wr, int status) {
   hw__batch *b = hw__bytes_container_of(wr, hw__batch, req);
   hw__conn *c = b->owner;
   int was_full = c->t.unsent > HW__TRANSPORT_MAX_UNSENT;
 
   c->nwriting--;
-  add_unsent(c, b->queued, -1);
+  hw__transport_unsent(&c->t, b->queued, -1);
   c->mark = now_ms(c);
   hw__batch_give(&set_of(c)->batches, b); /* releases what it held */
   if (c->closing)
@@ -143,11 +128,52 @@ static void on_write(uv_write_t *wr, int status) {
   if (was_full && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT) {
     tell(c, c->proto->writable);
   }
+  if (c->sf != NULL && c->nwriting == 0) /* what waited behind this write */
+    hw__sendfile_push(c->sf, NULL, 1);
   after(c, 0);
 }
 
-/* Writes the batch the protocol filled: at once as far as the kernel takes
- * it, and the rest queued. */
+/* The file writer's bytes out (the client's time starts again). */
+static void sf_sent(void *owner, size_t n) {
+  hw__conn *c = owner;
+  c->mark = now_ms(c);
+  hw__transport_unsent(&c->t, n, -1);
+}
+
+/* One of its batches is out, or the connection broke. */
+static void sf_done(void *owner, hw__batch *b, int status) {
+  hw__conn *c = owner;
+  hw__batch_give(&set_of(c)->batches, b);
+  if (c->closing || status < 0)
+    conn_close(c); /* (nothing when it is closing already) */
+  else if (c->t.unsent <= HW__TRANSPORT_MAX_UNSENT)
+    tell(c, c->proto->writable);
+  if (c->closing)
+    return;
+  if (c->finish_due && !hw__sendfile_busy(c->sf))
+    c->finish_due = 0, finish(c);
+  else
+    after(c, 0);
+}
+
+static const hw__sendfile_cb sf_cb = {sf_sent, sf_done};
+
+/* A batch with a file region, or behind one: the file writer's, in order. */
+static void ordered(hw__conn *c, hw__batch *b) {
+  uv_os_fd_t fd;
+  if (c->sf == NULL &&
+      (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 ||
+       (c->sf = hw__sendfile_new(set_of(c)->loop, fd, &sf_cb, c)) == NULL)) {
+    hw__batch_give(&set_of(c)->batches, b);
+    conn_close(c);
+  } else {
+    c->mark = now_ms(c);
+    hw__transport_unsent(&c->t, hw__batch_size(b), 1);
+    hw__sendfile_push(c->sf, b, c->nwriting == 0);
+  }
+}
+
+/* Writes the protocol's batch: what the kernel takes now, the rest queued. */
 static void flush(hw__conn *c) {
   hw__batch *b = c->t.batch;
   uv_buf_t stack[MAX_IOV], *iov = stack;
@@ -157,6 +183,10 @@ static void flush(hw__conn *c) {
   if (b == NULL || c->closing)
     return;
   c->t.batch = NULL;
+  if (b->nfiles > 0 || (c->sf != NULL && hw__sendfile_busy(c->sf))) {
+    ordered(c, b);
+    return;
+  }
   niov = b->nsegs;
   if (niov == 0) {
     hw__batch_give(&set_of(c)->batches, b);
@@ -167,12 +197,7 @@ static void flush(hw__conn *c) {
     conn_close(c);
     return;
   }
-  for (size_t i = 0; i < niov; i++) {
-    const hw__seg *s = &b->segs[i];
-    iov[i].base = (char *)(s->base != NULL ? s->base : b->out.data + s->off);
-    iov[i].len = s->len;
-    total += s->len;
-  }
+  total = hw__batch_iov(b, iov);
   /* Try to hand everything to the kernel now; queue only what it leaves
    * (behind writes still queued, nothing may overtake them). */
   if (c->nwriting == 0) {
@@ -201,7 +226,7 @@ static void flush(hw__conn *c) {
   if (iov != stack)
     free(iov);
   c->nwriting++;
-  add_unsent(c, b->queued, 1);
+  hw__transport_unsent(&c->t, b->queued, 1);
   return;
 
 broken:
@@ -226,6 +251,10 @@ static void conn_close(hw__conn *c) {
   if (c->t.batch != NULL) {
     hw__batch_give(&s->batches, c->t.batch);
     c->t.batch = NULL;
+  }
+  if (c->sf != NULL) {
+    hw__sendfile_close(c->sf, &s->batches);
+    c->sf = NULL;
   }
   /* The protocol lets go of its requests; batches still being written are
    * cancelled by libuv, and release theirs before on_close runs. */
@@ -282,6 +311,10 @@ static void finish(hw__conn *c) {
   flush(c);
   if (c->closing)
     return;
+  if (c->sf != NULL && hw__sendfile_busy(c->sf)) {
+    c->finish_due = 1; /* after the file writer's last batch */
+    return;
+  }
   req = malloc(sizeof(*req));
   if (req != NULL) {
     req->data = c;
@@ -374,7 +407,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
   if (nread > 0) {
     if (c->t.phase == HW__PHASE_BODY)
-      c->rate_bytes += (uint32_t)nread;
+      hw__rate_read(&c->rate, (size_t)nread);
     feed(c, buf->base, (size_t)nread, 1);
     after(c, 1);
     return;
@@ -427,7 +460,7 @@ static void after(hw__conn *c, int progress) {
         c->t.phase == HW__PHASE_BODY)
       c->mark = now_ms(c);
     if (c->t.phase == HW__PHASE_BODY)
-      c->rate_on = c->rate_graced = 0, c->rate_ms = 0, c->rate_bytes = 0;
+      hw__rate_reset(&c->rate);
     c->seen_phase = c->t.phase;
     c->seen_epoch = c->t.epoch;
   } else if (progress && c->t.phase == HW__PHASE_BODY) {
@@ -476,19 +509,14 @@ static void t_close(hw__transport *t, int how) {
  * with every request): a system call the first time only. */
 static int t_peer(hw__transport *t, char *buf, size_t len) {
   hw__conn *c = conn_of(t);
-  struct sockaddr_storage ss;
   char text[64];
-  int n = sizeof(ss), r;
+  int r;
 
   if (c->closing)
     return UV_ENOTCONN;
   if (c->peer_len == 0) {
-    if ((r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &n)) != 0 ||
-        (r = hw__listen_format((const struct sockaddr *)&ss, text,
-                               sizeof(text))) < 0)
-      return r;
-    if (r == 0)
-      return HW_EINVAL;
+    if ((r = hw__listen_peer(&c->tcp, text, sizeof(text))) <= 0)
+      return r < 0 ? r : HW_EINVAL;
     if ((c->peer = malloc((size_t)r)) == NULL)
       return UV_ENOMEM;
     memcpy(c->peer, text, (size_t)r);
@@ -507,37 +535,10 @@ static const hw__transport_ops tcp_ops = {
     .resume = t_resume,
     .close = t_close,
     .peer = t_peer,
+    .files = 1,
 };
 
 /* ---- timers ------------------------------------------------------------ */
-
-/* limits.body_min_rate: a body that trickles in (a byte every few seconds
- * never trips timeouts_ms.body_idle) would hold a connection for as long
- * as the client likes.  The clock runs only while the server reads this
- * body: not while its own back-pressure has stopped reading (nor while a
- * 100 Continue the client may wait for is owed: the protocol is then busy,
- * not reading a body).  Counted to the sweep's granularity. */
-static int body_too_slow(hw__conn *c, uint32_t elapsed, size_t rate) {
-  int slow;
-
-  if (rate == 0)
-    return 0;
-  if (!c->rate_on) {
-    c->rate_on = 1; /* from this sweep on */
-    return 0;
-  }
-  if (!c->reading || c->paused)
-    return 0;
-  c->rate_ms = (uint16_t)(c->rate_ms + (elapsed < 60000 ? elapsed : 60000));
-  if (c->rate_ms < RATE_WINDOW_MS)
-    return 0;
-  slow = c->rate_graced &&
-         (uint64_t)c->rate_bytes * 1000 < (uint64_t)rate * c->rate_ms;
-  c->rate_graced = 1;
-  c->rate_ms = 0;
-  c->rate_bytes = 0;
-  return slow;
-}
 
 /* The protocol's request took too long: it answers (408) and ends. */
 static void expire_protocol(hw__conn *c) {
@@ -597,7 +598,7 @@ static const struct state {
 static unsigned state_of(const hw__conn *c) {
   if (c->lingering)
     return ST_LINGER;
-  if (c->nwriting > 0)
+  if (c->nwriting > 0 || (c->sf != NULL && hw__sendfile_busy(c->sf)))
     return ST_WRITE;
   if (c->shutting)
     return ST_SHUTDOWN;
@@ -620,7 +621,8 @@ static void sweep(uv_timer_t *timer) {
     if (now - c->mark >= timeout_of(st, c, cfg))
       kind = d->kind;
     else if (st == ST_BODY &&
-             body_too_slow(c, elapsed, cfg->limit_body_min_rate))
+             hw__rate_slow(&c->rate, elapsed, cfg->limit_body_min_rate,
+                           c->reading && !c->paused))
       kind = HW__TIMEOUT_BODY_RATE;
     if (kind < 0) {
       conns[d->gauge]++;

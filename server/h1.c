@@ -74,8 +74,10 @@ static void ready(hw_request *req);
 static void cancel(hw_request *req);
 static int peer(const hw_request *req, char *buf, size_t len);
 static size_t unsent(const hw_request *req);
+static int sends_files(const hw_request *req);
 
-static const hw__request_sink sink = {ready, cancel, peer, ready, unsent};
+static const hw__request_sink sink = {ready,  cancel, peer,
+                                      ready,  unsent, sends_files};
 
 /* A streamed body its module holds back: nothing more is read. */
 static int body_held(const h1 *h) {
@@ -238,7 +240,8 @@ static __attribute__((noinline)) int stream_ready(h1 *h, hw__batch *b,
     h->t->epoch++; /* the body the client waited to send: its clocks start */
   }
   r = hw__h1_stream_write(b, req, keep, owed ? continue_line : NULL,
-                          owed ? sizeof(continue_line) - 1 : 0);
+                          owed ? sizeof(continue_line) - 1 : 0,
+                          h->t->ops->files);
   if (r < 0)
     return -1;
   /* A head that says the connection ends: no other request is taken (but
@@ -517,6 +520,12 @@ static int peer(const hw_request *req, char *buf, size_t len) {
 static size_t unsent(const hw_request *req) {
   const h1 *h = req->owner;
   return req == h->qhead ? h->t->unsent : 0;
+}
+
+/* Whether its transport sends file regions from the file. */
+static int sends_files(const hw_request *req) {
+  const h1 *h = req->owner;
+  return h->t->ops->files;
 }
 
 /* ---- the transport's calls ---------------------------------------------- */

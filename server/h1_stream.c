@@ -8,7 +8,9 @@
  */
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "h1_response.h"
 #include "h1_stream.h"
@@ -24,23 +26,36 @@ typedef struct emit_ctx {
   int failed;
 } emit_ctx;
 
-/* A piece of a streamed response goes into the batch: copied, or by
- * reference with its release held until the batch is written. */
-static void emit(void *ctx, const char *data, size_t len, int by_ref,
-                 hw_free_cb free_cb, void *arg) {
+static void close_file(void *arg, void (*fn)(void *)) {
+  (void)fn;
+  close((int)(intptr_t)arg);
+}
+
+/* A piece of a streamed response goes into the batch: copied, by reference
+ * with its release held until the batch is written, or a file region with
+ * its descriptor closed then. */
+static void emit(void *ctx, const hw__stream_piece *p) {
   emit_ctx *e = ctx;
   hw__batch *b = e->b;
   size_t start = b->out.len;
 
-  if (by_ref) {
-    if (free_cb != NULL && hw__batch_hold(b, release_piece, arg, free_cb)) {
-      hw__stream_release(free_cb, arg);
+  if (p->fd >= 0) {
+    if (hw__batch_hold(b, close_file, (void *)(intptr_t)p->fd, NULL) != 0) {
+      close(p->fd);
       e->failed = 1;
-    } else if (hw__batch_seg(b, data, 0, len) != 0) {
+    } else if (hw__batch_file(b, p->fd, p->off, p->len) != 0) {
       e->failed = 1;
     }
-  } else if (hw__buf_append(&b->out, data, len) != 0 ||
-             hw__batch_seg(b, NULL, start, len) != 0) {
+  } else if (p->by_ref) {
+    if (p->free_cb != NULL &&
+        hw__batch_hold(b, release_piece, p->arg, p->free_cb)) {
+      hw__stream_release(p->free_cb, p->arg);
+      e->failed = 1;
+    } else if (hw__batch_seg(b, p->data, 0, p->len) != 0) {
+      e->failed = 1;
+    }
+  } else if (hw__buf_append(&b->out, p->data, p->len) != 0 ||
+             hw__batch_seg(b, NULL, start, p->len) != 0) {
     e->failed = 1;
   }
 }
@@ -82,7 +97,7 @@ static int head(hw__batch *b, hw_request *req, int keep) {
 }
 
 int hw__h1_stream_write(hw__batch *b, hw_request *req, int keep,
-                        const char *interim, size_t interim_len) {
+                        const char *interim, size_t interim_len, int files) {
   struct hw_response *res = &req->res;
   int body = !req->msg.is_head && hw__status_has_body(res->status);
   emit_ctx e = {b, 0};
@@ -94,19 +109,19 @@ int hw__h1_stream_write(hw__batch *b, hw_request *req, int keep,
       return HW_ENOMEM;
   }
   if (body) {
-    size_t n = hw__stream_takeable(req);
+    size_t n = hw__stream_takeable(req, files);
     if (n > 0 && (req->proto_bits & HW__H1_BIT_CHUNKED)) {
       char line[24];
       int len = snprintf(line, sizeof(line), "%zx\r\n", n);
       if (put(b, line, (size_t)len) != 0)
         return HW_ENOMEM;
     }
-    hw__stream_take(req, emit, &e);
+    hw__stream_take(req, emit, &e, files);
     if (e.failed || (n > 0 && (req->proto_bits & HW__H1_BIT_CHUNKED) &&
                      put(b, "\r\n", 2) != 0))
       return HW_ENOMEM;
   } else {
-    hw__stream_take(req, emit, &e); /* nothing to send: let it go */
+    hw__stream_take(req, emit, &e, files); /* nothing to send: let it go */
   }
   if (!hw__stream_over(req))
     return HW__H1_STREAM_GOES_ON;

@@ -30,9 +30,10 @@ enum hw__h1_stream_result {
  * head, with `keep` (0 when the connection ends after it: then the
  * request loses HW__H1_BIT_KEEP, as it does when the end of the connection
  * delimits the body), preceded by `interim` (an owed "100 Continue", or
- * NULL); then its pieces.  Returns an hw__h1_stream_result, or HW_ENOMEM.
+ * NULL); then its pieces, file regions as they are when the transport
+ * sends `files` itself.  Returns an hw__h1_stream_result, or HW_ENOMEM.
  */
 int hw__h1_stream_write(hw__batch *b, hw_request *req, int keep,
-                        const char *interim, size_t interim_len);
+                        const char *interim, size_t interim_len, int files);
 
 #endif /* HW_H1_STREAM_H */

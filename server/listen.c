@@ -182,3 +182,11 @@ int hw__listen_parse(const char *text, hw__config_listen *out, char *err,
   }
   return 0;
 }
+
+int hw__listen_peer(const uv_tcp_t *tcp, char *buf, size_t len) {
+  struct sockaddr_storage ss;
+  int n = sizeof(ss), r;
+  if ((r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n)) != 0)
+    return r;
+  return hw__listen_format((const struct sockaddr *)&ss, buf, len);
+}

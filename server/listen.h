@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 /** One "host:port" to listen on, resolved to a socket address. */
 typedef struct hw__config_listen {
@@ -22,6 +23,9 @@ int hw__listen_parse(const char *text, hw__config_listen *out, char *err,
 /** Writes `sa` as "ip:port" or "[ip]:port" into `buf`.  Returns the length,
  *  or HW_EINVAL when it does not fit. */
 int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len);
+/** The peer of a connected TCP handle, formatted as hw__listen_format does;
+ *  returns its length or a negative error. */
+int hw__listen_peer(const uv_tcp_t *tcp, char *buf, size_t len);
 
 /**
  * Opens a non-blocking listening socket for `l` (on `port` instead of its

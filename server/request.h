@@ -160,7 +160,18 @@ struct hw__request_sink {
   void (*push)(hw_request *req);
   /** Bytes of the request's response the protocol holds unsent. */
   size_t (*unsent)(const hw_request *req);
+  /** Non-zero if the protocol sends the file regions of a streamed
+   *  response itself (from the file to the socket: sendfile), so the core
+   *  does not read them; may be NULL (it does not). */
+  int (*files)(const hw_request *req);
 };
+
+/** Whether the request's protocol sends file regions itself (and the
+ *  client is still there). */
+static inline int hw__request_sends_files(const hw_request *req) {
+  return req->owner != NULL && req->sink->files != NULL &&
+         req->sink->files(req);
+}
 
 /** The request core of one worker: the generation new requests are routed
  *  with, and the pool of request objects. */

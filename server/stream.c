@@ -5,13 +5,15 @@
  * A streamed response keeps the same pieces as a whole one (copied bytes in
  * `res->body`, references and file regions in `res->refs`, each reference
  * at its offset in the copied bytes) but its protocol takes them as they
- * come rather than at the end; what was taken leaves the response.  A file
- * region is read only when it is first in line and the output is under its
- * bound: one piece of at most FILE_PIECE bytes at a time, by pread on the
- * thread pool (libuv 1.44 has no writable event on a TCP handle to drive
- * sendfile from the loop, and a file read on the loop would block it), so
- * a file of any size holds one piece of memory.  No mmap: a file truncated
- * under a mapping raises SIGBUS; a short pread instead cuts the response.
+ * come rather than at the end; what was taken leaves the response.  A
+ * protocol whose transport sends files itself (plain TCP: sendfile, see
+ * sendfile.c) takes a file region as it is, descriptor and all.  For one
+ * that cannot (a TLS layer would not), the region is read here, only when
+ * it is first in line and the output is under its bound: one piece of at
+ * most FILE_PIECE bytes at a time, by pread on the thread pool (a file read
+ * on the loop would block it), so a file of any size holds one piece of
+ * memory.  No mmap: a file truncated under a mapping raises SIGBUS; a short
+ * pread instead cuts the response.
  *
  * Congestion: a write to a streamed response reports HW_CONGESTED when what
  * waits (pieces not yet taken, plus what the protocol holds unsent for it)
@@ -172,39 +174,52 @@ int hw__stream_on_writable(hw_request *req, hw_writable_cb cb, void *arg) {
   return 0;
 }
 
-size_t hw__stream_takeable(const hw_request *req) {
+size_t hw__stream_takeable(const hw_request *req, int files) {
   const struct hw_response *res = &req->res;
   size_t n = 0, at = 0;
   for (size_t i = 0; i < res->nrefs; i++) {
     const hw__ref *r = &res->refs[i];
     n += r->at - at;
     at = r->at;
-    if (r->fd >= 0)
+    if (r->fd >= 0 && !files)
       return n;
     n += r->len;
   }
   return n + (res->body.len - at);
 }
 
-void hw__stream_take(hw_request *req, hw__stream_emit emit, void *ctx) {
+void hw__stream_take(hw_request *req, hw__stream_emit emit, void *ctx,
+                     int files) {
   struct hw_response *res = &req->res;
   size_t at = 0, i, taken = 0;
+  hw__stream_piece p;
 
   for (i = 0; i < res->nrefs; i++) {
     hw__ref *r = &res->refs[i];
     if (r->at > at) {
-      emit(ctx, res->body.data + at, r->at - at, 0, NULL, NULL);
+      p = (hw__stream_piece){res->body.data + at, r->at - at, 0, NULL, NULL,
+                             -1, 0};
+      emit(ctx, &p);
       taken += r->at - at;
       at = r->at;
     }
-    if (r->fd >= 0)
+    if (r->fd >= 0 && !files)
       break; /* read when its turn comes (pump) */
-    emit(ctx, r->data, r->len, 1, r->free_cb, r->arg);
-    taken += r->len;
+    p = (hw__stream_piece){r->data, r->len, 1, r->free_cb, r->arg, r->fd,
+                           r->foff};
+    emit(ctx, &p);
+    if (r->fd >= 0)
+      res->pending_file -= r->len < res->pending_file ? r->len
+                                                      : res->pending_file;
+    else
+      taken += r->len;
   }
   if (i == res->nrefs) {
-    if (res->body.len > at)
-      emit(ctx, res->body.data + at, res->body.len - at, 0, NULL, NULL);
+    if (res->body.len > at) {
+      p = (hw__stream_piece){res->body.data + at, res->body.len - at, 0, NULL,
+                             NULL, -1, 0};
+      emit(ctx, &p);
+    }
     taken += res->body.len - at;
     res->body.len = 0;
     res->nrefs = 0;
@@ -339,8 +354,10 @@ static void pump(hw_request *req) {
   hw__ref *ref = res->nrefs > 0 ? &res->refs[0] : NULL;
   file_read *f;
 
-  /* Not inside handle(): a response can still be reset there. */
+  /* Not inside handle(): a response can still be reset there.  Not when
+   * the protocol sends file regions itself (sendfile). */
   if (ref == NULL || ref->fd < 0 || ref->at != 0 || res->reading ||
+      hw__request_sends_files(req) ||
       req->in_handle || res->broken || req->aborted ||
       unsent(req) > HW__REQUEST_STREAM_BOUND)
     return;

@@ -38,16 +38,32 @@ int hw__stream_body_pause(hw_request *req, int pause);
 
 /* ---- the protocol's side ---- */
 
-/** How a protocol receives a streamed response's pieces: `data` is
- *  borrowed for the call unless `by_ref`; then it is borrowed until the
- *  protocol calls hw__stream_release(free_cb, arg), once, when `free_cb` is
- *  not NULL (static data has none). */
-typedef void (*hw__stream_emit)(void *ctx, const char *data, size_t len,
-                                int by_ref, hw_free_cb free_cb, void *arg);
-/** Bytes that can be taken now (up to an unread file region). */
-size_t hw__stream_takeable(const hw_request *req);
-/** Hands the protocol every piece it can take now, in order. */
-void hw__stream_take(hw_request *req, hw__stream_emit emit, void *ctx);
+/** A piece of a streamed response as its protocol takes it: `len` bytes
+ *  at `data`, borrowed for the call unless `by_ref`; then borrowed until
+ *  the protocol calls hw__stream_release(free_cb, arg), once, when
+ *  `free_cb` is not NULL (static data has none).  Or, when `fd` is not -1,
+ *  a file region (`len` bytes of `fd` from `off`, taken only by a protocol
+ *  that sends files itself): the descriptor is the protocol's, to close
+ *  once the region is sent or dropped. */
+typedef struct hw__stream_piece {
+  const char *data;
+  size_t len;
+  int by_ref;
+  hw_free_cb free_cb;
+  void *arg;
+  int fd;
+  uint64_t off;
+} hw__stream_piece;
+
+/** How a protocol receives a streamed response's pieces. */
+typedef void (*hw__stream_emit)(void *ctx, const hw__stream_piece *p);
+/** Bytes that can be taken now: up to an unread file region, or, when the
+ *  protocol sends files itself (`files`), all of them. */
+size_t hw__stream_takeable(const hw_request *req, int files);
+/** Hands the protocol every piece it can take now, in order (file regions
+ *  as they are when `files`). */
+void hw__stream_take(hw_request *req, hw__stream_emit emit, void *ctx,
+                     int files);
 /** Lets a referenced piece go once it is written or dropped. */
 void hw__stream_release(hw_free_cb free_cb, void *arg);
 /** Non-zero once the response is over: complete and every piece taken. */

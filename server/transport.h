@@ -64,6 +64,9 @@ typedef struct hw__transport_ops {
   /** Writes the peer's address ("ip:port", "[ip]:port") into `buf`;
    *  returns its length or a negative error. */
   int (*peer)(hw__transport *t, char *buf, size_t len);
+  /** Non-zero if batches may carry file regions (hw__batch_file): the
+   *  transport sends them from the file (a TLS layer could not). */
+  int files;
 } hw__transport_ops;
 
 /** A transport as its protocol sees it. */
@@ -76,6 +79,19 @@ struct hw__transport {
                        begins, so that a phase that begins again (one head
                        after another) restarts its timer */
 };
+
+/** Counts `n` bytes handed over (`sign` > 0) or sent (< 0) in the
+ *  transport's `unsent`.  It is told the bytes of every batch whose write
+ *  has not called back, not only those a socket library still queues: a
+ *  write handed to the kernel at once may call back on the next turn of
+ *  the loop; until then the batch and what it holds are still ours, and a
+ *  producer that only watched the queue could fill memory within one turn
+ *  (a streamed response whose client reads fast). */
+static inline void hw__transport_unsent(hw__transport *t, size_t n, int sign) {
+  uint64_t u = t->unsent;
+  u = sign > 0 ? u + n : (u > n ? u - n : 0);
+  t->unsent = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+}
 
 /** The batch to fill: the one the transport has ready (it takes one before
  *  it hands over bytes that will usually be answered), else a new one. */
