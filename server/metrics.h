@@ -63,6 +63,10 @@ enum hw__metrics_restart {
 };
 
 typedef _Atomic uint64_t hw__mcount;
+/* Counters are read by other processes: only a lock-free atomic (not one
+ * behind a lock in this process's memory) can be shared that way. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "the counters need lock-free 64-bit atomics");
 
 /** One route prefix's counters in one slot. */
 typedef struct hw__metrics_series {
@@ -164,7 +168,12 @@ static inline uint64_t hw__metrics_ticks(void) {
 /** Ticks of the clock as nanoseconds (without the counter the factor is
  *  one: no test on the way). */
 static inline uint64_t hw__metrics_ns(uint64_t ticks) {
+#if defined(__SIZEOF_INT128__)
   return (uint64_t)(((unsigned __int128)ticks * hw__metrics_tsc_mult) >> 32);
+#else
+  return (ticks >> 32) * hw__metrics_tsc_mult +
+         (((ticks & 0xffffffffu) * hw__metrics_tsc_mult) >> 32);
+#endif
 }
 
 /* One writer per slot: a relaxed load and store is an increment that
