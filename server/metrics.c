@@ -303,9 +303,15 @@ unsigned hw__metrics_code_slot(hw__metrics_series *s, unsigned status) {
   return i; /* HW__METRICS_CODES: the count of codes past the table */
 }
 
-unsigned hw__metrics_bucket(uint64_t ns) {
+unsigned hw__metrics_bucket(uint64_t *ns) {
   unsigned b = 0;
-  while (b < HW__METRICS_NBOUNDS && ns > hw__metrics_bounds_ns[b])
+  /* A request's stamp later than its end (the counter went back, or was
+   * never taken) wraps round to an enormous duration: none at all. */
+  if (*ns > (UINT64_C(1) << 62)) {
+    *ns = 0;
+    return 0;
+  }
+  while (b < HW__METRICS_NBOUNDS && *ns > hw__metrics_bounds_ns[b])
     b++;
   return b;
 }

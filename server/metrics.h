@@ -190,8 +190,9 @@ static inline void hw__metrics_set(hw__mcount *c, uint64_t v) {
 /** Where `status` is counted in `s`: its place in the table (taken when
  *  first seen), or past the table when that is full (metrics.c). */
 unsigned hw__metrics_code_slot(hw__metrics_series *s, unsigned status);
-/** Which bucket `ns` falls in, past the first (metrics.c). */
-unsigned hw__metrics_bucket(uint64_t ns);
+/** Which bucket `*ns` falls in, past the first (metrics.c); a duration of
+ *  centuries (a clock that went back, wrapped) is made 0. */
+unsigned hw__metrics_bucket(uint64_t *ns);
 
 /** Counts one request that is over: its status, duration and bodies.  The
  *  common case (the route's first status code, under half a millisecond)
@@ -211,7 +212,7 @@ static inline void hw__metrics_request(hw__metrics_series *s, unsigned status,
     i = hw__metrics_code_slot(s, status);
   hw__metrics_add(&s->count[i], 1);
   if (__builtin_expect(ns > hw__metrics_bounds_ns[0], 0))
-    b = hw__metrics_bucket(ns);
+    b = hw__metrics_bucket(&ns);
   hw__metrics_add(&s->bucket[b], 1);
   hw__metrics_add(&s->duration_ns, ns);
   hw__metrics_add(&s->request_bytes, in);

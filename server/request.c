@@ -114,7 +114,6 @@ static inline uint64_t body_bytes(const hw_request *req) {
 static inline void count_request(hw_request *req) {
   hw__metrics_series *s = req->series;
   uint64_t out;
-  int64_t d; /* a clock that went back (or a stamp never taken) is 0 */
   int status;
 
   if (__builtin_expect(s == NULL, 0)) {
@@ -123,8 +122,8 @@ static inline void count_request(hw_request *req) {
     s = &req->core->metrics->series[HW__METRICS_NO_ROUTE];
   }
   status = outcome(req, &out);
-  d = (int64_t)(hw__metrics_ticks() - req->ticks);
-  hw__metrics_request(s, (unsigned)status, hw__metrics_ns(d > 0 ? d : 0),
+  hw__metrics_request(s, (unsigned)status,
+                      hw__metrics_ns(hw__metrics_ticks() - req->ticks),
                       body_bytes(req), out);
 }
 #endif

@@ -96,6 +96,7 @@ static void test_counting(void) {
   count(a1, 200, 500000, 10, 13);  /* on the first bound: le */
   count(a1, 404, 500001, 0, 0);    /* just past it */
   count(b1, 200, 20000000000ull, 0, 0); /* 20 s: past every bound */
+  count(b1, 200, (uint64_t)-5000, 0, 0); /* a clock that went back */
 
   w2 = become(2);
   ok(w2 != NULL && w2 != w1, "worker 2 attaches to its own slot");
@@ -133,9 +134,11 @@ static void test_counting(void) {
   is_int((long long)r->request_body_bytes, 15, "/a: request bodies");
   is_int((long long)r->response_body_bytes, 33, "/a: response bodies");
   r = route(m, "/b/c");
-  ok(r != NULL && r->buckets[HW__METRICS_NBOUNDS - 1] == 0 &&
-         r->buckets[HW__METRICS_NBOUNDS] == 1,
+  ok(r != NULL && r->buckets[HW__METRICS_NBOUNDS - 1] == 1 &&
+         r->buckets[0] == 1 && r->buckets[HW__METRICS_NBOUNDS] == 2,
      "20 s is past the last bound (10 s), in +Inf only");
+  ok(r != NULL && r->duration_ns == 20000000000ull,
+     "a duration that wrapped round counts as none");
   r = route(m, "");
   ok(r != NULL && r->requests == 1 && code(r, 400) == 1,
      "a request without a route in the empty prefix's series");
