@@ -114,7 +114,7 @@ typedef struct hw_str {
 
 /** One status code's count in a route's series (ABI 1.4). */
 typedef struct hw_metrics_code {
-  /** The status code, 100..599. */
+  /** The status code (a module may set 200..999). */
   uint32_t code;
   /** Responses with it. */
   uint64_t count;
@@ -134,9 +134,12 @@ typedef struct hw_metrics_count {
  * response written, or their client gone: status 499).
  */
 typedef struct hw_metrics_route {
-  /** The route's prefix; empty for requests that matched no route (404,
-   *  and those refused before routing: 400, 408, 413, 414, 431, 501, 505);
-   *  "*" for routes past the table's capacity (4096 prefixes a worker). */
+  /** The route's prefix; empty for requests that matched no route (404)
+   *  or were refused before their head was routed (400, 414, 431, 501,
+   *  505, and 408 for a head that never ended); a refusal after routing
+   *  (413 for a body past its limit, 408 while a body arrives) counts
+   *  under its route.  "*" for routes past the table's capacity (4096 prefixes a
+   *  worker). */
   hw_str prefix;
   /** All its requests (the sum of `codes` and `other_codes`). */
   uint64_t requests;

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,9 +38,10 @@
 #define PAGE 4096
 #define HEADER_SIZE PAGE
 #define SLOT_SIZE ((sizeof(hw__metrics_slot) + PAGE - 1) / PAGE * PAGE)
-/* A reader that keeps finding a series mid-update (its writer died there,
- * before the master cleared it) takes what it read after this many tries. */
-#define READ_TRIES 1000
+/* A reader that finds a series mid-update spins this many times, then
+ * yields, for at most READ_WAIT_NS (see read_series). */
+#define READ_SPINS 64
+#define READ_WAIT_NS 20000000ull
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
@@ -218,12 +220,22 @@ int hw__metrics_create_single(void) {
   return 0;
 }
 
+/* Makes a slot's odd sequences even: its writer is gone. */
+static void even_sequences(hw__metrics_slot *s) {
+  uint32_t n = atomic_load_explicit(&s->nseries, memory_order_relaxed);
+  for (uint32_t i = 0; i < n && i < HW__METRICS_FIRST + HW__METRICS_SERIES;
+       i++) {
+    uint64_t q = atomic_load_explicit(&s->series[i].seq, memory_order_relaxed);
+    if (q & 1)
+      atomic_store_explicit(&s->series[i].seq, q + 1, memory_order_relaxed);
+  }
+}
+
 int hw__metrics_attach(int fd, unsigned slot) {
   struct stat st;
   header h;
   void *p;
   hw__metrics_slot *s;
-  uint32_t n;
 
   if (fstat(fd, &st) != 0 || (size_t)st.st_size < HEADER_SIZE ||
       pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != MAGIC ||
@@ -240,15 +252,9 @@ int hw__metrics_attach(int fd, unsigned slot) {
   region = p;
   region_size = (size_t)st.st_size;
   s = mine = slot_at(slot - 1);
-  /* The slot's last worker may have died in the middle of a count: its
-   * sequence is odd, which readers would wait on; make it even again. */
-  n = atomic_load_explicit(&s->nseries, memory_order_relaxed);
-  for (uint32_t i = 0; i < n && i < HW__METRICS_FIRST + HW__METRICS_SERIES;
-       i++) {
-    uint64_t q = atomic_load_explicit(&s->series[i].seq, memory_order_relaxed);
-    if (q & 1)
-      atomic_store_explicit(&s->series[i].seq, q + 1, memory_order_relaxed);
-  }
+  /* The slot's last worker may have died in the middle of a count (and a
+   * master that died too could not clear it). */
+  even_sequences(s);
   for (int g = 0; g < HW__CONNS_STATES; g++)
     hw__metrics_set(&s->conns[g], 0);
   hw__metrics_set(&s->draining, 0);
@@ -258,6 +264,7 @@ int hw__metrics_attach(int fd, unsigned slot) {
 }
 
 hw__metrics_slot *hw__metrics_mine(void) { return mine; }
+
 
 hw__metrics_series *hw__metrics_series_for(hw__metrics_slot *s,
                                            const char *prefix, size_t len) {
@@ -296,9 +303,15 @@ unsigned hw__metrics_code_slot(hw__metrics_series *s, unsigned status) {
   return i; /* HW__METRICS_CODES: the count of codes past the table */
 }
 
-unsigned hw__metrics_bucket(uint64_t ns) {
+unsigned hw__metrics_bucket(uint64_t *ns) {
   unsigned b = 0;
-  while (b < HW__METRICS_NBOUNDS && ns > hw__metrics_bounds_ns[b])
+  /* A request's stamp later than its end (the counter went back, or was
+   * never taken) wraps round to an enormous duration: none at all. */
+  if (*ns > (UINT64_C(1) << 62)) {
+    *ns = 0;
+    return 0;
+  }
+  while (b < HW__METRICS_NBOUNDS && *ns > hw__metrics_bounds_ns[b])
     b++;
   return b;
 }
@@ -308,6 +321,10 @@ void hw__metrics_slot_dead(unsigned slot) {
   if (region == NULL || slot < 1 || slot > region->nslots)
     return;
   s = slot_at(slot - 1);
+  /* Reaped, the worker writes no more: a sequence it left odd (killed in
+   * the middle of a count) is made even, so readers need not wait for its
+   * successor. */
+  even_sequences(s);
   atomic_store_explicit(&s->pid, 0, memory_order_relaxed);
   for (int g = 0; g < HW__CONNS_STATES; g++)
     hw__metrics_set(&s->conns[g], 0);
@@ -354,41 +371,69 @@ static uint64_t get(const hw__mcount *c) {
 
 /* One series as read from one slot. */
 typedef struct copy {
-  const char *name;
-  uint32_t len;
   uint32_t code[HW__METRICS_CODES];
   uint64_t count[HW__METRICS_CODES + 1]; /* the last: past the table */
   uint64_t bucket[HW__METRICS_NBOUNDS + 1];
   uint64_t duration_ns, in, out;
 } copy;
 
-/* Reads a series whole: again while its writer is in the middle of it. */
+/* Reads a series whole.  While its sequence is odd its writer is in the
+ * middle of it: a worker preempted there, or faulting in a new page, is
+ * waited for (spinning a little, then yielding), up to READ_WAIT_NS; a
+ * writer that has died there (its slot has no pid until its successor
+ * clears the sequence, and the master clears it when it reaps the worker)
+ * is not. */
 static void read_series(const hw__metrics_slot *s, const hw__metrics_series *e,
                         copy *c) {
-  for (int tries = 0; tries < READ_TRIES; tries++) {
+  uint64_t deadline = 0;
+  int give_up = 0;
+
+  for (unsigned tries = 0;; tries++) {
     uint64_t q = atomic_load_explicit(&e->seq, memory_order_acquire);
-    if ((q & 1) && tries + 1 < READ_TRIES)
-      continue;
-    for (int i = 0; i < HW__METRICS_CODES; i++) {
-      c->code[i] = atomic_load_explicit(&e->code[i], memory_order_relaxed);
-      c->count[i] = get(&e->count[i]);
+    if (!(q & 1) || give_up) {
+      for (int i = 0; i < HW__METRICS_CODES; i++) {
+        c->code[i] = atomic_load_explicit(&e->code[i], memory_order_relaxed);
+        c->count[i] = get(&e->count[i]);
+      }
+      c->count[HW__METRICS_CODES] = get(&e->count[HW__METRICS_CODES]);
+      for (int b = 0; b <= HW__METRICS_NBOUNDS; b++)
+        c->bucket[b] = get(&e->bucket[b]);
+      c->duration_ns = get(&e->duration_ns);
+      c->in = get(&e->request_bytes);
+      c->out = get(&e->response_bytes);
+      atomic_thread_fence(memory_order_acquire);
+      if (give_up || atomic_load_explicit(&e->seq, memory_order_relaxed) == q)
+        return;
     }
-    c->count[HW__METRICS_CODES] = get(&e->count[HW__METRICS_CODES]);
-    for (int b = 0; b <= HW__METRICS_NBOUNDS; b++)
-      c->bucket[b] = get(&e->bucket[b]);
-    c->duration_ns = get(&e->duration_ns);
-    c->in = get(&e->request_bytes);
-    c->out = get(&e->response_bytes);
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&e->seq, memory_order_relaxed) == q)
-      break;
+    if (atomic_load_explicit(&s->pid, memory_order_relaxed) == 0) {
+      give_up = 1; /* no writer: what is there is all there will be */
+    } else if (tries >= READ_SPINS) {
+      uint64_t now = hw__metrics_mono_ns();
+      if (deadline == 0)
+        deadline = now + READ_WAIT_NS;
+      else if (now >= deadline)
+        give_up = 1;
+      sched_yield();
+    }
   }
-  c->name = s->names + e->name_off;
-  c->len = e->name_len;
 }
 
+static uint64_t copy_requests(const copy *c) {
+  uint64_t n = 0;
+  for (int i = 0; i <= HW__METRICS_CODES; i++)
+    n += c->count[i];
+  return n;
+}
+
+/* A series of some slot, by its prefix (for sorting them all). */
+typedef struct entry {
+  const char *name;
+  uint32_t len;
+  uint32_t slot, index;
+} entry;
+
 static int by_name(const void *a, const void *b) {
-  const copy *x = a, *y = b;
+  const entry *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
   int r = n > 0 ? memcmp(x->name, y->name, n) : 0;
   return r != 0 ? r : (x->len > y->len) - (x->len < y->len);
@@ -399,108 +444,104 @@ static int by_code(const void *a, const void *b) {
   return (x->code > y->code) - (x->code < y->code);
 }
 
-static uint64_t copy_requests(const copy *c) {
-  uint64_t n = 0;
-  for (int i = 0; i <= HW__METRICS_CODES; i++)
-    n += c->count[i];
-  return n;
+/* Adds one slot's copy of a series to its route. */
+static void add(hw_metrics_route *r, uint64_t *buckets, hw_metrics_code *codes,
+                const copy *c) {
+  for (int i = 0; i < HW__METRICS_CODES && c->code[i] != 0; i++) {
+    size_t k = 0;
+    while (k < r->ncodes && codes[k].code != c->code[i])
+      k++;
+    if (k == r->ncodes)
+      codes[r->ncodes++] = (hw_metrics_code){c->code[i], 0};
+    codes[k].count += c->count[i];
+  }
+  r->other_codes += c->count[HW__METRICS_CODES];
+  for (int b = 0; b <= HW__METRICS_NBOUNDS; b++)
+    buckets[b] += c->bucket[b];
+  r->duration_ns += c->duration_ns;
+  r->request_body_bytes += c->in;
+  r->response_body_bytes += c->out;
 }
 
-/* Sums `n` copies of one prefix into `r`; `codes` has room for all their
- * codes.  Returns 0, or -1 when out of memory. */
-static int merge(const copy *c, size_t n, hw_metrics_route *r,
-                 hw_metrics_code *codes, hw__metrics_alloc alloc, void *ctx) {
-  size_t nc = 0, k = 0;
-  uint64_t *buckets = alloc(ctx, (HW__METRICS_NBOUNDS + 1) * sizeof(*buckets));
-  hw_metrics_code *out;
-
-  if (buckets == NULL)
-    return -1;
-  memset(r, 0, sizeof(*r));
-  memset(buckets, 0, (HW__METRICS_NBOUNDS + 1) * sizeof(*buckets));
-  r->prefix.data = c->name;
-  r->prefix.len = c->len;
-  for (size_t j = 0; j < n; j++) {
-    for (int i = 0; i < HW__METRICS_CODES && c[j].code[i] != 0; i++)
-      codes[nc++] = (hw_metrics_code){c[j].code[i], c[j].count[i]};
-    r->other_codes += c[j].count[HW__METRICS_CODES];
-    for (int b = 0; b <= HW__METRICS_NBOUNDS; b++)
-      buckets[b] += c[j].bucket[b];
-    r->duration_ns += c[j].duration_ns;
-    r->request_body_bytes += c[j].in;
-    r->response_body_bytes += c[j].out;
-  }
-  /* Cumulative, as Prometheus's `le` buckets are. */
-  for (int b = 1; b <= HW__METRICS_NBOUNDS; b++)
-    buckets[b] += buckets[b - 1];
-  qsort(codes, nc, sizeof(*codes), by_code);
-  for (size_t i = 0; i < nc; i++) {
-    if (k > 0 && codes[k - 1].code == codes[i].code)
-      codes[k - 1].count += codes[i].count;
-    else
-      codes[k++] = codes[i];
-  }
-  out = alloc(ctx, (k > 0 ? k : 1) * sizeof(*out));
-  if (out == NULL)
-    return -1;
-  memcpy(out, codes, k * sizeof(*out));
-  r->codes = out;
-  r->ncodes = k;
-  r->requests = r->other_codes;
-  for (size_t i = 0; i < k; i++)
-    r->requests += out[i].count;
-  r->buckets = buckets;
-  return 0;
-}
-
-/* Every series of every slot, read, sorted by prefix and summed. */
+/* Every series of every slot, sorted by prefix and summed into one block
+ * of the caller's memory.  Each slot is read up to the number of series it
+ * had when the snapshot began (one added since shows in the next). */
 static int routes(hw_metrics *m, hw__metrics_alloc alloc, void *ctx) {
-  size_t total = 0, n = 0, groups = 0, widest = 1, i, j;
-  copy *c;
-  hw_metrics_code *codes = NULL;
+  uint32_t *had = calloc(region->nslots, sizeof(*had));
+  size_t total = 0, n = 0, groups = 0, i, j;
+  entry *e = NULL;
+  char *block;
   hw_metrics_route *r;
+  uint64_t *buckets;
+  hw_metrics_code *codes;
   int rc = -1;
 
+  if (had == NULL)
+    return -1;
   for (unsigned k = 0; k < region->nslots; k++)
-    total += atomic_load_explicit(&slot_at(k)->nseries, memory_order_acquire);
-  c = malloc((total > 0 ? total : 1) * sizeof(*c));
-  if (c == NULL)
+    total += had[k] =
+        atomic_load_explicit(&slot_at(k)->nseries, memory_order_acquire);
+  if ((e = malloc((total > 0 ? total : 1) * sizeof(*e))) == NULL)
     goto out;
-  for (unsigned k = 0; k < region->nslots && n < total; k++) {
+  for (unsigned k = 0; k < region->nslots; k++) {
     const hw__metrics_slot *s = slot_at(k);
-    uint32_t ns = atomic_load_explicit(&s->nseries, memory_order_acquire);
-    for (uint32_t e = 0; e < ns && n < total; e++) {
-      read_series(s, &s->series[e], &c[n]);
-      /* A slot's own two series are shown once something was counted in
-       * them; every route's series is, counted or not. */
-      if (e >= HW__METRICS_FIRST || copy_requests(&c[n]) > 0)
-        n++;
+    for (uint32_t x = 0; x < had[k]; x++) {
+      const hw__metrics_series *se = &s->series[x];
+      e[n++] = (entry){s->names + se->name_off, se->name_len, k, x};
     }
   }
-  qsort(c, n, sizeof(*c), by_name);
-  for (i = 0; i < n; i = j) {
-    for (j = i + 1; j < n && by_name(&c[i], &c[j]) == 0; j++)
+  qsort(e, n, sizeof(*e), by_name);
+  for (i = 0; i < n; i = j, groups++)
+    for (j = i + 1; j < n && by_name(&e[i], &e[j]) == 0; j++)
       ;
-    groups++;
-    if (j - i > widest)
-      widest = j - i;
-  }
-  r = alloc(ctx, (groups > 0 ? groups : 1) * sizeof(*r));
-  codes = malloc(widest * HW__METRICS_CODES * sizeof(*codes));
-  if (r == NULL || codes == NULL)
+  /* One block: the routes, their buckets, their codes (at most every code
+   * of every copy; the codes of a route follow each other). */
+  block = alloc(ctx, groups * sizeof(*r) +
+                         groups * (HW__METRICS_NBOUNDS + 1) * sizeof(*buckets) +
+                         n * HW__METRICS_CODES * sizeof(*codes) + 1);
+  if (block == NULL)
     goto out;
+  r = (hw_metrics_route *)block;
+  buckets = (uint64_t *)(r + groups);
+  codes = (hw_metrics_code *)(buckets + groups * (HW__METRICS_NBOUNDS + 1));
+  memset(block, 0, groups * sizeof(*r) +
+                       groups * (HW__METRICS_NBOUNDS + 1) * sizeof(*buckets));
   m->routes = r;
   m->nroutes = 0;
   for (i = 0; i < n; i = j) {
-    for (j = i + 1; j < n && by_name(&c[i], &c[j]) == 0; j++)
-      ;
-    if (merge(&c[i], j - i, &r[m->nroutes++], codes, alloc, ctx) != 0)
-      goto out;
+    hw_metrics_route *out = &r[m->nroutes];
+    uint64_t *bk = buckets + m->nroutes * (HW__METRICS_NBOUNDS + 1);
+    uint64_t seen = 0;
+    memset(out, 0, sizeof(*out)); /* (a skipped group may have used it) */
+    memset(bk, 0, (HW__METRICS_NBOUNDS + 1) * sizeof(*bk));
+    out->prefix = (hw_str){e[i].name, e[i].len};
+    out->codes = codes;
+    for (j = i; j < n && by_name(&e[i], &e[j]) == 0; j++) {
+      copy c;
+      read_series(slot_at(e[j].slot), &slot_at(e[j].slot)->series[e[j].index],
+                  &c);
+      add(out, bk, codes, &c);
+      seen += copy_requests(&c);
+    }
+    /* A slot's own two series show once something was counted in them;
+     * every route's series does, counted or not. */
+    if (seen == 0 && (e[i].len == 0 || (e[i].len == 1 && e[i].name[0] == '*'
+                                        && e[i].index == HW__METRICS_OVERFLOW)))
+      continue;
+    for (int b = 1; b <= HW__METRICS_NBOUNDS; b++)
+      bk[b] += bk[b - 1]; /* cumulative, as Prometheus's `le` is */
+    qsort(codes, out->ncodes, sizeof(*codes), by_code);
+    out->requests = out->other_codes;
+    for (size_t k = 0; k < out->ncodes; k++)
+      out->requests += codes[k].count;
+    out->buckets = bk;
+    codes += out->ncodes;
+    m->nroutes++;
   }
   rc = 0;
 out:
-  free(c);
-  free(codes);
+  free(had);
+  free(e);
   return rc;
 }
 

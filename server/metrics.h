@@ -63,6 +63,10 @@ enum hw__metrics_restart {
 };
 
 typedef _Atomic uint64_t hw__mcount;
+/* Counters are read by other processes: only a lock-free atomic (not one
+ * behind a lock in this process's memory) can be shared that way. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "the counters need lock-free 64-bit atomics");
 
 /** One route prefix's counters in one slot. */
 typedef struct hw__metrics_series {
@@ -164,7 +168,12 @@ static inline uint64_t hw__metrics_ticks(void) {
 /** Ticks of the clock as nanoseconds (without the counter the factor is
  *  one: no test on the way). */
 static inline uint64_t hw__metrics_ns(uint64_t ticks) {
+#if defined(__SIZEOF_INT128__)
   return (uint64_t)(((unsigned __int128)ticks * hw__metrics_tsc_mult) >> 32);
+#else
+  return (ticks >> 32) * hw__metrics_tsc_mult +
+         (((ticks & 0xffffffffu) * hw__metrics_tsc_mult) >> 32);
+#endif
 }
 
 /* One writer per slot: a relaxed load and store is an increment that
@@ -181,8 +190,9 @@ static inline void hw__metrics_set(hw__mcount *c, uint64_t v) {
 /** Where `status` is counted in `s`: its place in the table (taken when
  *  first seen), or past the table when that is full (metrics.c). */
 unsigned hw__metrics_code_slot(hw__metrics_series *s, unsigned status);
-/** Which bucket `ns` falls in, past the first (metrics.c). */
-unsigned hw__metrics_bucket(uint64_t ns);
+/** Which bucket `*ns` falls in, past the first (metrics.c); a duration of
+ *  centuries (a clock that went back, wrapped) is made 0. */
+unsigned hw__metrics_bucket(uint64_t *ns);
 
 /** Counts one request that is over: its status, duration and bodies.  The
  *  common case (the route's first status code, under half a millisecond)
@@ -202,7 +212,7 @@ static inline void hw__metrics_request(hw__metrics_series *s, unsigned status,
     i = hw__metrics_code_slot(s, status);
   hw__metrics_add(&s->count[i], 1);
   if (__builtin_expect(ns > hw__metrics_bounds_ns[0], 0))
-    b = hw__metrics_bucket(ns);
+    b = hw__metrics_bucket(&ns);
   hw__metrics_add(&s->bucket[b], 1);
   hw__metrics_add(&s->duration_ns, ns);
   hw__metrics_add(&s->request_bytes, in);

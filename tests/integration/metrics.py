@@ -832,7 +832,29 @@ def test_thousand_routes():
             hwtest.assert_clean_stop(srv)
 
 
+def built_without_metrics():
+    """./configure --disable-metrics: the host counts nothing."""
+    try:
+        with open(os.path.join(hwtest.BUILDDIR, "autoconf.h")) as f:
+            return re.search(r"^#define HW_NO_METRICS 1", f.read(),
+                             re.M) is not None
+    except OSError:
+        return False
+
+
+def test_without_metrics():
+    with t.block("built with --disable-metrics"):
+        with hwtest.Server(routes=[route("/-/status", "status.so")],
+                           name="nometrics") as srv:
+            r = hwtest.one(srv.port, get("/-/status"))
+            t.is_(r.status, 503, "status.so says the counters are not there")
+            hwtest.assert_clean_stop(srv)
+
+
 def main():
+    if built_without_metrics():
+        test_without_metrics()
+        return
     test_json_and_text()
     test_formats_and_refusals()
     test_config_errors()

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -95,6 +96,7 @@ static void test_counting(void) {
   count(a1, 200, 500000, 10, 13);  /* on the first bound: le */
   count(a1, 404, 500001, 0, 0);    /* just past it */
   count(b1, 200, 20000000000ull, 0, 0); /* 20 s: past every bound */
+  count(b1, 200, (uint64_t)-5000, 0, 0); /* a clock that went back */
 
   w2 = become(2);
   ok(w2 != NULL && w2 != w1, "worker 2 attaches to its own slot");
@@ -132,9 +134,11 @@ static void test_counting(void) {
   is_int((long long)r->request_body_bytes, 15, "/a: request bodies");
   is_int((long long)r->response_body_bytes, 33, "/a: response bodies");
   r = route(m, "/b/c");
-  ok(r != NULL && r->buckets[HW__METRICS_NBOUNDS - 1] == 0 &&
-         r->buckets[HW__METRICS_NBOUNDS] == 1,
+  ok(r != NULL && r->buckets[HW__METRICS_NBOUNDS - 1] == 1 &&
+         r->buckets[0] == 1 && r->buckets[HW__METRICS_NBOUNDS] == 2,
      "20 s is past the last bound (10 s), in +Inf only");
+  ok(r != NULL && r->duration_ns == 20000000000ull,
+     "a duration that wrapped round counts as none");
   r = route(m, "");
   ok(r != NULL && r->requests == 1 && code(r, 400) == 1,
      "a request without a route in the empty prefix's series");
@@ -206,6 +210,56 @@ static void test_dead_writer(void) {
      "and finds the series its predecessor had");
 }
 
+/* A writer in another process, flat out, while this one takes snapshots:
+ * every snapshot has each route whole (its requests, histogram and bodies
+ * agree), and a slot that grows meanwhile hides no other slot's series. */
+static void test_concurrent(void) {
+  hw__metrics_slot *w1, *w2;
+  hw__metrics_series *c;
+  int torn = 0, missing = 0, snaps = 0;
+  pid_t pid;
+
+  /* A region of its own: the others' slot 1 is full. */
+  ok(hw__metrics_create(2) == 0, "a fresh region");
+  w1 = become(1);
+  c = hw__metrics_series_for(w1, "/c", 2);
+  w2 = become(2);
+  hw__metrics_series_for(w2, "/z", 2);
+  pid = fork();
+  if (pid == 0) {
+    /* The writer: slot 1's worker, for 0.4 s. */
+    char name[32];
+    uint64_t end = hw__metrics_mono_ns() + 400000000u;
+    for (unsigned i = 0; hw__metrics_mono_ns() < end; i++) {
+      for (int k = 0; k < 100; k++)
+        hw__metrics_request(c, 200 + k % 3, (uint64_t)k * 20000, 7, 11);
+      if (i % 10 == 0 && i < 30000) {
+        snprintf(name, sizeof(name), "/g%u", i);
+        hw__metrics_series_for(w1, name, strlen(name));
+      }
+    }
+    _exit(0);
+  }
+  for (int k = 0; k < 100000 && waitpid(pid, NULL, WNOHANG) == 0; k++) {
+    const hw_metrics *m = hw__metrics_snapshot(take, NULL);
+    const hw_metrics_route *r = route(m, "/c");
+    snaps++;
+    if (r == NULL || r->requests != r->buckets[HW__METRICS_NBOUNDS] ||
+        r->request_body_bytes != 7 * r->requests ||
+        r->response_body_bytes != 11 * r->requests ||
+        code(r, 200) + code(r, 201) + code(r, 202) != r->requests)
+      torn++;
+    if (route(m, "/z") == NULL)
+      missing++;
+    drop();
+  }
+  waitpid(pid, NULL, 0);
+  diag("%d snapshots beside the writer", snaps);
+  ok(snaps > 10, "snapshots were taken while it wrote");
+  is_int(torn, 0, "no snapshot had a route half counted");
+  is_int(missing, 0, "none lost another slot's series while one grew");
+}
+
 static void test_master(void) {
   const hw_metrics *m;
 
@@ -261,6 +315,7 @@ int main(void) {
   test_counting();
   test_limits();
   test_dead_writer();
+  test_concurrent();
   test_master();
   test_clock();
   hw__metrics_close();
