@@ -224,8 +224,10 @@ void hw__stream_take(hw_request *req, hw__stream_emit emit, void *ctx,
     res->body.len = 0;
     res->nrefs = 0;
   } else {
-    /* A file region is first in line now: what follows it moves up. */
-    memmove(res->body.data, res->body.data + at, res->body.len - at);
+    /* A file region is first in line now: what follows it moves up (a
+     * response that never held copied bytes has no buffer to move). */
+    if (res->body.len > at)
+      memmove(res->body.data, res->body.data + at, res->body.len - at);
     res->body.len -= at;
     memmove(res->refs, res->refs + i, (res->nrefs - i) * sizeof(*res->refs));
     res->nrefs -= i;
