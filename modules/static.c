@@ -531,14 +531,14 @@ static int parse_qvalue(const char *p, size_t n) {
 
 /* What an Accept-Encoding field's lines say of the codings this module
  * can send: each one's weight in thousandths, -1 when not listed. */
-typedef struct accept {
+typedef struct accept_weights {
   int enc[NENC];
   int identity, star;
-} accept;
+} accept_weights;
 
 /* Reads one line of Accept-Encoding into `a`; a malformed member is
  * skipped (to the next comma). */
-static void accept_line(accept *a, hw_str v) {
+static void accept_line(accept_weights *a, hw_str v) {
   const char *p = v.data, *end = v.data + v.len, *tok, *pn, *pv;
   size_t tlen;
   int q, bad;
@@ -610,7 +610,7 @@ static void accept_line(accept *a, hw_str v) {
  */
 static int choose_rep(const hw_str *lines, int nlines, unsigned have,
                       const int *order, int norder) {
-  accept a = {{-1, -1}, -1, -1};
+  accept_weights a = {{-1, -1}, -1, -1};
   int best = 0, bestq = 0, q;
 
   if (nlines == 0)
