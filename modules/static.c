@@ -23,8 +23,9 @@
  *
  * A request's path after the prefix (host->rest: decoded, without dot
  * segments, no NUL: the host refuses those targets) is checked segment by
- * segment here again (no "..", no '.' segment unless "hidden", except
- * "/.well-known/" of RFC 8615) and joined into a path relative to the root.
+ * segment here again (no "..", no segment beginning with '.' unless
+ * "hidden", except "/.well-known/" of RFC 8615) and joined into a path
+ * relative to the root.
  *   - A cache hit younger than open_file_cache_valid_ms is answered at once,
  *     inside handle: no system call of the module's own but the clock.
  *   - Otherwise handle queues the lookup (queue_work) and defers.  The work
