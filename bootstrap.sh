@@ -25,9 +25,12 @@ esac
 # promtool alone, and installing prometheus starts its server (port 9090)
 # where systemd runs: when this script is what installed it, it stops and
 # disables that service again, since only promtool was wanted.
+# media-types provides /etc/mime.types, the table static.so reads its
+# Content-Types from (without it the module falls back on a short built-in
+# list of the common types).
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
-          cargo prometheus)
+          cargo prometheus media-types)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -192,8 +192,10 @@ def to_ms(v):
     return x * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None):
-    """Runs wrk; `usage`, a dict, receives wrk's own CPU seconds."""
+def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None,
+            path="/hello"):
+    """Runs wrk on `path`; `usage`, a dict, receives wrk's own CPU
+    seconds."""
     args = ["wrk", f"-t{threads}", f"-c{sc['conns']}", f"-d{duration}s",
             "--latency", "--timeout", "5s"]
     if cpus:
@@ -202,10 +204,10 @@ def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None):
         lua = os.path.join(tmp, f"pipe{sc['depth']}.lua")
         with open(lua, "w") as f:
             f.write("init = function(args)\n  local r = {}\n"
-                    f"  for i = 1, {sc['depth']} do r[i] = wrk.format(nil, \"/hello\") end\n"
+                    f"  for i = 1, {sc['depth']} do r[i] = wrk.format(nil, \"{path}\") end\n"
                     "  req = table.concat(r)\nend\nrequest = function() return req end\n")
         args += ["-s", lua]
-    args.append(f"http://127.0.0.1:{port}/hello")
+    args.append(f"http://127.0.0.1:{port}{path}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 30,
                          preexec_fn=raise_nofile).stdout
@@ -227,9 +229,9 @@ def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None):
             "errors": errors}
 
 
-def measure(server, sc, duration, tmp):
+def measure(server, sc, duration, tmp, path="/hello"):
     u0, s0 = cpu_ticks(server.proc.pid)
-    r = run_wrk(server.port, sc, duration, tmp)
+    r = run_wrk(server.port, sc, duration, tmp, path=path)
     u1, s1 = cpu_ticks(server.proc.pid)
     n = max(r["reqs"], 1)
     r["user_us"] = (u1 - u0) / CLK / n * 1e6

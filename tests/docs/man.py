@@ -19,6 +19,9 @@ says what the other does not:
     and between README.md's option table ("Running") and the page;
   * every signal the master and the worker handle (uv_signal_start) is in
     SIGNALS, and every signal there is handled;
+  * every module `make install` installs (Makefile.am's
+    module_LTLIBRARIES) is named in haywire(8)'s FILES and in README.md's
+    "Shipped modules" table, and neither names another;
   * every member of hw_host and hw_module in include/haywire.h is a member
     tag of haywire-module(3) with the minor version that added it (taken
     from the header's "ABI 1.N" section comments), and no tag names a
@@ -420,6 +423,31 @@ def readme_config_keys(text):
     return set(re.findall(r"^\|\s*`([^`]+)`\s*\|", sec, re.M))
 
 
+def readme_shipped_modules(text):
+    """The modules of the first table under "### Shipped modules" (the
+    examples' table follows it)."""
+    m = re.search(r"^### Shipped modules\s*$(.*?)(?=^#{1,3} |\Z)", text,
+                  re.M | re.S)
+    rows, started = [], False
+    for line in (m.group(1) if m else "").splitlines():
+        if line.startswith("|"):
+            started = True
+            rows.append(line)
+        elif started:
+            break
+    return {x for r in rows[2:] for x in
+            re.findall(r"^\|\s*`([\w-]+\.so)`", r)}
+
+
+def shipped_modules():
+    """The modules `make install` installs: Makefile.am's
+    module_LTLIBRARIES (with its continuation lines)."""
+    text = read(SRC, "Makefile.am")
+    m = re.search(r"^module_LTLIBRARIES\s*=((?:.*\\\n)*.*)$", text, re.M)
+    return {os.path.basename(x)[:-3] + ".so"
+            for x in re.findall(r"\S+\.la", m.group(1) if m else "")}
+
+
 def readme_options(text):
     sec = readme_section(text, "Running")
     opts = set()
@@ -478,6 +506,17 @@ def check_haywire8(page, readme):
     both_ways("README.md's option table (Running) and haywire(8) name the "
               "same options", readme_opts, in_page - internal, "README.md",
               "docs/haywire.8.in")
+
+    mods = shipped_modules()
+    ok(len(mods) >= 4, "Makefile.am's shipped modules are read",
+       "found: %s" % names(mods))
+    files = "\n".join(text_of(l) for l in page.sections().get("FILES", []))
+    both_ways("haywire(8)'s FILES names every shipped module", mods,
+              set(re.findall(r"\b([\w-]+\.so)\b", files)),
+              "Makefile.am (module_LTLIBRARIES)", "docs/haywire.8.in FILES")
+    both_ways("README.md's Shipped modules table names every shipped module",
+              mods, readme_shipped_modules(readme),
+              "Makefile.am (module_LTLIBRARIES)", "README.md")
 
     code_sigs = signals_in_code()
     page_sigs = {tag_name(t) for t in page.tags("SIGNALS")}
