@@ -78,15 +78,16 @@ struct hw__conn {
   unsigned shutting : 1;    /* our FIN is queued */
   unsigned lingering : 1;   /* FIN sent: discarding input a while */
   unsigned finish_due : 1;  /* the FIN waits for the file writer */
+  unsigned sf_drained : 1;  /* its output fell under the bound: tell */
   uint8_t peer_len;         /* the client's address, once asked for */
-  char *peer;               /* (allocated then: an idle connection of a
-                               server without access log pays a pointer) */
+  char *peer;               /* (allocated then: idle, it costs a pointer) */
   hw__sendfile *sf;         /* writes file regions, once there was one */
   uint64_t state[];         /* the protocol's, proto->size bytes */
 };
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void finish(hw__conn *c);
+static void set_reading(hw__conn *c, int on);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void after(hw__conn *c, int progress);
 static void conn_close(hw__conn *c);
@@ -137,22 +138,25 @@ static void on_write(uv_write_t *wr, int status) {
 static void sf_sent(void *owner, size_t n) {
   hw__conn *c = owner;
   c->mark = now_ms(c);
+  if (c->t.unsent > HW__TRANSPORT_MAX_UNSENT)
+    c->sf_drained = c->t.unsent - n <= HW__TRANSPORT_MAX_UNSENT;
   hw__transport_unsent(&c->t, n, -1);
 }
 
-/* One of its batches is out, or the connection broke. */
+/* A batch of its is out, or failed, or a file came up short (a FIN then). */
 static void sf_done(void *owner, hw__batch *b, int status) {
   hw__conn *c = owner;
   hw__batch_give(&set_of(c)->batches, b);
-  if (c->closing || status < 0)
+  if (status < 0 && status != HW__SENDFILE_SHORT)
     conn_close(c); /* (nothing when it is closing already) */
-  else if (c->t.unsent <= HW__TRANSPORT_MAX_UNSENT)
-    tell(c, c->proto->writable);
-  if (c->closing)
+  else if (c->sf_drained && !c->closing)
+    c->sf_drained = 0, tell(c, c->proto->writable);
+  if (c->closing || c->shutting)
     return;
+  c->finish_due |= status != 0;
   if (c->finish_due && !hw__sendfile_busy(c->sf))
     c->finish_due = 0, finish(c);
-  else
+  else if (status == 0)
     after(c, 0);
 }
 
@@ -183,13 +187,13 @@ static void flush(hw__conn *c) {
   if (b == NULL || c->closing)
     return;
   c->t.batch = NULL;
-  if (b->nfiles > 0 || (c->sf != NULL && hw__sendfile_busy(c->sf))) {
-    ordered(c, b);
+  if ((niov = b->nsegs) == 0) {
+    hw__batch_give(&set_of(c)->batches, b);
     return;
   }
-  niov = b->nsegs;
-  if (niov == 0) {
-    hw__batch_give(&set_of(c)->batches, b);
+  if (b->nfiles > 0 || (c->sf != NULL && (hw__sendfile_busy(c->sf) ||
+                                          hw__sendfile_failed(c->sf)))) {
+    ordered(c, b);
     return;
   }
   if (niov > MAX_IOV && (iov = malloc(niov * sizeof(*iov))) == NULL) {
@@ -198,8 +202,7 @@ static void flush(hw__conn *c) {
     return;
   }
   total = hw__batch_iov(b, iov);
-  /* Try to hand everything to the kernel now; queue only what it leaves
-   * (behind writes still queued, nothing may overtake them). */
+  /* To the kernel now, unless writes still queued must go first. */
   if (c->nwriting == 0) {
     r = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)niov);
     if (r < 0 && r != UV_EAGAIN)
@@ -313,6 +316,7 @@ static void finish(hw__conn *c) {
     return;
   if (c->sf != NULL && hw__sendfile_busy(c->sf)) {
     c->finish_due = 1; /* after the file writer's last batch */
+    set_reading(c, 0);
     return;
   }
   req = malloc(sizeof(*req));
@@ -335,8 +339,7 @@ static void finish(hw__conn *c) {
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   hw__conn *c = hw__bytes_container_of(h, hw__conn, tcp);
-  /* Reads are handed over before on_read returns, so one buffer serves
-   * every connection of the worker. */
+  /* Handed over before on_read returns: one buffer serves every connection. */
   buf->base = set_of(c)->rbuf;
   buf->len = set_of(c)->rbuf_size;
 }
@@ -424,12 +427,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn_close(c);
 }
 
-/*
- * After every call into the protocol: do what it asked for meanwhile,
- * write what it batched, note when its phase changed (and, for a body,
- * that bytes arrived: progress, for the body idle timer), and read while
- * it takes input and the output is under its bound.
- */
+/* After every call into the protocol: do what it asked for meanwhile, write
+ * what it batched, note when its phase changed (and, for a body, that bytes
+ * arrived: progress, for the body idle timer), and read while it takes
+ * input and the output is under its bound. */
 static void after(hw__conn *c, int progress) {
   for (;;) {
     if (c->closing)
@@ -467,8 +468,8 @@ static void after(hw__conn *c, int progress) {
     c->mark = now_ms(c);
   }
   {
-    unsigned want =
-        !c->paused && !c->eof && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT;
+    unsigned want = !c->paused && !c->eof && !c->finish_due &&
+                    c->t.unsent <= HW__TRANSPORT_MAX_UNSENT;
     if (want != c->reading)
       set_reading(c, (int)want);
   }
@@ -546,8 +547,7 @@ static void expire_protocol(hw__conn *c) {
   after(c, 0);
 }
 
-/* Idle: a keep-alive connection is closed silently; while shutting down, a
- * connection that never sent anything ends with a FIN. */
+/* Idle: closed silently; while shutting down, with a FIN. */
 static void expire_idle(hw__conn *c) {
   if (set_of(c)->draining)
     finish(c);
@@ -633,8 +633,7 @@ static void sweep(uv_timer_t *timer) {
       hw__metrics_add(&s->metrics->timeouts[kind], 1);
     d->expire(c);
   }
-  /* The gauges, twice a second rather than at each change of state (a
-   * request that comes and goes within one read would pay for three). */
+  /* The gauges: once a sweep, not at each change of a connection's state. */
   for (int g = 0; s->metrics != NULL && g < HW__CONNS_STATES; g++)
     hw__metrics_set(&s->metrics->conns[g], conns[g]);
 }

@@ -10,14 +10,22 @@
  * it stopped.  libuv 1.44 offers no writable event on a TCP handle it
  * owns, and one descriptor cannot be watched twice by one loop, so the
  * writer watches a duplicate of the socket's descriptor (the same open
- * socket under another number) with a uv_poll_t.  Each turn writes at most
- * TURN_BYTES, then lets the loop serve other connections: a fast reader of
- * a large file does not hold the worker.
+ * socket under another number) with a uv_poll_t, made when the socket
+ * first fills and closed when the writer has nothing left (a keep-alive
+ * connection that once sent a file does not keep it).  Each turn writes at
+ * most TURN_BYTES, then lets the loop serve other connections: a fast
+ * reader of a large file does not hold the worker.
+ *
+ * The writer never overtakes the connection's own writes: the connection
+ * says, with each push, whether it has one in flight, and the writer holds
+ * its queue until told otherwise.
  *
  * A file shorter than its region (truncated while being sent) ends the
- * batch with an error: the connection is cut after what was sent, as a
- * short read cut it before (HTTP/1.1 framing tells the client the answer
- * is incomplete).
+ * writing with HW__SENDFILE_SHORT: the connection ends after what was
+ * sent, with a FIN, as a short read ended it before (HTTP/1.1 framing
+ * tells the client the answer is incomplete).  The bytes sent are the
+ * file's when the kernel sends them: a file rewritten in place while it
+ * is sent shows the new bytes.
  */
 #define _GNU_SOURCE
 #include "autoconf.h"
@@ -35,15 +43,26 @@
 #define MAX_IOV 64
 #define TURN_BYTES (1024 * 1024)
 
+/* Offsets in files of any size (configure's AC_SYS_LARGEFILE). */
+_Static_assert(sizeof(off_t) == 8, "file regions need a 64-bit off_t");
+
+/* The poll over the duplicate descriptor: apart from the writer, because
+ * closing it takes a turn of the loop, and the writer may need a new one
+ * (or be gone) by then. */
+typedef struct waiter {
+  uv_poll_t poll;
+  int dup;
+  hw__sendfile *sf; /* NULL once let go */
+} waiter;
+
 struct hw__sendfile {
   uv_loop_t *loop;
-  int fd;      /* the socket (borrowed) */
-  int dup;     /* its duplicate, watched by `poll`, or -1 */
-  uv_poll_t poll;
-  unsigned polling : 1;  /* poll started */
+  int fd;                /* the socket (borrowed) */
+  waiter *w;             /* while the socket is full, or NULL */
   unsigned running : 1;  /* inside run(): a push only queues */
   unsigned closing : 1;  /* closed while running: freed on the way out */
-  unsigned failed : 1;   /* nothing more is written */
+  unsigned held : 1;     /* the connection has a write of its own queued */
+  int failed;            /* 0, or why nothing more is written */
   hw__batch *head, *tail; /* queued, the head being written */
   size_t seg;             /* where in the head: its segment, */
   size_t at;              /* and the bytes of it already sent */
@@ -59,7 +78,6 @@ hw__sendfile *hw__sendfile_new(uv_loop_t *loop, int fd,
   if (sf != NULL) {
     sf->loop = loop;
     sf->fd = fd;
-    sf->dup = -1;
     sf->cb = cb;
     sf->owner = owner;
   }
@@ -67,6 +85,8 @@ hw__sendfile *hw__sendfile_new(uv_loop_t *loop, int fd,
 }
 
 int hw__sendfile_busy(const hw__sendfile *sf) { return sf->head != NULL; }
+
+int hw__sendfile_failed(const hw__sendfile *sf) { return sf->failed != 0; }
 
 /* Moves `n` sent bytes past the head's segments. */
 static void advance(hw__sendfile *sf, size_t n) {
@@ -84,7 +104,8 @@ static void advance(hw__sendfile *sf, size_t n) {
 }
 
 /* One system call's worth of the head, from where it stopped: the bytes
- * sent, 0 when the socket is full, or a negative error. */
+ * sent, 0 when the socket is full, or a negative error (HW__SENDFILE_SHORT
+ * when the file ends before its region does). */
 static ssize_t write_some(hw__sendfile *sf, size_t budget) {
   const hw__batch *b = sf->head;
   const hw__seg *s = &b->segs[sf->seg];
@@ -97,7 +118,7 @@ static ssize_t write_some(hw__sendfile *sf, size_t budget) {
       n = sendfile(sf->fd, s->fd, &off, want < budget ? want : budget);
     while (n < 0 && errno == EINTR);
     if (n == 0)
-      return UV_EIO; /* the file ends before its region does */
+      return HW__SENDFILE_SHORT;
   } else {
     struct iovec iov[MAX_IOV];
     struct msghdr msg = {0};
@@ -126,59 +147,87 @@ static ssize_t write_some(hw__sendfile *sf, size_t budget) {
   return n;
 }
 
-/* Waits for the socket to take more (or, after a turn's worth, for the
- * loop to come round): the poll fires at once if it is writable. */
-static int wait_writable(hw__sendfile *sf) {
-  if (sf->dup < 0) {
-    sf->dup = fcntl(sf->fd, F_DUPFD_CLOEXEC, 0);
-    if (sf->dup < 0)
-      return -errno;
-    if (uv_poll_init(sf->loop, &sf->poll, sf->dup) != 0) {
-      close(sf->dup);
-      sf->dup = -1;
-      return UV_EIO;
-    }
-    sf->poll.data = sf;
+static void free_waiter(uv_handle_t *h) {
+  waiter *w = h->data;
+  close(w->dup);
+  free(w);
+}
+
+/* Lets the poll go (the writer has nothing left, or is closing). */
+static void stop_waiting(hw__sendfile *sf) {
+  waiter *w = sf->w;
+  if (w != NULL) {
+    sf->w = NULL;
+    w->sf = NULL;
+    uv_close((uv_handle_t *)&w->poll, free_waiter);
   }
-  if (!sf->polling && uv_poll_start(&sf->poll, UV_WRITABLE, on_writable) != 0)
+}
+
+/* Waits for the socket to take more (or, after a turn's worth, for the
+ * loop to come round): the poll fires at once if it is writable, and stays
+ * started while the writer waits. */
+static int wait_writable(hw__sendfile *sf) {
+  waiter *w;
+  if (sf->w != NULL)
+    return 0;
+  if ((w = calloc(1, sizeof(*w))) == NULL)
+    return UV_ENOMEM;
+  w->dup = fcntl(sf->fd, F_DUPFD_CLOEXEC, 0);
+  if (w->dup < 0) {
+    int e = -errno;
+    free(w);
+    return e;
+  }
+  if (uv_poll_init(sf->loop, &w->poll, w->dup) != 0) {
+    close(w->dup);
+    free(w);
     return UV_EIO;
-  sf->polling = 1;
+  }
+  w->poll.data = w;
+  w->sf = sf;
+  sf->w = w;
+  if (uv_poll_start(&w->poll, UV_WRITABLE, on_writable) != 0) {
+    stop_waiting(sf);
+    return UV_EIO;
+  }
   return 0;
 }
 
-static void stop_waiting(hw__sendfile *sf) {
-  if (sf->polling) {
-    uv_poll_stop(&sf->poll);
-    sf->polling = 0;
-  }
-}
-
-static void free_sf(uv_handle_t *h) {
-  hw__sendfile *sf = h->data;
-  close(sf->dup);
+static void destroy(hw__sendfile *sf) {
+  stop_waiting(sf);
   free(sf);
 }
 
-static void destroy(hw__sendfile *sf) {
-  if (sf->dup >= 0)
-    uv_close((uv_handle_t *)&sf->poll, free_sf);
-  else
-    free(sf);
+/* Takes the head off the queue and gives it back with `status`. */
+static void pop(hw__sendfile *sf, int status) {
+  hw__batch *b = sf->head;
+  sf->head = b->next;
+  if (sf->head == NULL)
+    sf->tail = NULL;
+  b->next = NULL;
+  sf->seg = sf->at = 0;
+  sf->cb->done(sf->owner, b, status);
 }
 
-/* Writes the queue in order until it is empty, the socket is full, a turn
- * is used up, or a batch fails. */
+/* Writes the queue in order until it is empty, held, the socket is full,
+ * a turn is used up, or writing fails (then every batch goes back with
+ * the failure). */
 static void run(hw__sendfile *sf) {
   size_t budget = TURN_BYTES;
 
   if (sf->running)
     return; /* the outer call goes on with what was queued */
   sf->running = 1;
-  while (sf->head != NULL && !sf->failed && !sf->closing) {
+  while (sf->head != NULL && !sf->closing) {
     hw__batch *b = sf->head;
     ssize_t n = 0;
-    int status = 0;
 
+    if (sf->failed != 0) {
+      pop(sf, sf->failed);
+      continue;
+    }
+    if (sf->held)
+      break;
     while (sf->seg < b->nsegs && budget > 0 &&
            (n = write_some(sf, budget)) > 0) {
       advance(sf, (size_t)n);
@@ -186,22 +235,18 @@ static void run(hw__sendfile *sf) {
       sf->cb->sent(sf->owner, (size_t)n);
     }
     if (n < 0) {
-      status = (int)n;
-      sf->failed = 1;
+      sf->failed = (int)n;
     } else if (sf->seg < b->nsegs) {
       /* The socket is full, or this turn is over. */
-      if ((status = wait_writable(sf)) == 0)
+      int r = wait_writable(sf);
+      if (r == 0)
         break;
-      sf->failed = 1;
+      sf->failed = r;
+    } else {
+      pop(sf, 0);
     }
-    sf->head = b->next;
-    if (sf->head == NULL)
-      sf->tail = NULL;
-    b->next = NULL;
-    sf->seg = sf->at = 0;
-    sf->cb->done(sf->owner, b, status);
   }
-  if (sf->head == NULL || sf->failed)
+  if (sf->head == NULL || sf->held)
     stop_waiting(sf);
   sf->running = 0;
   if (sf->closing)
@@ -209,12 +254,11 @@ static void run(hw__sendfile *sf) {
 }
 
 static void on_writable(uv_poll_t *p, int status, int events) {
-  hw__sendfile *sf = p->data;
-  (void)events;
+  waiter *w = p->data;
   (void)status; /* an error on the socket: the next write says which */
-  sf->polling = 0;
-  uv_poll_stop(p);
-  run(sf);
+  (void)events;
+  if (w->sf != NULL)
+    run(w->sf);
 }
 
 void hw__sendfile_push(hw__sendfile *sf, hw__batch *b, int go) {
@@ -226,7 +270,10 @@ void hw__sendfile_push(hw__sendfile *sf, hw__batch *b, int go) {
       sf->head = b;
     sf->tail = b;
   }
-  if (go && !sf->polling)
+  /* A write of the connection's own is in flight: nothing may overtake
+   * it, not even from inside a run that is going on. */
+  sf->held = !go;
+  if (go && (sf->w == NULL || sf->failed != 0))
     run(sf);
 }
 

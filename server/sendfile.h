@@ -16,13 +16,18 @@
 
 typedef struct hw__sendfile hw__sendfile;
 
+/** A batch's status when a file was shorter than its region (truncated as
+ *  it was sent): the connection ends after what was sent, with a FIN. */
+#define HW__SENDFILE_SHORT (-100000)
+
 /** What the writer tells its connection (`owner` is the connection's). */
 typedef struct hw__sendfile_cb {
   /** `n` more bytes went out. */
   void (*sent)(void *owner, size_t n);
   /** Batch `b` is out (`status` 0), or cannot be (negative: the socket
-   *  failed, or a file was shorter than its region): the connection takes
-   *  it back.  After a failure nothing more is written. */
+   *  failed, or HW__SENDFILE_SHORT): the connection takes it back.  After
+   *  a failure nothing more is written: every batch queued or pushed later
+   *  comes back with the same status. */
   void (*done)(void *owner, hw__batch *b, int status);
 } hw__sendfile_cb;
 
@@ -30,12 +35,16 @@ typedef struct hw__sendfile_cb {
  *  NULL when out of memory.  `cb` and `owner` are borrowed for its life. */
 hw__sendfile *hw__sendfile_new(uv_loop_t *loop, int fd,
                                const hw__sendfile_cb *cb, void *owner);
-/** Queues `b` (may be NULL: nothing to add) and, if `go` (the connection
- *  has no other write in flight), writes what is queued as far as the
- *  socket takes it now; the rest goes when it is writable. */
+/** Queues `b` (may be NULL: nothing to add).  `go`: the connection has no
+ *  write of its own in flight, so what is queued is written now as far as
+ *  the socket takes it (the rest when it is writable); otherwise the queue
+ *  is held until a push says `go`. */
 void hw__sendfile_push(hw__sendfile *sf, hw__batch *b, int go);
 /** Whether it has a batch queued or being written. */
 int hw__sendfile_busy(const hw__sendfile *sf);
+/** Whether writing failed (then every batch must go through it, to be
+ *  dropped). */
+int hw__sendfile_failed(const hw__sendfile *sf);
 /** Ends it (the connection closes): the batches it still has go back to
  *  `pool` unwritten; its memory goes once libuv has let go of it. */
 void hw__sendfile_close(hw__sendfile *sf, hw__batch_pool *pool);

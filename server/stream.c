@@ -143,7 +143,8 @@ int hw__stream_write_file(hw_request *req, int fd, uint64_t off,
 
   if (r != 0)
     return r;
-  if (fd < 0 || off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
+  if (fd < 0 || off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off ||
+      len > SIZE_MAX)
     return HW_EINVAL;
   if (len == 0 || !has_body(req)) {
     res->written += len;

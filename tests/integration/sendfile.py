@@ -111,6 +111,130 @@ def test_order(srv, path, data):
              "HTTP/1.0: the region, then the end of the connection")
 
 
+def test_overtaking(srv, path, data):
+    with t.block("the file writer never overtakes a queued write"):
+        # A file, 32 answers (the pipelining limit), then 34 greedy 1 MB
+        # answers (each queued by libuv behind a full socket) and a small
+        # file: when the first file's last bytes go, the 33 requests set
+        # aside are answered at once, and the small file's batch must wait
+        # for libuv's queue, not be written from inside the file writer.
+        small = path + ".small"
+        with open(small, "wb") as f:
+            f.write(b"Z" * 3000)
+        bad = 0
+        for _ in range(3):
+            want = ([b"head;" + data] + [b"Hello, World!"] * 32 +
+                    [b"x" * 1000000] * 34 + [b"head;" + b"Z" * 3000])
+            req = (file_get(path, 0, len(data)) + get("/hello") * 32 +
+                   get("/s/big?n=1000000&greedy=1&len=1") * 34 +
+                   file_get(small, 0, 3000))
+            try:
+                with hwtest.Conn(srv.port) as c:
+                    c.send(req)
+                    got = [r.body for r in c.read_responses(len(want))]
+                bad += got != want
+            except Exception as e:  # a response cut into another
+                t.diag(str(e)[:200])
+                bad += 1
+        t.is_(bad, 0, "68 pipelined answers around two files, 3 times: in "
+              "order, exact")
+
+
+def test_framing(srv, path, data):
+    with t.block("framing around a region"):
+        r = hwtest.one(srv.port, file_get(path, 7, 500000, "&chunked=1"))
+        t.ok(r.header("Transfer-Encoding") == "chunked" and
+             r.body == b"head;" + data[7:500007],
+             "chunked: the region inside its chunk, exact")
+        big = path + ".big"
+        with open(big, "wb") as f:
+            f.write(data * 8)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.sendall(b"GET /s/file?off=0&len=8000000&chunked=1&path=" +
+                  big.encode() + b" HTTP/1.0\r\n\r\n")
+        out = read_all(s)
+        s.close()
+        head, _, body = out.partition(b"\r\n\r\n")
+        t.ok(b"content-length" not in head.lower() and
+             b"chunked" not in head.lower() and
+             body == b"head;" + data * 8,
+             "HTTP/1.0, no length: 8 MB, then the FIN after the last batch")
+
+        short = path + ".short"
+        with open(short, "wb") as f:
+            f.write(b"a" * 300000)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(file_get(short, 0, 5000000))
+        time.sleep(0.3)
+        s.sendall(get("/hello"))  # unread input on the server's side
+        got, how = b"", "EOF"
+        while True:
+            try:
+                d = s.recv(65536)
+            except OSError as e:
+                how = repr(e)
+                break
+            if not d:
+                break
+            got += d
+        s.close()
+        t.ok(how == "EOF" and got.endswith(b"a" * 1000) and
+             len(got) > 300000,
+             "a file shorter than its region: all it had, then a FIN (no "
+             "reset), and nothing after", "%d bytes, %s" % (len(got), how))
+
+
+def send_queue(port, cport):
+    """Bytes the server's socket to client port `cport` holds unsent (ss),
+    or None when the connection is gone."""
+    out = subprocess.run(["ss", "-tnH", "state", "established",
+                          "( sport = :%d and dport = :%d )" % (port, cport)],
+                         capture_output=True, text=True).stdout.split()
+    return int(out[1]) if out else None
+
+
+def test_trickle(srv, path):
+    with t.block("a client that never reads but trickles"):
+        if shutil.which("ss") is None:
+            t.skip("ss (iproute2) is not installed", 2)
+            return
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        cport = s.getsockname()[1]
+        s.sendall(file_get(path, 0, 1000000) * 3)
+        time.sleep(0.3)
+        # Small files until the socket takes no more: then the file writer
+        # holds a batch under 64 KiB, and the connection still reads.
+        stuck = False
+        for _ in range(200):
+            before = send_queue(srv.port, cport)
+            s.sendall(file_get(path, 0, 30000))
+            time.sleep(0.05)
+            after = send_queue(srv.port, cport)
+            if before is not None and after is not None and \
+                    after - before < 30000:
+                stuck = True
+                break
+        t.ok(stuck, "the socket is full with a small batch waiting")
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        closed = None
+        while time.monotonic() - t0 < 6:
+            time.sleep(0.25)
+            try:
+                s.sendall(b"E")  # a byte now and then: read, but no answer
+            except OSError:
+                closed = time.monotonic() - t0
+                break
+            if send_queue(srv.port, cport) is None:
+                closed = time.monotonic() - t0
+                break
+        s.close()
+        t.ok(closed is not None and closed < 4,
+             "closed by the write timeout (1 s) all the same", closed)
+
+
 def test_leaving(srv, path):
     with t.block("clients that leave or never read"):
         pid = worker_pid(srv)
@@ -201,12 +325,15 @@ def main():
     with open(big, "wb") as f:
         f.truncate(size)  # sparse: no disk
     cfg = {"listen": ["127.0.0.1:0"], "modules_dir": hwtest.MODULES_DIR,
-           "workers": 1, "timeouts_ms": {"write": 1000},
+           "workers": 1, "timeouts_ms": {"write": 1000, "head": 60000},
            "routes": [route("/s", fixture("stream")),
                       route("/hello", "hello.so")]}
     with hwtest.Server(config=cfg, name="sendfile") as srv:
         test_syscalls(srv, path, data)
         test_order(srv, path, data)
+        test_overtaking(srv, path, data)
+        test_framing(srv, path, data)
+        test_trickle(srv, path)
         test_leaving(srv, path)
         test_slow_readers(srv, big, size)
         hwtest.assert_clean_stop(srv, name="server")
