@@ -1015,7 +1015,10 @@ static size_t mime_lookup(const mime_table *t, const char *name, size_t n) {
  * a pool thread reads it while the loop runs without a lock (the
  * generation, and so the route's state, outlives every work item). */
 typedef struct static_conf {
-  int rootfd;  /* O_PATH | O_DIRECTORY */
+  int rootfd;  /* O_PATH | O_DIRECTORY: the root as init found it */
+  char *root;  /* its path, opened again by each lookup: a root that is a
+                  symbolic link switched to another release (a deploy) is
+                  followed, as nginx follows it */
   int openat2; /* 0: the kernel refused openat2 in init; walk instead */
   int listing, hidden;
   size_t nindex;
@@ -1323,13 +1326,34 @@ static void open_file(const static_conf *c, job *j) {
   j->path[len] = '\0';
 }
 
+static void lookup_in(const static_conf *c, job *j, int r,
+                      const struct stat *stp);
+
 /* The work function (a pool thread): the lookup of j->path. */
 static void lookup(void *arg) {
   job *j = arg;
-  const static_conf *c = j->conf;
+  static_conf now = *j->conf;
+  const static_conf *c = &now;
   struct stat st;
+  int r;
+
+  /* The root as its path names it now (if it cannot be opened, as init
+   * opened it: a missing root then answers 404 from there). */
+  now.rootfd = open(j->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (now.rootfd < 0)
+    now.rootfd = j->conf->rootfd;
+  r = stat_beneath(c, j->path, &st);
+  lookup_in(c, j, r, &st);
+  if (now.rootfd != j->conf->rootfd)
+    close(now.rootfd);
+}
+
+/* The lookup of j->path beneath c's root, whose type is `st` (r: 0, or
+ * -errno). */
+static void lookup_in(const static_conf *c, job *j, int r,
+                      const struct stat *stp) {
+  struct stat st = *stp;
   size_t base;
-  int r = stat_beneath(c, j->path, &st);
 
   if (r < 0) {
     job_errno(j, -r);
@@ -1536,16 +1560,23 @@ static hw_handle_result answer_status(const hw_host *host, hw_response *res,
 }
 
 /* 301 to the path with '/' appended, the query kept (RFC 9110 section
- * 15.4.2); the path percent-encoded again, since the host's is decoded. */
+ * 15.4.2); the path percent-encoded again, since the host's is decoded,
+ * and with its empty segments dropped as they were to find the directory:
+ * a Location beginning "//" would name another host (RFC 3986 section
+ * 4.2: "//example.com" from a request for it on a route at "/"). */
 static hw_handle_result redirect_slash(const hw_host *host, hw_request *req,
                                        hw_response *res) {
   hw_str path = host->path(req), q = host->query(req);
   char *loc = host->alloc(req, path.len * 3 + q.len + 3);
-  size_t n;
+  char *clean = host->alloc(req, path.len + 1);
+  size_t n, k = 0;
 
-  if (loc == NULL)
+  if (loc == NULL || clean == NULL)
     return HW_ERROR;
-  n = pct_encode(path.data, path.len, loc, 1);
+  for (size_t i = 0; i < path.len; i++)
+    if (path.data[i] != '/' || k == 0 || clean[k - 1] != '/')
+      clean[k++] = path.data[i];
+  n = pct_encode(clean, k, loc, 1);
   loc[n++] = '/';
   if (q.len > 0) {
     loc[n++] = '?';
@@ -1755,13 +1786,18 @@ static hw_handle_result serve_file(static_route *rt, hw_request *req,
     return answer(host, res, 412, "412 Precondition Failed\n");
   if (put_field(host, res, r->f_etag, TEXT("ETag"), r->etag, r->etag_len) !=
           0 ||
-      put_field(host, res, r->f_lm, TEXT("Last-Modified"), lmbuf, 29) != 0 ||
-      (rt->f_cache_control != NULL &&
-       host->add_prepared(res, rt->f_cache_control) != 0))
+      put_field(host, res, r->f_lm, TEXT("Last-Modified"), lmbuf, 29) != 0)
     return HW_ERROR;
+  /* Cache-Control on 304, 200 and 206 only: a shared cache keeps a 416
+   * under the plain URL (it does not key on Range), and would answer every
+   * later client with it. */
   if (status == 304)
     /* No body, and no Content-Length from the host (section 15.4.5). */
-    return host->set_status(res, 304) == 0 ? HW_HANDLED : HW_ERROR;
+    return (rt->f_cache_control == NULL ||
+            host->add_prepared(res, rt->f_cache_control) == 0) &&
+                   host->set_status(res, 304) == 0
+               ? HW_HANDLED
+               : HW_ERROR;
   if (host->add_prepared(res, rt->f_ranges) != 0)
     return HW_ERROR;
   /* Range is defined for GET only (section 14.2): HEAD gets the 200. */
@@ -1777,6 +1813,9 @@ static hw_handle_result serve_file(static_route *rt, hw_request *req,
     off = 0;
     len = r->size;
   }
+  if (rt->f_cache_control != NULL &&
+      host->add_prepared(res, rt->f_cache_control) != 0)
+    return HW_ERROR;
   if (ty->field == NULL)
     host->header_prepare(TEXT("Content-Type"), ty->text, ty->len, &ty->field);
   if (put_field(host, res, ty->field, TEXT("Content-Type"), ty->text,
@@ -1818,6 +1857,12 @@ static void opened(hw_request *req, void *arg, int status) {
     /* HW_ECANCELED: the work never ran (its generation was given up). */
     r = answer_status(host, res, 503);
   } else {
+    /* No longer a file (a directory now, or gone): what was cached under
+     * the key goes, with its descriptors. */
+    if (j->kind != K_FILE && old != NULL) {
+      cache_remove(host, c, old);
+      old = NULL;
+    }
     switch (j->kind) {
     case K_FILE:
       if ((e = entry_of(rt, j, mono_ms())) == NULL) {
@@ -1835,9 +1880,6 @@ static void opened(hw_request *req, void *arg, int status) {
     case K_REDIRECT: r = redirect_slash(host, req, res); break;
     case K_LISTING: r = answer_listing(host, req, res, j); break;
     default:
-      /* Gone, or no longer a file: what was cached under the key goes. */
-      if (old != NULL)
-        cache_remove(host, c, old);
       r = answer_status(
           host, res,
           j->kind == K_NOTFOUND                                      ? 404
@@ -1938,6 +1980,7 @@ static void route_free(static_route *rt) {
     host->header_free(rt->f_encoding[i]);
   if (rt->conf.rootfd >= 0)
     close(rt->conf.rootfd);
+  free(rt->conf.root);
   free(rt);
 }
 
@@ -2078,6 +2121,10 @@ static int read_root(static_route *rt, const hw_conf *conf, char *err,
   memcpy(path, s.data, s.len);
   path[s.len] = '\0';
   rt->conf.rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rt->conf.rootfd >= 0 && (rt->conf.root = strdup(path)) == NULL) {
+    snprintf(err, err_len, "static: out of memory");
+    return -1;
+  }
   if (rt->conf.rootfd < 0) {
     e = errno;
     snprintf(what, sizeof(what), "%s: %s", path,

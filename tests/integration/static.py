@@ -917,6 +917,89 @@ def test_concurrent(p, www):
         t.is_(errors, [], "16 clients x 20 requests, every answer whole")
 
 
+def worker_fds(srv):
+    kids = hwtest._proc_children(srv.pid)
+    out = []
+    for k in kids:
+        d = "/proc/%d/fd" % k
+        for n in os.listdir(d):
+            try:
+                out.append(os.readlink(os.path.join(d, n)))
+            except OSError:
+                pass
+    return out
+
+
+def test_after_review(tmp):
+    """What a review found: an open redirect through "//host", a 416 a
+    shared cache would keep, a root that is a symbolic link switched to
+    another release, a cached file whose path became a directory."""
+    top = os.path.join(tmp, "review")
+    os.makedirs(os.path.join(top, "www", "example.com"))
+    os.makedirs(os.path.join(top, "rel1"))
+    os.makedirs(os.path.join(top, "rel2"))
+    for rel, text in (("rel1", b"v1\n"), ("rel2", b"v2\n")):
+        with open(os.path.join(top, rel, "v.txt"), "wb") as f:
+            f.write(text)
+    os.symlink("rel1", os.path.join(top, "current"))
+    os.makedirs(os.path.join(top, "www", "docs"))
+    with open(os.path.join(top, "www", "docs", "index.html"), "wb") as f:
+        f.write(b"docs\n")
+    with open(os.path.join(top, "www", "cc.txt"), "wb") as f:
+        f.write(b"cc\n")
+    cfg = {"listen": ["127.0.0.1:0"], "workers": 1,
+           "modules_dir": hwtest.MODULES_DIR,
+           "routes": [
+               route("/", "static.so",
+                     {"root": os.path.join(top, "www"),
+                      "cache_control": "public, max-age=60",
+                      "open_file_cache_valid_ms": 100}),
+               route("/cur", "static.so",
+                     {"root": os.path.join(top, "current"),
+                      "open_file_cache_valid_ms": 100})]}
+    with hwtest.Server(config=cfg, name="static-review") as srv:
+        p = srv.port
+        with t.block("no redirect to another host"):
+            for target in ("//example.com", "/%2Fexample.com",
+                           "///example.com"):
+                r = raw(p, target)
+                t.is_((r.status, r.header("Location")),
+                      (301, "/example.com/"),
+                      "%s: 301 to a path, never to \"//host\"" % target)
+        with t.block("Cache-Control"):
+            r = ask(p, "/cc.txt")
+            t.is_(r.header("Cache-Control"), "public, max-age=60",
+                  "on a 200")
+            r = ask(p, "/cc.txt", headers=[("Range", "bytes=999-")])
+            t.is_((r.status, r.header("Cache-Control")), (416, None),
+                  "not on a 416 (a shared cache would keep it for the URL)")
+        with t.block("a root that is a symbolic link"):
+            r = ask(p, "/cur/v.txt")
+            t.is_(r.body, b"v1\n", "serves the release it names")
+            os.symlink("rel2", os.path.join(top, "next"))
+            os.replace(os.path.join(top, "next"), os.path.join(top, "current"))
+            time.sleep(0.3)
+            r = ask(p, "/cur/v.txt")
+            t.is_(r.body, b"v2\n", "follows it to the next release")
+            shutil.rmtree(os.path.join(top, "rel1"))
+            time.sleep(0.3)
+            r = ask(p, "/cur/v.txt")
+            t.is_((r.status, r.body), (200, b"v2\n"),
+                  "the old release deleted: still served")
+        with t.block("a cached file's path becomes something else"):
+            r = ask(p, "/docs/")
+            t.is_(r.body, b"docs\n", "an index, cached")
+            os.unlink(os.path.join(top, "www", "docs", "index.html"))
+            time.sleep(0.3)
+            r = ask(p, "/docs/")
+            t.is_(r.status, 403, "gone: a directory without an index")
+            r = ask(p, "/docs/")
+            deleted = [f for f in worker_fds(srv)
+                       if f.endswith("index.html (deleted)")]
+            t.is_(deleted, [], "the deleted file's descriptor is let go")
+        hwtest.assert_clean_stop(srv, name="server")
+
+
 def main():
     tmp = hwtest.make_tmpdir("static")
     www, outside, dev = make_tree(tmp)
@@ -958,6 +1041,7 @@ def main():
         with hwtest.Server(config=cfg2, name="static-copy") as srv2:
             test_etag_agrees((p, srv2.port), www, tmp)
         hwtest.assert_clean_stop(srv, name="server")
+    test_after_review(tmp)
     test_cache_sync(tmp, www)
     test_cache_bound(tmp)
     test_mime(tmp, www)
