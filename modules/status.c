@@ -20,6 +20,7 @@
  * and freed by the write's free callback.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,6 +519,22 @@ static void route_open(out *o, const char *name, hw_str route) {
   put(o, "\"", 1);
 }
 
+/* A counter family with one sample per route: the uint64_t member of
+ * hw_metrics_route at `member`. */
+static void route_counter(out *o, const char *name, const char *help,
+                          const hw_metrics_route *routes, size_t n,
+                          size_t member) {
+  family(o, name, "counter", help);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t v;
+    memcpy(&v, (const char *)&routes[i] + member, sizeof(v));
+    route_open(o, name, route_name(routes[i].prefix));
+    put(o, "} ", 2);
+    put_u64(o, v);
+    put(o, "\n", 1);
+  }
+}
+
 static void render_prometheus(out *o, const hw_metrics *m,
                               const bound_text *le) {
   static const char dur[] = "haywire_http_request_duration_seconds";
@@ -630,24 +647,12 @@ static void render_prometheus(out *o, const hw_metrics *m,
     put_u64(o, all);
     put(o, "\n", 1);
   }
-  family(o, "haywire_http_request_body_bytes_total", "counter",
-         "Request body bytes received, by route.");
-  for (size_t i = 0; i < nroutes; i++) {
-    route_open(o, "haywire_http_request_body_bytes_total",
-               route_name(routes[i].prefix));
-    put(o, "} ", 2);
-    put_u64(o, routes[i].request_body_bytes);
-    put(o, "\n", 1);
-  }
-  family(o, "haywire_http_response_body_bytes_total", "counter",
-         "Response body bytes sent, by route.");
-  for (size_t i = 0; i < nroutes; i++) {
-    route_open(o, "haywire_http_response_body_bytes_total",
-               route_name(routes[i].prefix));
-    put(o, "} ", 2);
-    put_u64(o, routes[i].response_body_bytes);
-    put(o, "\n", 1);
-  }
+  route_counter(o, "haywire_http_request_body_bytes_total",
+                "Request body bytes received, by route.", routes, nroutes,
+                offsetof(hw_metrics_route, request_body_bytes));
+  route_counter(o, "haywire_http_response_body_bytes_total",
+                "Response body bytes sent, by route.", routes, nroutes,
+                offsetof(hw_metrics_route, response_body_bytes));
 
   family(o, "haywire_process_resident_memory_bytes", "gauge",
          "Resident memory of each server process, in bytes.");

@@ -36,17 +36,7 @@ import hwtest  # noqa: E402
 from hwtest import t, Conn, route  # noqa: E402
 
 
-def _sanitized():
-    if hwtest.SAN_CFLAGS:
-        return True
-    try:
-        with open(hwtest.HAYWIRE, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
-SAN = _sanitized()
+SAN = hwtest.sanitized()
 SLOW = 3.0 if SAN else 1.0      # slack for waits (not for the claims)
 
 STATUS = "/-/status"

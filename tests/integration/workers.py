@@ -30,17 +30,7 @@ from hwtest import t, Conn, get, route  # noqa: E402
 HELLO = b"Hello, World!"
 
 
-def _sanitized():
-    if hwtest.SAN_CFLAGS:
-        return True
-    try:
-        with open(hwtest.HAYWIRE, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
-SAN = _sanitized()
+SAN = hwtest.sanitized()
 SLOW = 3.0 if SAN else 1.0      # timing slack for waits (not for the claims)
 
 SERVING_RE = (r"master: worker (\d+) \(pid (\d+)\) serving generation (\d+)")

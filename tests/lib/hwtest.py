@@ -61,6 +61,19 @@ CC = shlex.split(os.environ.get("HW_CC") or "cc")
 SAN_CFLAGS = shlex.split(os.environ.get("HW_SAN_CFLAGS") or "")
 
 HAYWIRE = os.path.join(BUILDDIR, "server", "haywire")
+
+
+def sanitized():
+    """Whether the server under test was built with sanitizers (from the
+    environment, or from the binary itself when run by hand)."""
+    if SAN_CFLAGS:
+        return True
+    try:
+        with open(HAYWIRE, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
 MODULES_DIR = os.path.join(BUILDDIR, "modules")
 FIXTURES_DIR = os.path.join(BUILDDIR, "tests", "fixtures")
 TMP_ROOT = os.path.join(BUILDDIR, "tests", "tmp")
