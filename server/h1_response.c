@@ -25,9 +25,15 @@ static char host_lines[HOST_LINES_LEN];
 void hw__h1_response_update_date(void) {
   static const char days[] = "SunMonTueWedThuFriSat";
   static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  time_t now = time(NULL);
+  struct timespec ts;
+  time_t now;
   struct tm tm;
   char *o = host_lines;
+
+  /* Not time(): glibc's reads the kernel's coarse clock, a tick behind,
+   * which at the start of a second still says the one before. */
+  clock_gettime(CLOCK_REALTIME, &ts);
+  now = ts.tv_sec;
 
   gmtime_r(&now, &tm);
   /* IMF-fixdate, written by hand so that its length is fixed whatever the

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -45,9 +46,20 @@ static void publish(hw__worker *w) {
   hw__metrics_set(&m->draining, n);
 }
 
+/* Milliseconds to just past the next wall-clock second: the Date field
+ * changes with the second rather than up to a second after it (a file
+ * written this second would otherwise have a Last-Modified later than the
+ * Date, which RFC 9110 section 8.8.2.1 forbids). */
+static uint64_t to_next_second(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)(1000 - ts.tv_nsec / 1000000) + 1;
+}
+
 static void on_date_timer(uv_timer_t *t) {
   hw__h1_response_update_date();
   publish(t->data);
+  uv_timer_start(t, on_date_timer, to_next_second(), 0);
 }
 
 /* The connection limit: the configured one, but never more than the
@@ -142,7 +154,7 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__h1_response_update_date();
   uv_timer_init(loop, &w->date_timer);
   w->date_timer.data = w;
-  uv_timer_start(&w->date_timer, on_date_timer, 1000, 1000);
+  uv_timer_start(&w->date_timer, on_date_timer, to_next_second(), 0);
   publish(w);
   /* The clock must not keep the loop alive on its own. */
   uv_unref((uv_handle_t *)&w->date_timer);
