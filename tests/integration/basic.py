@@ -3,10 +3,12 @@
 routing (segments, longest prefix, decline fall-through), module errors,
 per-route state, Connection handling, HTTP/1.0, 400s, IPv6, signals."""
 
+import email.utils
 import os
 import re
 import signal
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -58,6 +60,21 @@ def test_host_headers(srv):
         t.ok(err is None, "Date is an RFC 7231 IMF-fixdate close to now",
              err)
         t.is_(len(r.header_all("Date")), 1, "exactly one Date")
+        # The cached Date is the second the answer was made in, not one
+        # before it (a Last-Modified of a file written this second must
+        # not be later than it: RFC 9110 section 8.8.2.1).
+        behind = []
+        with Conn(srv.port) as c:
+            for _ in range(25):
+                t0 = time.time()
+                c.send(get("/hello"))
+                d = c.read_response().header("Date")
+                ts = email.utils.parsedate_to_datetime(d).timestamp()
+                if ts < int(t0) or ts > time.time():
+                    behind.append((round(t0, 3), d))
+                time.sleep(0.043)
+        t.is_(behind, [], "25 answers over a second: Date is the current "
+              "second each time")
         t.is_(r.version, "1.1", "response is HTTP/1.1")
         t.ok("close" not in r.connection_tokens(),
              "1.1 response without Connection: close",
