@@ -1339,7 +1339,9 @@ static void lookup(void *arg) {
 
   /* The root as its path names it now (if it cannot be opened, as init
    * opened it: a missing root then answers 404 from there). */
-  now.rootfd = open(j->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  now.rootfd = j->conf->root != NULL
+                   ? open(j->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                   : -1;
   if (now.rootfd < 0)
     now.rootfd = j->conf->rootfd;
   r = stat_beneath(c, j->path, &st);

@@ -632,6 +632,7 @@ static void test_lookup(int use_openat2) {
 
   memset(&c, 0, sizeof(c));
   c.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  c.root = root; /* each lookup opens it again, as in the server */
   c.openat2 = use_openat2;
   c.nindex = 2;
   c.index[0] = "missing.html";
