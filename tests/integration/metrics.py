@@ -213,18 +213,7 @@ def version():
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
-def children(pid):
-    kids = []
-    try:
-        for task in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                    kids += [int(x) for x in f.read().split()]
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return kids
+children = hwtest.children
 
 
 def worker_children(srv):

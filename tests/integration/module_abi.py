@@ -319,12 +319,7 @@ HW_MODULE_DEFINE("hangs", "1.0", hang_init, hang_handle, NULL);
 """
 
 
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
+children = hwtest.children
 
 
 def alive(pid):

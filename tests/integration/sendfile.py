@@ -31,7 +31,7 @@ SAN = bool(hwtest.SAN_CFLAGS)
 def worker_pid(srv):
     """The one worker's pid (the master's child)."""
     def child():
-        kids = hwtest._proc_children(srv.pid)
+        kids = hwtest.children(srv.pid)
         return kids[0] if kids else None
     return hwtest.poll(child, 5)
 

@@ -189,7 +189,7 @@ def test_reload():
                    r"running", "which it names")
 
             # -s reopen reaches every worker and ends none.
-            pids = sorted(hwtest._proc_children(srv.pid))
+            pids = sorted(hwtest.children(srv.pid))
             rc, out, err = ctl(srv, "reopen")
             t.ok(rc == 0, "-s reopen exits 0", rc, err)
             t.ok(srv.wait_log(r"SIGUSR1: 2 worker\(s\) reopen", 5 * SLOW) and
@@ -198,9 +198,9 @@ def test_reload():
                  "the master passes it on to both workers")
             time.sleep(0.2)
             t.ok(srv.alive() and
-                 sorted(hwtest._proc_children(srv.pid)) == pids,
+                 sorted(hwtest.children(srv.pid)) == pids,
                  "no process ended", pids,
-                 hwtest._proc_children(srv.pid))
+                 hwtest.children(srv.pid))
             t.is_(status(srv.port), 200, "and it serves")
 
             # A second server with the same pid file is refused.

@@ -714,7 +714,7 @@ def fd_count(pid):
 
 
 def worker_pid(srv):
-    kids = hwtest.poll(lambda: hwtest._proc_children(srv.pid), timeout=5)
+    kids = hwtest.poll(lambda: hwtest.children(srv.pid), timeout=5)
     return kids[0] if kids else srv.pid
 
 
@@ -918,7 +918,7 @@ def test_concurrent(p, www):
 
 
 def worker_fds(srv):
-    kids = hwtest._proc_children(srv.pid)
+    kids = hwtest.children(srv.pid)
     out = []
     for k in kids:
         d = "/proc/%d/fd" % k

@@ -59,18 +59,7 @@ def routes():
 # ---------------------------------------------------------------------------
 # Helpers
 
-def children(pid):
-    kids = []
-    try:
-        for task in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                    kids += [int(x) for x in f.read().split()]
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return sorted(set(kids))
+children = hwtest.children
 
 
 def cmdline(pid):

@@ -339,15 +339,20 @@ def poll(pred, timeout=TIMEOUT, interval=0.01):
         time.sleep(interval)
 
 
-def _proc_children(pid):
+def children(pid):
+    """The pids of `pid`'s children (from /proc), sorted; [] when it is
+    gone."""
     kids = []
     try:
         for task in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                kids += [int(x) for x in f.read().split()]
+            try:
+                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                    kids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
     except OSError:
         pass
-    return kids
+    return sorted(set(kids))
 
 
 def rss_kib(pid, tree=True):
@@ -368,7 +373,7 @@ def rss_kib(pid, tree=True):
         except OSError:
             continue
         if tree:
-            todo += _proc_children(p)
+            todo += children(p)
     return total
 
 
