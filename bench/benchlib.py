@@ -100,18 +100,23 @@ class Haywire:
     name = "haywire"
 
     def __init__(self, tmp, workers=1, routes=None, cpus=SERVER_CPU, tag="haywire",
-                 access_log=None):
+                 access_log=None, tls=None):
         """workers: worker processes (0: the single-process mode).  routes:
         extra routes (the hello route on /hello is always there).
         access_log: None (off), or the format ("combined", "json") of an
-        access log in tmp/<tag>-access.log."""
+        access log in tmp/<tag>-access.log.  tls: None (plain HTTP), or a
+        (cert, key) pair of absolute paths: the listener speaks TLS."""
         self.port = free_port()
+        listen = f"127.0.0.1:{self.port}"
+        if tls:
+            listen = {"address": listen,
+                      "tls": {"certificates": [{"cert": tls[0], "key": tls[1]}]}}
         cfg = os.path.join(tmp, f"{tag}.json")
         self.access_log = os.path.join(tmp, f"{tag}-access.log")
         # Long idle timeouts: a benchmark's connections must not be closed
         # under it (memory holds idle connections on purpose).
         with open(cfg, "w") as f:
-            json.dump({"listen": [f"127.0.0.1:{self.port}"],
+            json.dump({"listen": [listen],
                        "modules_dir": os.path.join(BUILD, "modules"),
                        "workers": workers,
                        "timeouts_ms": {"keepalive": 600000, "head": 600000},
@@ -137,11 +142,19 @@ class Haywire:
 class Nginx:
     name = "nginx"
 
-    def __init__(self, tmp, cpus=SERVER_CPU, locations="", access_log=False):
+    def __init__(self, tmp, cpus=SERVER_CPU, locations="", access_log=False, tls=None):
         """locations: more nginx `location` blocks for the server.
         access_log: log in the combined format with a 64 KiB buffer
-        flushed every second (what Haywire's access log does)."""
+        flushed every second (what Haywire's access log does).
+        tls: None (plain HTTP), or a (cert, key) pair: `listen ... ssl`,
+        TLS 1.2 and 1.3, resumption by session tickets only (the built-in
+        session cache off, so neither server resumes by session ID)."""
         self.port = free_port()
+        ssl = ""
+        if tls:
+            ssl = (f"ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};\n"
+                   "    ssl_protocols TLSv1.2 TLSv1.3;\n"
+                   "    ssl_session_tickets on;\n    ssl_session_cache off;")
         prefix = os.path.join(tmp, "nginx")
         os.makedirs(prefix, exist_ok=True)
         conf = os.path.join(prefix, "nginx.conf")
@@ -162,7 +175,8 @@ http {{
   keepalive_timeout 600s;
   client_body_temp_path {prefix}/body;
   server {{
-    listen 127.0.0.1:{self.port} backlog=4096;
+    listen 127.0.0.1:{self.port}{" ssl" if tls else ""} backlog=4096;
+    {ssl}
     location / {{ default_type text/plain; return 200 "Hello, World!"; }}
 {locations}
   }}
@@ -193,9 +207,9 @@ def to_ms(v):
 
 
 def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None,
-            path="/hello"):
+            path="/hello", scheme="http"):
     """Runs wrk on `path`; `usage`, a dict, receives wrk's own CPU
-    seconds."""
+    seconds; scheme "https" for a TLS listener."""
     args = ["wrk", f"-t{threads}", f"-c{sc['conns']}", f"-d{duration}s",
             "--latency", "--timeout", "5s"]
     if cpus:
@@ -207,7 +221,7 @@ def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None,
                     f"  for i = 1, {sc['depth']} do r[i] = wrk.format(nil, \"{path}\") end\n"
                     "  req = table.concat(r)\nend\nrequest = function() return req end\n")
         args += ["-s", lua]
-    args.append(f"http://127.0.0.1:{port}{path}")
+    args.append(f"{scheme}://127.0.0.1:{port}{path}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 30,
                          preexec_fn=raise_nofile).stdout
@@ -229,9 +243,9 @@ def run_wrk(port, sc, duration, tmp, threads=1, cpus=CLIENT_CPU, usage=None,
             "errors": errors}
 
 
-def measure(server, sc, duration, tmp, path="/hello"):
+def measure(server, sc, duration, tmp, path="/hello", scheme="http"):
     u0, s0 = cpu_ticks(server.proc.pid)
-    r = run_wrk(server.port, sc, duration, tmp, path=path)
+    r = run_wrk(server.port, sc, duration, tmp, path=path, scheme=scheme)
     u1, s1 = cpu_ticks(server.proc.pid)
     n = max(r["reqs"], 1)
     r["user_us"] = (u1 - u0) / CLK / n * 1e6
@@ -254,6 +268,101 @@ def rss_kib(pid):
         except OSError:
             pass
     return total
+
+
+def pss_kib(pid):
+    """Proportional set size (KiB) of a process tree: pages shared between
+    the master and its workers are counted once, split between them."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+HELLO_REQUEST = b"GET /hello HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+def open_idle(port, n, deadline_s=60, ssl_context=None, request=HELLO_REQUEST):
+    """n keep-alive connections, each after one answered request (the
+    answer ends with the hello body); returns the sockets.  With
+    ssl_context (an ssl.SSLContext) each connection completes its TLS
+    handshake before the request.  At most 512 connections are in flight
+    at a time; the whole is bounded by deadline_s."""
+    import selectors
+    import ssl
+    sel = selectors.DefaultSelector()
+    socks, pending = [], {}
+    end = time.monotonic() + deadline_s
+
+    def step():
+        for key, ev in sel.select(timeout=1):
+            s = key.fileobj
+            st = pending[s]
+            try:
+                if st["phase"] == "connect":
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise RuntimeError(f"connect failed: {os.strerror(err)}")
+                    if ssl_context is not None:
+                        sel.unregister(s)
+                        t = ssl_context.wrap_socket(s, do_handshake_on_connect=False)
+                        socks[st["i"]] = t
+                        del pending[s]
+                        pending[t] = st
+                        s = t
+                        st["phase"] = "handshake"
+                        sel.register(s, selectors.EVENT_WRITE)
+                    else:
+                        st["phase"] = "request"
+                if st["phase"] == "handshake":
+                    s.do_handshake()
+                    st["phase"] = "request"
+                if st["phase"] == "request":
+                    s.send(request)
+                    st["phase"] = "response"
+                    sel.modify(s, selectors.EVENT_READ)
+                    continue
+                while True:  # response: drain what TLS has decrypted
+                    data = s.recv(4096)
+                    if not data:
+                        raise RuntimeError("server closed a connection")
+                    st["buf"] += data
+                    if st["buf"].endswith(b"Hello, World!"):
+                        sel.unregister(s)
+                        del pending[s]
+                        break
+                    if ssl_context is None or not s.pending():
+                        break
+            except ssl.SSLWantReadError:
+                sel.modify(s, selectors.EVENT_READ)
+            except ssl.SSLWantWriteError:
+                sel.modify(s, selectors.EVENT_WRITE)
+
+    for i in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        socks.append(s)
+        pending[s] = {"i": i, "phase": "connect", "buf": b""}
+        sel.register(s, selectors.EVENT_WRITE)
+        # Keep the number of half-open connections bounded.
+        while len(pending) > 512 and time.monotonic() < end:
+            step()
+    while pending and time.monotonic() < end:
+        step()
+    sel.close()
+    if pending:
+        for s in socks:
+            s.close()
+        raise RuntimeError(f"{len(pending)} connections not answered in time")
+    return socks
 
 
 def serving_pids(server):
