@@ -289,12 +289,13 @@ def pss_kib(pid):
 HELLO_REQUEST = b"GET /hello HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
-def open_idle(port, n, deadline_s=60, ssl_context=None, request=HELLO_REQUEST):
+def open_idle(port, n, deadline_s=60, ssl_context=None, request=HELLO_REQUEST,
+              in_flight=512):
     """n keep-alive connections, each after one answered request (the
     answer ends with the hello body); returns the sockets.  With
     ssl_context (an ssl.SSLContext) each connection completes its TLS
-    handshake before the request.  At most 512 connections are in flight
-    at a time; the whole is bounded by deadline_s."""
+    handshake before the request.  At most `in_flight` connections are
+    unanswered at a time; the whole is bounded by deadline_s."""
     import selectors
     import ssl
     sel = selectors.DefaultSelector()
@@ -353,7 +354,7 @@ def open_idle(port, n, deadline_s=60, ssl_context=None, request=HELLO_REQUEST):
         pending[s] = {"i": i, "phase": "connect", "buf": b""}
         sel.register(s, selectors.EVENT_WRITE)
         # Keep the number of half-open connections bounded.
-        while len(pending) > 512 and time.monotonic() < end:
+        while len(pending) > in_flight and time.monotonic() < end:
             step()
     while pending and time.monotonic() < end:
         step()
