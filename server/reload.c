@@ -28,6 +28,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "config_write.h"
 #include "log.h"
 #include "metrics.h"
 #include "pidfile.h"
@@ -213,7 +214,7 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
     rc->source_path = rc->module_path;
     rc->module_path = copy;
   }
-  json = hw__config_to_json(cfg);
+  json = hw__config_write_json(cfg);
   snprintf(path, sizeof(path), "%s/routes.json", dir);
   f = json != NULL ? fopen(path, "w") : NULL;
   if (f == NULL || fputs(json, f) < 0 || fclose(f) != 0) {
@@ -444,7 +445,8 @@ static void begin(hw__reloader *rl) {
     hw__log(HW_LOG_WARN, "reload: a change of \"pid_file\" takes a restart");
   if (cfg->workers != rl->config_workers)
     hw__log(HW_LOG_WARN, "reload: a change of \"workers\" takes a restart");
-  if (hw__config_set_listen(cfg, rl->listen, rl->nlisten) != 0) {
+  if (hw__config_keep_listen(cfg, rl->listen, rl->listen_tls, rl->nlisten) <
+      0) {
     hw__config_free(cfg);
     hw__reload_finished(rl, 0, "out of memory");
     return;
@@ -483,6 +485,21 @@ void hw__reload_listen_sighup(hw__reloader *rl) {
   uv_signal_start(&rl->sig_hup, on_sighup, SIGHUP);
 }
 
+int hw__reload_keep_listen(hw__reloader *rl, const hw__config *cfg) {
+  size_t n = cfg->nlisten;
+  rl->listen = malloc((n ? n : 1) * sizeof(*rl->listen));
+  rl->listen_tls = calloc(n ? n : 1, sizeof(*rl->listen_tls));
+  if (rl->listen == NULL || rl->listen_tls == NULL)
+    return UV_ENOMEM;
+  memcpy(rl->listen, cfg->listen, n * sizeof(*rl->listen));
+  for (; rl->nlisten < n; rl->nlisten++)
+    if (cfg->tls != NULL &&
+        hw__config_listen_copy(&rl->listen_tls[rl->nlisten],
+                               &cfg->tls[rl->nlisten]) != 0)
+      return UV_ENOMEM;
+  return 0;
+}
+
 void hw__reload_close(hw__reloader *rl) {
   rl->stopping = 1;
   if (rl->sig_hup.loop != NULL && !uv_is_closing((uv_handle_t *)&rl->sig_hup))
@@ -503,6 +520,13 @@ void hw__reload_destroy(hw__reloader *rl) {
   rl->run_dir = NULL;
   free(rl->config_path);
   rl->config_path = NULL;
+  for (size_t i = 0; rl->listen_tls != NULL && i < rl->nlisten; i++)
+    hw__config_listen_free(&rl->listen_tls[i]);
+  free(rl->listen_tls);
+  rl->listen_tls = NULL;
+  free(rl->listen);
+  rl->listen = NULL;
+  rl->nlisten = 0;
   free(rl->record_path);
   rl->record_path = NULL;
   free(rl->config_pid_file);
