@@ -627,11 +627,31 @@ static int t_peer(hw__transport *t, char *buf, size_t len) {
   return s->lower->ops->peer(s->lower, buf, len);
 }
 
+/* The session, as modules and the access log see it.  ALPN's choice is
+ * one of the listener's names, which are static strings here. */
+static int t_tls(hw__transport *t, hw__transport_tls *out) {
+  tls *s = tls_of(t);
+  const unsigned char *a;
+  unsigned alen;
+  const char *sni;
+  if (s->ssl == NULL || !s->handshaken)
+    return UV_ENOTCONN;
+  SSL_get0_alpn_selected(s->ssl, &a, &alen);
+  sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name);
+  out->version = SSL_get_version(s->ssl);
+  out->cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(s->ssl));
+  out->sni = sni != NULL ? sni : "";
+  out->alpn = alen == 8 && memcmp(a, "http/1.1", 8) == 0 ? "http/1.1" : "";
+  out->resumed = SSL_session_reused(s->ssl);
+  return 0;
+}
+
 static const hw__transport_ops tls_ops = {
     .batch = t_batch,
     .flush = t_flush,
     .resume = t_resume,
     .close = t_close,
     .peer = t_peer,
+    .tls = t_tls,
     .files = 0,
 };
