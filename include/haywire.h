@@ -254,6 +254,11 @@ typedef struct hw_metrics {
   /** The master (if any), then each running worker. */
   const hw_metrics_process *processes;
   size_t nprocesses;
+  /** TLS handshakes (ABI 1.5; check `size`) by how they ended: "full", a
+   *  new session; "resumed", from a session ticket; "failed", an alert,
+   *  bytes that were not TLS, or a client that left or timed out first. */
+  const hw_metrics_count *tls_handshakes;
+  size_t ntls_handshakes;
 } hw_metrics;
 
 /** What `handle` returns. */

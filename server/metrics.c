@@ -618,7 +618,10 @@ static hw_metrics_count *counts(const char *const *names,
 const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx) {
   static const char *const reload_names[2] = {"ok", "failed"};
   uint64_t reloads[2], restarts[HW__RESTART_CAUSES];
+  static const char *const handshake_names[HW__HANDSHAKE_KINDS] = {
+      "full", "resumed", "failed"};
   uint64_t timeouts[HW__TIMEOUT_KINDS] = {0};
+  uint64_t handshakes[HW__HANDSHAKE_KINDS] = {0};
   hw_metrics *m;
 
   if (region == NULL || (m = alloc(ctx, sizeof(*m))) == NULL)
@@ -641,6 +644,8 @@ const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx) {
     m->accepts_paused += get(&s->paused);
     for (int t = 0; t < HW__TIMEOUT_KINDS; t++)
       timeouts[t] += get(&s->timeouts[t]);
+    for (int h = 0; h < HW__HANDSHAKE_KINDS; h++)
+      handshakes[h] += get(&s->handshakes[h]);
   }
   reloads[0] = get(&region->reloads_ok);
   reloads[1] = get(&region->reloads_failed);
@@ -652,9 +657,13 @@ const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx) {
   m->nrestarts = HW__RESTART_CAUSES;
   m->timeouts = counts(timeout_names, timeouts, HW__TIMEOUT_KINDS, alloc, ctx);
   m->ntimeouts = HW__TIMEOUT_KINDS;
+  m->tls_handshakes =
+      counts(handshake_names, handshakes, HW__HANDSHAKE_KINDS, alloc, ctx);
+  m->ntls_handshakes = HW__HANDSHAKE_KINDS;
   m->bounds = bounds_s;
   m->nbounds = HW__METRICS_NBOUNDS;
   if (m->reloads == NULL || m->restarts == NULL || m->timeouts == NULL ||
+      m->tls_handshakes == NULL ||
       routes(m, alloc, ctx) != 0 || processes(m, alloc, ctx) != 0)
     return NULL;
   return m;

@@ -42,6 +42,7 @@
 
 #include "buf.h"
 #include "bytes.h"
+#include "metrics.h"
 #include "target.h"
 #include "tls.h"
 
@@ -286,14 +287,19 @@ static void read_records(tls *s) {
 
 static const hw__transport_ops tls_ops;
 
+static void count(tls *s, int how) {
+  if (s->env->metrics != NULL)
+    hw__metrics_add(&s->env->metrics->handshakes[how], 1);
+}
+
 static void handshake(tls *s) {
   int r, e;
   ERR_clear_error();
   r = SSL_do_handshake(s->ssl);
   if (r == 1) {
     s->handshaken = 1;
-    s->env->handshakes[SSL_session_reused(s->ssl) ? HW__TLS_RESUMED
-                                                   : HW__TLS_FULL]++;
+    count(s, SSL_session_reused(s->ssl) ? HW__HANDSHAKE_RESUMED
+                                        : HW__HANDSHAKE_FULL);
     s->inner = calloc(1, s->env->inner->size);
     if (s->inner == NULL) {
       end(s, HW__CLOSE_NOW);
@@ -309,7 +315,7 @@ static void handshake(tls *s) {
     return;
   /* Not TLS, a version or suite we do not offer, a bad record: OpenSSL
    * batched its alert, which goes out before the FIN. */
-  s->env->handshakes[HW__TLS_FAILED]++;
+  count(s, HW__HANDSHAKE_FAILED);
   ERR_clear_error();
   end(s, HW__CLOSE_AFTER_WRITE);
 }
@@ -416,7 +422,7 @@ static int plain_request(tls *s, const char *data, size_t len) {
   int mode = hw__tls_ctx_plain_http(s->ctx);
   if (!(data[0] >= 'A' && data[0] <= 'Z'))
     return 0; /* not HTTP: OpenSSL says what it is */
-  s->env->handshakes[HW__TLS_FAILED]++;
+  count(s, HW__HANDSHAKE_FAILED);
   if (mode == HW__PLAIN_CLOSE) {
     end(s, HW__CLOSE_NOW);
   } else if (mode == HW__PLAIN_REDIRECT) {
@@ -488,7 +494,7 @@ static void tls_eof(void *p) {
   tls *s = p;
   if (s->inner == NULL) {
     if (!s->closing && s->sniffed)
-      s->env->handshakes[HW__TLS_FAILED]++;
+      count(s, HW__HANDSHAKE_FAILED);
     end(s, HW__CLOSE_NOW);
     return;
   }
@@ -501,7 +507,7 @@ static void tls_timeout(void *p) {
   tls *s = p;
   if (s->inner == NULL) { /* the handshake took longer than a head may */
     if (!s->closing && s->sniffed)
-      s->env->handshakes[HW__TLS_FAILED]++;
+      count(s, HW__HANDSHAKE_FAILED);
     end(s, HW__CLOSE_NOW);
     return;
   }

@@ -24,15 +24,9 @@ typedef struct hw__tls_env {
   hw__batch_pool batches;   /* the plaintext batches the protocol fills */
   char *plain;              /* one record's plaintext, decrypted into */
   int port;                 /* the listener's port (for a redirect) */
-  uint64_t handshakes[3];   /* enum hw__tls_handshake: counted here */
+  struct hw__metrics_slot *metrics; /* where handshakes are counted, or
+                                       NULL (set by the owner) */
 } hw__tls_env;
-
-/** How handshakes ended (hw__tls_env.handshakes). */
-enum hw__tls_handshake {
-  HW__TLS_FULL = 0, /* a new session */
-  HW__TLS_RESUMED,  /* a ticket's session */
-  HW__TLS_FAILED    /* an alert, bad bytes, or the peer left */
-};
 
 /** Sets up `env` for `inner` (borrowed) with `inner_env`, on `port`.
  *  Returns 0 or UV_ENOMEM. */

@@ -196,6 +196,7 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
       return;
     }
   }
+  env->metrics = w->core.metrics;
   if (env->ctx != ctx)
     hw__tls_env_set(env, ctx);
   hw__conn_accept(&w->conns, server, &hw__tls_proto, env);
