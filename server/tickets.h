@@ -90,8 +90,8 @@ int hw__tickets_cb(SSL *s, unsigned char key_name[16], unsigned char iv[16],
  *  when the ring could not be read whole. */
 int hw__tickets_current(unsigned char name[16], uint64_t *rotations);
 /** Unmaps the region and closes the descriptor this process owns (at exit;
- *  a worker's mapping outlives the maker's).  The timer must be stopped
- *  first (hw__tickets_stop). */
+ *  a worker's mapping outlives the maker's), stopping the timer first if
+ *  it runs (hw__tickets_stop: its close completes on the loop). */
 void hw__tickets_close(void);
 
 #endif /* HW_TICKETS_H */
