@@ -41,6 +41,7 @@
 /* A reader that finds a series mid-update spins this many times, then
  * yields, for at most READ_WAIT_NS (see read_series). */
 #define READ_SPINS 64
+#define READ_HARD_NS 1000000000u /* a reader gives a busy writer 1 s */
 #define READ_WAIT_NS 20000000ull
 
 #define STR2(x) #x
@@ -383,9 +384,13 @@ typedef struct copy {
  * writer that has died there (its slot has no pid until its successor
  * clears the sequence, and the master clears it when it reaps the worker)
  * is not. */
+static uint64_t gave_up; /* reads that took a series its writer was in */
+
+uint64_t hw__metrics_gave_up(void) { return gave_up; }
+
 static void read_series(const hw__metrics_slot *s, const hw__metrics_series *e,
                         copy *c) {
-  uint64_t deadline = 0;
+  uint64_t deadline = 0, hard = 0, seen = 1; /* (1: no odd value is) */
   int give_up = 0;
 
   for (unsigned tries = 0;; tries++) {
@@ -408,11 +413,16 @@ static void read_series(const hw__metrics_slot *s, const hw__metrics_series *e,
     if (atomic_load_explicit(&s->pid, memory_order_relaxed) == 0) {
       give_up = 1; /* no writer: what is there is all there will be */
     } else if (tries >= READ_SPINS) {
+      /* The wait starts again while the sequence moves (the writer is
+       * alive and busy, not paused), up to a hard bound for a writer
+       * that never lets go. */
       uint64_t now = hw__metrics_mono_ns();
-      if (deadline == 0)
-        deadline = now + READ_WAIT_NS;
-      else if (now >= deadline)
-        give_up = 1;
+      if (hard == 0)
+        hard = now + READ_HARD_NS;
+      if (q != seen)
+        seen = q, deadline = now + READ_WAIT_NS;
+      else if (now >= deadline || now >= hard)
+        give_up = 1, gave_up++;
       sched_yield();
     }
   }

@@ -111,6 +111,10 @@ typedef struct hw__metrics_slot {
 /** The durations' bounds in nanoseconds (metrics.c). */
 extern const uint64_t hw__metrics_bounds_ns[HW__METRICS_NBOUNDS];
 
+/** How many times this process read a series while its writer was in the
+ *  middle of it (it had stalled there READ_WAIT_NS, or was busy past the
+ *  hard bound), so that what it read may not agree with itself. */
+uint64_t hw__metrics_gave_up(void);
 /** Makes the master's region with `nslots` worker slots (memory not in any
  *  file system, passed to each worker as a descriptor).  Returns 0 or a
  *  negative error code. */
