@@ -1,9 +1,10 @@
 /*
  * config.c - reads routes.json into a plain hw__config and validates it
- * strictly.  This is the only unit that includes jansson: nothing of jansson
- * crosses into the rest of the server or into modules (a route's "config"
- * leaves here as JSON text), so the JSON library can be swapped by touching
- * this file alone.
+ * strictly.  With config_listen.c (a listen entry), config_write.c (the
+ * config written back) and modconf.c (a route's config for its module),
+ * the only units that include jansson: nothing of jansson crosses into the
+ * rest of the server or into modules (a route's "config" leaves here as
+ * JSON text), so the JSON library can be swapped by touching these alone.
  *
  * Every error is one line of the form "<file>: <key>: <reason>", naming the
  * key as a path such as routes[2].module, because the user has to find the
@@ -230,7 +231,7 @@ static int resolve(const char *name, const char *path, int absolute,
   if ((base = dir_of(path)) == NULL)
     return UV_ENOMEM;
   if (absolute && base[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
-    char *b = path_join(cwd, base);
+    char *b = strcmp(base, ".") == 0 ? strdup(cwd) : path_join(cwd, base);
     free(base);
     if ((base = b) == NULL)
       return UV_ENOMEM;
@@ -653,4 +654,12 @@ void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap) {
     if (cfg->routes[i].source_path != NULL)
       hw__buf_replace_all(msg, cap, cfg->routes[i].module_path,
                           cfg->routes[i].source_path);
+  for (size_t l = 0; cfg->tls != NULL && l < cfg->nlisten; l++)
+    for (size_t i = 0; i < cfg->tls[l].ncerts; i++) {
+      const hw__config_cert *c = &cfg->tls[l].certs[i];
+      if (c->cert_source != NULL)
+        hw__buf_replace_all(msg, cap, c->cert, c->cert_source);
+      if (c->key_source != NULL)
+        hw__buf_replace_all(msg, cap, c->key, c->key_source);
+    }
 }

@@ -377,6 +377,8 @@ void hw__config_listen_free(hw__config_tls *tls) {
   for (size_t i = 0; i < tls->ncerts; i++) {
     free(tls->certs[i].cert);
     free(tls->certs[i].key);
+    free(tls->certs[i].cert_source);
+    free(tls->certs[i].key_source);
   }
   for (size_t i = 0; i < tls->nalpn; i++)
     free(tls->alpn[i]);
@@ -403,8 +405,12 @@ int hw__config_listen_copy(hw__config_tls *dst, const hw__config_tls *src) {
       (dst->certs = calloc(src->ncerts, sizeof(*dst->certs))) == NULL)
     bad = 1;
   for (size_t i = 0; !bad && i < src->ncerts; i++, dst->ncerts++) {
-    dst->certs[i].cert = dup_or_null(src->certs[i].cert, &bad);
-    dst->certs[i].key = dup_or_null(src->certs[i].key, &bad);
+    /* (The user's files: a copy of a generation's is removed with it.) */
+    const hw__config_cert *c = &src->certs[i];
+    dst->certs[i].cert =
+        dup_or_null(c->cert_source ? c->cert_source : c->cert, &bad);
+    dst->certs[i].key =
+        dup_or_null(c->key_source ? c->key_source : c->key, &bad);
   }
   if (!bad && src->nalpn > 0 &&
       (dst->alpn = calloc(src->nalpn, sizeof(*dst->alpn))) == NULL)

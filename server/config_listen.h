@@ -24,10 +24,13 @@ enum hw__plain_http {
   HW__PLAIN_CLOSE     /* "close": closed without an answer */
 };
 
-/** One certificate chain and its private key (absolute paths). */
+/** One certificate chain and its private key (absolute paths; after
+ *  staging, the generation's private copies of the user's files). */
 typedef struct hw__config_cert {
   char *cert;
   char *key;
+  char *cert_source; /* after staging: the user's files (for messages) */
+  char *key_source;
 } hw__config_cert;
 
 /** A listener's "tls"; `ncerts` 0 is a plain listener. */

@@ -121,19 +121,24 @@ int hw__reload_rundir(hw__reloader *rl, const char *parent, char *err,
   return rl->run_dir != NULL ? 0 : UV_ENOMEM;
 }
 
-/* Copies `from` to `to` (created, never overwritten). */
-static int copy_file(const char *from, const char *to, char *why,
-                     size_t why_len) {
+/* Copies `from` to `to` (created with `mode`, never overwritten); `mode`
+ * 0: readable by whom the original is (a private key's copy keeps what
+ * draws the warning about a key readable by everyone). */
+static int copy_file(const char *from, const char *to, mode_t mode,
+                     char *why, size_t why_len) {
   char buf[65536];
   int in, out, r = 0;
   ssize_t n;
+  struct stat st;
 
   in = open(from, O_RDONLY | O_CLOEXEC);
   if (in < 0) {
     snprintf(why, why_len, "%s: %s", from, strerror(errno));
     return -1;
   }
-  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
+  if (mode == 0)
+    mode = 0400 | (fstat(in, &st) == 0 ? st.st_mode & 0044 : 0);
+  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (out < 0) {
     snprintf(why, why_len, "cannot create %s: %s", to, strerror(errno));
     close(in);
@@ -170,6 +175,37 @@ done:
   return r;
 }
 
+/* A certificate and its key are part of a generation as its modules are:
+ * copied into its directory (run_dir/gN/tls-<listener>-<n>.crt and .key,
+ * in a directory only the server can read), so that a worker started or
+ * restarted later reads what the check read, and a renewal half-way
+ * through its copying is not half-loaded. */
+static int stage_cert(hw__config *cfg, const char *dir, size_t l, size_t i,
+                      char *err, size_t err_len) {
+  hw__config_cert *c = &cfg->tls[l].certs[i];
+  char path[4352], why[4608];
+  static const char *const what[2] = {"cert", "key"};
+
+  for (int k = 0; k < 2; k++) {
+    char **file = k == 0 ? &c->cert : &c->key;
+    char **source = k == 0 ? &c->cert_source : &c->key_source;
+    snprintf(path, sizeof(path), "%s/tls-%zu-%zu.%s", dir, l, i,
+             k == 0 ? "crt" : "key");
+    if (copy_file(*file, path, k == 0 ? 0444 : 0, why, sizeof(why)) != 0) {
+      snprintf(err, err_len, "%s: listen[%zu].tls.certificates[%zu].%s: %s",
+               cfg->path, l, i, what[k], why);
+      return -1;
+    }
+    free(*source);
+    *source = *file;
+    if ((*file = strdup(path)) == NULL) {
+      snprintf(err, err_len, "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
               size_t err_len) {
   char dir[4096], path[4352], why[4608];
@@ -202,7 +238,7 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
         return UV_EIO;
       }
       snprintf(path, sizeof(path), "%s/%zu/%s", dir, i, base);
-      if (copy_file(rc->module_path, path, why, sizeof(why)) != 0) {
+      if (copy_file(rc->module_path, path, 0500, why, sizeof(why)) != 0) {
         snprintf(err, err_len, "%s: routes[%zu].module: %s", cfg->path, i,
                  why);
         return UV_EIO;
@@ -214,6 +250,10 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
     rc->source_path = rc->module_path;
     rc->module_path = copy;
   }
+  for (size_t l = 0; cfg->tls != NULL && l < cfg->nlisten; l++)
+    for (size_t i = 0; i < cfg->tls[l].ncerts; i++)
+      if (stage_cert(cfg, dir, l, i, err, err_len) != 0)
+        return UV_EIO;
   json = hw__config_write_json(cfg);
   snprintf(path, sizeof(path), "%s/routes.json", dir);
   f = json != NULL ? fopen(path, "w") : NULL;

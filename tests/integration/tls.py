@@ -329,10 +329,10 @@ def test_resumption(d, certs):
             t.is_(reused, 12, name + ": 12 of 12 connections resumed, "
                   "on whichever worker took them")
         sess_file = os.path.join(d, "sess.pem")
-        out, _ = s_client(port, "-sess_out", sess_file,
+        out, _ = s_client(port, "-sess_out", sess_file, "-ign_eof",
                           stdin=b"GET /hello HTTP/1.1\r\nHost: x\r\n"
                                 b"Connection: close\r\n\r\n")
-        out, _ = s_client(port, "-sess_in", sess_file,
+        out, _ = s_client(port, "-sess_in", sess_file, "-ign_eof",
                           stdin=b"GET /hello HTTP/1.1\r\nHost: x\r\n"
                                 b"Connection: close\r\n\r\n")
         t.like(out, r"(?m)^Reused, TLSv1\.3", "openssl s_client: Reused")
@@ -629,6 +629,26 @@ def test_reload(d, certs):
                   "and the renewed certificate is still served")
             c.send(get("/hello"))
             t.is_(c.read_response().status, 200, "served")
+        # A reload changes a listener's tls (here: TLS 1.3 only), never its
+        # address; a plain listener may become TLS.
+        shutil.copy(certs["b"][1], key)
+        cfg = dict(srv.config)
+        cfg["listen"] = [dict(cfg["listen"][0])]
+        cfg["listen"][0]["tls"] = dict(cfg["listen"][0]["tls"],
+                                       protocols=["TLSv1.3"])
+        hwtest.write_config(srv.config_path, cfg)
+        os.kill(srv.pid, signal.SIGHUP)
+        t.ok(srv.wait_log(r"generation 3 active|reload: generation 3",
+                          15) is not None, "a reload to TLS 1.3 only")
+        v12 = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+        try:
+            with TlsConn(port, ctx=client_ctx(v12)):
+                refused = False
+        except (ssl.SSLError, OSError):
+            refused = True
+        t.ok(refused, "a TLS 1.2 client is refused after it")
+        with TlsConn(port) as c:
+            t.is_(c.sock.version(), "TLSv1.3", "TLS 1.3 is served")
         hwtest.assert_clean_stop(srv)
 
 
