@@ -27,10 +27,11 @@ esac
 # disables that service again, since only promtool was wanted.
 # media-types provides /etc/mime.types, the table static.so reads its
 # Content-Types from (without it the module falls back on a short built-in
-# list of the common types).
+# list of the common types).  libssl-dev is OpenSSL 3, which TLS is built
+# on (configure requires it); openssl, its command, makes test certificates.
 packages=(build-essential autoconf automake libtool pkg-config
-          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
-          cargo prometheus media-types)
+          libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
+          python3 curl wrk cargo prometheus media-types)
 
 missing=()
 for p in "${packages[@]}"; do
