@@ -28,8 +28,8 @@ esac
 # media-types provides /etc/mime.types, the table static.so reads its
 # Content-Types from (without it the module falls back on a short built-in
 # list of the common types).  libssl-dev is OpenSSL 3, which TLS is built
-# on; the openssl command makes the tests' throwaway certificates and is
-# one of the real clients they use (s_client).
+# on (configure requires it); the openssl command makes the tests'
+# throwaway certificates and is one of the real clients they use (s_client).
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
           python3 curl wrk cargo prometheus media-types)
