@@ -315,7 +315,6 @@ static void handshake(tls *s) {
     return;
   /* Not TLS, a version or suite we do not offer, a bad record: OpenSSL
    * batched its alert, which goes out before the FIN. */
-  count(s, HW__HANDSHAKE_FAILED);
   ERR_clear_error();
   end(s, HW__CLOSE_AFTER_WRITE);
 }
@@ -422,7 +421,6 @@ static int plain_request(tls *s, const char *data, size_t len) {
   int mode = hw__tls_ctx_plain_http(s->ctx);
   if (!(data[0] >= 'A' && data[0] <= 'Z'))
     return 0; /* not HTTP: OpenSSL says what it is */
-  count(s, HW__HANDSHAKE_FAILED);
   if (mode == HW__PLAIN_CLOSE) {
     end(s, HW__CLOSE_NOW);
   } else if (mode == HW__PLAIN_REDIRECT) {
@@ -493,8 +491,6 @@ static size_t tls_data(void *p, const char *data, size_t len) {
 static void tls_eof(void *p) {
   tls *s = p;
   if (s->inner == NULL) {
-    if (!s->closing && s->sniffed)
-      count(s, HW__HANDSHAKE_FAILED);
     end(s, HW__CLOSE_NOW);
     return;
   }
@@ -506,8 +502,6 @@ static void tls_eof(void *p) {
 static void tls_timeout(void *p) {
   tls *s = p;
   if (s->inner == NULL) { /* the handshake took longer than a head may */
-    if (!s->closing && s->sniffed)
-      count(s, HW__HANDSHAKE_FAILED);
     end(s, HW__CLOSE_NOW);
     return;
   }
@@ -535,6 +529,10 @@ static void tls_drain(void *p) {
 
 static void tls_close(void *p) {
   tls *s = p;
+  /* A handshake that began (bytes came) and never ended, however it
+   * ended: an alert, not TLS at all, the client gone, the head timeout. */
+  if (!s->handshaken && s->sniffed)
+    count(s, HW__HANDSHAKE_FAILED);
   if (s->inner != NULL) {
     s->closing = 1;
     inner_call(s, s->env->inner->close);
