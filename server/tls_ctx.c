@@ -20,6 +20,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <uv.h>
 
@@ -50,7 +52,10 @@ typedef struct name {
 
 struct hw__tls_ctx {
   unsigned refs;
-  SSL_CTX **ctx;   /* one per certificate; [0] is the default */
+  SSL_CTX **ctx;   /* one per certificate (or RSA and ECDSA pair of one
+                      name set); [0] is the default */
+  int *types;      /* each one's first key type (EVP_PKEY_RSA...) */
+  uint8_t *twins;  /* it has a second certificate, of the other type */
   size_t nctx;
   name *names;
   size_t nnames;
@@ -216,45 +221,104 @@ static SSL_CTX *make_ctx(hw__tls_ctx *c, const hw__config_tls *tls,
   return NULL;
 }
 
+/* The certificate at the head of `file`, or NULL. */
+static X509 *read_cert(const char *file) {
+  FILE *f = fopen(file, "r");
+  X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+  if (f != NULL)
+    fclose(f);
+  return x;
+}
+
+/* Whether `x` has exactly the DNS names context `j` serves. */
+static int same_names(const hw__tls_ctx *c, size_t j, X509 *x) {
+  GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+  int n = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0, dns = 0, found = 0;
+  size_t have = 0;
+  for (size_t k = 0; k < c->nnames; k++)
+    have += c->names[k].ctx == j;
+  for (int i = 0; i < n; i++) {
+    const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+    if (g->type != GEN_DNS)
+      continue;
+    dns++;
+    for (size_t k = 0; k < c->nnames; k++)
+      if (c->names[k].ctx == j &&
+          (size_t)ASN1_STRING_length(g->d.dNSName) ==
+              strlen(c->names[k].name) &&
+          strncasecmp((const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                      c->names[k].name, strlen(c->names[k].name)) == 0) {
+        found++;
+        break;
+      }
+  }
+  GENERAL_NAMES_free(gens);
+  return dns > 0 && found == dns && have == (size_t)dns;
+}
+
+/* Certificate `i`.  One for the same names as an earlier one but with a
+ * key of another type (RSA beside ECDSA, as nginx allows) joins that
+ * one's context, and OpenSSL serves each client the one its signature
+ * algorithms take; any other has a context of its own, for SNI. */
 static int load_cert(hw__tls_ctx *c, const hw__config_tls *tls,
                      const char *key, size_t i, char *err, size_t err_len) {
   const hw__config_cert *cc = &tls->certs[i];
-  SSL_CTX *ctx;
+  X509 *x;
+  SSL_CTX *ctx = NULL;
+  size_t j;
+  int type, joined, r = UV_EINVAL;
 
   if (unreadable(cc->cert, err, err_len, key, i, "cert") != 0 ||
       unreadable(cc->key, err, err_len, key, i, "key") != 0)
     return UV_EINVAL;
-  if ((ctx = make_ctx(c, tls, key, err, err_len)) == NULL)
-    return UV_EINVAL;
-  c->ctx[c->nctx++] = ctx;
   ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(ctx, cc->cert) != 1) {
+  if ((x = read_cert(cc->cert)) == NULL) {
     snprintf(err, err_len,
              "%s.tls.certificates[%zu].cert: %s: not a PEM certificate "
              "chain: %s",
              key, i, cc->cert, ssl_reason());
     return UV_EINVAL;
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, cc->key, SSL_FILETYPE_PEM) != 1) {
+  type = EVP_PKEY_get_base_id(X509_get0_pubkey(x));
+  for (j = 0; j < c->nctx; j++)
+    if (c->types[j] != type && c->twins[j] == 0 && same_names(c, j, x))
+      break;
+  if ((joined = j < c->nctx)) {
+    ctx = c->ctx[j];
+    c->twins[j] = 1;
+  } else if ((ctx = make_ctx(c, tls, key, err, err_len)) != NULL) {
+    c->types[c->nctx] = type;
+    c->ctx[c->nctx++] = ctx;
+  } else {
+    goto done;
+  }
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(ctx, cc->cert) != 1) {
+    snprintf(err, err_len,
+             "%s.tls.certificates[%zu].cert: %s: not a PEM certificate "
+             "chain: %s",
+             key, i, cc->cert, ssl_reason());
+  } else if (SSL_CTX_use_PrivateKey_file(ctx, cc->key, SSL_FILETYPE_PEM) !=
+             1) {
     /* OpenSSL's reason says "key values mismatch" when the key is a good
      * one of another certificate. */
     snprintf(err, err_len,
              "%s.tls.certificates[%zu].key: %s: not the private key of %s "
              "(or not a PEM key): %s",
              key, i, cc->key, cc->cert, ssl_reason());
-    return UV_EINVAL;
-  }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  } else if (SSL_CTX_check_private_key(ctx) != 1) {
     snprintf(err, err_len,
              "%s.tls.certificates[%zu].key: %s does not match the "
              "certificate %s",
              key, i, cc->key, cc->cert);
     ERR_clear_error();
-    return UV_EINVAL;
+  } else {
+    warn_cert(key, i, cc, x, joined ? 1 : add_names(c, x, j));
+    r = 0;
   }
-  warn_cert(key, i, cc, SSL_CTX_get0_certificate(ctx),
-            add_names(c, SSL_CTX_get0_certificate(ctx), i));
-  return 0;
+done:
+  X509_free(x);
+  return r;
 }
 
 int hw__tls_ctx_build(const hw__config_tls *tls, const char *key,
@@ -263,7 +327,11 @@ int hw__tls_ctx_build(const hw__config_tls *tls, const char *key,
   int r = 0;
 
   *out = NULL;
-  if (c == NULL || (c->ctx = calloc(tls->ncerts, sizeof(*c->ctx))) == NULL) {
+  if (c == NULL || (c->ctx = calloc(tls->ncerts, sizeof(*c->ctx))) == NULL ||
+      (c->types = calloc(tls->ncerts, sizeof(*c->types))) == NULL ||
+      (c->twins = calloc(tls->ncerts, 1)) == NULL) {
+    if (c != NULL)
+      free(c->ctx), free(c->types);
     free(c);
     snprintf(err, err_len, "%s.tls: out of memory", key);
     return UV_ENOMEM;
@@ -299,6 +367,8 @@ void hw__tls_ctx_unref(hw__tls_ctx *c) {
     free(c->names[i].name);
   free(c->names);
   free(c->ctx);
+  free(c->types);
+  free(c->twins);
   free(c);
 }
 
