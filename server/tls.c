@@ -367,9 +367,9 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
     }
   if (h == NULL)
     return -1;
-  while (*h == ' ' || *h == '\t')
+  while (h < head + n && (*h == ' ' || *h == '\t'))
     h++;
-  for (he = h; *he != '\r' && *he != '\n'; he++)
+  for (he = h; he < head + n && *he != '\r' && *he != '\n'; he++)
     ;
   while (he > h && (he[-1] == ' ' || he[-1] == '\t'))
     he--;
@@ -394,7 +394,7 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
  * (or answers 400 when it cannot say where to). */
 static size_t plain_more(tls *s, const char *data, size_t len) {
   char loc[PLAIN_HEAD + 64];
-  char *grown;
+  char *grown, *crlf, *lf;
   size_t have = s->kept_len, n = len;
   if (n > PLAIN_HEAD - have)
     n = PLAIN_HEAD - have;
@@ -406,13 +406,19 @@ static size_t plain_more(tls *s, const char *data, size_t len) {
   memcpy(s->kept + have, data, n);
   s->kept_len = (uint32_t)(have + n);
   s->kept[s->kept_len] = '\0';
-  if (strstr(s->kept, "\r\n\r\n") != NULL || strstr(s->kept, "\n\n") != NULL)
+  crlf = strstr(s->kept, "\r\n\r\n");
+  lf = strstr(s->kept, "\n\n");
+  if (crlf != NULL || lf != NULL) {
+    /* The head alone, through its empty line: a Host line after it (a
+     * body, the next request) is not this request's. */
+    size_t head = crlf != NULL && (lf == NULL || crlf < lf)
+                      ? (size_t)(crlf - s->kept) + 4
+                      : (size_t)(lf - s->kept) + 2;
     plain_answer(s,
-                 plain_location(s, s->kept, s->kept_len, loc, sizeof(loc)) == 0
-                     ? 308
-                     : 400,
+                 plain_location(s, s->kept, head, loc, sizeof(loc)) == 0 ? 308
+                                                                         : 400,
                  loc);
-  else if (s->kept_len == PLAIN_HEAD)
+  } else if (s->kept_len == PLAIN_HEAD)
     plain_answer(s, 400, NULL);
   return len;
 }
