@@ -500,7 +500,7 @@ static void tls_eof(void *p) {
     end(s, HW__CLOSE_NOW);
     return;
   }
-  if (!s->closing)
+  if (!s->closing && !s->peer_done) /* (close_notify told it already) */
     inner_call(s, s->env->inner->eof);
   settle(s);
 }
