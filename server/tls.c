@@ -10,7 +10,9 @@
  * protocol takes less (its queue is full), the rest of that record is kept
  * here and the ciphertext OpenSSL has not read yet is handed back to the
  * connection (a short count), which keeps it and stops reading until the
- * protocol resumes, as it would without TLS.
+ * protocol resumes, as it would without TLS.  When no ciphertext was left
+ * over, the connection reads on: an end of file it meets waits here until
+ * the protocol has taken the plaintext kept.
  *
  * Out: the protocol fills plaintext batches (from a pool of this
  * listener's); when its call returns, or when it flushes, the batch's
@@ -70,6 +72,8 @@ typedef struct tls {
   unsigned plain : 1;     /* a plain HTTP request, read for a redirect */
   unsigned dead : 1;      /* could not be set up: closed at the first call */
   unsigned peer_done : 1; /* the client's close_notify came */
+  unsigned eof_due : 1;   /* the connection's end of file, told the
+                             protocol once `kept` is taken */
 } tls;
 
 /* ---- the BIO: ciphertext in from the call, out to the connection ------- */
@@ -500,7 +504,11 @@ static void tls_eof(void *p) {
     end(s, HW__CLOSE_NOW);
     return;
   }
-  if (!s->closing && !s->peer_done) /* (close_notify told it already) */
+  /* Not before the plaintext it has yet to take (the connection read on,
+   * having no ciphertext left over), and not again after close_notify. */
+  if (!s->closing && !s->peer_done && s->kept != NULL)
+    s->eof_due = 1;
+  else if (!s->closing && !s->peer_done)
     inner_call(s, s->env->inner->eof);
   settle(s);
 }
@@ -583,8 +591,14 @@ static void resume(tls *s) {
   s->paused = 0;
   if (s->kept != NULL)
     feed(s, s->kept + s->kept_off, s->kept_len, 1);
-  if (!s->paused && !s->closing)
-    s->lower->ops->resume(s->lower);
+  if (s->paused || s->closing)
+    return;
+  if (s->eof_due) { /* the connection ended: nothing more to read */
+    s->eof_due = 0;
+    inner_call(s, s->env->inner->eof);
+    return;
+  }
+  s->lower->ops->resume(s->lower);
 }
 
 static void settle(tls *s) {
