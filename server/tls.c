@@ -10,7 +10,9 @@
  * protocol takes less (its queue is full), the rest of that record is kept
  * here and the ciphertext OpenSSL has not read yet is handed back to the
  * connection (a short count), which keeps it and stops reading until the
- * protocol resumes, as it would without TLS.
+ * protocol resumes, as it would without TLS.  When no ciphertext was left
+ * over, the connection reads on: an end of file it meets waits here until
+ * the protocol has taken the plaintext kept.
  *
  * Out: the protocol fills plaintext batches (from a pool of this
  * listener's); when its call returns, or when it flushes, the batch's
@@ -70,6 +72,8 @@ typedef struct tls {
   unsigned plain : 1;     /* a plain HTTP request, read for a redirect */
   unsigned dead : 1;      /* could not be set up: closed at the first call */
   unsigned peer_done : 1; /* the client's close_notify came */
+  unsigned eof_due : 1;   /* the connection's end of file, told the
+                             protocol once `kept` is taken */
 } tls;
 
 /* ---- the BIO: ciphertext in from the call, out to the connection ------- */
@@ -367,9 +371,9 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
     }
   if (h == NULL)
     return -1;
-  while (*h == ' ' || *h == '\t')
+  while (h < head + n && (*h == ' ' || *h == '\t'))
     h++;
-  for (he = h; *he != '\r' && *he != '\n'; he++)
+  for (he = h; he < head + n && *he != '\r' && *he != '\n'; he++)
     ;
   while (he > h && (he[-1] == ' ' || he[-1] == '\t'))
     he--;
@@ -394,7 +398,7 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
  * (or answers 400 when it cannot say where to). */
 static size_t plain_more(tls *s, const char *data, size_t len) {
   char loc[PLAIN_HEAD + 64];
-  char *grown;
+  char *grown, *crlf, *lf;
   size_t have = s->kept_len, n = len;
   if (n > PLAIN_HEAD - have)
     n = PLAIN_HEAD - have;
@@ -406,13 +410,19 @@ static size_t plain_more(tls *s, const char *data, size_t len) {
   memcpy(s->kept + have, data, n);
   s->kept_len = (uint32_t)(have + n);
   s->kept[s->kept_len] = '\0';
-  if (strstr(s->kept, "\r\n\r\n") != NULL || strstr(s->kept, "\n\n") != NULL)
+  crlf = strstr(s->kept, "\r\n\r\n");
+  lf = strstr(s->kept, "\n\n");
+  if (crlf != NULL || lf != NULL) {
+    /* The head alone, through its empty line: a Host line after it (a
+     * body, the next request) is not this request's. */
+    size_t head = crlf != NULL && (lf == NULL || crlf < lf)
+                      ? (size_t)(crlf - s->kept) + 4
+                      : (size_t)(lf - s->kept) + 2;
     plain_answer(s,
-                 plain_location(s, s->kept, s->kept_len, loc, sizeof(loc)) == 0
-                     ? 308
-                     : 400,
+                 plain_location(s, s->kept, head, loc, sizeof(loc)) == 0 ? 308
+                                                                         : 400,
                  loc);
-  else if (s->kept_len == PLAIN_HEAD)
+  } else if (s->kept_len == PLAIN_HEAD)
     plain_answer(s, 400, NULL);
   return len;
 }
@@ -494,7 +504,11 @@ static void tls_eof(void *p) {
     end(s, HW__CLOSE_NOW);
     return;
   }
-  if (!s->closing)
+  /* Not before the plaintext it has yet to take (the connection read on,
+   * having no ciphertext left over), and not again after close_notify. */
+  if (!s->closing && !s->peer_done && s->kept != NULL)
+    s->eof_due = 1;
+  else if (!s->closing && !s->peer_done)
     inner_call(s, s->env->inner->eof);
   settle(s);
 }
@@ -577,8 +591,14 @@ static void resume(tls *s) {
   s->paused = 0;
   if (s->kept != NULL)
     feed(s, s->kept + s->kept_off, s->kept_len, 1);
-  if (!s->paused && !s->closing)
-    s->lower->ops->resume(s->lower);
+  if (s->paused || s->closing)
+    return;
+  if (s->eof_due) { /* the connection ended: nothing more to read */
+    s->eof_due = 0;
+    inner_call(s, s->env->inner->eof);
+    return;
+  }
+  s->lower->ops->resume(s->lower);
 }
 
 static void settle(tls *s) {
