@@ -281,6 +281,27 @@ def test_serving(d, certs):
                  "plain TCP: tls, sni, alpn are null", plain_lines[:1])
 
 
+def test_dual(d, certs):
+    """An RSA certificate beside an ECDSA one for the same names: each
+    client gets the one it can use, with or without SNI."""
+    ec, rsa = certs["a"], certs["a_rsa"]
+    with tls_server([ec, rsa, certs["b"]], [route("/hello", "hello.so")]) as srv:
+        v12 = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+        for sni in (None, "a.test"):
+            with TlsConn(srv.port, sni=sni) as c:
+                t.is_(c.cert(), der(ec[0]), "ECDSA for a client that takes it "
+                      "(SNI %s)" % sni)
+            ctx = client_ctx(v12)
+            ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
+            with TlsConn(srv.port, sni=sni, ctx=ctx) as c:
+                t.is_(c.cert(), der(rsa[0]), "RSA for a TLS 1.2 client with "
+                      "only RSA suites (SNI %s)" % sni)
+                c.send(get("/hello"))
+                t.is_(c.read_response().status, 200, "served")
+        with TlsConn(srv.port, sni="b.test") as c:
+            t.is_(c.cert(), der(certs["b"][0]), "the next name still by SNI")
+
+
 def test_counters(d, certs):
     routes = [route("/hello", "hello.so"), route("/-/status", "status.so")]
     with tls_server([certs["a"]], routes, plain=True) as srv:
@@ -667,9 +688,12 @@ def main():
     d = hwtest.make_tmpdir("tls")
     certs = {"a": make_cert(d, "a", ["a.test", "IP:127.0.0.1"]),
              "b": make_cert(d, "b", ["b.test"], key="rsa"),
+             "a_rsa": make_cert(d, "a_rsa", ["a.test", "IP:127.0.0.1"],
+                                key="rsa"),
              "w": make_cert(d, "w", ["*.wild.test"]),
              "old": make_cert(d, "old", ["old.test"], days=0)}
     test_serving(d, certs)
+    test_dual(d, certs)
     test_counters(d, certs)
     test_resumption(d, certs)
     test_bad_input(d, certs)
