@@ -27,10 +27,11 @@ esac
 # disables that service again, since only promtool was wanted.
 # media-types provides /etc/mime.types, the table static.so reads its
 # Content-Types from (without it the module falls back on a short built-in
-# list of the common types).
+# list of the common types).  testssl.sh (the program is /usr/bin/testssl)
+# is what `make check-tls` scans the server's TLS listener with.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
-          cargo prometheus media-types)
+          cargo prometheus media-types testssl.sh)
 
 missing=()
 for p in "${packages[@]}"; do
