@@ -232,13 +232,13 @@ static int parse_tls(json_t *v, const char *key, const char *base,
                        &tls->ciphersuites, err, err_len);
     } else if (strcmp(k, "alpn") == 0) {
       r = parse_alpn(x, key, tls, err, err_len);
-    } else if (strcmp(k, "session_tickets") == 0) {
+    } else if (strcmp(k, "session_tickets") == 0 ||
+               strcmp(k, "prefer_server_ciphers") == 0) {
       if (!json_is_boolean(x)) {
-        snprintf(err, err_len, "%s.tls.session_tickets: must be true or false",
-                 key);
+        snprintf(err, err_len, "%s.tls.%s: must be true or false", key, k);
         return UV_EINVAL;
       }
-      tls->tickets = json_is_true(x);
+      *(k[0] == 's' ? &tls->tickets : &tls->server_order) = json_is_true(x);
     } else if (strcmp(k, "plain_http") == 0) {
       const char *p = text_of(x);
       if (p != NULL && strcmp(p, "400") == 0)
@@ -257,7 +257,8 @@ static int parse_tls(json_t *v, const char *key, const char *base,
     } else {
       snprintf(err, err_len,
                "%s.tls.%s: unknown key (certificates, protocols, ciphers, "
-               "ciphersuites, alpn, session_tickets, plain_http)",
+               "ciphersuites, alpn, session_tickets, prefer_server_ciphers, "
+               "plain_http)",
                key, k);
       return UV_EINVAL;
     }
@@ -359,6 +360,8 @@ json_t *hw__config_listen_json(const hw__config_listen *l,
     bad |= json_object_set_new(t, "alpn", strings(tls->alpn, tls->nalpn));
     bad |= json_object_set_new(t, "session_tickets",
                                json_boolean(tls->tickets));
+    bad |= json_object_set_new(t, "prefer_server_ciphers",
+                               json_boolean(tls->server_order));
     bad |= json_object_set_new(t, "plain_http",
                                json_string(plain[tls->plain_http]));
     bad |= json_object_set(e, "tls", t);

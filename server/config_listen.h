@@ -43,6 +43,7 @@ typedef struct hw__config_tls {
   char **alpn;            /* in the server's order of preference */
   size_t nalpn;
   int tickets;            /* "session_tickets" */
+  int server_order;       /* "prefer_server_ciphers" */
   int plain_http;         /* enum hw__plain_http */
 } hw__config_tls;
 

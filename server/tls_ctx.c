@@ -188,7 +188,14 @@ static SSL_CTX *make_ctx(hw__tls_ctx *c, const hw__config_tls *tls,
                                          : TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                (tls->tickets ? 0 : SSL_OP_NO_TICKET));
-  SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  /* The client's order (Mozilla's intermediate: every suite offered is
+   * strong, and a client without AES hardware puts ChaCha20 first), or
+   * the server's, which still lets such a client have ChaCha20. */
+  if (tls->server_order)
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_PRIORITIZE_CHACHA);
+  else
+    SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_max_early_data(ctx, 0);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
