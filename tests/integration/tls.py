@@ -302,6 +302,23 @@ def test_dual(d, certs):
             t.is_(c.cert(), der(certs["b"][0]), "the next name still by SNI")
 
 
+def test_cipher_order(d, certs):
+    """The client's order by default (Mozilla's intermediate), the server's
+    with prefer_server_ciphers."""
+    suites = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"
+    for server_order, want in ((False, "ECDHE-ECDSA-AES128-GCM-SHA256"),
+                               (True, "ECDHE-ECDSA-AES256-GCM-SHA384")):
+        with tls_server([certs["a"]], [route("/hello", "hello.so")],
+                        ciphers=suites,
+                        prefer_server_ciphers=server_order) as srv:
+            ctx = client_ctx((ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2))
+            ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384")
+            with TlsConn(srv.port, ctx=ctx) as c:
+                t.is_(c.sock.cipher()[0], want, "prefer_server_ciphers %s: %s"
+                      % (str(server_order).lower(), want))
+
+
 def test_counters(d, certs):
     routes = [route("/hello", "hello.so"), route("/-/status", "status.so")]
     with tls_server([certs["a"]], routes, plain=True) as srv:
@@ -694,6 +711,7 @@ def main():
              "old": make_cert(d, "old", ["old.test"], days=0)}
     test_serving(d, certs)
     test_dual(d, certs)
+    test_cipher_order(d, certs)
     test_counters(d, certs)
     test_resumption(d, certs)
     test_bad_input(d, certs)
