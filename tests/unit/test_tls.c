@@ -495,6 +495,19 @@ static int env_open(hw__tls_env *env, hw__tls_ctx *ctx, int port) {
   return 0;
 }
 
+/* A fresh record, env and link for the next case (`handshake`: connected
+ * through the handshake, else only opened); one failed check if not. */
+static int fresh(tlink *k, hw__tls_env *env, int handshake) {
+  rec_reset();
+  if (env_open(env, ctx_400, 8443) != 0 ||
+      (handshake ? link_connect(k, env, 0, NULL, NULL)
+                 : link_open(k, env, 0, NULL, NULL)) != 0) {
+    ok(0, "set up");
+    return -1;
+  }
+  return 0;
+}
+
 static uint64_t counted(int kind) {
   return atomic_load(&slot->handshakes[kind]);
 }
@@ -591,12 +604,8 @@ static void test_bytewise(void) {
   char *first;
   int r;
 
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_open(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 0) != 0)
     return;
-  }
   SSL_do_handshake(k.c.ssl);
   first = tc_client_take(&k.c, &hello);
   for (size_t i = 0; i < hello; i++)
@@ -711,12 +720,8 @@ static void test_backpressure_eof(void) {
   int rounds;
 
   /* (a) close_notify behind the record */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   client_write(&k, three, sizeof(three) - 1);
   SSL_shutdown(k.c.ssl);
   rec.limit = 28;
@@ -734,12 +739,8 @@ static void test_backpressure_eof(void) {
 
   /* (b) the connection's end of file behind the record: the layer read
    * all the ciphertext, so the connection kept reading and saw it */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   client_write(&k, three, sizeof(three) - 1);
   rec.limit = 28;
   to_server(&k, 0);
@@ -758,12 +759,8 @@ static void test_backpressure_eof(void) {
 
   /* (c) the record read whole, then another read while the protocol
    * still has plaintext to take: refused (a short count), then fed */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   client_write(&k, three, sizeof(three) - 1);
   rec.limit = 28;
   to_server(&k, 0);
@@ -780,12 +777,8 @@ static void test_backpressure_eof(void) {
   hw__tls_env_destroy(&env);
 
   /* (d) gone while plaintext is kept (nothing leaks: ASan) */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   client_write(&k, three, sizeof(three) - 1);
   rec.limit = 28;
   to_server(&k, 0);
@@ -863,12 +856,8 @@ static void test_close(void) {
   int e;
 
   /* After the write, from outside a call. */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   in_write(rec.t, "bye", 3, 0);
   rec.t->ops->close(rec.t, HW__CLOSE_AFTER_WRITE);
   is_int(k.l->closed, 1 + HW__CLOSE_AFTER_WRITE,
@@ -1096,12 +1085,8 @@ static void test_peer_close(void) {
   hw__buf out = {0};
   tlink k;
 
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   client_write(&k, "req", 3);
   SSL_shutdown(k.c.ssl);
   to_server(&k, 0);
@@ -1130,12 +1115,8 @@ static void test_truncated(void) {
   char *hello;
   uint64_t failed = counted(HW__HANDSHAKE_FAILED);
 
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_open(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 0) != 0)
     return;
-  }
   SSL_do_handshake(k.c.ssl);
   hello = tc_client_take(&k.c, &n);
   lw_read(k.l, hello, n / 2);
@@ -1173,12 +1154,8 @@ static void test_timers(void) {
   char *hello;
 
   /* The head timeout during the handshake, and drain before it. */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_open(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 0) != 0)
     return;
-  }
   SSL_do_handshake(k.c.ssl);
   hello = tc_client_take(&k.c, &n);
   lw_read(k.l, hello, n);
@@ -1191,12 +1168,8 @@ static void test_timers(void) {
   link_close(&k);
   hw__tls_env_destroy(&env);
 
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_open(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 0) != 0)
     return;
-  }
   lw_tell(k.l, hw__tls_proto.drain);
   ok(k.l->closed == 1 + HW__CLOSE_NOW && rec.drains == 0,
      "drain before the handshake: closed at once");
@@ -1204,12 +1177,8 @@ static void test_timers(void) {
   hw__tls_env_destroy(&env);
 
   /* After it, each reaches the protocol; phases pass down. */
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_connect(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 1) != 0)
     return;
-  }
   lw_tell(k.l, hw__tls_proto.timeout);
   lw_tell(k.l, hw__tls_proto.drain);
   ok(rec.timeouts == 1 && rec.drains == 1 && !k.l->closed,
@@ -1347,12 +1316,8 @@ static void test_flights(void) {
   int done = 0;
   uint64_t failed;
 
-  rec_reset();
-  if (env_open(&env, ctx_400, 8443) != 0 ||
-      link_open(&k, &env, 0, NULL, NULL) != 0) {
-    ok(0, "set up");
+  if (fresh(&k, &env, 0) != 0)
     return;
-  }
   for (int i = 0; i < 8 && !done; i++) {
     done = SSL_do_handshake(k.c.ssl) == 1;
     if (!done) {
