@@ -98,8 +98,9 @@ int hw__config_keep_listen(hw__config *cfg, const hw__config_listen *l,
                            const hw__config_tls *tls, size_t n) {
   hw__config_tls *t = calloc(n ? n : 1, sizeof(*t));
   int gone = 0, bad = t == NULL;
+  static const hw__config_tls plain;
   for (size_t i = 0; !bad && i < n; i++) {
-    const hw__config_tls *from = &tls[i];
+    const hw__config_tls *from = tls != NULL ? &tls[i] : &plain;
     size_t j = 0;
     while (j < cfg->nlisten && memcmp(&cfg->listen[j].addr, &l[i].addr,
                                       sizeof(l[i].addr)) != 0)

@@ -109,14 +109,15 @@ void hw__config_free(hw__config *cfg);
  */
 int hw__config_pid_file(const char *path, char **out, char *err,
                         size_t err_len);
-/** Replaces the listen list with plain listeners (for --listen; copied). */
+/** Replaces the listen list with plain listeners (copied). */
 int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
                           size_t n);
 /**
- * A reload keeps the listening sockets: replaces the listen list with `l`
- * (`n` entries, copied), each address keeping the "tls" the reloaded config
- * gives it, or `tls[i]` (copied) when the reloaded config no longer names
- * it.  Returns how many it no longer names, or UV_ENOMEM.
+ * Replaces the listen list with `l` (`n` entries, copied), each address
+ * keeping the "tls" `cfg` gives it, or `tls[i]` (copied; plain TCP when
+ * `tls` is NULL) when `cfg` does not name it: what a reload keeps (the
+ * listening sockets), and what --listen gives.  Returns how many `cfg`
+ * does not name, or UV_ENOMEM.
  */
 int hw__config_keep_listen(hw__config *cfg, const hw__config_listen *l,
                            const hw__config_tls *tls, size_t n);

@@ -139,7 +139,9 @@ static int load(const char *path, const hw__config_listen *listen,
   int r = hw__config_load(path, &cfg, err, err_len);
   if (r != 0)
     return r;
-  if (nlisten > 0 && (r = hw__config_set_listen(cfg, listen, nlisten)) != 0) {
+  /* --listen's addresses: each with the "tls" the config gives it. */
+  if (nlisten > 0 &&
+      (r = hw__config_keep_listen(cfg, listen, NULL, nlisten)) < 0) {
     hw__config_free(cfg);
     snprintf(err, err_len, "out of memory");
     return r;
@@ -508,7 +510,8 @@ int main(int argc, char **argv) {
   if (workers == 0) {
     hw__config_free(cfg);
     r = run_single(config, listen, nlisten, run_dir, pid_file);
-  } else if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
+  } else if (nlisten > 0 &&
+             hw__config_keep_listen(cfg, listen, NULL, nlisten) < 0) {
     hw__config_free(cfg);
     r = 1;
   } else {

@@ -319,6 +319,26 @@ def test_cipher_order(d, certs):
                       % (str(server_order).lower(), want))
 
 
+def test_listen_option(d, certs):
+    """--listen names an address the config serves with TLS: it keeps its
+    tls; another is plain."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    config = {"listen": [dict(tls_listen([certs["a"]]),
+                              address="127.0.0.1:%d" % port)],
+              "modules_dir": hwtest.MODULES_DIR, "workers": 0,
+              "routes": [route("/hello", "hello.so")]}
+    with hwtest.Server(config=config, listen=["127.0.0.1:%d" % port,
+                                              "127.0.0.1:0"]) as srv:
+        tls_port, plain_port = srv.ports
+        t.is_(tls_port, port, "the config's address, given by --listen")
+        still_serving(tls_port, "--listen: it keeps its tls")
+        t.is_(hwtest.one(plain_port, get("/hello")).status, 200,
+              "--listen: another address is plain HTTP")
+
+
 def test_counters(d, certs):
     routes = [route("/hello", "hello.so"), route("/-/status", "status.so")]
     with tls_server([certs["a"]], routes, plain=True) as srv:
@@ -712,6 +732,7 @@ def main():
     test_serving(d, certs)
     test_dual(d, certs)
     test_cipher_order(d, certs)
+    test_listen_option(d, certs)
     test_counters(d, certs)
     test_resumption(d, certs)
     test_bad_input(d, certs)
