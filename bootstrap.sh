@@ -27,10 +27,14 @@ esac
 # disables that service again, since only promtool was wanted.
 # media-types provides /etc/mime.types, the table static.so reads its
 # Content-Types from (without it the module falls back on a short built-in
-# list of the common types).
+# list of the common types).  libssl-dev is OpenSSL 3, which TLS is built
+# on (configure requires it); the openssl command makes the tests'
+# throwaway certificates and is one of the real clients they use (s_client).
+# testssl.sh (the program is /usr/bin/testssl) is what `make check-tls`
+# scans the server's TLS listener with.
 packages=(build-essential autoconf automake libtool pkg-config
-          libuv1-dev libhttp-parser-dev libjansson-dev python3 curl wrk
-          cargo prometheus media-types)
+          libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
+          python3 curl wrk cargo prometheus media-types testssl.sh)
 
 missing=()
 for p in "${packages[@]}"; do

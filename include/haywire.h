@@ -46,6 +46,8 @@
  *        streamed request bodies (body_stream, body_pause); on_abort also
  *        runs when the client ends its side of the connection
  *   1.4  the server's counters: metrics() and the hw_metrics snapshot
+ *   1.5  TLS: tls() and hw_tls_info (the session a request came over);
+ *        hw_metrics appends the TLS handshakes
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -61,7 +63,7 @@ extern "C" {
 #define HW_ABI_MAJOR 1
 /** ABI minor version: new members are only ever appended (the history is
  *  at the top of this file). */
-#define HW_ABI_MINOR 4
+#define HW_ABI_MINOR 5
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -111,6 +113,28 @@ typedef struct hw_str {
   const char *data;
   size_t len;
 } hw_str;
+
+/**
+ * The TLS session a request came over (ABI 1.5), returned by `host->tls`.
+ * Allocated for the request and borrowed as its strings are (freed with
+ * it); the strings are NUL-terminated as well as counted.
+ */
+typedef struct hw_tls_info {
+  /** sizeof(hw_tls_info) as the host filled it: later minors append. */
+  size_t size;
+  /** The protocol version: "TLSv1.2" or "TLSv1.3". */
+  hw_str version;
+  /** The cipher suite, as OpenSSL names it ("TLS_AES_128_GCM_SHA256"). */
+  hw_str cipher;
+  /** The server name the client asked for (SNI, RFC 6066), as it sent it;
+   *  empty when it sent none. */
+  hw_str server_name;
+  /** The application protocol ALPN chose (RFC 7301: "http/1.1"); empty
+   *  when the client offered none. */
+  hw_str alpn;
+  /** Non-zero when the session was resumed from a session ticket. */
+  int resumed;
+} hw_tls_info;
 
 /** One status code's count in a route's series (ABI 1.4). */
 typedef struct hw_metrics_code {
@@ -230,6 +254,11 @@ typedef struct hw_metrics {
   /** The master (if any), then each running worker. */
   const hw_metrics_process *processes;
   size_t nprocesses;
+  /** TLS handshakes (ABI 1.5; check `size`) by how they ended: "full", a
+   *  new session; "resumed", from a session ticket; "failed", an alert,
+   *  bytes that were not TLS, or a client that left or timed out first. */
+  const hw_metrics_count *tls_handshakes;
+  size_t ntls_handshakes;
 } hw_metrics;
 
 /** What `handle` returns. */
@@ -603,6 +632,16 @@ typedef struct hw_host {
    * without metrics (`--disable-metrics`).
    */
   const hw_metrics *(*metrics)(hw_request *req);
+
+  /* ---- ABI 1.5 (check HW_HOST_HAS(host, member) first) ---- */
+
+  /**
+   * The TLS session the request came over (see hw_tls_info), or NULL: over
+   * plain TCP, once its client has gone, or when out of memory.  Allocated
+   * for the request (freed with it).  From `handle` or on a deferred
+   * request.
+   */
+  const hw_tls_info *(*tls)(hw_request *req);
 } hw_host;
 
 /** Non-zero if the host table `host` has `member`: a host of an older minor

@@ -342,6 +342,11 @@ typedef struct bound_text {
  * length: a NULL array counts as empty, so that a host's slip cannot make
  * the module read through NULL. */
 #define COUNT(p, n) ((p) != NULL ? (n) : 0)
+/* A snapshot of ABI 1.5 or later has the TLS handshakes (hw_metrics grows
+ * by appending: an older host fills less). */
+#define HAS_TLS(m)                                                             \
+  ((m)->size >= offsetof(hw_metrics, ntls_handshakes) + sizeof(size_t) &&      \
+   (m)->tls_handshakes != NULL)
 
 /* ------------------------------------------------------------------------
  * JSON: one object, the field names of the README (stable: scripts read
@@ -436,7 +441,12 @@ static void render_json(out *o, const hw_metrics *m, const bound_text *le) {
   put_u64(o, m->accepts_paused);
   puts_(o, ",\"timeouts\":");
   json_counts(o, m->timeouts, m->ntimeouts);
-  puts_(o, "},\"routes\":[");
+  puts_(o, "},\"tls_handshakes\":");
+  if (HAS_TLS(m))
+    json_counts(o, m->tls_handshakes, m->ntls_handshakes);
+  else
+    puts_(o, "{}");
+  puts_(o, ",\"routes\":[");
   for (size_t i = 0; i < COUNT(m->routes, m->nroutes); i++) {
     if (i > 0)
       put(o, ",", 1);
@@ -595,6 +605,12 @@ static void render_prometheus(out *o, const hw_metrics *m,
          "Connections closed by a timeout, by kind.");
   samples_counts(o, "haywire_connection_timeouts_total", "kind", m->timeouts,
                  m->ntimeouts);
+  if (HAS_TLS(m)) {
+    family(o, "haywire_tls_handshakes_total", "counter",
+           "TLS handshakes, by how they ended.");
+    samples_counts(o, "haywire_tls_handshakes_total", "result",
+                   m->tls_handshakes, m->ntls_handshakes);
+  }
 
   family(o, "haywire_http_requests_total", "counter",
          "Requests, by route and status code.");
@@ -836,7 +852,8 @@ static hw_handle_result status_handle(void *state, hw_request *req,
   }
 
   m = host->metrics(req);
-  if (m == NULL || m->size < sizeof(hw_metrics))
+  /* (A 1.4 host's snapshot ends at the processes: HAS_TLS says.) */
+  if (m == NULL || m->size < offsetof(hw_metrics, tls_handshakes))
     return answer_text(host, res, 503,
                        "status: the server's counters are unavailable "
                        "(built with --disable-metrics, or out of memory)\n");

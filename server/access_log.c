@@ -395,6 +395,12 @@ static void json_line(hw__access_log *al, hw__buf *b, const hw__access_record *r
   put_u64(b, r->generation);
   PUT(b, ",\"worker\":");
   put_u64(b, (uint64_t)al->worker);
+  PUT(b, ",\"tls\":"); /* null over plain TCP */
+  put_jstr(b, r->tls, r->tls != NULL ? strlen(r->tls) : 0);
+  PUT(b, ",\"sni\":");
+  put_jstr(b, r->tls != NULL ? r->sni.data : NULL, r->sni.len);
+  PUT(b, ",\"alpn\":");
+  put_jstr(b, r->alpn, r->alpn != NULL ? strlen(r->alpn) : 0);
   PUT(b, "}\n");
 }
 
@@ -449,7 +455,7 @@ void hw__access_log_write(hw__access_log *al, hw__access_file *f,
    * takes at most 6), so that no append below can fail half-way. */
   if (hw__buf_reserve(b, 6 * (r->remote.len + r->host.len + r->method.len +
                               r->target.len + r->referer.len +
-                              r->user_agent.len +
+                              r->user_agent.len + r->sni.len +
                               (r->route ? strlen(r->route) : 0) +
                               (r->module ? strlen(r->module) : 0)) +
                              512) != 0) {

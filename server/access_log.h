@@ -74,6 +74,9 @@ typedef struct hw__access_record {
   const char *route;      /* the route's prefix, or NULL */
   const char *module;     /* its module's name, or NULL */
   unsigned generation;
+  const char *tls;        /* "TLSv1.3", or NULL over plain TCP */
+  const char *alpn;       /* what ALPN chose, or "" */
+  hw__access_text sni;    /* the name the client asked for */
 } hw__access_record;
 
 /** Sets up an empty table for worker slot `worker` on `loop` (NULL: no

@@ -74,7 +74,7 @@ static int build(const char *path, const hw__config_listen *listen,
     hw__config_free(cfg);
     return r;
   }
-  if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
+  if (nlisten > 0 && hw__config_keep_listen(cfg, listen, NULL, nlisten) < 0) {
     hw__config_free(cfg);
     snprintf(err, err_len, "out of memory");
     return UV_ENOMEM;

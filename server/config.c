@@ -1,9 +1,10 @@
 /*
  * config.c - reads routes.json into a plain hw__config and validates it
- * strictly.  This is the only unit that includes jansson: nothing of jansson
- * crosses into the rest of the server or into modules (a route's "config"
- * leaves here as JSON text), so the JSON library can be swapped by touching
- * this file alone.
+ * strictly.  With config_listen.c (a listen entry), config_write.c (the
+ * config written back) and modconf.c (a route's config for its module),
+ * the only units that include jansson: nothing of jansson crosses into the
+ * rest of the server or into modules (a route's "config" leaves here as
+ * JSON text), so the JSON library can be swapped by touching these alone.
  *
  * Every error is one line of the form "<file>: <key>: <reason>", naming the
  * key as a path such as routes[2].module, because the user has to find the
@@ -29,29 +30,28 @@
 #include "listen.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
-#define DEFAULT_LIMIT_BODY (1024 * 1024)
-#define DEFAULT_LIMIT_REQUEST_LINE 8192
-#define DEFAULT_LIMIT_HEADER_BYTES 16384
-#define DEFAULT_LIMIT_HEADERS 100
-#define DEFAULT_LIMIT_CONNECTIONS 10000
-#define DEFAULT_LIMIT_BACKLOG 4096
-#define DEFAULT_LIMIT_BODY_MIN_RATE 500
 
-/* The integer keys of "limits": where each is stored and what it counts
- * (named in the error message). */
+/* The integer keys of "limits" and "timeouts_ms" (config.h's lists). */
 static const struct limit_key {
   const char *name;
   size_t offset;
   const char *unit;
+  size_t dflt;
 } limit_keys[] = {
-    {"body", offsetof(hw__config, limit_body), "bytes"},
-    {"request_line", offsetof(hw__config, limit_request_line), "bytes"},
-    {"header_bytes", offsetof(hw__config, limit_header_bytes), "bytes"},
-    {"headers", offsetof(hw__config, limit_headers), "header fields"},
-    {"connections", offsetof(hw__config, limit_connections), "connections"},
-    {"backlog", offsetof(hw__config, limit_backlog), "connections"},
-    {"body_min_rate", offsetof(hw__config, limit_body_min_rate),
-     "bytes per second, 0 for none"},
+#define LIMIT_KEY(name, field, unit, dflt)                                     \
+  {#name, offsetof(hw__config, field), unit, dflt},
+    HW__CONFIG_LIMITS(LIMIT_KEY)
+#undef LIMIT_KEY
+};
+
+static const struct timeout_key {
+  const char *name;
+  size_t offset;
+  uint64_t dflt;
+} timeout_keys[] = {
+#define TIMEOUT_KEY(name, field, dflt) {#name, offsetof(hw__config, field), dflt},
+    HW__CONFIG_TIMEOUTS(TIMEOUT_KEY)
+#undef TIMEOUT_KEY
 };
 
 static int fail(char *err, size_t err_len, const char *path, const char *key,
@@ -69,30 +69,57 @@ static int fail(char *err, size_t err_len, const char *path, const char *key,
   return UV_EINVAL;
 }
 
-static const char *json_type_name(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  case JSON_NULL: return "null";
-  }
-  return "unknown";
+static void free_tls(hw__config *cfg) {
+  for (size_t i = 0; cfg->tls != NULL && i < cfg->nlisten; i++)
+    hw__config_listen_free(&cfg->tls[i]);
+  free(cfg->tls);
+  cfg->tls = NULL;
 }
 
 int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
                           size_t n) {
   hw__config_listen *copy = calloc(n ? n : 1, sizeof(*copy));
-  if (copy == NULL)
+  hw__config_tls *tls = calloc(n ? n : 1, sizeof(*tls));
+  if (copy == NULL || tls == NULL) {
+    free(copy);
+    free(tls);
     return UV_ENOMEM;
+  }
   memcpy(copy, l, n * sizeof(*copy));
+  free_tls(cfg);
   free(cfg->listen);
   cfg->listen = copy;
+  cfg->tls = tls;
   cfg->nlisten = n;
   return 0;
+}
+
+int hw__config_keep_listen(hw__config *cfg, const hw__config_listen *l,
+                           const hw__config_tls *tls, size_t n) {
+  hw__config_tls *t = calloc(n ? n : 1, sizeof(*t));
+  int gone = 0, bad = t == NULL;
+  static const hw__config_tls plain;
+  for (size_t i = 0; !bad && i < n; i++) {
+    const hw__config_tls *from = tls != NULL ? &tls[i] : &plain;
+    size_t j = 0;
+    while (j < cfg->nlisten && memcmp(&cfg->listen[j].addr, &l[i].addr,
+                                      sizeof(l[i].addr)) != 0)
+      j++;
+    if (j < cfg->nlisten)
+      from = &cfg->tls[j];
+    else
+      gone++;
+    bad = hw__config_listen_copy(&t[i], from) != 0;
+  }
+  if (bad || hw__config_set_listen(cfg, l, n) != 0) {
+    for (size_t i = 0; t != NULL && i < n; i++)
+      hw__config_listen_free(&t[i]);
+    free(t);
+    return UV_ENOMEM;
+  }
+  free(cfg->tls);
+  cfg->tls = t;
+  return gone;
 }
 
 /* A prefix is the start of a path on a segment boundary: it begins with '/',
@@ -147,7 +174,7 @@ static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
 
   if (!json_is_object(v))
     return fail(err, err_len, path, "limits", "must be an object, not %s",
-                json_type_name(v));
+                hw__config_listen_type(v));
   json_object_foreach(v, k, x) {
     const struct limit_key *lk = NULL;
     char key[160];
@@ -166,19 +193,6 @@ static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
   return 0;
 }
 
-/* timeouts_ms keys, their defaults (milliseconds) and where they go. */
-static const struct timeout_key {
-  const char *name;
-  size_t offset;
-  uint64_t dflt;
-} timeout_keys[] = {
-    {"head", offsetof(hw__config, timeout_head_ms), 10000},
-    {"body_idle", offsetof(hw__config, timeout_body_idle_ms), 30000},
-    {"keepalive", offsetof(hw__config, timeout_keepalive_ms), 5000},
-    {"write", offsetof(hw__config, timeout_write_ms), 30000},
-    {"drain", offsetof(hw__config, drain_ms), 30000},
-};
-
 static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
                           char *err, size_t err_len) {
   const char *k;
@@ -187,7 +201,7 @@ static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
 
   if (!json_is_object(v))
     return fail(err, err_len, path, "timeouts_ms", "must be an object, not %s",
-                json_type_name(v));
+                hw__config_listen_type(v));
   json_object_foreach(v, k, x) {
     const struct timeout_key *tk = NULL;
     for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
@@ -218,7 +232,7 @@ static int resolve(const char *name, const char *path, int absolute,
   if ((base = dir_of(path)) == NULL)
     return UV_ENOMEM;
   if (absolute && base[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
-    char *b = path_join(cwd, base);
+    char *b = strcmp(base, ".") == 0 ? strdup(cwd) : path_join(cwd, base);
     free(base);
     if ((base = b) == NULL)
       return UV_ENOMEM;
@@ -255,7 +269,7 @@ static int parse_access_log(json_t *v, const char *key, const char *path,
   if (!json_is_object(v))
     return fail(err, err_len, path, key,
                 "must be false or {\"path\": ..., \"format\": ...}, not %s",
-                json_type_name(v));
+                hw__config_listen_type(v));
   json_object_foreach(v, k, x) {
     snprintf(sub, sizeof(sub), "%s.%s", key, k);
     if (strcmp(k, "path") == 0 && json_is_string(x) &&
@@ -295,7 +309,7 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
   snprintf(key, sizeof(key), "routes[%zu]", i);
   if (!json_is_object(v))
     return fail(err, err_len, path, key, "must be an object, not %s",
-                json_type_name(v));
+                hw__config_listen_type(v));
   json_object_foreach(v, k, x) {
     if (strcmp(k, "prefix") == 0)
       prefix = x;
@@ -320,7 +334,7 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
     return fail(err, err_len, path, key, "missing");
   if (!json_is_string(prefix))
     return fail(err, err_len, path, key, "must be a string, not %s",
-                json_type_name(prefix));
+                hw__config_listen_type(prefix));
   if ((why = prefix_problem(json_string_value(prefix))) != NULL)
     return fail(err, err_len, path, key, "\"%s\" %s", json_string_value(prefix),
                 why);
@@ -336,7 +350,7 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
     return fail(err, err_len, path, key, "missing");
   if (!json_is_string(module))
     return fail(err, err_len, path, key, "must be a string, not %s",
-                json_type_name(module));
+                hw__config_listen_type(module));
   rc->module = strdup(json_string_value(module));
   if (rc->module == NULL || rc->prefix == NULL)
     return UV_ENOMEM;
@@ -399,7 +413,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
 
   if (!json_is_object(root))
     return fail(err, err_len, path, "(top level)", "must be an object, not %s",
-                json_type_name(root));
+                hw__config_listen_type(root));
   json_object_foreach(root, k, x) {
     if (strcmp(k, "listen") == 0) {
       listen = x;
@@ -423,7 +437,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
       else
         return fail(err, err_len, path, "workers",
                     "must be an integer or \"auto\", not %s",
-                    json_type_name(x));
+                    hw__config_listen_type(x));
     } else if (strcmp(k, "thread_pool") == 0) {
       /* libuv's pool, shared by module work and the server's file reads;
        * read once when a worker starts. */
@@ -479,28 +493,34 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
   } else {
     if (!json_is_array(listen) || json_array_size(listen) == 0)
       return fail(err, err_len, path, "listen",
-                  "must be a non-empty array of \"HOST:PORT\" strings");
+                  "must be a non-empty array of \"HOST:PORT\" strings or "
+                  "{\"address\": ..., \"tls\": ...} objects");
     cfg->nlisten = json_array_size(listen);
     cfg->listen = calloc(cfg->nlisten, sizeof(*cfg->listen));
-    if (cfg->listen == NULL)
+    cfg->tls = calloc(cfg->nlisten, sizeof(*cfg->tls));
+    if (cfg->listen == NULL || cfg->tls == NULL ||
+        resolve("", path, 1, &base) != 0)
       return UV_ENOMEM;
     for (size_t i = 0; i < cfg->nlisten; i++) {
-      json_t *e = json_array_get(listen, i);
-      char why[160];
+      char why[512];
       snprintf(key, sizeof(key), "listen[%zu]", i);
-      if (!json_is_string(e))
-        return fail(err, err_len, path, key, "must be a string, not %s",
-                    json_type_name(e));
-      if (hw__listen_parse(json_string_value(e), &cfg->listen[i], why,
-                           sizeof(why)) != 0)
-        return fail(err, err_len, path, key, "%s", why);
+      r = hw__config_listen_parse(json_array_get(listen, i), key, base,
+                                  &cfg->listen[i], &cfg->tls[i], why,
+                                  sizeof(why));
+      if (r != 0) {
+        free(base);
+        if (r == UV_EINVAL)
+          snprintf(err, err_len, "%s: %s", path, why);
+        return r;
+      }
     }
+    free(base);
   }
 
   if (routes != NULL) {
     if (!json_is_array(routes))
       return fail(err, err_len, path, "routes", "must be an array, not %s",
-                  json_type_name(routes));
+                  hw__config_listen_type(routes));
     cfg->routes = calloc(json_array_size(routes) + 1, sizeof(*cfg->routes));
     if (cfg->routes == NULL)
       return UV_ENOMEM;
@@ -536,13 +556,8 @@ int hw__config_parse(const char *text, size_t len, const char *path,
     return UV_ENOMEM;
   }
   cfg->path = strdup(path);
-  cfg->limit_body = DEFAULT_LIMIT_BODY;
-  cfg->limit_request_line = DEFAULT_LIMIT_REQUEST_LINE;
-  cfg->limit_header_bytes = DEFAULT_LIMIT_HEADER_BYTES;
-  cfg->limit_headers = DEFAULT_LIMIT_HEADERS;
-  cfg->limit_connections = DEFAULT_LIMIT_CONNECTIONS;
-  cfg->limit_backlog = DEFAULT_LIMIT_BACKLOG;
-  cfg->limit_body_min_rate = DEFAULT_LIMIT_BODY_MIN_RATE;
+  for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
+    *(size_t *)((char *)cfg + limit_keys[i].offset) = limit_keys[i].dflt;
   for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__CONFIG_WORKERS_AUTO;
@@ -627,6 +642,7 @@ void hw__config_free(hw__config *cfg) {
   }
   free(cfg->access_log.path);
   free(cfg->routes);
+  free_tls(cfg);
   free(cfg->listen);
   free(cfg->modules_dir);
   free(cfg->pid_file);
@@ -634,86 +650,17 @@ void hw__config_free(hw__config *cfg) {
   free(cfg);
 }
 
-static json_t *access_log_json(const hw__config_alog *a) {
-  if (a->mode != HW__ALOG_ON)
-    return json_false();
-  return json_pack("{s:s,s:s}", "path", a->path, "format",
-                   a->json ? "json" : "combined");
-}
-
-char *hw__config_to_json(const hw__config *cfg) {
-  json_t *root = json_object(), *listen = json_array(), *routes = json_array();
-  json_t *limits = json_object(), *timeouts = json_object();
-  char *text = NULL;
-  int bad = root == NULL || listen == NULL || routes == NULL ||
-            limits == NULL || timeouts == NULL;
-
-  for (size_t i = 0; !bad && i < cfg->nlisten; i++)
-    bad |= json_array_append_new(listen, json_string(cfg->listen[i].text));
-  for (size_t i = 0; !bad && i < cfg->nroutes; i++) {
-    const hw__route_conf *rc = &cfg->routes[i];
-    json_error_t jerr;
-    json_t *route = json_object();
-    json_t *conf = json_loads(rc->config_json, JSON_DECODE_ANY, &jerr);
-    bad |= route == NULL || conf == NULL;
-    if (!bad) {
-      bad |= json_object_set_new(route, "prefix", json_string(rc->prefix));
-      bad |= json_object_set_new(route, "module", json_string(rc->module_path));
-      bad |= json_object_set_new(route, "config", conf);
-      bad |= json_object_set_new(
-          route, "body", json_string(rc->body_stream ? "stream" : "buffer"));
-      if (rc->body_limit != 0)
-        bad |= json_object_set_new(route, "body_limit",
-                                   json_integer((json_int_t)rc->body_limit));
-      if (rc->access_log.mode != HW__ALOG_INHERIT)
-        bad |= json_object_set_new(route, "access_log",
-                                   access_log_json(&rc->access_log));
-      conf = NULL;
-      bad |= json_array_append(routes, route);
-    }
-    json_decref(conf);
-    json_decref(route);
-  }
-  if (!bad) {
-    for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
-      bad |= json_object_set_new(
-          limits, limit_keys[i].name,
-          json_integer((json_int_t) * (const size_t *)((const char *)cfg +
-                                                      limit_keys[i].offset)));
-    for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
-      bad |= json_object_set_new(
-          timeouts, timeout_keys[i].name,
-          json_integer(
-              (json_int_t) *
-              (const uint64_t *)((const char *)cfg + timeout_keys[i].offset)));
-    bad |= json_object_set(root, "listen", listen);
-    bad |=
-        json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
-    bad |= json_object_set_new(root, "workers",
-                               cfg->workers == HW__CONFIG_WORKERS_AUTO
-                                   ? json_string("auto")
-                                   : json_integer(cfg->workers));
-    bad |= json_object_set_new(root, "thread_pool",
-                               json_integer((json_int_t)cfg->thread_pool));
-    bad |= json_object_set(root, "limits", limits);
-    bad |= json_object_set(root, "timeouts_ms", timeouts);
-    bad |= json_object_set_new(root, "access_log",
-                               access_log_json(&cfg->access_log));
-    bad |= json_object_set(root, "routes", routes);
-  }
-  if (!bad)
-    text = json_dumps(root, JSON_INDENT(2));
-  json_decref(listen);
-  json_decref(routes);
-  json_decref(limits);
-  json_decref(timeouts);
-  json_decref(root);
-  return text;
-}
-
 void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap) {
   for (size_t i = 0; i < cfg->nroutes; i++)
     if (cfg->routes[i].source_path != NULL)
       hw__buf_replace_all(msg, cap, cfg->routes[i].module_path,
                           cfg->routes[i].source_path);
+  for (size_t l = 0; cfg->tls != NULL && l < cfg->nlisten; l++)
+    for (size_t i = 0; i < cfg->tls[l].ncerts; i++) {
+      const hw__config_cert *c = &cfg->tls[l].certs[i];
+      if (c->cert_source != NULL)
+        hw__buf_replace_all(msg, cap, c->cert, c->cert_source);
+      if (c->key_source != NULL)
+        hw__buf_replace_all(msg, cap, c->key, c->key_source);
+    }
 }

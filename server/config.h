@@ -10,12 +10,31 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "config_listen.h"
 #include "listen.h"
 
 #define HW__CONFIG_WORKERS_AUTO (-1)
 #define HW__CONFIG_WORKERS_MAX 256
 #define HW__CONFIG_POOL_DEFAULT 4
 #define HW__CONFIG_POOL_MAX 1024
+
+/* The integer keys of "limits": name, field, unit (for messages), default. */
+#define HW__CONFIG_LIMITS(X)                                                   \
+  X(body, limit_body, "bytes", 1024 * 1024)                                    \
+  X(request_line, limit_request_line, "bytes", 8192)                           \
+  X(header_bytes, limit_header_bytes, "bytes", 16384)                          \
+  X(headers, limit_headers, "header fields", 100)                              \
+  X(connections, limit_connections, "connections", 10000)                      \
+  X(backlog, limit_backlog, "connections", 4096)                               \
+  X(body_min_rate, limit_body_min_rate, "bytes per second, 0 for none", 500)
+
+/* The keys of "timeouts_ms": name, field, default (milliseconds). */
+#define HW__CONFIG_TIMEOUTS(X)                                                 \
+  X(head, timeout_head_ms, 10000)                                              \
+  X(body_idle, timeout_body_idle_ms, 30000)                                    \
+  X(keepalive, timeout_keepalive_ms, 5000)                                     \
+  X(write, timeout_write_ms, 30000)                                            \
+  X(drain, drain_ms, 30000)
 
 /** An "access_log" value.  The top level's is off or on (the default:
  *  off); a route's may also be absent: then the top level's applies. */
@@ -49,6 +68,7 @@ typedef struct hw__config {
   char *modules_dir; /* resolved against the config file's directory */
   char *pid_file;    /* "pid_file", resolved the same way; NULL: absent */
   hw__config_listen *listen;
+  hw__config_tls *tls; /* one per listen entry: ncerts 0 is plain TCP */
   size_t nlisten;
   int workers;                   /* HW__CONFIG_WORKERS_AUTO, 0 or N */
   unsigned thread_pool;          /* thread_pool: libuv's pool size */
@@ -89,15 +109,18 @@ void hw__config_free(hw__config *cfg);
  */
 int hw__config_pid_file(const char *path, char **out, char *err,
                         size_t err_len);
-/** Replaces the listen list (for --listen; copied). */
+/** Replaces the listen list with plain listeners (copied). */
 int hw__config_set_listen(hw__config *cfg, const hw__config_listen *l,
                           size_t n);
 /**
- * Writes the config back as JSON text (caller frees), with every module as
- * the absolute path in module_path, so that another process (the reload
- * preflight, a worker) reads exactly this configuration.  NULL on failure.
+ * Replaces the listen list with `l` (`n` entries, copied), each address
+ * keeping the "tls" `cfg` gives it, or `tls[i]` (copied; plain TCP when
+ * `tls` is NULL) when `cfg` does not name it: what a reload keeps (the
+ * listening sockets), and what --listen gives.  Returns how many `cfg`
+ * does not name, or UV_ENOMEM.
  */
-char *hw__config_to_json(const hw__config *cfg);
+int hw__config_keep_listen(hw__config *cfg, const hw__config_listen *l,
+                           const hw__config_tls *tls, size_t n);
 /** Rewrites private-copy paths in a message as the user's files. */
 void hw__config_user_paths(const hw__config *cfg, char *msg, size_t cap);
 

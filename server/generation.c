@@ -16,6 +16,7 @@
 #include "generation.h"
 #include "modconf.h"
 #include "timer.h"
+#include "tls_ctx.h"
 
 static hw__module *find_module(hw__generation *g, const char *path) {
   for (size_t i = 0; i < g->nmodules; i++)
@@ -46,6 +47,26 @@ int hw__generation_build(hw__config *cfg, unsigned id, const hw_host *host,
     snprintf(err, err_len, "%s: out of memory", cfg->path);
     r = UV_ENOMEM;
     goto fail;
+  }
+
+  /* The TLS contexts first: a certificate that does not load is cheaper
+   * to find than a module's init. */
+  g->tls = calloc(cfg->nlisten + 1, sizeof(*g->tls));
+  if (g->tls == NULL) {
+    snprintf(err, err_len, "%s: out of memory", cfg->path);
+    r = UV_ENOMEM;
+    goto fail;
+  }
+  for (size_t i = 0; i < cfg->nlisten; i++) {
+    char key[32];
+    if (cfg->tls == NULL || cfg->tls[i].ncerts == 0)
+      continue;
+    snprintf(key, sizeof(key), "listen[%zu]", i);
+    if ((r = hw__tls_ctx_build(&cfg->tls[i], key, &g->tls[i], why,
+                               sizeof(why))) != 0) {
+      snprintf(err, err_len, "%s: %s", cfg->path, why);
+      goto fail;
+    }
   }
 
   /* Load each distinct file once; several routes may share it, each with
@@ -144,6 +165,9 @@ void hw__generation_free(hw__generation *g) {
   hw__generation_fini(g);
   for (size_t i = 0; i < g->nmodules; i++)
     hw__module_unload(g->modules[i]);
+  for (size_t i = 0; g->tls != NULL && i < g->config->nlisten; i++)
+    hw__tls_ctx_unref(g->tls[i]);
+  free(g->tls);
   free(g->modules);
   free(g->routes);
   hw__router_free(g->router);

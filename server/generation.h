@@ -62,6 +62,8 @@ struct hw__generation {
   size_t nmodules;
   struct hw__access_file *access_log; /* where requests no route answered
                                          are logged (set by the worker) */
+  struct hw__tls_ctx **tls; /* per listen entry: its TLS contexts, or NULL
+                               for plain TCP (references) */
 };
 
 /**

@@ -75,9 +75,10 @@ static void cancel(hw_request *req);
 static int peer(const hw_request *req, char *buf, size_t len);
 static size_t unsent(const hw_request *req);
 static int sends_files(const hw_request *req);
+static int tls_of(const hw_request *req, hw__transport_tls *out);
 
-static const hw__request_sink sink = {ready,  cancel, peer,
-                                      ready,  unsent, sends_files};
+static const hw__request_sink sink = {ready,  cancel,      peer,  ready,
+                                      unsent, sends_files, tls_of};
 
 /* A streamed body its module holds back: nothing more is read. */
 static int body_held(const h1 *h) {
@@ -520,6 +521,12 @@ static int peer(const hw_request *req, char *buf, size_t len) {
 static size_t unsent(const hw_request *req) {
   const h1 *h = req->owner;
   return req == h->qhead ? h->t->unsent : 0;
+}
+
+/* Its connection's TLS session, when it has one. */
+static int tls_of(const hw_request *req, hw__transport_tls *out) {
+  const h1 *h = req->owner;
+  return h->t->ops->tls != NULL ? h->t->ops->tls(h->t, out) : UV_ENOTSUP;
 }
 
 /* Whether its transport sends file regions from the file. */

@@ -407,6 +407,34 @@ static const hw_metrics *host_metrics(hw_request *req) {
 #endif
 }
 
+/* Copied for the request: the connection may close before it is freed. */
+static int tls_str(hw_request *req, hw_str *out, const char *s) {
+  size_t n = strlen(s);
+  char *p = host_alloc(req, n + 1);
+  if (p == NULL)
+    return -1;
+  memcpy(p, s, n + 1);
+  *out = (hw_str){p, n};
+  return 0;
+}
+
+static const hw_tls_info *host_tls(hw_request *req) {
+  hw__transport_tls t;
+  hw_tls_info *info;
+  if (req == NULL || hw__request_tls(req, &t) != 0 ||
+      (info = host_alloc(req, sizeof(*info))) == NULL)
+    return NULL;
+  memset(info, 0, sizeof(*info));
+  info->size = sizeof(*info);
+  info->resumed = t.resumed;
+  if (tls_str(req, &info->version, t.version) != 0 ||
+      tls_str(req, &info->cipher, t.cipher) != 0 ||
+      tls_str(req, &info->server_name, t.sni) != 0 ||
+      tls_str(req, &info->alpn, t.alpn) != 0)
+    return NULL;
+  return info;
+}
+
 const hw_host hw__host = {
     .abi_major = HW_ABI_MAJOR,
     .abi_minor = HW_ABI_MINOR,
@@ -458,4 +486,5 @@ const hw_host hw__host = {
     .body_stream = host_body_stream,
     .body_pause = host_body_pause,
     .metrics = host_metrics,
+    .tls = host_tls,
 };

@@ -28,6 +28,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "tickets.h"
 #include "master.h"
 #include "pidfile.h"
 #include "process.h"
@@ -50,11 +51,12 @@
 #define VERSION_STRING "haywire " PACKAGE_VERSION
 
 enum { OPT_WORKERS = 256, OPT_SINGLE, OPT_PID_FILE, OPT_WORKER,
-       OPT_GENERATION, OPT_LISTEN_FDS, OPT_SLOT_FILE, OPT_METRICS_FD };
+       OPT_GENERATION, OPT_LISTEN_FDS, OPT_SLOT_FILE, OPT_METRICS_FD,
+       OPT_TICKETS_FD };
 
 /* What the master tells a worker it starts (not options for people). */
 typedef struct worker_args {
-  int id, nfds, gen_id, metrics_fd;
+  int id, nfds, gen_id, metrics_fd, tickets_fd;
   const char *note_file;
 } worker_args;
 
@@ -137,7 +139,9 @@ static int load(const char *path, const hw__config_listen *listen,
   int r = hw__config_load(path, &cfg, err, err_len);
   if (r != 0)
     return r;
-  if (nlisten > 0 && (r = hw__config_set_listen(cfg, listen, nlisten)) != 0) {
+  /* --listen's addresses: each with the "tls" the config gives it. */
+  if (nlisten > 0 &&
+      (r = hw__config_keep_listen(cfg, listen, NULL, nlisten)) < 0) {
     hw__config_free(cfg);
     snprintf(err, err_len, "out of memory");
     return r;
@@ -220,6 +224,9 @@ static int run_single(const char *config, const hw__config_listen *listen,
     hw__log(HW_LOG_WARN, "cannot make the counters' memory: no metrics");
   hw__metrics_started(gen->id);
 #endif
+  if (hw__tickets_create() != 0 ||
+      hw__tickets_start(loop, HW__TICKETS_ROTATE_MS) != 0)
+    hw__log(HW_LOG_WARN, "cannot make TLS ticket keys: no resumption");
   if ((r = hw__worker_init(&w, loop, gen)) != 0) {
     hw__log(HW_LOG_ERROR, "cannot start: %s", uv_strerror(r));
     return hw__worker_abandon(&w);
@@ -260,6 +267,8 @@ static int run_worker(const worker_args *wa, const char *snapshot) {
   /* The counters first: the generation's routes find their series. */
   if (wa->metrics_fd >= 0 && hw__metrics_attach(wa->metrics_fd, (unsigned)id))
     hw__log(HW_LOG_WARN, "cannot map the counters' memory: not counting");
+  if (wa->tickets_fd >= 0 && hw__tickets_attach(wa->tickets_fd) != 0)
+    hw__log(HW_LOG_WARN, "cannot map the TLS ticket keys: no resumption");
   memset(&w, 0, sizeof(w));
   w.id = id;
   if (hw__config_load(snapshot, &cfg, err, sizeof(err)) != 0 ||
@@ -366,6 +375,8 @@ static int take_worker_opt(int ch, const char *arg, worker_args *wa) {
     return parse_int(arg, 1, MAX_LISTEN, &wa->nfds) != 0;
   case OPT_METRICS_FD:
     return parse_int(arg, -1, 1 << 20, &wa->metrics_fd) != 0; /* -1: none */
+  case OPT_TICKETS_FD:
+    return parse_int(arg, -1, 1 << 20, &wa->tickets_fd) != 0;
   case OPT_SLOT_FILE:
     wa->note_file = arg;
     return 0;
@@ -392,6 +403,7 @@ int main(int argc, char **argv) {
       {"listen-fds", required_argument, NULL, OPT_LISTEN_FDS},
       {"slot-file", required_argument, NULL, OPT_SLOT_FILE},
       {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
+      {"tickets-fd", required_argument, NULL, OPT_TICKETS_FD},
       {NULL, 0, NULL, 0},
   };
   const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
@@ -399,7 +411,7 @@ int main(int argc, char **argv) {
   char *cfg_pid_file = NULL;
   hw__config_listen listen[MAX_LISTEN];
   size_t nlisten = 0;
-  worker_args wa = {0, 0, 1, -1, NULL};
+  worker_args wa = {0, 0, 1, -1, -1, NULL};
   int test = 0, ch, workers = -2, r;
   char err[4096];
   hw__config *cfg;
@@ -498,7 +510,8 @@ int main(int argc, char **argv) {
   if (workers == 0) {
     hw__config_free(cfg);
     r = run_single(config, listen, nlisten, run_dir, pid_file);
-  } else if (nlisten > 0 && hw__config_set_listen(cfg, listen, nlisten) != 0) {
+  } else if (nlisten > 0 &&
+             hw__config_keep_listen(cfg, listen, NULL, nlisten) < 0) {
     hw__config_free(cfg);
     r = 1;
   } else {

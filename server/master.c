@@ -45,6 +45,7 @@
 #include "process.h"
 #include "metrics.h"
 #include "reload.h"
+#include "tickets.h"
 
 #define RESTART_WINDOW_MS 10000
 #define RESTART_BURST 5
@@ -292,10 +293,14 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
 static void spawn_slot(slot *s) {
   master *m = s->m;
   char exe[4096], path[4096], id[16], gen[16], nfds[16], snap[4352];
-  char state[4200], mfd[16];
+  char state[4200], mfd[16], tfd[16];
   size_t exe_len = sizeof(exe);
-  char *args[16];
-  int metrics_fd = hw__metrics_fd();
+  /* The shared regions follow the sockets: the counters, the ticket keys. */
+  char *args[] = {exe,         "--worker",      id,    "--generation",
+                  gen,         "--listen-fds",  nfds,  "--slot-file",
+                  state,       "-c",            snap,  "--metrics-fd",
+                  mfd,         "--tickets-fd",  tfd,   NULL};
+  int metrics_fd = hw__metrics_fd(), tickets_fd = hw__tickets_fd();
   uv_stdio_container_t *stdio;
   uv_process_options_t opt;
   size_t n = m->cfg->nlisten;
@@ -309,23 +314,10 @@ static void spawn_slot(slot *s) {
   snprintf(nfds, sizeof(nfds), "%zu", n);
   hw__reload_snapshot(&m->rl, m->rl.last_id, snap, sizeof(snap));
   snprintf(state, sizeof(state), "%s/slot-%d", m->rl.run_dir, s->id);
-  args[0] = exe;
-  args[1] = "--worker";
-  args[2] = id;
-  args[3] = "--generation";
-  args[4] = gen;
-  args[5] = "--listen-fds";
-  args[6] = nfds;
-  args[7] = "--slot-file";
-  args[8] = state;
-  args[9] = "-c";
-  args[10] = snap;
-  args[11] = "--metrics-fd"; /* the counters, after the sockets */
-  args[12] = mfd;
-  args[13] = NULL;
   snprintf(mfd, sizeof(mfd), "%d", metrics_fd >= 0 ? (int)(4 + n) : -1);
+  snprintf(tfd, sizeof(tfd), "%d", tickets_fd >= 0 ? (int)(5 + n) : -1);
 
-  stdio = calloc(5 + n, sizeof(*stdio));
+  stdio = calloc(6 + n, sizeof(*stdio));
   if (stdio == NULL)
     return;
   uv_pipe_init(m->loop, &s->ctl, 0);
@@ -343,6 +335,8 @@ static void spawn_slot(slot *s) {
   }
   stdio[4 + n].flags = metrics_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[4 + n].data.fd = metrics_fd;
+  stdio[5 + n].flags = tickets_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[5 + n].data.fd = tickets_fd;
   memset(&opt, 0, sizeof(opt));
   opt.file = hw__process_exec_path(path, sizeof(path));
   if (opt.file == NULL)
@@ -350,7 +344,7 @@ static void spawn_slot(slot *s) {
   opt.args = args;
   opt.exit_cb = on_exit_cb;
   opt.stdio = stdio;
-  opt.stdio_count = (int)(5 + n);
+  opt.stdio_count = (int)(6 + n);
   s->proc.data = s;
   r = uv_spawn(m->loop, &s->proc, &opt);
   free(stdio);
@@ -501,6 +495,7 @@ static void maybe_exit(master *m) {
   close_if_open((uv_handle_t *)&m->sig_usr1);
   for (int k = 0; k < m->nslots; k++)
     close_if_open((uv_handle_t *)&m->slots[k].restart);
+  hw__tickets_stop();
   hw__reload_close(&m->rl);
 }
 
@@ -653,6 +648,10 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   if (hw__metrics_create((unsigned)nworkers) != 0)
     hw__log(HW_LOG_WARN, "cannot make the counters' memory: no metrics");
 #endif
+  /* TLS session tickets resume on any worker: one key ring, rotated here. */
+  if (hw__tickets_create() != 0 ||
+      hw__tickets_start(m.loop, HW__TICKETS_ROTATE_MS) != 0)
+    hw__log(HW_LOG_WARN, "cannot share TLS ticket keys: no resumption");
 
   uv_timer_init(m.loop, &m.stop_timer);
   m.stop_timer.data = &m;
@@ -683,12 +682,8 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
           "haywire " PACKAGE_VERSION, (int)getpid(), nworkers);
   /* The listen list is fixed for the master's life (reloads keep it), so
    * the reloader gets a copy that outlives every generation's config. */
-  m.rl.listen = malloc(cfg->nlisten * sizeof(hw__config_listen));
-  if (m.rl.listen != NULL) {
-    memcpy((void *)m.rl.listen, cfg->listen,
-           cfg->nlisten * sizeof(hw__config_listen));
-    m.rl.nlisten = cfg->nlisten;
-  }
+  if (hw__reload_keep_listen(&m.rl, cfg) != 0)
+    hw__log(HW_LOG_WARN, "out of memory: reloads cannot keep \"listen\"");
   hw__reload_check(&m.rl, cfg);
   uv_run(m.loop, UV_RUN_DEFAULT);
 
@@ -708,7 +703,6 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   }
   for (unsigned g = 1; g <= m.rl.last_id + 1; g++)
     hw__reload_unstage(&m.rl, g);
-  free((void *)m.rl.listen);
   hw__reload_destroy(&m.rl);
   hw__config_free(m.cfg);
   hw__config_free(m.next_cfg);

@@ -41,6 +41,7 @@
 /* A reader that finds a series mid-update spins this many times, then
  * yields, for at most READ_WAIT_NS (see read_series). */
 #define READ_SPINS 64
+#define READ_HARD_NS 1000000000u /* a reader gives a busy writer 1 s */
 #define READ_WAIT_NS 20000000ull
 
 #define STR2(x) #x
@@ -383,9 +384,13 @@ typedef struct copy {
  * writer that has died there (its slot has no pid until its successor
  * clears the sequence, and the master clears it when it reaps the worker)
  * is not. */
+static uint64_t gave_up; /* reads that took a series its writer was in */
+
+uint64_t hw__metrics_gave_up(void) { return gave_up; }
+
 static void read_series(const hw__metrics_slot *s, const hw__metrics_series *e,
                         copy *c) {
-  uint64_t deadline = 0;
+  uint64_t deadline = 0, hard = 0, seen = 1; /* (1: no odd value is) */
   int give_up = 0;
 
   for (unsigned tries = 0;; tries++) {
@@ -408,11 +413,16 @@ static void read_series(const hw__metrics_slot *s, const hw__metrics_series *e,
     if (atomic_load_explicit(&s->pid, memory_order_relaxed) == 0) {
       give_up = 1; /* no writer: what is there is all there will be */
     } else if (tries >= READ_SPINS) {
+      /* The wait starts again while the sequence moves (the writer is
+       * alive and busy, not paused), up to a hard bound for a writer
+       * that never lets go. */
       uint64_t now = hw__metrics_mono_ns();
-      if (deadline == 0)
-        deadline = now + READ_WAIT_NS;
-      else if (now >= deadline)
-        give_up = 1;
+      if (hard == 0)
+        hard = now + READ_HARD_NS;
+      if (q != seen)
+        seen = q, deadline = now + READ_WAIT_NS;
+      else if (now >= deadline || now >= hard)
+        give_up = 1, gave_up++;
       sched_yield();
     }
   }
@@ -618,7 +628,10 @@ static hw_metrics_count *counts(const char *const *names,
 const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx) {
   static const char *const reload_names[2] = {"ok", "failed"};
   uint64_t reloads[2], restarts[HW__RESTART_CAUSES];
+  static const char *const handshake_names[HW__HANDSHAKE_KINDS] = {
+      "full", "resumed", "failed"};
   uint64_t timeouts[HW__TIMEOUT_KINDS] = {0};
+  uint64_t handshakes[HW__HANDSHAKE_KINDS] = {0};
   hw_metrics *m;
 
   if (region == NULL || (m = alloc(ctx, sizeof(*m))) == NULL)
@@ -641,6 +654,8 @@ const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx) {
     m->accepts_paused += get(&s->paused);
     for (int t = 0; t < HW__TIMEOUT_KINDS; t++)
       timeouts[t] += get(&s->timeouts[t]);
+    for (int h = 0; h < HW__HANDSHAKE_KINDS; h++)
+      handshakes[h] += get(&s->handshakes[h]);
   }
   reloads[0] = get(&region->reloads_ok);
   reloads[1] = get(&region->reloads_failed);
@@ -652,9 +667,13 @@ const hw_metrics *hw__metrics_snapshot(hw__metrics_alloc alloc, void *ctx) {
   m->nrestarts = HW__RESTART_CAUSES;
   m->timeouts = counts(timeout_names, timeouts, HW__TIMEOUT_KINDS, alloc, ctx);
   m->ntimeouts = HW__TIMEOUT_KINDS;
+  m->tls_handshakes =
+      counts(handshake_names, handshakes, HW__HANDSHAKE_KINDS, alloc, ctx);
+  m->ntls_handshakes = HW__HANDSHAKE_KINDS;
   m->bounds = bounds_s;
   m->nbounds = HW__METRICS_NBOUNDS;
   if (m->reloads == NULL || m->restarts == NULL || m->timeouts == NULL ||
+      m->tls_handshakes == NULL ||
       routes(m, alloc, ctx) != 0 || processes(m, alloc, ctx) != 0)
     return NULL;
   return m;

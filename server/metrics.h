@@ -46,6 +46,15 @@ enum hw__metrics_timeout {
   HW__TIMEOUT_KINDS
 };
 
+/* How TLS handshakes ended (ABI 1.5's tls_handshakes). */
+enum hw__metrics_handshake {
+  HW__HANDSHAKE_FULL = 0, /* a new session */
+  HW__HANDSHAKE_RESUMED,  /* a ticket's session */
+  HW__HANDSHAKE_FAILED,   /* an alert, bytes that are not TLS, or the peer
+                             left or timed out before it was done */
+  HW__HANDSHAKE_KINDS
+};
+
 /** What open connections do (nginx's stub_status set): read a request,
  *  write (or make) a response, wait idle for the next one. */
 enum hw__metrics_conns {
@@ -92,6 +101,7 @@ typedef struct hw__metrics_slot {
   hw__mcount conns[HW__CONNS_STATES]; /* set by each sweep */
   hw__mcount paused;
   hw__mcount timeouts[HW__TIMEOUT_KINDS];
+  hw__mcount handshakes[HW__HANDSHAKE_KINDS];
   _Atomic uint32_t nseries; /* published series (a release store) */
   uint32_t names_used;
   hw__metrics_series series[HW__METRICS_FIRST + HW__METRICS_SERIES];
@@ -101,6 +111,10 @@ typedef struct hw__metrics_slot {
 /** The durations' bounds in nanoseconds (metrics.c). */
 extern const uint64_t hw__metrics_bounds_ns[HW__METRICS_NBOUNDS];
 
+/** How many times this process read a series while its writer was in the
+ *  middle of it (it had stalled there READ_WAIT_NS, or was busy past the
+ *  hard bound), so that what it read may not agree with itself. */
+uint64_t hw__metrics_gave_up(void);
 /** Makes the master's region with `nslots` worker slots (memory not in any
  *  file system, passed to each worker as a descriptor).  Returns 0 or a
  *  negative error code. */

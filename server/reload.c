@@ -28,6 +28,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "config_write.h"
 #include "log.h"
 #include "metrics.h"
 #include "pidfile.h"
@@ -120,19 +121,24 @@ int hw__reload_rundir(hw__reloader *rl, const char *parent, char *err,
   return rl->run_dir != NULL ? 0 : UV_ENOMEM;
 }
 
-/* Copies `from` to `to` (created, never overwritten). */
-static int copy_file(const char *from, const char *to, char *why,
-                     size_t why_len) {
+/* Copies `from` to `to` (created with `mode`, never overwritten); `mode`
+ * 0: readable by whom the original is (a private key's copy keeps what
+ * draws the warning about a key readable by everyone). */
+static int copy_file(const char *from, const char *to, mode_t mode,
+                     char *why, size_t why_len) {
   char buf[65536];
   int in, out, r = 0;
   ssize_t n;
+  struct stat st;
 
   in = open(from, O_RDONLY | O_CLOEXEC);
   if (in < 0) {
     snprintf(why, why_len, "%s: %s", from, strerror(errno));
     return -1;
   }
-  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
+  if (mode == 0)
+    mode = 0400 | (fstat(in, &st) == 0 ? st.st_mode & 0044 : 0);
+  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (out < 0) {
     snprintf(why, why_len, "cannot create %s: %s", to, strerror(errno));
     close(in);
@@ -169,6 +175,37 @@ done:
   return r;
 }
 
+/* A certificate and its key are part of a generation as its modules are:
+ * copied into its directory (run_dir/gN/tls-<listener>-<n>.crt and .key,
+ * in a directory only the server can read), so that a worker started or
+ * restarted later reads what the check read, and a renewal half-way
+ * through its copying is not half-loaded. */
+static int stage_cert(hw__config *cfg, const char *dir, size_t l, size_t i,
+                      char *err, size_t err_len) {
+  hw__config_cert *c = &cfg->tls[l].certs[i];
+  char path[4352], why[4608];
+  static const char *const what[2] = {"cert", "key"};
+
+  for (int k = 0; k < 2; k++) {
+    char **file = k == 0 ? &c->cert : &c->key;
+    char **source = k == 0 ? &c->cert_source : &c->key_source;
+    snprintf(path, sizeof(path), "%s/tls-%zu-%zu.%s", dir, l, i,
+             k == 0 ? "crt" : "key");
+    if (copy_file(*file, path, k == 0 ? 0444 : 0, why, sizeof(why)) != 0) {
+      snprintf(err, err_len, "%s: listen[%zu].tls.certificates[%zu].%s: %s",
+               cfg->path, l, i, what[k], why);
+      return -1;
+    }
+    free(*source);
+    *source = *file;
+    if ((*file = strdup(path)) == NULL) {
+      snprintf(err, err_len, "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
               size_t err_len) {
   char dir[4096], path[4352], why[4608];
@@ -201,7 +238,7 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
         return UV_EIO;
       }
       snprintf(path, sizeof(path), "%s/%zu/%s", dir, i, base);
-      if (copy_file(rc->module_path, path, why, sizeof(why)) != 0) {
+      if (copy_file(rc->module_path, path, 0500, why, sizeof(why)) != 0) {
         snprintf(err, err_len, "%s: routes[%zu].module: %s", cfg->path, i,
                  why);
         return UV_EIO;
@@ -213,7 +250,11 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
     rc->source_path = rc->module_path;
     rc->module_path = copy;
   }
-  json = hw__config_to_json(cfg);
+  for (size_t l = 0; cfg->tls != NULL && l < cfg->nlisten; l++)
+    for (size_t i = 0; i < cfg->tls[l].ncerts; i++)
+      if (stage_cert(cfg, dir, l, i, err, err_len) != 0)
+        return UV_EIO;
+  json = hw__config_write_json(cfg);
   snprintf(path, sizeof(path), "%s/routes.json", dir);
   f = json != NULL ? fopen(path, "w") : NULL;
   if (f == NULL || fputs(json, f) < 0 || fclose(f) != 0) {
@@ -444,7 +485,8 @@ static void begin(hw__reloader *rl) {
     hw__log(HW_LOG_WARN, "reload: a change of \"pid_file\" takes a restart");
   if (cfg->workers != rl->config_workers)
     hw__log(HW_LOG_WARN, "reload: a change of \"workers\" takes a restart");
-  if (hw__config_set_listen(cfg, rl->listen, rl->nlisten) != 0) {
+  if (hw__config_keep_listen(cfg, rl->listen, rl->listen_tls, rl->nlisten) <
+      0) {
     hw__config_free(cfg);
     hw__reload_finished(rl, 0, "out of memory");
     return;
@@ -483,6 +525,21 @@ void hw__reload_listen_sighup(hw__reloader *rl) {
   uv_signal_start(&rl->sig_hup, on_sighup, SIGHUP);
 }
 
+int hw__reload_keep_listen(hw__reloader *rl, const hw__config *cfg) {
+  size_t n = cfg->nlisten;
+  rl->listen = malloc((n ? n : 1) * sizeof(*rl->listen));
+  rl->listen_tls = calloc(n ? n : 1, sizeof(*rl->listen_tls));
+  if (rl->listen == NULL || rl->listen_tls == NULL)
+    return UV_ENOMEM;
+  memcpy(rl->listen, cfg->listen, n * sizeof(*rl->listen));
+  for (; rl->nlisten < n; rl->nlisten++)
+    if (cfg->tls != NULL &&
+        hw__config_listen_copy(&rl->listen_tls[rl->nlisten],
+                               &cfg->tls[rl->nlisten]) != 0)
+      return UV_ENOMEM;
+  return 0;
+}
+
 void hw__reload_close(hw__reloader *rl) {
   rl->stopping = 1;
   if (rl->sig_hup.loop != NULL && !uv_is_closing((uv_handle_t *)&rl->sig_hup))
@@ -503,6 +560,13 @@ void hw__reload_destroy(hw__reloader *rl) {
   rl->run_dir = NULL;
   free(rl->config_path);
   rl->config_path = NULL;
+  for (size_t i = 0; rl->listen_tls != NULL && i < rl->nlisten; i++)
+    hw__config_listen_free(&rl->listen_tls[i]);
+  free(rl->listen_tls);
+  rl->listen_tls = NULL;
+  free(rl->listen);
+  rl->listen = NULL;
+  rl->nlisten = 0;
   free(rl->record_path);
   rl->record_path = NULL;
   free(rl->config_pid_file);

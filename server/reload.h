@@ -33,8 +33,10 @@ struct hw__reloader {
   char *config_path;                             /* the user's routes.json */
   char *run_dir;                   /* private module copies live under it */
   int own_run_dir;                 /* created here: removed at exit */
-  const hw__config_listen *listen; /* the addresses in force (a reload keeps
-                               them); the owner's */
+  hw__config_listen *listen; /* the addresses in force (a reload keeps them),
+                                with their first "tls", for a reload that
+                                no longer names one (hw__reload_keep_listen) */
+  hw__config_tls *listen_tls;
   size_t nlisten;
   unsigned last_id; /* the generation being served */
   int stopping;
@@ -98,6 +100,9 @@ void hw__reload_user_paths(const hw__reloader *rl, const hw__config *cfg,
                            char *msg, size_t cap);
 /** Installs the SIGHUP handler of a process that reloads itself. */
 void hw__reload_listen_sighup(hw__reloader *rl);
+/** Keeps `cfg`'s listen list (copied) as the one reloads keep.  Returns 0
+ *  or UV_ENOMEM. */
+int hw__reload_keep_listen(hw__reloader *rl, const hw__config *cfg);
 /** Closes the reloader's own handles (SIGHUP, preflight) at shutdown. */
 void hw__reload_close(hw__reloader *rl);
 

@@ -73,9 +73,18 @@ void hw__request_core_destroy(hw__request_core *core) {
  * and its client's address (after the client has gone it cannot be asked). */
 static __attribute__((noinline)) void time_request(hw_request *req) {
   int n = req->sink->peer(req, req->remote, sizeof(req->remote));
+  hw__transport_tls t;
   req->started = uv_hrtime();
   req->remote_len = n > 0 ? (uint8_t)n : 0;
   req->timed = 1;
+  req->tls_version = req->tls_alpn = NULL;
+  if (req->sink->tls != NULL && req->sink->tls(req, &t) == 0) {
+    size_t sn = strlen(t.sni);
+    req->tls_version = t.version;
+    req->tls_alpn = t.alpn;
+    req->sni_len = (uint8_t)(sn < sizeof(req->sni) ? sn : sizeof(req->sni));
+    memcpy(req->sni, t.sni, req->sni_len);
+  }
 }
 
 /* What its client got: the status, and the body's bytes.  The client went
@@ -210,6 +219,11 @@ static __attribute__((noinline)) void log_request(hw_request *req,
     r.module = rt->module->desc->name;
   }
   r.generation = req->cancelled_gen != 0 ? req->cancelled_gen : g->id;
+  if (req->timed && req->tls_version != NULL) {
+    r.tls = req->tls_version;
+    r.alpn = req->tls_alpn;
+    r.sni = (hw__access_text){req->sni, req->sni_len};
+  }
   hw__access_log_write(req->core->access_log, f, &r);
 }
 
@@ -690,4 +704,10 @@ int hw__request_peer(const hw_request *req, char *buf, size_t len) {
   if (req->owner == NULL)
     return UV_ENOTCONN;
   return req->sink->peer(req, buf, len);
+}
+
+int hw__request_tls(const hw_request *req, hw__transport_tls *out) {
+  if (req->owner == NULL)
+    return UV_ENOTCONN;
+  return req->sink->tls != NULL ? req->sink->tls(req, out) : UV_ENOTSUP;
 }

@@ -22,6 +22,7 @@
 #include "haywire.h"
 #include "message.h"
 #include "metrics.h"
+#include "transport.h"
 
 /** Where a request is in its life. */
 enum hw__req_state {
@@ -139,6 +140,12 @@ struct hw_request {
   uint8_t remote_len;
   char remote[64]; /* the client's address as the sink's peer says it
                       ("[v6]:port" is 47 at most, a zone more) */
+  const char *tls_version; /* its TLS session's (static), or NULL */
+  const char *tls_alpn;    /* (static) */
+  uint8_t sni_len;
+  char sni[255]; /* the name its client asked for (RFC 6066 bounds a DNS
+                    name to 253 bytes): the connection may be gone when
+                    the line is written */
 };
 
 /** How the core reaches a request's protocol unit: given with each request
@@ -164,6 +171,9 @@ struct hw__request_sink {
    *  response itself (from the file to the socket: sendfile), so the core
    *  does not read them; may be NULL (it does not). */
   int (*files)(const hw_request *req);
+  /** Fills `out` and returns 0 when the request came over TLS (see
+   *  hw__transport_tls); may be NULL (it never does). */
+  int (*tls)(const hw_request *req, hw__transport_tls *out);
 };
 
 /** Whether the request's protocol sends file regions itself (and the
@@ -269,6 +279,9 @@ void hw__request_cancel_generation(hw__generation *g);
 /** The client's address (see the sink's `peer`); UV_ENOTCONN once it has
  *  gone. */
 int hw__request_peer(const hw_request *req, char *buf, size_t len);
+/** The request's TLS session (see hw__transport_tls): 0, or UV_ENOTSUP
+ *  over plain TCP, UV_ENOTCONN once its client has gone. */
+int hw__request_tls(const hw_request *req, hw__transport_tls *out);
 /** Resets the response (for a decline or an error). */
 void hw__request_reset_response(hw_request *req);
 /** Appends a body piece at the end of the copied bytes: a reference

@@ -48,6 +48,16 @@ enum hw__close {
 
 typedef struct hw__transport hw__transport;
 
+/** What a TLS transport says of its session (strings NUL-terminated,
+ *  borrowed from the connection until it closes). */
+typedef struct hw__transport_tls {
+  const char *version; /* "TLSv1.3" (static) */
+  const char *cipher;  /* "TLS_AES_128_GCM_SHA256" (static) */
+  const char *sni;     /* the name the client asked for, or "" */
+  const char *alpn;    /* the protocol ALPN chose (static), or "" */
+  int resumed;         /* a ticket's session */
+} hw__transport_tls;
+
 typedef struct hw__transport_ops {
   /** The batch being filled (taken on first use; the transport's), or NULL
    *  when out of memory. */
@@ -64,6 +74,9 @@ typedef struct hw__transport_ops {
   /** Writes the peer's address ("ip:port", "[ip]:port") into `buf`;
    *  returns its length or a negative error. */
   int (*peer)(hw__transport *t, char *buf, size_t len);
+  /** Fills `out` and returns 0 when the stream is TLS; NULL for a
+   *  transport that never is. */
+  int (*tls)(hw__transport *t, hw__transport_tls *out);
   /** Non-zero if batches may carry file regions (hw__batch_file): the
    *  transport sends them from the file (a TLS layer could not). */
   int files;

@@ -10,6 +10,7 @@
 #include "autoconf.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "process.h"
+#include "tickets.h"
+#include "tls.h"
 #include "work.h"
 #include "worker.h"
 
@@ -164,6 +167,41 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
 
 /* ---- accepting ---------------------------------------------------------- */
 
+/* Accepts on listener `server` with the protocol it speaks now: TLS under
+ * HTTP/1.1 when the serving generation gives it TLS contexts (new
+ * handshakes take the newest; a connection keeps the ones it began with),
+ * else HTTP/1.1. */
+static void accept_on(hw__worker *w, uv_stream_t *server) {
+  size_t i = (size_t)((uv_tcp_t *)server - w->listeners);
+  hw__tls_ctx *ctx = w->gen->tls != NULL && i < w->gen->config->nlisten
+                         ? w->gen->tls[i]
+                         : NULL;
+  hw__tls_env *env = &w->tls[i];
+  struct sockaddr_storage sa;
+  int len = sizeof(sa), port = 0;
+
+  if (ctx == NULL) {
+    hw__conn_accept(&w->conns, server, &hw__h1_proto, &w->h1);
+    return;
+  }
+  if (env->plain == NULL) {
+    if (uv_tcp_getsockname((uv_tcp_t *)server, (struct sockaddr *)&sa,
+                           &len) == 0)
+      port = ntohs(sa.ss_family == AF_INET6
+                       ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                       : ((struct sockaddr_in *)&sa)->sin_port);
+    if (hw__tls_env_init(env, &hw__h1_proto, &w->h1, port) != 0) {
+      hw__log(HW_LOG_ERROR, "out of memory setting up TLS");
+      hw__tls_env_destroy(env);
+      return;
+    }
+  }
+  env->metrics = w->core.metrics;
+  if (env->ctx != ctx)
+    hw__tls_env_set(env, ctx);
+  hw__conn_accept(&w->conns, server, &hw__tls_proto, env);
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   hw__worker *w = server->data;
   if (status < 0) {
@@ -184,7 +222,7 @@ static void on_connection(uv_stream_t *server, int status) {
     w->accept_paused = 1;
     return;
   }
-  hw__conn_accept(&w->conns, server, &hw__h1_proto, &w->h1);
+  accept_on(w, server);
 }
 
 static void on_conn_closed(hw__conn_set *s) {
@@ -197,7 +235,7 @@ static void on_conn_closed(hw__conn_set *s) {
   for (size_t i = 0; i < w->nlisteners; i++) {
     uv_tcp_t *l = &w->listeners[i];
     if (l->accepted_fd != -1 && !uv_is_closing((uv_handle_t *)l))
-      hw__conn_accept(&w->conns, (uv_stream_t *)l, &hw__h1_proto, &w->h1);
+      accept_on(w, (uv_stream_t *)l);
   }
 }
 
@@ -227,7 +265,8 @@ int hw__worker_listen(hw__worker *w, char *err, size_t err_len) {
   int r;
 
   w->listeners = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->listeners));
-  if (w->listeners == NULL)
+  w->tls = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->tls));
+  if (w->listeners == NULL || w->tls == NULL)
     return UV_ENOMEM;
   for (size_t i = 0; i < cfg->nlisten; i++) {
     char text[96];
@@ -252,7 +291,8 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
                           size_t err_len) {
   int r;
   w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
-  if (w->listeners == NULL)
+  w->tls = calloc(n ? n : 1, sizeof(*w->tls));
+  if (w->listeners == NULL || w->tls == NULL)
     return UV_ENOMEM;
   for (size_t i = 0; i < n; i++)
     if ((r = listen_on(w, fds[i], err, err_len)) != 0)
@@ -300,6 +340,7 @@ static void finish_stop(hw__worker *w) {
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
   close_handle((uv_handle_t *)&w->date_timer);
+  hw__tickets_stop(); /* a single process rotates its own keys */
   close_handle((uv_handle_t *)&w->sig_int);
   close_handle((uv_handle_t *)&w->sig_term);
   close_handle((uv_handle_t *)&w->sig_quit);
@@ -456,15 +497,10 @@ int hw__worker_run(hw__worker *w) {
    * for SIGHUP itself, and keeps the addresses in force beyond
    * generation 1's config, which a reload frees. */
   if (rl->run_dir != NULL) {
-    hw__config_listen *keep =
-        malloc(w->gen->config->nlisten * sizeof(*keep) + 1);
     rl->owner = w;
     rl->on_checked = single_checked;
-    if (keep != NULL)
-      memcpy(keep, w->gen->config->listen,
-             w->gen->config->nlisten * sizeof(*keep));
-    rl->listen = keep;
-    rl->nlisten = keep != NULL ? w->gen->config->nlisten : 0;
+    if (hw__reload_keep_listen(rl, w->gen->config) != 0)
+      hw__log(HW_LOG_WARN, "out of memory: reloads cannot keep \"listen\"");
     w->drain.owner = w;
     w->drain.released = on_released;
     hw__reload_listen_sighup(rl);
@@ -484,6 +520,7 @@ int hw__worker_abandon(hw__worker *w) {
   hw__request_core_stop(&w->core);
   hw__access_log_stop(&w->alog);
   close_handle((uv_handle_t *)&w->date_timer);
+  hw__tickets_stop();
   close_handle((uv_handle_t *)&w->stop_timer);
   uv_run(w->loop, UV_RUN_DEFAULT);
   hw__worker_destroy(w); /* unloads the modules */
@@ -499,14 +536,15 @@ void hw__worker_destroy(hw__worker *w) {
     w->gen = NULL;
     hw__reload_unstage(&w->reload, id);
   }
-  if (w->reload.owner == w) {
-    free((void *)w->reload.listen);
-    w->reload.listen = NULL;
-  }
   hw__reload_destroy(&w->reload);
   hw__request_core_destroy(&w->core);
   hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);
+  for (size_t i = 0; w->tls != NULL && i < w->nlisteners; i++)
+    if (w->tls[i].plain != NULL)
+      hw__tls_env_destroy(&w->tls[i]);
+  free(w->tls);
+  w->tls = NULL;
   free(w->listeners);
   w->listeners = NULL;
   hw__buf_free(&w->ctl_in);

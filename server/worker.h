@@ -42,6 +42,8 @@ typedef struct hw__worker {
   size_t max_conns;
   int accept_paused;
   uv_tcp_t *listeners;
+  struct hw__tls_env *tls; /* per listener: what its TLS connections share
+                              (set up at its first one) */
   size_t nlisteners;
   uv_signal_t sig_int, sig_term, sig_quit, sig_usr1;
   uv_timer_t stop_timer;

@@ -8,13 +8,20 @@ says what the other does not:
   * every option of server/main.c's getopt table (long and short, the
     master's internal ones excepted) is in haywire(8), and every option
     haywire(8) mentions anywhere exists there;
-  * every configuration key server/config.c (and server/modconf.c) accepts
-    is a key of haywire(8)'s CONFIGURATION section, and every key there is
-    accepted.  The keys are read from the C source the way the parser
-    checks them: the literals compared with the key of each
-    json_object_foreach (strcmp(k, "...")) and the key tables it looks keys
-    up in (limit_keys[]), under the path the function names in its "unknown
-    key" message ("limits.%s", "routes[%zu].%s");
+  * every configuration key server/config.c, server/config_listen.c (and
+    server/modconf.c) accept is a key of haywire(8)'s CONFIGURATION
+    section, and every key there is accepted.  The keys are read from the C
+    source the way the parser checks them: the literals compared with the
+    key of each json_object_foreach (strcmp(k, "...")) and the key tables it
+    looks keys up in (limit_keys[], whose entries may come from an X-macro
+    list such as config.h's HW__CONFIG_LIMITS), under the path the function
+    names the key by in its messages: the text before the %s the key fills
+    ("limits.%s", "routes[%zu].%s", "%s.tls.certificates[%zu].%s: unknown
+    key"), indices dropped ("routes[]."), and a %s there followed to what
+    it holds: a snprintf into that variable earlier in the function
+    ("listen[%zu]"), or, for a parameter, the argument every caller passes
+    (so config_listen.c's "%s.tls.%s" is "listen[].tls."); a %s that
+    cannot be followed so fails the test rather than lose its keys;
   * the same between README.md's "Configuration reference" and the page,
     and between README.md's option table ("Running") and the page;
   * every signal the master and the worker handle (uv_signal_start) is in
@@ -55,12 +62,11 @@ BUILD = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRC)
 PAGES = {"haywire.8": "haywire(8)", "haywire-module.3": "haywire-module(3)"}
 # Options the master passes to its workers; usage() does not show them.
 INTERNAL_OPTIONS = {"--worker", "--generation", "--listen-fds", "--slot-file",
-                    "--metrics-fd"}
+                    "--metrics-fd", "--tickets-fd"}
 # Files whose json_object_foreach loops check configuration keys.
-CONFIG_SOURCES = ["server/config.c", "server/modconf.c"]
-# Functions that read one kind of object found under several keys, which
-# their callers hand in (their messages say "%s.path"): the keys they serve.
-SHARED_KEY_FUNCS = {"parse_access_log": ("access_log", "routes[].access_log")}
+CONFIG_SOURCES = ["server/config.c", "server/config_listen.c",
+                  "server/modconf.c"]
+CONFIG_WHAT = "server/config.c and server/config_listen.c"
 SIGNAL_SOURCES = ["server/master.c", "server/worker.c"]
 
 n = 0
@@ -146,47 +152,269 @@ def blank_comments(text):
     return "".join(out)
 
 
-def c_functions(text):
-    """{name: body text} of the function definitions in C source `text`
-    (the body with its literals, found by brace matching on the blanked
-    copy)."""
-    code = blank_comments(text)
-    funcs = {}
-    for m in re.finditer(r"^[A-Za-z_][\w \t\*]*?\b(\w+)\s*\([^;{}]*\)\s*\{",
-                         code, re.M):
-        depth, i = 0, m.end() - 1
-        while i < len(code):
-            if code[i] == "{":
-                depth += 1
-            elif code[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
-        funcs[m.group(1)] = text[m.end():i]
-    return funcs
+STRING_LITS = r'(?:"(?:[^"\\\n]|\\.)*"\s*)+'
+CONVERSION = re.compile(r"%[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?"
+                        r"(?:hh|h|ll|l|z|j|t|L)?([diouxXcspfeEgGaA%])")
 
 
-def c_table_names(text, table):
-    """The first string of each element of `table[] = {...};`."""
+def literal_text(lits):
+    """The text of adjacent C string literals, concatenated (escapes kept
+    as written)."""
+    return "".join(re.findall(r'"((?:[^"\\\n]|\\.)*)"', lits))
+
+
+def split_args(code, text, start):
+    """The arguments of the call whose "(" is at `start` in the blanked
+    `code`: [(offset, text)] from the original `text`, and the offset of
+    the closing ")"."""
+    depth, i, args, begin = 0, start, [], start + 1
+    while i < len(code):
+        c = code[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif c == "," and depth == 1:
+            args.append((begin, text[begin:i]))
+            begin = i + 1
+        i += 1
+    if text[begin:i].strip():
+        args.append((begin, text[begin:i]))
+    return [(o + len(a) - len(a.lstrip()), a.strip()) for o, a in args], i
+
+
+def c_calls(body):
+    """[(offset, name, [(offset, argument text)])] of the calls in a
+    function body."""
+    code = blank_comments(body)
+    out = []
+    for m in re.finditer(r"\b([A-Za-z_]\w*)\s*\(", code):
+        if m.group(1) in ("if", "while", "for", "switch", "return", "sizeof"):
+            continue
+        args, _ = split_args(code, body, m.end() - 1)
+        out.append((m.start(), m.group(1), args))
+    return out
+
+
+def c_defines(text):
+    """{name: (params, body)} of the function-like macros in `text`, with
+    continuation lines joined."""
+    joined = text.replace("\\\n", " ")
+    return {m.group(1): ([p.strip() for p in m.group(2).split(",")],
+                         m.group(3))
+            for m in re.finditer(r"^\s*#\s*define\s+(\w+)\(([^)]*)\)(.*)$",
+                                 joined, re.M)}
+
+
+def included_text(rel, text):
+    """`text` followed by the server headers it includes (recursively), so
+    that a macro defined in a header is found."""
+    seen, out, todo = {rel}, [text], [text]
+    while todo:
+        for h in re.findall(r'^\s*#\s*include\s+"([\w.]+)"', todo.pop(), re.M):
+            path = os.path.join(SRC, "server", h)
+            if h not in seen and os.path.exists(path):
+                seen.add(h)
+                out.append(read(path))
+                todo.append(out[-1])
+    return "\n".join(out)
+
+
+def c_table_names(text, table, macros=None):
+    """The first string of each element of `table[] = {...};`: a literal
+    ({"body", ...}), or the argument an X-macro list hands to the entry
+    macro that the table's body expands it with, when that macro
+    stringifies it first ({#name, ...}: HW__CONFIG_LIMITS(LIMIT_KEY))."""
     m = re.search(r"\b%s\s*\[\s*\]\s*=\s*\{(.*?)\n\s*\}\s*;" % re.escape(table),
                   text, re.S)
     if m is None:
         return set()
-    return set(re.findall(r"\{\s*\"([^\"]+)\"", m.group(1)))
+    found = set(re.findall(r"\{\s*\"([^\"]+)\"", m.group(1)))
+    macros = macros if macros is not None else c_defines(text)
+    for lst, entry in re.findall(r"\b(\w+)\s*\(\s*(\w+)\s*\)", m.group(1)):
+        if lst not in macros or entry not in macros or \
+                len(macros[lst][0]) != 1:
+            continue
+        eparams, ebody = macros[entry]
+        first = re.match(r"\s*\{\s*#\s*(\w+)", ebody)
+        if first is None or first.group(1) not in eparams:
+            continue
+        at = eparams.index(first.group(1))
+        (x,), lbody = macros[lst]
+        lcode = blank_comments(lbody)
+        for xm in re.finditer(r"\b%s\s*\(" % re.escape(x), lcode):
+            args, _ = split_args(lcode, lbody, xm.end() - 1)
+            if len(args) > at:
+                found.add(args[at][1])
+    return found
+
+
+def c_function_table(sources):
+    """{name: [(rel, params, body, body offset in the file, static)]} of
+    the functions of `sources`."""
+    funcs = {}
+    for rel, text in sources.items():
+        code = blank_comments(text)
+        for m in re.finditer(
+                r"^([A-Za-z_][\w \t\*]*?)\b(\w+)\s*\(([^;{}]*)\)\s*\{",
+                code, re.M):
+            depth, i = 0, m.end() - 1
+            while i < len(code):
+                if code[i] == "{":
+                    depth += 1
+                elif code[i] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i += 1
+            params = [re.search(r"(\w+)\s*(?:\[[^\]]*\])?\s*$", p).group(1)
+                      if re.search(r"\w", p) else ""
+                      for p in m.group(3).split(",")]
+            funcs.setdefault(m.group(2), []).append(
+                (rel, params, text[m.end():i], m.end(),
+                 "static" in m.group(1).split()))
+    return funcs
+
+
+class KeyPaths:
+    """What a variable naming a key holds at a point of a function: the
+    paths it can be, read from the snprintf that filled it, the branch that
+    compared it, or the callers that passed it."""
+
+    def __init__(self, funcs):
+        self.funcs = funcs
+        self.unresolved = []
+
+    def formats(self, body):
+        """[(offset, format text, [argument texts after it])] of the calls
+        in `body` with a string literal argument that has a conversion."""
+        out = []
+        for off, _name, args in c_calls(body):
+            for j, (_o, a) in enumerate(args):
+                if re.fullmatch(STRING_LITS, a) and "%" in a:
+                    out.append((off, literal_text(a),
+                                [x for _, x in args[j + 1:]]))
+                    break
+        return out
+
+    def expand(self, fmt, args, upto, fn, at, depth):
+        """The paths the text of `fmt` before its conversion number `upto`
+        (None: all of it) can be, each %s followed to what its argument
+        holds and every other conversion (an index) dropped; None when a
+        %s cannot be followed."""
+        outs, pos, argi, n = {""}, 0, 0, 0
+        for c in CONVERSION.finditer(fmt):
+            outs = {o + fmt[pos:c.start()] for o in outs}
+            pos = c.end()
+            if c.group(3) == "%":
+                outs = {o + "%" for o in outs}
+                continue
+            if n == upto:
+                return outs
+            argi += (c.group(1) == "*") + (c.group(2) == "*")
+            arg = args[argi] if argi < len(args) else ""
+            argi += 1
+            n += 1
+            if c.group(3) == "s":
+                held = self.held(arg, fn, at, depth + 1)
+                if held is None:
+                    return None
+                outs = {o + h for o in outs for h in held}
+        return {o + fmt[pos:] for o in outs} if upto is None else None
+
+    def conversion_of(self, fmt, args, var):
+        """The number of the %s conversion that `var` fills in `fmt`, or
+        None."""
+        argi, n = 0, 0
+        for c in CONVERSION.finditer(fmt):
+            if c.group(3) == "%":
+                continue
+            argi += (c.group(1) == "*") + (c.group(2) == "*")
+            if c.group(3) == "s" and argi < len(args) and args[argi] == var:
+                return n
+            argi += 1
+            n += 1
+        return None
+
+    def held(self, arg, fn, at, depth=0):
+        """The paths variable (or literal) `arg` can hold at offset `at` of
+        function `fn` ((rel, params, body, ...)), or None."""
+        rel, params, body = fn[0], fn[1], fn[2]
+        if re.fullmatch(STRING_LITS, arg):
+            return {literal_text(arg)}
+        if depth > 8 or not re.fullmatch(r"\w+", arg):
+            return None
+        last = None
+        for off, name, args in c_calls(body):
+            if off < at and name == "snprintf" and args and \
+                    args[0][1] == arg and len(args) >= 3 and \
+                    re.fullmatch(STRING_LITS, args[2][1]):
+                last = (off, literal_text(args[2][1]),
+                        [x for _, x in args[3:]])
+        if last is not None:
+            return self.expand(last[1], last[2], None, fn, last[0], depth)
+        loops = re.findall(r"json_object_foreach\s*\(\s*[^,]+,\s*(\w+)\s*,",
+                           body)
+        if arg in loops:
+            cmp = [m for m in re.finditer(
+                r"strcmp\s*\(\s*%s\s*,\s*\"([^\"]+)\"\s*\)\s*==\s*0"
+                % re.escape(arg), body) if m.start() < at]
+            return {cmp[-1].group(1)} if cmp else None
+        if arg in params:
+            return self.passed(fn, params.index(arg), depth)
+        return None
+
+    def passed(self, fn, index, depth):
+        """The paths every caller passes as argument `index` of `fn`."""
+        name = next(n for n, defs in self.funcs.items() if fn in defs)
+        out = set()
+        for defs in self.funcs.values():
+            for caller in defs:
+                if fn[4] and caller[0] != fn[0]:
+                    continue  # a static function is called from its file
+                for off, callee, args in c_calls(caller[2]):
+                    if callee != name or len(args) <= index:
+                        continue
+                    held = self.held(args[index][1], caller, off, depth + 1)
+                    if held is None:
+                        return None
+                    out |= held
+        return out or None
+
+    def prefixes(self, fn, k):
+        """The paths before loop key `k` of function `fn`: from each
+        message whose %s `k` fills (none: the key is named alone)."""
+        found = set()
+        for off, fmt, args in self.formats(fn[2]):
+            n = self.conversion_of(fmt, args, k)
+            if n is None:
+                continue
+            got = self.expand(fmt, args, n, fn, off, 0)
+            if got is None:
+                self.unresolved.append("%s: %s" % (fn[0], fmt))
+                continue
+            found |= {p for p in got if p == "" or p.endswith(".")}
+        return found or {""}
 
 
 def config_keys_in_code():
     """The configuration keys the C parser accepts, as paths: "listen",
-    "limits", "limits.body", "routes", "routes[].prefix"...; and notes on
-    where each came from, for the diagnostics."""
+    "limits", "limits.body", "routes", "routes[].prefix",
+    "listen[].tls.certificates[].cert"...; notes on where each came from,
+    for the diagnostics; and the messages whose path could not be
+    followed."""
     keys, notes = set(), []
-    for rel in CONFIG_SOURCES:
-        path = os.path.join(SRC, rel)
-        if not os.path.exists(path):
-            continue
-        text = read(path)
-        for fname, body in c_functions(text).items():
+    sources = {rel: read(SRC, rel) for rel in CONFIG_SOURCES
+               if os.path.exists(os.path.join(SRC, rel))}
+    funcs = c_function_table(sources)
+    paths = KeyPaths(funcs)
+    for fname, defs in sorted(funcs.items()):
+        for fn in defs:
+            rel, body = fn[0], fn[2]
+            text = sources[rel]
+            macros = c_defines(included_text(rel, text))
             for loop in re.finditer(
                     r"json_object_foreach\s*\(\s*[^,]+,\s*(\w+)\s*,", body):
                 k = re.escape(loop.group(1))
@@ -197,24 +425,15 @@ def config_keys_in_code():
                 for table in re.findall(
                         r"strcmp\s*\(\s*%s\s*,\s*(\w+)\s*\[[^\]]*\]\s*\.\s*\w+"
                         % k, body):
-                    lits |= c_table_names(text, table)
+                    lits |= c_table_names(text, table, macros)
                 if not lits:
                     continue
-                # The path the function names the key by: the format that
-                # ends in %s with the key as its last argument.
-                prefix = ""
-                fm = re.search(r"\"([^\"]*)%%s\"\s*,\s*(?:[^;]*?,\s*)?%s\s*\)"
-                               % k, body)
-                if fm:
-                    prefix = re.sub(r"%\w*?[duzi]+", "", fm.group(1))
-                prefixes = [prefix]
-                if "%s" in prefix:
-                    prefixes = [prefix.replace("%s", up)
-                                for up in SHARED_KEY_FUNCS.get(fname, ())]
-                found = {p + x for p in prefixes for x in lits}
+                prefixes = paths.prefixes(fn, loop.group(1))
+                found = {re.sub(r"\[[^\]]*\]", "[]", p) + x
+                         for p in prefixes for x in lits}
                 keys |= found
                 notes.append("%s %s(): %s" % (rel, fname, names(found)))
-    return keys, notes
+    return keys, notes, paths.unresolved
 
 
 def close_containers(keys):
@@ -481,27 +700,29 @@ def check_haywire8(page, readme):
     ok(not hidden, "haywire(8) leaves out the master's internal options",
        "documented: %s" % names(hidden))
 
-    code_keys, notes = config_keys_in_code()
-    ok(len(code_keys) > 5, "config keys are read from server/config.c",
+    code_keys, notes, unresolved = config_keys_in_code()
+    ok(len(code_keys) > 5, "config keys are read from %s" % CONFIG_WHAT,
        "found: %s" % names(code_keys))
+    ok(not unresolved, "every message naming a config key gives its whole "
+       "path", "cannot follow the %s before the key in:", *unresolved)
     page_keys = {tag_name(t) for t in page.tags("CONFIGURATION")}
     code_c, page_c = close_containers(code_keys), close_containers(page_keys)
     missing = code_c - page_c
-    ok(not missing, "every config key of server/config.c is in haywire(8)'s "
+    ok(not missing, "every config key of %s is in haywire(8)'s " % CONFIG_WHAT +
        "CONFIGURATION", "not in docs/haywire.8.in: %s" % names(missing),
        "keys read from the code:", *notes)
     unknown = page_keys - code_c
     ok(not unknown, "every key of haywire(8)'s CONFIGURATION is accepted by "
-       "server/config.c", "not in the code: %s" % names(unknown))
+       + CONFIG_WHAT, "not in the code: %s" % names(unknown))
     readme_keys = readme_config_keys(readme)
     ok(bool(readme_keys), "README.md's Configuration reference has a table "
        "of keys")
     both_ways("README.md's Configuration reference and haywire(8) name the "
               "same keys", close_containers(readme_keys), page_c,
               "README.md", "docs/haywire.8.in")
-    both_ways("README.md's Configuration reference and server/config.c name "
-              "the same keys", code_c, close_containers(readme_keys),
-              "server/config.c", "README.md")
+    both_ways("README.md's Configuration reference and %s name the same "
+              "keys" % CONFIG_WHAT, code_c, close_containers(readme_keys),
+              CONFIG_WHAT, "README.md")
     readme_opts = readme_options(readme)
     both_ways("README.md's option table (Running) and haywire(8) name the "
               "same options", readme_opts, in_page - internal, "README.md",

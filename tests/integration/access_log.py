@@ -33,7 +33,8 @@ from hwtest import t, Conn, get, route  # noqa: E402
 SLOW = 3.0 if hwtest.SAN_CFLAGS else 1.0
 FIELDS = ["time", "remote_addr", "host", "method", "target", "protocol",
           "status", "body_bytes", "request_bytes", "duration_us", "referer",
-          "user_agent", "route", "module", "generation", "worker"]
+          "user_agent", "route", "module", "generation", "worker", "tls",
+          "sni", "alpn"]
 COMBINED_RE = re.compile(
     r'^(\S+) - - \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000)\] '
     r'"([^"\\]*(?:\\x[0-9A-F]{2}[^"\\]*)*)" (\d{3}) (\d+) '

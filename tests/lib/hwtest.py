@@ -536,7 +536,8 @@ class Server:
 
     `config` (a dict, or text written verbatim) is used as is when given;
     otherwise one is built from routes/limits/workers/modules_dir.
-    `listen` is the list of --listen arguments (default 127.0.0.1:0).  The
+    `listen` is the list of --listen arguments (default 127.0.0.1:0; [] for
+    none: the config's own "listen" list, e.g. TLS listeners).  The
     config is written to `workdir/config_rel` (workdir: a fresh directory
     under $HW_BUILDDIR/tests/tmp).  `config_arg` overrides what is passed
     to -c (e.g. a relative path, with `cwd`).
@@ -546,7 +547,7 @@ class Server:
                  workers=1, modules_dir=None, workdir=None,
                  config_rel="routes.json", config_arg=None, cwd=None,
                  args=(), start_timeout=START_TIMEOUT, name="srv"):
-        self.listen = list(listen or ["127.0.0.1:0"])
+        self.listen = list(listen) if listen is not None else ["127.0.0.1:0"]
         if config is None:
             config = {"listen": ["127.0.0.1:0"],
                       "modules_dir": modules_dir or MODULES_DIR,
@@ -612,6 +613,8 @@ class Server:
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         want = len(self.listen)
+        if want == 0 and isinstance(self.config, dict):
+            want = len(self.config.get("listen", ["127.0.0.1:8080"]))
         deadline = time.monotonic() + self.start_timeout
         with self._cond:
             while len(self.addrs) < want and self.proc.poll() is None:

@@ -136,13 +136,15 @@ static void test_lines(void) {
            "\"protocol\":\"HTTP/1.1\",\"status\":200,\"body_bytes\":13,"
            "\"request_bytes\":77,\"duration_us\":1234,\"referer\":\"http://r/\","
            "\"user_agent\":\"ua/1\",\"route\":\"/a\",\"module\":\"hello\","
-           "\"generation\":3,\"worker\":2}\n"
+           "\"generation\":3,\"worker\":2,\"tls\":null,\"sni\":null,"
+           "\"alpn\":null}\n"
            "{\"time\":\"2026-11-27T00:28:11.123Z\",\"remote_addr\":\"192.0.2.7\","
            "\"host\":\"example.com\",\"method\":\"GET\",\"target\":\"/a?b=\\\"c\\\"\","
            "\"protocol\":\"HTTP/1.0\",\"status\":499,\"body_bytes\":0,"
            "\"request_bytes\":77,\"duration_us\":1234,\"referer\":null,"
            "\"user_agent\":null,\"route\":null,\"module\":null,"
-           "\"generation\":3,\"worker\":2}\n");
+           "\"generation\":3,\"worker\":2,\"tls\":null,\"sni\":null,"
+           "\"alpn\":null}\n");
   /* Two formats of one path are two buffers, each written whole by the
    * flush (in the table's order): compare each format's lines. */
   {

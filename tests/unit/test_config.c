@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_write.h"
 #include "tap.h"
 
 static char dir[256];
@@ -178,7 +179,7 @@ int main(void) {
              "\"body_limit\":5000000000},"
              "{\"prefix\":\"/b\",\"module\":\"m.so\",\"body\":\"buffer\"}]}");
   if (cfg != NULL) {
-    char *text = hw__config_to_json(cfg);
+    char *text = hw__config_write_json(cfg);
     hw__config *again = NULL;
     char err2[512];
     ok(cfg->thread_pool == 8 && cfg->routes[0].body_stream &&
@@ -239,7 +240,7 @@ int main(void) {
     is_int((long long)cfg->limit_backlog, 14, "limits.backlog read");
     {
       /* The reload preflight reads the config back from this text. */
-      char *text = hw__config_to_json(cfg);
+      char *text = hw__config_write_json(cfg);
       hw__config *back = NULL;
       ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
                                           err, sizeof(err)) == 0,

@@ -109,7 +109,7 @@ static void test_counting(void) {
   if (m == NULL)
     return;
   is_int((long long)m->size, (long long)sizeof(hw_metrics), "its size");
-  is_str(m->abi, "1.4", "the ABI it was built with");
+  is_str(m->abi, "1.5", "the ABI it was built with");
   is_int((long long)m->nroutes, 3, "three series: none, /a, /b/c");
   ok(m->nroutes == 3 && m->routes[0].prefix.len == 0 &&
          m->routes[1].prefix.len == 2 && m->routes[2].prefix.len == 4,
@@ -256,7 +256,13 @@ static void test_concurrent(void) {
   waitpid(pid, NULL, 0);
   diag("%d snapshots beside the writer", snaps);
   ok(snaps > 10, "snapshots were taken while it wrote");
-  is_int(torn, 0, "no snapshot had a route half counted");
+  /* (On an overloaded machine a writer may stall mid-update past the
+   * reader's wait: those reads, and only those, may disagree.) */
+  diag("%llu reads gave up on a stalled writer",
+       (unsigned long long)hw__metrics_gave_up());
+  ok((uint64_t)torn <= hw__metrics_gave_up(),
+     "no snapshot had a route half counted, but where the reader gave up "
+     "on a stalled writer");
   is_int(missing, 0, "none lost another slot's series while one grew");
 }
 

@@ -200,6 +200,8 @@ static const hw_metrics_route routes2[] = {
 static const hw_metrics_count reloads[] = {{"ok", 2}, {"failed", 1}};
 static const hw_metrics_count restarts[] = {{"signal", 1}, {"exit", 0}};
 static const hw_metrics_count timeouts[] = {{"keepalive", 4}, {"head", 1}};
+static const hw_metrics_count handshakes[] = {
+    {"full", 5}, {"resumed", 2}, {"failed", 1}};
 static const hw_metrics_process procs[] = {
     {"master", 0, 100, 4096000, 9, 0},
     {"worker", 1, 101, 8192000, 12, 3},
@@ -210,7 +212,7 @@ static hw_metrics snapshot(void) {
   memset(&m, 0, sizeof(m));
   m.size = sizeof(m);
   m.version = "0.9.0";
-  m.abi = "1.4";
+  m.abi = "1.5";
   m.start_time = 1700000000.25;
   m.generation = 3;
   m.last_reload_time = 1700000100.5;
@@ -233,17 +235,20 @@ static hw_metrics snapshot(void) {
   m.nroutes = 2;
   m.processes = procs;
   m.nprocesses = 2;
+  m.tls_handshakes = handshakes;
+  m.ntls_handshakes = 3;
   return m;
 }
 
 static const char want_json[] =
-    "{\"version\":\"0.9.0\",\"abi\":\"1.4\",\"start_time\":1700000000.25,"
+    "{\"version\":\"0.9.0\",\"abi\":\"1.5\",\"start_time\":1700000000.25,"
     "\"generation\":3,\"workers\":1,\"last_reload_time\":1700000100.5,"
     "\"generations_draining\":1,\"reloads\":{\"ok\":2,\"failed\":1},"
     "\"worker_restarts\":{\"signal\":1,\"exit\":0},"
     "\"connections\":{\"accepted\":42,\"reading\":1,\"writing\":2,"
     "\"waiting\":3,\"accepts_paused\":0,"
     "\"timeouts\":{\"keepalive\":4,\"head\":1}},"
+    "\"tls_handshakes\":{\"full\":5,\"resumed\":2,\"failed\":1},"
     "\"routes\":["
     "{\"route\":\"(none)\",\"requests\":5,\"codes\":{\"400\":2,\"404\":3},"
     "\"duration_seconds\":{\"buckets\":{\"0.0005\":4,\"1\":5,\"2.5\":5,"
@@ -263,7 +268,7 @@ static const char want_prom[] =
     "# HELP haywire_build_info The server's version and module ABI (the "
     "value is always 1).\n"
     "# TYPE haywire_build_info gauge\n"
-    "haywire_build_info{version=\"0.9.0\",abi=\"1.4\"} 1\n"
+    "haywire_build_info{version=\"0.9.0\",abi=\"1.5\"} 1\n"
     "# HELP haywire_start_time_seconds When the server started, in Unix "
     "seconds.\n"
     "# TYPE haywire_start_time_seconds gauge\n"
@@ -311,6 +316,11 @@ static const char want_prom[] =
     "# TYPE haywire_connection_timeouts_total counter\n"
     "haywire_connection_timeouts_total{kind=\"keepalive\"} 4\n"
     "haywire_connection_timeouts_total{kind=\"head\"} 1\n"
+    "# HELP haywire_tls_handshakes_total TLS handshakes, by how they ended.\n"
+    "# TYPE haywire_tls_handshakes_total counter\n"
+    "haywire_tls_handshakes_total{result=\"full\"} 5\n"
+    "haywire_tls_handshakes_total{result=\"resumed\"} 2\n"
+    "haywire_tls_handshakes_total{result=\"failed\"} 1\n"
     "# HELP haywire_http_requests_total Requests, by route and status code.\n"
     "# TYPE haywire_http_requests_total counter\n"
     "haywire_http_requests_total{route=\"(none)\",code=\"400\"} 2\n"
@@ -593,6 +603,20 @@ static void test_refusals(void) {
   ok(c.r == HW_HANDLED && c.res.status == 503,
      "a snapshot smaller than ABI 1.4's: 503 too");
   done(&c);
+  /* A 1.4 host's snapshot ends before the TLS handshakes. */
+  m = snapshot();
+  m.size = offsetof(hw_metrics, tls_handshakes);
+  c = run(st, "GET", "", "", NULL, 0, &m);
+  ok(c.r == HW_HANDLED && c.res.body != NULL &&
+         strstr(c.res.body, "\"tls_handshakes\":{},") != NULL,
+     "a 1.4 snapshot: tls_handshakes is empty, never read past its size");
+  done(&c);
+  c = run(st, "GET", "format=prometheus", "", NULL, 0, &m);
+  ok(c.r == HW_HANDLED && c.res.body != NULL &&
+         strstr(c.res.body, "haywire_build_info") != NULL &&
+         strstr(c.res.body, "haywire_tls_handshakes") == NULL,
+     "and Prometheus has no haywire_tls_handshakes_total family");
+  done(&c);
 
   m = snapshot();
   c = run(st, "GET", "", "/x", NULL, 0, &m);
@@ -749,7 +773,7 @@ static void test_edges(void) {
            "text: a count's name escaped");
   contains(c.res.body,
            "# TYPE haywire_connection_timeouts_total counter\n# HELP "
-           "haywire_http_requests_total",
+           "haywire_tls_handshakes_total",
            "text: a family without samples keeps its HELP and TYPE");
   contains(c.res.body,
            "haywire_process_resident_memory_bytes{process=\"single\"} 1\n",

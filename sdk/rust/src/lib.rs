@@ -1,9 +1,9 @@
 //! lib.rs - the safe layer of the Haywire module SDK for Rust: the
 //! [`Module`] trait a module implements, the views it is handed
-//! ([`Host`], [`Config`], [`Request`], [`Response`], [`Metrics`]), its error
-//! type ([`Error`]), and the [`module!`] macro that exports the C descriptor
-//! `hw_module_entry` with `extern "C"` trampolines around the trait.  The raw
-//! ABI lives in [`sys`].
+//! ([`Host`], [`Config`], [`Request`], [`Response`], [`Metrics`],
+//! [`TlsInfo`]), its error type ([`Error`]), and the [`module!`] macro that
+//! exports the C descriptor `hw_module_entry` with `extern "C"` trampolines
+//! around the trait.  The raw ABI lives in [`sys`].
 //!
 //! A module is a `cdylib` crate:
 //!
@@ -61,7 +61,8 @@
 //! Requests are answered synchronously: `handle` returns with the response
 //! complete.  Deferred and streamed answers, timers and pool work exist in
 //! the raw ABI ([`sys::hw_host`]) for a module that drives them itself.
-//! The server's counters (ABI 1.4) are [`Request::metrics`].
+//! The server's counters (ABI 1.4) are [`Request::metrics`]; the TLS
+//! session a request came over (ABI 1.5) is [`Request::tls`].
 #![warn(missing_docs)]
 
 pub mod sys;
@@ -773,6 +774,23 @@ impl<'a> Request<'a> {
         // request; Metrics::from_raw checks its size before reading on.
         unsafe { Metrics::from_raw(m) }
     }
+
+    /// The TLS session the request came over (ABI 1.5): see [`TlsInfo`].
+    /// `None` over plain TCP, once the client has gone, when the server is
+    /// out of memory, or on a server older than 1.5.
+    ///
+    /// The session's description is the server's, allocated for this
+    /// request and borrowed like the request's strings: it lives as long as
+    /// the `&Request`.  Each call allocates a new one that is held until
+    /// the request is over: call it once per request.
+    pub fn tls(&self) -> Option<TlsInfo<'_>> {
+        let f = host_fn!(self.host, tls)?;
+        // SAFETY: a request being handled.
+        let t = unsafe { f(self.raw) };
+        // SAFETY: the host returns NULL or a session valid as long as the
+        // request; TlsInfo::from_raw checks its size before reading on.
+        unsafe { TlsInfo::from_raw(t) }
+    }
 }
 
 /// The iterator of [`Request::headers`].
@@ -841,14 +859,37 @@ unsafe fn name<'a>(p: *const c_char) -> &'a str {
 ///
 /// Everything here is borrowed from the server for the request's life
 /// (`'a`), like the request's strings: copy what must outlive `handle`.
+///
+/// A 1.4 server's snapshot is shorter than this crate's `hw_metrics` (it
+/// ends before the TLS handshakes of 1.5), so the snapshot is held as a
+/// pointer, never as a `&hw_metrics`, and a member added after 1.4 is read
+/// only when the snapshot's `size` covers it.
 #[derive(Clone, Copy)]
 pub struct Metrics<'a> {
-    raw: &'a sys::hw_metrics,
+    raw: *const sys::hw_metrics,
+    _life: PhantomData<&'a sys::hw_metrics>,
+}
+
+/// Reads member `$member` of the snapshot of the `Metrics` `$m`, one of
+/// ABI 1.4's (which `Metrics::from_raw` checked the snapshot has): only
+/// the member is read, never the whole struct.
+macro_rules! snap {
+    ($m:expr, $member:ident) => {{
+        let raw: *const sys::hw_metrics = $m.raw;
+        // SAFETY: a snapshot the host returned, valid for 'a, whose size
+        // covers every 1.4 member (from_raw).  (allow: the block is
+        // redundant where expanded inside another unsafe block.)
+        #[allow(unused_unsafe)]
+        let v = unsafe { ptr::addr_of!((*raw).$member).read() };
+        v
+    }};
 }
 
 impl<'a> Metrics<'a> {
     /// Wraps a snapshot: `None` for NULL, or for one whose `size` is
-    /// shorter than this crate's `hw_metrics` (which no 1.4 server gives).
+    /// shorter than ABI 1.4's `hw_metrics` (which no server gives).  A 1.4
+    /// server's snapshot is accepted: what 1.5 appends (the TLS handshakes)
+    /// then reads as empty.
     ///
     /// # Safety
     /// `raw` is NULL or a snapshot the host returned from `metrics`, for a
@@ -857,53 +898,66 @@ impl<'a> Metrics<'a> {
         if raw.is_null() {
             return None;
         }
-        // Only `size` is read until it says the whole struct is there.
-        if ptr::addr_of!((*raw).size).read() < std::mem::size_of::<sys::hw_metrics>() {
+        // Only `size` is read until it says the 1.4 members are there
+        // (`nprocesses` is the last of them).
+        let (at, size) = crate::member_extent!(sys::hw_metrics, nprocesses);
+        if ptr::addr_of!((*raw).size).read() < at + size {
             return None;
         }
-        Some(Metrics { raw: &*raw })
+        Some(Metrics {
+            raw,
+            _life: PhantomData,
+        })
     }
 
-    /// The raw snapshot, for what the safe layer does not cover.
+    /// The raw snapshot, for what the safe layer does not cover.  It may be
+    /// shorter than [`sys::hw_metrics`]: check its `size` before reading a
+    /// member added after ABI 1.4.
     pub fn as_raw(&self) -> *const sys::hw_metrics {
         self.raw
+    }
+
+    /// Whether the snapshot's `size` covers a member at `extent` (from
+    /// [`member_extent!`](crate::member_extent)).
+    fn has(&self, extent: (usize, usize)) -> bool {
+        snap!(self, size) >= extent.0 + extent.1
     }
 
     /// The server's version, e.g. `"0.9.0"`.
     pub fn version(&self) -> &'a str {
         // SAFETY: the snapshot's strings live as long as it does.
-        unsafe { name(self.raw.version) }
+        unsafe { name(snap!(self, version)) }
     }
 
-    /// The server's module ABI, e.g. `"1.4"`.
+    /// The server's module ABI, e.g. `"1.5"`.
     pub fn abi(&self) -> &'a str {
         // SAFETY: as for version.
-        unsafe { name(self.raw.abi) }
+        unsafe { name(snap!(self, abi)) }
     }
 
     /// When the server (its master) started, Unix time in seconds.
     pub fn start_time(&self) -> f64 {
-        self.raw.start_time
+        snap!(self, start_time)
     }
 
     /// The generation serving new requests.
     pub fn generation(&self) -> u64 {
-        self.raw.generation
+        snap!(self, generation)
     }
 
     /// When a reload last succeeded, Unix time in seconds; 0 if none has.
     pub fn last_reload_time(&self) -> f64 {
-        self.raw.last_reload_time
+        snap!(self, last_reload_time)
     }
 
     /// Retired generations not yet unloaded, over all workers.
     pub fn generations_draining(&self) -> u64 {
-        self.raw.generations_draining
+        snap!(self, generations_draining)
     }
 
     /// Worker processes configured (0: a single process serves).
     pub fn workers(&self) -> u32 {
-        self.raw.workers
+        snap!(self, workers)
     }
 
     /// Reloads by result (`"ok"`, `"failed"`).
@@ -911,8 +965,8 @@ impl<'a> Metrics<'a> {
         // SAFETY: the snapshot's array; MetricsCount is hw_metrics_count.
         unsafe {
             items(
-                self.raw.reloads as *const MetricsCount<'a>,
-                self.raw.nreloads,
+                snap!(self, reloads) as *const MetricsCount<'a>,
+                snap!(self, nreloads),
             )
         }
     }
@@ -923,36 +977,36 @@ impl<'a> Metrics<'a> {
         // SAFETY: as for reloads.
         unsafe {
             items(
-                self.raw.restarts as *const MetricsCount<'a>,
-                self.raw.nrestarts,
+                snap!(self, restarts) as *const MetricsCount<'a>,
+                snap!(self, nrestarts),
             )
         }
     }
 
     /// Connections accepted, over all workers.
     pub fn connections_accepted(&self) -> u64 {
-        self.raw.connections_accepted
+        snap!(self, connections_accepted)
     }
 
     /// Open connections reading a request (each worker counts its
     /// connections twice a second).
     pub fn connections_reading(&self) -> u64 {
-        self.raw.connections_reading
+        snap!(self, connections_reading)
     }
 
     /// Open connections writing (or preparing) a response.
     pub fn connections_writing(&self) -> u64 {
-        self.raw.connections_writing
+        snap!(self, connections_writing)
     }
 
     /// Open connections waiting idle between requests.
     pub fn connections_waiting(&self) -> u64 {
-        self.raw.connections_waiting
+        snap!(self, connections_waiting)
     }
 
     /// Times a worker stopped accepting at `limits.connections`.
     pub fn accepts_paused(&self) -> u64 {
-        self.raw.accepts_paused
+        snap!(self, accepts_paused)
     }
 
     /// Connections closed by a timeout, by its kind (`"keepalive"`,
@@ -961,8 +1015,8 @@ impl<'a> Metrics<'a> {
         // SAFETY: as for reloads.
         unsafe {
             items(
-                self.raw.timeouts as *const MetricsCount<'a>,
-                self.raw.ntimeouts,
+                snap!(self, timeouts) as *const MetricsCount<'a>,
+                snap!(self, ntimeouts),
             )
         }
     }
@@ -971,15 +1025,15 @@ impl<'a> Metrics<'a> {
     /// (see [`MetricsRoute::buckets`]).
     pub fn bounds(&self) -> &'a [f64] {
         // SAFETY: the snapshot's array.
-        unsafe { items(self.raw.bounds, self.raw.nbounds) }
+        unsafe { items(snap!(self, bounds), snap!(self, nbounds)) }
     }
 
     /// The routes' series, ascending by prefix.
     pub fn routes(&self) -> MetricsRoutes<'a> {
         MetricsRoutes {
             // SAFETY: the snapshot's array.
-            routes: unsafe { items(self.raw.routes, self.raw.nroutes) }.iter(),
-            nbounds: self.raw.nbounds,
+            routes: unsafe { items(snap!(self, routes), snap!(self, nroutes)) }.iter(),
+            nbounds: snap!(self, nbounds),
         }
     }
 
@@ -989,8 +1043,30 @@ impl<'a> Metrics<'a> {
         // SAFETY: the snapshot's array; MetricsProcess is hw_metrics_process.
         unsafe {
             items(
-                self.raw.processes as *const MetricsProcess<'a>,
-                self.raw.nprocesses,
+                snap!(self, processes) as *const MetricsProcess<'a>,
+                snap!(self, nprocesses),
+            )
+        }
+    }
+
+    /// TLS handshakes by how they ended (ABI 1.5): `"full"` (a new
+    /// session), `"resumed"` (from a session ticket), `"failed"` (an alert,
+    /// bytes that were not TLS, or a client that left or timed out first).
+    /// Empty in a 1.4 server's snapshot, which has no such member.
+    pub fn tls_handshakes(&self) -> &'a [MetricsCount<'a>] {
+        // Both members are 1.5's: read them only when `size` covers them.
+        if !self.has(crate::member_extent!(sys::hw_metrics, tls_handshakes))
+            || !self.has(crate::member_extent!(sys::hw_metrics, ntls_handshakes))
+        {
+            return &[];
+        }
+        // SAFETY: the members exist (above), and the host filled them when
+        // it filled `size` that far; the rest is as for reloads.
+        unsafe {
+            let raw = self.raw;
+            items(
+                ptr::addr_of!((*raw).tls_handshakes).read() as *const MetricsCount<'a>,
+                ptr::addr_of!((*raw).ntls_handshakes).read(),
             )
         }
     }
@@ -1005,6 +1081,7 @@ impl fmt::Debug for Metrics<'_> {
             .field("workers", &self.workers())
             .field("routes", &self.routes().len())
             .field("processes", &self.processes().len())
+            .field("tls_handshakes", &self.tls_handshakes())
             .finish_non_exhaustive()
     }
 }
@@ -1241,6 +1318,96 @@ impl fmt::Debug for MetricsProcess<'_> {
             .finish()
     }
 }
+
+// ---------------------------------------------------------------------------
+// TLS (ABI 1.5)
+
+/// The TLS session a request came over (`hw_tls_info`, ABI 1.5), from
+/// [`Request::tls`]: the protocol version, the cipher suite, the server
+/// name the client asked for (SNI), the application protocol ALPN chose,
+/// and whether the session was resumed from a session ticket.
+///
+/// The strings are borrowed from the server for the request's life (`'a`),
+/// like the request's: copy what must outlive `handle`.  They are bytes, as
+/// every string the server hands over is (the server name and the ALPN
+/// protocol are what the client sent).
+#[derive(Clone, Copy)]
+pub struct TlsInfo<'a> {
+    raw: &'a sys::hw_tls_info,
+}
+
+impl<'a> TlsInfo<'a> {
+    /// Wraps a session's description: `None` for NULL, or for one whose
+    /// `size` is shorter than this crate's `hw_tls_info` (which no 1.5
+    /// server gives).
+    ///
+    /// # Safety
+    /// `raw` is NULL or what the host returned from `tls`, for a request
+    /// that stays valid for `'a`.
+    pub unsafe fn from_raw(raw: *const sys::hw_tls_info) -> Option<TlsInfo<'a>> {
+        if raw.is_null() {
+            return None;
+        }
+        // Only `size` is read until it says the whole struct is there.
+        if ptr::addr_of!((*raw).size).read() < std::mem::size_of::<sys::hw_tls_info>() {
+            return None;
+        }
+        Some(TlsInfo { raw: &*raw })
+    }
+
+    /// The raw description, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *const sys::hw_tls_info {
+        self.raw
+    }
+
+    /// The protocol version: `b"TLSv1.2"` or `b"TLSv1.3"`.
+    pub fn version(&self) -> &'a [u8] {
+        // SAFETY: the session's strings live as long as it does.
+        unsafe { bytes(self.raw.version) }
+    }
+
+    /// The cipher suite, as OpenSSL names it, e.g.
+    /// `b"TLS_AES_128_GCM_SHA256"`.
+    pub fn cipher(&self) -> &'a [u8] {
+        // SAFETY: as for version.
+        unsafe { bytes(self.raw.cipher) }
+    }
+
+    /// The server name the client asked for (SNI, RFC 6066), as it sent
+    /// it; empty when it sent none.
+    pub fn server_name(&self) -> &'a [u8] {
+        // SAFETY: as for version.
+        unsafe { bytes(self.raw.server_name) }
+    }
+
+    /// The application protocol ALPN chose (RFC 7301), e.g. `b"http/1.1"`;
+    /// empty when the client offered none.
+    pub fn alpn(&self) -> &'a [u8] {
+        // SAFETY: as for version.
+        unsafe { bytes(self.raw.alpn) }
+    }
+
+    /// Whether the session was resumed from a session ticket (an
+    /// abbreviated handshake) rather than made anew.
+    pub fn resumed(&self) -> bool {
+        self.raw.resumed != 0
+    }
+}
+
+impl fmt::Debug for TlsInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsInfo")
+            .field("version", &String::from_utf8_lossy(self.version()))
+            .field("cipher", &String::from_utf8_lossy(self.cipher()))
+            .field("server_name", &String::from_utf8_lossy(self.server_name()))
+            .field("alpn", &String::from_utf8_lossy(self.alpn()))
+            .field("resumed", &self.resumed())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The response
 
 /// The response being built.  Everything given to it is copied by the
 /// server before the call returns.  What was written is discarded if

@@ -1,6 +1,7 @@
-//! sys.rs - the raw module ABI of `include/haywire.h` (ABI 1.4), written by
-//! hand: the constants, the opaque types, `hw_str`, the metrics snapshot
-//! (`hw_metrics` and its parts), the callback types, the host's function
+//! sys.rs - the raw module ABI of `include/haywire.h` (ABI 1.5), written by
+//! hand: the constants, the opaque types, `hw_str`, the TLS session
+//! (`hw_tls_info`), the metrics snapshot (`hw_metrics` and its parts), the
+//! callback types, the host's function
 //! table `hw_host` and the module descriptor `hw_module`, member for member
 //! in the header's order.  Nothing here is safe to use
 //! without reading the header; `tests/layout.rs` compiles a C program
@@ -20,7 +21,7 @@ use std::os::raw::{c_char, c_int};
 pub const HW_ABI_MAJOR: u32 = 1;
 /// ABI minor version this crate was written against (members are only ever
 /// appended; see the history at the top of `haywire.h`).
-pub const HW_ABI_MINOR: u32 = 4;
+pub const HW_ABI_MINOR: u32 = 5;
 /// The one symbol a module exports: `const hw_module hw_module_entry`.
 pub const HW_MODULE_SYMBOL: &str = "hw_module_entry";
 
@@ -96,6 +97,30 @@ pub struct hw_str {
     pub len: usize,
 }
 
+/// The TLS session a request came over (ABI 1.5), returned by
+/// `hw_host.tls`.  Allocated for the request and borrowed as its strings
+/// are (freed with it); the strings are NUL-terminated as well as counted.
+/// `size` is what the host filled: members a later minor appends exist
+/// only when `size` reaches past them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_tls_info {
+    /// sizeof(hw_tls_info) as the host filled it.
+    pub size: usize,
+    /// The protocol version: "TLSv1.2" or "TLSv1.3".
+    pub version: hw_str,
+    /// The cipher suite, as OpenSSL names it ("TLS_AES_128_GCM_SHA256").
+    pub cipher: hw_str,
+    /// The server name the client asked for (SNI), as it sent it; empty
+    /// when it sent none.
+    pub server_name: hw_str,
+    /// The application protocol ALPN chose ("http/1.1"); empty when the
+    /// client offered none.
+    pub alpn: hw_str,
+    /// Non-zero when the session was resumed from a session ticket.
+    pub resumed: c_int,
+}
+
 /// One status code's count in a route's series (ABI 1.4).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -165,7 +190,8 @@ pub struct hw_metrics_process {
 /// A snapshot of the server's counters (ABI 1.4), returned by
 /// `hw_host.metrics`.  Everything it points to is the host's, borrowed like
 /// the request's strings.  `size` is what the host filled: members a later
-/// minor appends exist only when `size` reaches past them.
+/// minor appends exist only when `size` reaches past them (a 1.4 server's
+/// snapshot ends at `nprocesses`, without the TLS handshakes of 1.5).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct hw_metrics {
@@ -173,7 +199,7 @@ pub struct hw_metrics {
     pub size: usize,
     /// The server's version ("0.9.0"), NUL-terminated.
     pub version: *const c_char,
-    /// The server's ABI ("1.4"), NUL-terminated.
+    /// The server's ABI ("1.5"), NUL-terminated.
     pub abi: *const c_char,
     /// When the server (its master) started, Unix time in seconds.
     pub start_time: f64,
@@ -219,6 +245,11 @@ pub struct hw_metrics {
     pub processes: *const hw_metrics_process,
     /// The number of `processes`.
     pub nprocesses: usize,
+    /// TLS handshakes (ABI 1.5; check `size`) by how they ended: "full",
+    /// "resumed" (from a session ticket), "failed".
+    pub tls_handshakes: *const hw_metrics_count,
+    /// The number of `tls_handshakes`.
+    pub ntls_handshakes: usize,
 }
 
 /// `enum hw_handle_result`: what `handle` returns.
@@ -507,6 +538,12 @@ pub struct hw_host {
     /// A snapshot of the server's counters, allocated for the request
     /// (borrowed as its strings are), or NULL.
     pub metrics: Option<unsafe extern "C" fn(req: *mut hw_request) -> *const hw_metrics>,
+
+    // ---- ABI 1.5 ----
+    /// The TLS session the request came over, allocated for the request
+    /// (borrowed as its strings are), or NULL: plain TCP, the client gone,
+    /// out of memory.
+    pub tls: Option<unsafe extern "C" fn(req: *mut hw_request) -> *const hw_tls_info>,
 }
 
 /// `HW_HOST_HAS(host, member)`: true when the table `host` (a

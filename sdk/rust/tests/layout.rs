@@ -88,6 +88,7 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
     let mut members = Vec::new();
     struct_probes!(probes, members;
         hw_str { data, len }
+        hw_tls_info { size, version, cipher, server_name, alpn, resumed }
         hw_metrics_code { code, count }
         hw_metrics_count { name, count }
         hw_metrics_route {
@@ -100,7 +101,7 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
             workers, reloads, nreloads, restarts, nrestarts,
             connections_accepted, connections_reading, connections_writing, connections_waiting,
             accepts_paused, timeouts, ntimeouts, bounds, nbounds, routes, nroutes,
-            processes, nprocesses,
+            processes, nprocesses, tls_handshakes, ntls_handshakes,
         }
         hw_host {
             abi_major, abi_minor, size,
@@ -114,6 +115,7 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
             timer_start, timer_stop, queue_work, stream, on_writable, write_file, body_stream,
             body_pause,
             metrics,
+            tls,
         }
         hw_module { abi_major, abi_minor, size, name, version, init, handle, fini, abort }
     );
@@ -327,6 +329,7 @@ fn host_has_follows_the_size_member() {
         assert!(!haywire::hw_host_has!(host, host));
         assert!(!haywire::hw_host_has!(host, body_pause));
         assert!(!haywire::hw_host_has!(host, metrics));
+        assert!(!haywire::hw_host_has!(host, tls));
     }
     // A 1.3 table (ending after body_pause) lacks 1.4's metrics.
     let (pause_at, pause_size) = haywire::member_extent!(sys::hw_host, body_pause);
@@ -337,5 +340,25 @@ fn host_has_follows_the_size_member() {
     unsafe {
         assert!(haywire::hw_host_has!(host, body_pause));
         assert!(!haywire::hw_host_has!(host, metrics));
+        assert!(!haywire::hw_host_has!(host, tls));
     }
+    // A 1.4 table (ending after metrics) lacks 1.5's tls.
+    let (metrics_at, metrics_size) = haywire::member_extent!(sys::hw_host, metrics);
+    // SAFETY: as above.
+    unsafe { std::ptr::addr_of_mut!((*table.as_mut_ptr()).size).write(metrics_at + metrics_size) };
+    let host = table.as_ptr();
+    // SAFETY: as above.
+    unsafe {
+        assert!(haywire::hw_host_has!(host, metrics));
+        assert!(!haywire::hw_host_has!(host, tls));
+    }
+    // A 1.5 table, this crate's whole struct, has tls.
+    // SAFETY: as above.
+    unsafe {
+        std::ptr::addr_of_mut!((*table.as_mut_ptr()).size)
+            .write(std::mem::size_of::<sys::hw_host>())
+    };
+    let host = table.as_ptr();
+    // SAFETY: as above.
+    unsafe { assert!(haywire::hw_host_has!(host, tls)) };
 }

@@ -3,9 +3,10 @@
 //! functions read a `FakeReq`, fill a `FakeRes` and record log lines), the
 //! way the real server calls them: the descriptor's fields, config reading
 //! and its errors, the request views, the metrics snapshot (ABI 1.4), the
-//! response calls, and every failure path (`Err`, panics in init, handle and
-//! drop, declining, a host call refused, a host table of an older minor).  The real server runs the
-//! example module in tests/integration/rust.py.
+//! TLS session (ABI 1.5), the response calls, and every failure path (`Err`,
+//! panics in init, handle and drop, declining, a host call refused, a host
+//! table or a struct of an older minor).  The real server runs the example
+//! module in tests/integration/rust.py.
 
 use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
@@ -15,9 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use haywire::sys::{
     self, hw_conf, hw_host, hw_metrics, hw_metrics_code, hw_metrics_count, hw_metrics_process,
-    hw_metrics_route, hw_request, hw_response, hw_str, ModuleEntry,
+    hw_metrics_route, hw_request, hw_response, hw_str, hw_tls_info, ModuleEntry,
 };
-use haywire::{Config, Error, Host, Metrics, Module, Outcome, Request, Response};
+use haywire::{Config, Error, Host, Metrics, Module, Outcome, Request, Response, TlsInfo};
 
 // ---------------------------------------------------------------------------
 // The module under test
@@ -70,6 +71,23 @@ impl Module for TestModule {
                             res.write(route.prefix())?;
                             write!(res, "={}", route.requests())?;
                         }
+                    }
+                }
+                return Ok(Outcome::Handled);
+            }
+            b"/tls" => {
+                match req.tls() {
+                    None => res.write("plain")?,
+                    Some(t) => {
+                        res.write("version=")?;
+                        res.write(t.version())?;
+                        res.write(" cipher=")?;
+                        res.write(t.cipher())?;
+                        res.write(" sni=")?;
+                        res.write(t.server_name())?;
+                        res.write(" alpn=")?;
+                        res.write(t.alpn())?;
+                        write!(res, " resumed={}", t.resumed())?;
                     }
                 }
                 return Ok(Outcome::Handled);
@@ -140,6 +158,9 @@ struct FakeReq {
     body: Vec<u8>,
     /// What `metrics` returns for this request (NULL when `None`).
     metrics: Option<&'static hw_metrics>,
+    /// What `tls` returns for this request (NULL when `None`: plain TCP,
+    /// or the client gone).
+    tls: Option<&'static hw_tls_info>,
 }
 
 #[derive(Default)]
@@ -255,6 +276,9 @@ unsafe extern "C" fn f_metrics(req: *mut hw_request) -> *const hw_metrics {
     r(req)
         .metrics
         .map_or(ptr::null(), |m| m as *const hw_metrics)
+}
+unsafe extern "C" fn f_tls(req: *mut hw_request) -> *const hw_tls_info {
+    r(req).tls.map_or(ptr::null(), |t| t as *const hw_tls_info)
 }
 unsafe extern "C" fn f_set_status(res: *mut hw_response, status: c_int) -> c_int {
     if !(200..=999).contains(&status) {
@@ -417,7 +441,7 @@ unsafe extern "C" fn f_conf_error(
     sys::HW_EINVAL
 }
 
-/// A 1.4 host table with what the fake server implements (the rest NULL).
+/// A 1.5 host table with what the fake server implements (the rest NULL).
 fn fake_host() -> hw_host {
     hw_host {
         abi_major: sys::HW_ABI_MAJOR,
@@ -470,6 +494,7 @@ fn fake_host() -> hw_host {
         body_stream: None,
         body_pause: None,
         metrics: Some(f_metrics),
+        tls: Some(f_tls),
     }
 }
 
@@ -552,6 +577,7 @@ fn get(rest: &str) -> FakeReq {
         ],
         body: b"payload".to_vec(),
         metrics: None,
+        tls: None,
     }
 }
 
@@ -567,7 +593,7 @@ fn leak<T>(v: Vec<T>) -> &'static [T] {
 }
 
 /// A snapshot as the server would give it: two bounds, two routes (the
-/// unrouted "" and "/t"), a master and one worker.
+/// unrouted "" and "/t"), a master and one worker, the TLS handshakes.
 fn fake_metrics() -> &'static hw_metrics {
     let count = |name, count| hw_metrics_count {
         name: c(name),
@@ -620,10 +646,15 @@ fn fake_metrics() -> &'static hw_metrics {
     let restarts = leak(vec![count("signal\0", 1), count("exit\0", 0)]);
     let timeouts = leak(vec![count("keepalive\0", 4)]);
     let bounds = leak(vec![0.005, 0.1]);
+    let tls_handshakes = leak(vec![
+        count("full\0", 6),
+        count("resumed\0", 4),
+        count("failed\0", 2),
+    ]);
     Box::leak(Box::new(hw_metrics {
         size: std::mem::size_of::<hw_metrics>(),
         version: c("0.9.0\0"),
-        abi: c("1.4\0"),
+        abi: c("1.5\0"),
         start_time: 1_700_000_000.5,
         generation: 3,
         last_reload_time: 1_700_000_100.25,
@@ -646,6 +677,30 @@ fn fake_metrics() -> &'static hw_metrics {
         nroutes: routes.len(),
         processes: processes.as_ptr(),
         nprocesses: processes.len(),
+        tls_handshakes: tls_handshakes.as_ptr(),
+        ntls_handshakes: tls_handshakes.len(),
+    }))
+}
+
+/// The bytes before the NUL of a static NUL-terminated string, as the
+/// server gives hw_tls_info's strings: counted and NUL-terminated.
+fn cs(text: &'static [u8]) -> hw_str {
+    assert_eq!(text.last(), Some(&0));
+    hw_str {
+        data: text.as_ptr() as *const c_char,
+        len: text.len() - 1,
+    }
+}
+
+/// A TLS session as the server would describe it.
+fn fake_tls() -> &'static hw_tls_info {
+    Box::leak(Box::new(hw_tls_info {
+        size: std::mem::size_of::<hw_tls_info>(),
+        version: cs(b"TLSv1.3\0"),
+        cipher: cs(b"TLS_AES_128_GCM_SHA256\0"),
+        server_name: cs(b"a.example\0"),
+        alpn: cs(b"http/1.1\0"),
+        resumed: 1,
     }))
 }
 
@@ -688,7 +743,7 @@ fn assert_placed(msg: &str, head: &str, tail: &str) {
 #[test]
 fn descriptor_fields() {
     let e = entry();
-    assert_eq!((e.abi_major, e.abi_minor), (1, 4));
+    assert_eq!((e.abi_major, e.abi_minor), (1, 5));
     assert_eq!(e.size, std::mem::size_of::<sys::hw_module>());
     // SAFETY: static NUL-terminated strings.
     assert_eq!(unsafe { CStr::from_ptr(e.name) }.to_str(), Ok("test"));
@@ -889,8 +944,8 @@ fn metrics_are_a_borrowed_view_of_the_snapshot() {
     };
     // SAFETY: the fake table and request.
     let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
-    let m: Metrics<'_> = r.metrics().expect("a 1.4 host with a snapshot");
-    assert_eq!((m.version(), m.abi()), ("0.9.0", "1.4"));
+    let m: Metrics<'_> = r.metrics().expect("a 1.5 host with a snapshot");
+    assert_eq!((m.version(), m.abi()), ("0.9.0", "1.5"));
     assert_eq!(m.start_time(), 1_700_000_000.5);
     assert_eq!(m.last_reload_time(), 1_700_000_100.25);
     assert_eq!(
@@ -916,6 +971,14 @@ fn metrics_are_a_borrowed_view_of_the_snapshot() {
         vec![("signal".into(), 1), ("exit".into(), 0)]
     );
     assert_eq!(counts(m.timeouts()), vec![("keepalive".into(), 4)]);
+    assert_eq!(
+        counts(m.tls_handshakes()),
+        vec![
+            ("full".into(), 6),
+            ("resumed".into(), 4),
+            ("failed".into(), 2)
+        ]
+    );
     assert_eq!(m.bounds(), &[0.005, 0.1][..]);
 
     let routes = m.routes();
@@ -969,6 +1032,11 @@ fn metrics_are_a_borrowed_view_of_the_snapshot() {
     );
     let debug = format!("{:?}", m);
     assert!(debug.contains("version: \"0.9.0\""), "{}", debug);
+    assert!(
+        debug.contains("tls_handshakes: [full=6, resumed=4, failed=2]"),
+        "{}",
+        debug
+    );
     assert_eq!(m.as_raw(), req.metrics.unwrap() as *const hw_metrics);
 }
 
@@ -1009,6 +1077,7 @@ fn no_metrics_from_an_older_host_or_a_short_snapshot() {
     // SAFETY: the fake table and request.
     let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
     assert!(r.metrics().is_none(), "a 1.3 server has no metrics");
+    assert!(r.tls().is_none(), "nor tls");
 
     // A snapshot whose size says it is shorter than 1.4's is not read.
     let mut short = *fake_metrics();
@@ -1038,4 +1107,172 @@ fn no_metrics_from_an_older_host_or_a_short_snapshot() {
     assert_eq!(m.version(), "");
     // SAFETY: NULL is allowed.
     assert!(unsafe { Metrics::from_raw(ptr::null()) }.is_none());
+}
+
+#[test]
+fn a_1_4_snapshot_has_no_tls_handshakes() {
+    // A 1.4 server's snapshot ends after nprocesses: its size says so, and
+    // what lies past it (here poison) is never read.
+    let (at, size) = haywire::member_extent!(hw_metrics, nprocesses);
+    let mut old = *fake_metrics();
+    old.size = at + size;
+    old.tls_handshakes = 8 as *const hw_metrics_count; // never dereferenced
+    old.ntls_handshakes = usize::MAX;
+    // SAFETY: a snapshot of the fake, leaked.
+    let m = unsafe { Metrics::from_raw(Box::leak(Box::new(old))) }.expect("a 1.4 snapshot");
+    assert!(m.tls_handshakes().is_empty());
+    assert_eq!(m.generation(), 3, "its 1.4 members are read");
+    assert_eq!(
+        counts(m.reloads()),
+        vec![("ok".into(), 2), ("failed".into(), 1)]
+    );
+    assert_eq!(m.processes().len(), 2);
+    assert!(format!("{:?}", m).contains("tls_handshakes: []"));
+
+    // The same in an allocation of exactly the 1.4 size, as a 1.4 server
+    // makes it: nothing past it is touched (no member read, no reference
+    // to a whole hw_metrics formed).
+    let full = *fake_metrics();
+    let mut words = vec![0u64; (at + size + 7) / 8];
+    // SAFETY: copies the first at + size bytes of `full` into `words`,
+    // which has room for them (and is aligned for hw_metrics).
+    unsafe {
+        ptr::copy_nonoverlapping(
+            &full as *const hw_metrics as *const u8,
+            words.as_mut_ptr() as *mut u8,
+            at + size,
+        );
+        ptr::addr_of_mut!((*(words.as_mut_ptr() as *mut hw_metrics)).size).write(at + size);
+    }
+    let raw = words.as_ptr() as *const hw_metrics;
+    // SAFETY: `words` outlives `m`; from_raw reads only what size covers.
+    let m = unsafe { Metrics::from_raw(raw) }.expect("a 1.4 snapshot");
+    assert!(m.tls_handshakes().is_empty());
+    assert_eq!((m.generation(), m.workers(), m.routes().len()), (3, 1, 2));
+    assert_eq!(m.processes()[1].role(), "worker");
+    assert_eq!(m.as_raw(), raw);
+
+    // A 1.5 snapshot whose server counted no handshake yet: empty too.
+    let mut none = *fake_metrics();
+    none.tls_handshakes = ptr::null();
+    none.ntls_handshakes = 0;
+    // SAFETY: a snapshot of the fake, leaked.
+    let m = unsafe { Metrics::from_raw(Box::leak(Box::new(none))) }.expect("a 1.5 snapshot");
+    assert!(m.tls_handshakes().is_empty());
+}
+
+#[test]
+fn tls_is_a_borrowed_view_of_the_session() {
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    let req = FakeReq {
+        tls: Some(fake_tls()),
+        ..get("/tls")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    let t: TlsInfo<'_> = r.tls().expect("a 1.5 host over TLS");
+    assert_eq!(t.version(), b"TLSv1.3", "the count, not the NUL");
+    assert_eq!(t.cipher(), b"TLS_AES_128_GCM_SHA256");
+    assert_eq!(t.server_name(), b"a.example");
+    assert_eq!(t.alpn(), b"http/1.1");
+    assert!(t.resumed());
+    assert_eq!(t.as_raw(), req.tls.unwrap() as *const hw_tls_info);
+    assert_eq!(
+        format!("{:?}", t),
+        "TlsInfo { version: \"TLSv1.3\", cipher: \"TLS_AES_128_GCM_SHA256\", \
+         server_name: \"a.example\", alpn: \"http/1.1\", resumed: true }"
+    );
+
+    // A full handshake from a client that sent no SNI and offered no ALPN:
+    // empty strings (NULL data is allowed with len 0), not resumed.
+    let plain = hw_tls_info {
+        server_name: hw_str {
+            data: ptr::null(),
+            len: 0,
+        },
+        alpn: cs(b"\0"),
+        resumed: 0,
+        version: cs(b"TLSv1.2\0"),
+        ..*fake_tls()
+    };
+    let req = FakeReq {
+        tls: Some(Box::leak(Box::new(plain))),
+        ..get("/tls")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    let t = r.tls().expect("a session");
+    assert_eq!(
+        (t.version(), t.server_name(), t.alpn(), t.resumed()),
+        (&b"TLSv1.2"[..], &b""[..], &b""[..], false)
+    );
+
+    // Plain TCP, or a client gone: the host returns NULL.
+    let req = get("/tls");
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.tls().is_none());
+}
+
+#[test]
+fn tls_in_handle_through_the_trampoline() {
+    let st = init(vec![]).expect("init");
+    let req = FakeReq {
+        tls: Some(fake_tls()),
+        ..get("/tls")
+    };
+    let (rc, res) = handle(st, &req);
+    assert_eq!(rc, sys::HW_HANDLED);
+    assert_eq!(
+        String::from_utf8(res.body).unwrap(),
+        "version=TLSv1.3 cipher=TLS_AES_128_GCM_SHA256 sni=a.example alpn=http/1.1 resumed=true"
+    );
+    // The server returns NULL (plain TCP, the client gone, out of memory).
+    let (rc, res) = handle(st, &get("/tls"));
+    assert_eq!((rc, res.body), (sys::HW_HANDLED, b"plain".to_vec()));
+    fini(st);
+}
+
+#[test]
+fn no_tls_from_an_older_host_or_a_short_info() {
+    // A 1.4 table: it ends after metrics, so tls does not exist (its slot
+    // holds a function the SDK must never call).
+    let mut t = fake_host();
+    let (at, size) = haywire::member_extent!(hw_host, metrics);
+    t.size = at + size;
+    t.tls = Some({
+        unsafe extern "C" fn never(_: *mut hw_request) -> *const hw_tls_info {
+            panic!("called past the end of a 1.4 host table")
+        }
+        never
+    });
+    let host: &'static hw_host = Box::leak(Box::new(t));
+    let req = FakeReq {
+        tls: Some(fake_tls()),
+        metrics: Some(fake_metrics()),
+        ..get("/tls")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.tls().is_none(), "a 1.4 server has no tls");
+    assert!(r.metrics().is_some(), "but has metrics");
+    // The module's handle on that server: as over plain TCP.
+    let st = init_with(host, vec![], 256).expect("init");
+    let (rc, res) = handle(st, &req);
+    assert_eq!((rc, res.body), (sys::HW_HANDLED, b"plain".to_vec()));
+    fini(st);
+
+    // A session whose size says it is shorter than 1.5's is not read.
+    let mut short = *fake_tls();
+    short.size = haywire::member_extent!(hw_tls_info, alpn).0;
+    let req = FakeReq {
+        tls: Some(Box::leak(Box::new(short))),
+        ..get("/tls")
+    };
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.tls().is_none(), "a short session is refused");
+    // SAFETY: NULL is allowed.
+    assert!(unsafe { TlsInfo::from_raw(ptr::null()) }.is_none());
 }

@@ -1,0 +1,681 @@
+/*
+ * tls.c - TLS between a connection and its protocol (see tls.h), with
+ * OpenSSL driven through a BIO of our own instead of a socket: the
+ * connection (conn.c) keeps doing all the I/O with libuv, and OpenSSL only
+ * turns bytes into bytes.
+ *
+ * In: the ciphertext a read brought is lent to the BIO for the call
+ * (nothing is copied before OpenSSL reads it); each SSL_read gives one
+ * record's plaintext, which goes to the protocol at once.  When the
+ * protocol takes less (its queue is full), the rest of that record is kept
+ * here and the ciphertext OpenSSL has not read yet is handed back to the
+ * connection (a short count), which keeps it and stops reading until the
+ * protocol resumes, as it would without TLS.  When no ciphertext was left
+ * over, the connection reads on: an end of file it meets waits here until
+ * the protocol has taken the plaintext kept.
+ *
+ * Out: the protocol fills plaintext batches (from a pool of this
+ * listener's); when its call returns, or when it flushes, the batch's
+ * bytes are sealed into records of up to 16 KiB (small pieces gathered so
+ * that a response's head and body share one record) and the BIO appends
+ * the records to the connection's batch, which leaves with the
+ * connection's one write.  Plaintext batches are released as soon as they
+ * are sealed, and the protocol sees the connection's unsent count as its
+ * own, so back-pressure works unchanged.  Batches never carry file regions
+ * here (`files` is 0): the protocol reads files into memory instead.
+ *
+ * Timers: until the handshake is done the connection is in the head phase,
+ * so a client that never finishes its handshake is closed by the head
+ * timeout; then the protocol's phase is the connection's.
+ *
+ * A plain HTTP request on a TLS port (its first byte a letter where a TLS
+ * record begins with 22) gets what the listener's "plain_http" says: a 400
+ * in plain text (as nginx does), a 308 to the https URL, or a close.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "bytes.h"
+#include "metrics.h"
+#include "target.h"
+#include "tls.h"
+
+#define RECORD 16384     /* a TLS record's most plaintext (RFC 8446 5.1) */
+#define PLAIN_HEAD 8192  /* the most of a plain request read to redirect */
+
+typedef struct tls {
+  hw__transport t;        /* what the protocol on top sees */
+  hw__transport *lower;   /* the connection */
+  hw__tls_env *env;
+  hw__tls_ctx *ctx;       /* a reference, for the connection's life */
+  SSL *ssl;
+  const char *in;         /* ciphertext lent to the BIO for this call */
+  size_t in_len;
+  char *kept;             /* plaintext the protocol did not take yet */
+  uint32_t kept_off, kept_len;
+  void *inner;            /* the protocol's state, from the handshake on */
+  unsigned close_wanted : 2; /* 1 + enum hw__close, asked during a call */
+  unsigned handshaken : 1;
+  unsigned in_inner : 1;  /* inside a call into the protocol */
+  unsigned paused : 1;    /* the protocol took less: `kept` waits */
+  unsigned resume_wanted : 1;
+  unsigned closing : 1;   /* ending: input is dropped */
+  unsigned sniffed : 1;   /* the first byte was looked at */
+  unsigned plain : 1;     /* a plain HTTP request, read for a redirect */
+  unsigned dead : 1;      /* could not be set up: closed at the first call */
+  unsigned peer_done : 1; /* the client's close_notify came */
+  unsigned eof_due : 1;   /* the connection's end of file, told the
+                             protocol once `kept` is taken */
+} tls;
+
+/* ---- the BIO: ciphertext in from the call, out to the connection ------- */
+
+static BIO_METHOD *bio_method;
+
+static int bio_read(BIO *b, char *out, int outl) {
+  tls *s = BIO_get_data(b);
+  size_t n = s->in_len < (size_t)outl ? s->in_len : (size_t)outl;
+  BIO_clear_retry_flags(b);
+  if (n == 0) {
+    BIO_set_retry_read(b); /* "want read": the next read brings more */
+    return -1;
+  }
+  memcpy(out, s->in, n);
+  s->in += n;
+  s->in_len -= n;
+  return (int)n;
+}
+
+static int bio_write(BIO *b, const char *data, int len) {
+  tls *s = BIO_get_data(b);
+  hw__batch *out = hw__transport_batch(s->lower);
+  size_t off;
+  BIO_clear_retry_flags(b);
+  if (out == NULL)
+    return -1;
+  off = out->out.len;
+  if (hw__buf_append(&out->out, data, (size_t)len) != 0 ||
+      hw__batch_seg(out, NULL, off, (size_t)len) != 0)
+    return -1;
+  return len;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+  return cmd == BIO_CTRL_FLUSH; /* nothing is buffered here */
+}
+
+static int bio_create(BIO *b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+static int make_bio_method(void) {
+  if (bio_method != NULL)
+    return 0;
+  bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                            "haywire connection");
+  if (bio_method == NULL || !BIO_meth_set_read(bio_method, bio_read) ||
+      !BIO_meth_set_write(bio_method, bio_write) ||
+      !BIO_meth_set_ctrl(bio_method, bio_ctrl) ||
+      !BIO_meth_set_create(bio_method, bio_create))
+    return UV_ENOMEM;
+  return 0;
+}
+
+/* ---- the env ------------------------------------------------------------ */
+
+int hw__tls_env_init(hw__tls_env *env, const hw__proto *inner,
+                     void *inner_env, int port) {
+  memset(env, 0, sizeof(*env));
+  env->inner = inner;
+  env->inner_env = inner_env;
+  env->port = port;
+  env->plain = malloc(2 * RECORD); /* decrypting, then gathering to seal */
+  if (env->plain == NULL || make_bio_method() != 0)
+    return UV_ENOMEM;
+  return 0;
+}
+
+void hw__tls_env_set(hw__tls_env *env, hw__tls_ctx *ctx) {
+  hw__tls_ctx_ref(ctx);
+  hw__tls_ctx_unref(env->ctx);
+  env->ctx = ctx;
+}
+
+void hw__tls_env_destroy(hw__tls_env *env) {
+  hw__tls_ctx_unref(env->ctx);
+  env->ctx = NULL;
+  hw__batch_pool_drain(&env->batches);
+  free(env->plain);
+  env->plain = NULL;
+}
+
+/* ---- sealing the protocol's output --------------------------------------- */
+
+/* The connection's view, for the protocol and for the timers. */
+static void sync_lower(tls *s) {
+  s->t.unsent = s->lower->unsent;
+  if (s->handshaken) {
+    s->lower->phase = s->t.phase;
+    s->lower->epoch = s->t.epoch;
+  } else {
+    s->lower->phase = HW__PHASE_HEAD;
+  }
+}
+
+static int seal(tls *s, const char *p, size_t n) {
+  ERR_clear_error();
+  return SSL_write(s->ssl, p, (int)n) > 0 ? 0 : -1;
+}
+
+/* Seals the protocol's batch into the connection's; 0 or -1 (the session
+ * is broken). */
+static int seal_batch(tls *s) {
+  hw__batch *b = s->t.batch;
+  char *stage = s->env->plain + RECORD;
+  size_t staged = 0;
+  int r = 0;
+
+  if (b == NULL)
+    return 0;
+  s->t.batch = NULL;
+  for (size_t i = 0; r == 0 && s->handshaken && i < b->nsegs; i++) {
+    const hw__seg *g = &b->segs[i];
+    const char *p = g->base != NULL ? g->base : b->out.data + g->off;
+    size_t n = g->len;
+    while (r == 0 && n > 0) {
+      size_t k;
+      if (staged == 0 && n >= RECORD) { /* a whole record: no copy */
+        r = seal(s, p, RECORD);
+        p += RECORD, n -= RECORD;
+        continue;
+      }
+      k = RECORD - staged < n ? RECORD - staged : n;
+      memcpy(stage + staged, p, k);
+      staged += k, p += k, n -= k;
+      if (staged == RECORD)
+        r = seal(s, stage, staged), staged = 0;
+    }
+  }
+  if (r == 0 && staged > 0)
+    r = seal(s, stage, staged);
+  hw__batch_give(&s->env->batches, b); /* the plaintext is sealed: released */
+  return r;
+}
+
+/* Ends the stream: after what was written, with a close_notify alert
+ * (RFC 8446 section 6.1), or at once. */
+static void end(tls *s, int how) {
+  if (s->closing) {
+    if (how == HW__CLOSE_NOW)
+      s->lower->ops->close(s->lower, how);
+    return;
+  }
+  s->closing = 1;
+  if (how == HW__CLOSE_AFTER_WRITE && seal_batch(s) == 0 && s->handshaken) {
+    ERR_clear_error();
+    SSL_shutdown(s->ssl);
+  }
+  sync_lower(s);
+  s->lower->ops->close(s->lower, how);
+}
+
+/* After a call into the protocol: what it asked for meanwhile, then its
+ * output sealed (the connection writes it when its own call returns). */
+static void settle(tls *s);
+
+/* ---- feeding the protocol -------------------------------------------------- */
+
+static void inner_call(tls *s, void (*fn)(void *)) {
+  s->in_inner = 1;
+  fn(s->inner);
+  s->in_inner = 0;
+}
+
+/* Plaintext to the protocol; what it does not take is kept (a copy, or
+ * what is left of `kept` when it came from there). */
+static void feed(tls *s, const char *p, size_t n, int from_kept) {
+  size_t k;
+  s->in_inner = 1;
+  k = s->env->inner->data(s->inner, p, n);
+  s->in_inner = 0;
+  if (from_kept) {
+    s->kept_off += (uint32_t)k;
+    s->kept_len -= (uint32_t)k;
+    if (s->kept_len == 0)
+      free(s->kept), s->kept = NULL;
+  } else if (k < n && !s->closing) {
+    if ((s->kept = malloc(n - k)) == NULL) {
+      end(s, HW__CLOSE_NOW);
+      return;
+    }
+    memcpy(s->kept, p + k, n - k);
+    s->kept_off = 0;
+    s->kept_len = (uint32_t)(n - k);
+  }
+  if (s->kept != NULL)
+    s->paused = 1;
+}
+
+/* Decrypts what the call brought, a record at a time, while the protocol
+ * takes it. */
+static void read_records(tls *s) {
+  while (!s->paused && !s->closing && !s->peer_done && s->close_wanted == 0) {
+    int n, e;
+    ERR_clear_error();
+    n = SSL_read(s->ssl, s->env->plain, RECORD);
+    if (n > 0) {
+      feed(s, s->env->plain, (size_t)n, 0);
+      continue;
+    }
+    e = SSL_get_error(s->ssl, n);
+    if (e == SSL_ERROR_WANT_READ)
+      break;
+    if (e == SSL_ERROR_ZERO_RETURN) { /* the client's close_notify */
+      s->peer_done = 1;
+      inner_call(s, s->env->inner->eof);
+      break;
+    }
+    /* A bad record, a renegotiation refused: an alert is batched. */
+    s->close_wanted = 1 + HW__CLOSE_AFTER_WRITE;
+  }
+}
+
+static const hw__transport_ops tls_ops;
+
+static void count(tls *s, int how) {
+  if (s->env->metrics != NULL)
+    hw__metrics_add(&s->env->metrics->handshakes[how], 1);
+}
+
+static void handshake(tls *s) {
+  int r, e;
+  ERR_clear_error();
+  r = SSL_do_handshake(s->ssl);
+  if (r == 1) {
+    s->handshaken = 1;
+    count(s, SSL_session_reused(s->ssl) ? HW__HANDSHAKE_RESUMED
+                                        : HW__HANDSHAKE_FULL);
+    s->inner = calloc(1, s->env->inner->size);
+    if (s->inner == NULL) {
+      end(s, HW__CLOSE_NOW);
+      return;
+    }
+    s->in_inner = 1;
+    s->env->inner->open(s->inner, &s->t, s->env->inner_env);
+    s->in_inner = 0;
+    return;
+  }
+  e = SSL_get_error(s->ssl, r);
+  if (e == SSL_ERROR_WANT_READ)
+    return;
+  /* Not TLS, a version or suite we do not offer, a bad record: OpenSSL
+   * batched its alert, which goes out before the FIN. */
+  ERR_clear_error();
+  end(s, HW__CLOSE_AFTER_WRITE);
+}
+
+/* ---- plain HTTP on a TLS port ------------------------------------------------ */
+
+static void plain_answer(tls *s, int status, const char *location) {
+  char head[PLAIN_HEAD + 512];
+  static const char body[] =
+      "This port speaks HTTPS: the request was sent as plain HTTP.\n";
+  int n;
+  hw__batch *b = hw__transport_batch(s->lower);
+  if (status == 400)
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                 sizeof(body) - 1, body);
+  else
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\n"
+                 "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                 location);
+  if (b != NULL && n > 0 && (size_t)n < sizeof(head)) {
+    size_t off = b->out.len;
+    if (hw__buf_append(&b->out, head, (size_t)n) == 0)
+      hw__batch_seg(b, NULL, off, (size_t)n);
+  }
+  s->closing = 1;
+  s->lower->ops->close(s->lower, HW__CLOSE_AFTER_WRITE);
+}
+
+/* The https URL of a plain request's head (`head`, `n` bytes, ending with
+ * its empty line) into `loc`: its Host without the port, this listener's
+ * port, its origin-form target.  0, or -1 when the head cannot say. */
+static int plain_location(tls *s, const char *head, size_t n, char *loc,
+                          size_t cap) {
+  const char *sp = memchr(head, ' ', n), *t, *te, *h = NULL, *he, *colon;
+  size_t i;
+  if (sp == NULL || (te = memchr(sp + 1, ' ', n - (size_t)(sp + 1 - head))) ==
+                        NULL)
+    return -1;
+  t = sp + 1;
+  for (const char *q = t; q < te; q++)
+    if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+      return -1;
+  for (i = 0; i + 5 < n; i++)
+    if (head[i] == '\n' && strncasecmp(head + i + 1, "host:", 5) == 0) {
+      h = head + i + 6;
+      break;
+    }
+  if (h == NULL)
+    return -1;
+  while (h < head + n && (*h == ' ' || *h == '\t'))
+    h++;
+  for (he = h; he < head + n && *he != '\r' && *he != '\n'; he++)
+    ;
+  while (he > h && (he[-1] == ' ' || he[-1] == '\t'))
+    he--;
+  if (he == h || !hw__target_host_ok(h, (uint32_t)(he - h)))
+    return -1;
+  colon = he;
+  for (const char *q = he; q > h && q[-1] != ']'; q--)
+    if (q[-1] == ':') {
+      colon = q - 1;
+      break;
+    }
+  if (s->env->port == 443)
+    snprintf(loc, cap, "https://%.*s%.*s", (int)(colon - h), h,
+             *t == '/' ? (int)(te - t) : 1, *t == '/' ? t : "/");
+  else
+    snprintf(loc, cap, "https://%.*s:%d%.*s", (int)(colon - h), h,
+             s->env->port, *t == '/' ? (int)(te - t) : 1, *t == '/' ? t : "/");
+  return 0;
+}
+
+/* Takes a plain request's bytes until its head is whole, then redirects
+ * (or answers 400 when it cannot say where to). */
+static size_t plain_more(tls *s, const char *data, size_t len) {
+  char loc[PLAIN_HEAD + 64];
+  char *grown, *crlf, *lf;
+  size_t have = s->kept_len, n = len;
+  if (n > PLAIN_HEAD - have)
+    n = PLAIN_HEAD - have;
+  if ((grown = realloc(s->kept, have + n + 1)) == NULL) {
+    end(s, HW__CLOSE_NOW);
+    return len;
+  }
+  s->kept = grown;
+  memcpy(s->kept + have, data, n);
+  s->kept_len = (uint32_t)(have + n);
+  s->kept[s->kept_len] = '\0';
+  crlf = strstr(s->kept, "\r\n\r\n");
+  lf = strstr(s->kept, "\n\n");
+  if (crlf != NULL || lf != NULL) {
+    /* The head alone, through its empty line: a Host line after it (a
+     * body, the next request) is not this request's. */
+    size_t head = crlf != NULL && (lf == NULL || crlf < lf)
+                      ? (size_t)(crlf - s->kept) + 4
+                      : (size_t)(lf - s->kept) + 2;
+    plain_answer(s,
+                 plain_location(s, s->kept, head, loc, sizeof(loc)) == 0 ? 308
+                                                                         : 400,
+                 loc);
+  } else if (s->kept_len == PLAIN_HEAD)
+    plain_answer(s, 400, NULL);
+  return len;
+}
+
+static int plain_request(tls *s, const char *data, size_t len) {
+  int mode = hw__tls_ctx_plain_http(s->ctx);
+  if (!(data[0] >= 'A' && data[0] <= 'Z'))
+    return 0; /* not HTTP: OpenSSL says what it is */
+  if (mode == HW__PLAIN_CLOSE) {
+    end(s, HW__CLOSE_NOW);
+  } else if (mode == HW__PLAIN_REDIRECT) {
+    s->plain = 1;
+    plain_more(s, data, len);
+  } else {
+    plain_answer(s, 400, NULL);
+  }
+  return 1;
+}
+
+/* ---- the protocol the connection drives --------------------------------- */
+
+static void tls_open(void *p, hw__transport *lower, void *envp) {
+  tls *s = p;
+  hw__tls_env *env = envp;
+  BIO *bio;
+
+  s->lower = lower;
+  s->env = env;
+  s->t.ops = &tls_ops;
+  s->ctx = env->ctx;
+  hw__tls_ctx_ref(s->ctx);
+  lower->phase = HW__PHASE_HEAD; /* the handshake: the head timeout */
+  s->ssl = hw__tls_ctx_ssl(s->ctx);
+  bio = s->ssl != NULL ? BIO_new(bio_method) : NULL;
+  if (bio == NULL) {
+    s->dead = 1; /* (the connection is not ready to be closed yet) */
+    return;
+  }
+  BIO_set_data(bio, s);
+  SSL_set_bio(s->ssl, bio, bio);
+  SSL_set_accept_state(s->ssl);
+}
+
+static size_t tls_data(void *p, const char *data, size_t len) {
+  tls *s = p;
+  size_t taken;
+
+  if (s->dead) {
+    end(s, HW__CLOSE_NOW);
+    return len;
+  }
+  if (s->plain && !s->closing)
+    return plain_more(s, data, len);
+  if (s->closing || s->peer_done)
+    return len; /* ending, or after the client's last record: dropped */
+  if (s->paused)
+    return 0;
+  if (!s->sniffed) {
+    s->sniffed = 1;
+    if (plain_request(s, data, len))
+      return len;
+  }
+  s->in = data;
+  s->in_len = len;
+  if (!s->handshaken)
+    handshake(s);
+  if (s->handshaken)
+    read_records(s);
+  taken = s->closing ? len : len - s->in_len;
+  s->in = NULL;
+  s->in_len = 0;
+  settle(s);
+  return taken;
+}
+
+static void tls_eof(void *p) {
+  tls *s = p;
+  if (s->inner == NULL) {
+    end(s, HW__CLOSE_NOW);
+    return;
+  }
+  /* Not before the plaintext it has yet to take (the connection read on,
+   * having no ciphertext left over), and not again after close_notify. */
+  if (!s->closing && !s->peer_done && s->kept != NULL)
+    s->eof_due = 1;
+  else if (!s->closing && !s->peer_done)
+    inner_call(s, s->env->inner->eof);
+  settle(s);
+}
+
+static void tls_timeout(void *p) {
+  tls *s = p;
+  if (s->inner == NULL) { /* the handshake took longer than a head may */
+    end(s, HW__CLOSE_NOW);
+    return;
+  }
+  inner_call(s, s->env->inner->timeout);
+  settle(s);
+}
+
+static void tls_writable(void *p) {
+  tls *s = p;
+  sync_lower(s);
+  if (s->inner != NULL)
+    inner_call(s, s->env->inner->writable);
+  settle(s);
+}
+
+static void tls_drain(void *p) {
+  tls *s = p;
+  if (s->inner == NULL) {
+    end(s, HW__CLOSE_NOW); /* no request begun: as an idle connection */
+    return;
+  }
+  inner_call(s, s->env->inner->drain);
+  settle(s);
+}
+
+static void tls_close(void *p) {
+  tls *s = p;
+  /* A handshake that began (bytes came) and never ended, however it
+   * ended: an alert, not TLS at all, the client gone, the head timeout. */
+  if (!s->handshaken && s->sniffed)
+    count(s, HW__HANDSHAKE_FAILED);
+  if (s->inner != NULL) {
+    s->closing = 1;
+    inner_call(s, s->env->inner->close);
+    free(s->inner);
+    s->inner = NULL;
+  }
+  if (s->t.batch != NULL) {
+    hw__batch_give(&s->env->batches, s->t.batch);
+    s->t.batch = NULL;
+  }
+  SSL_free(s->ssl); /* frees the BIO */
+  s->ssl = NULL;
+  hw__tls_ctx_unref(s->ctx);
+  s->ctx = NULL;
+  free(s->kept);
+  s->kept = NULL;
+}
+
+const hw__proto hw__tls_proto = {
+    .size = sizeof(tls),
+    .open = tls_open,
+    .data = tls_data,
+    .eof = tls_eof,
+    .timeout = tls_timeout,
+    .writable = tls_writable,
+    .drain = tls_drain,
+    .close = tls_close,
+};
+
+/* ---- the transport the protocol writes with ------------------------------ */
+
+static tls *tls_of(hw__transport *t) {
+  return hw__bytes_container_of(t, tls, t);
+}
+
+/* The protocol wants its input again: the plaintext kept, then the
+ * connection's ciphertext (which it feeds through tls_data). */
+static void resume(tls *s) {
+  s->resume_wanted = 0;
+  if (!s->paused || s->closing)
+    return;
+  s->paused = 0;
+  if (s->kept != NULL)
+    feed(s, s->kept + s->kept_off, s->kept_len, 1);
+  if (s->paused || s->closing)
+    return;
+  if (s->eof_due) { /* the connection ended: nothing more to read */
+    s->eof_due = 0;
+    inner_call(s, s->env->inner->eof);
+    return;
+  }
+  s->lower->ops->resume(s->lower);
+}
+
+static void settle(tls *s) {
+  while (s->resume_wanted && s->close_wanted == 0 && !s->closing)
+    resume(s);
+  if (s->close_wanted != 0) {
+    int how = s->close_wanted - 1;
+    s->close_wanted = 0;
+    end(s, how);
+  } else if (!s->closing && seal_batch(s) != 0) {
+    end(s, HW__CLOSE_NOW);
+  }
+  sync_lower(s);
+}
+
+static hw__batch *t_batch(hw__transport *t) {
+  tls *s = tls_of(t);
+  if (s->t.batch == NULL && !s->closing)
+    s->t.batch = hw__batch_take(&s->env->batches, s);
+  return s->t.batch;
+}
+
+static void t_flush(hw__transport *t) {
+  tls *s = tls_of(t);
+  if (s->in_inner)
+    return; /* sealed when the call returns */
+  settle(s);
+  s->lower->ops->flush(s->lower);
+}
+
+static void t_resume(hw__transport *t) {
+  tls *s = tls_of(t);
+  s->resume_wanted = 1;
+  if (s->in_inner)
+    return;
+  settle(s);
+  s->lower->ops->flush(s->lower);
+}
+
+static void t_close(hw__transport *t, int how) {
+  tls *s = tls_of(t);
+  if (s->close_wanted == 0 || how == HW__CLOSE_NOW)
+    s->close_wanted = (unsigned)(how + 1) & 3;
+  if (!s->in_inner)
+    settle(s);
+}
+
+static int t_peer(hw__transport *t, char *buf, size_t len) {
+  tls *s = tls_of(t);
+  return s->lower->ops->peer(s->lower, buf, len);
+}
+
+/* The session, as modules and the access log see it.  ALPN's choice is
+ * one of the listener's names, which are static strings here. */
+static int t_tls(hw__transport *t, hw__transport_tls *out) {
+  tls *s = tls_of(t);
+  const unsigned char *a;
+  unsigned alen;
+  const char *sni;
+  if (s->ssl == NULL || !s->handshaken)
+    return UV_ENOTCONN;
+  SSL_get0_alpn_selected(s->ssl, &a, &alen);
+  sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name);
+  out->version = SSL_get_version(s->ssl);
+  out->cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(s->ssl));
+  out->sni = sni != NULL ? sni : "";
+  out->alpn = alen == 8 && memcmp(a, "http/1.1", 8) == 0 ? "http/1.1" : "";
+  out->resumed = SSL_session_reused(s->ssl);
+  return 0;
+}
+
+static const hw__transport_ops tls_ops = {
+    .batch = t_batch,
+    .flush = t_flush,
+    .resume = t_resume,
+    .close = t_close,
+    .peer = t_peer,
+    .tls = t_tls,
+    .files = 0,
+};
