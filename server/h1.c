@@ -291,7 +291,7 @@ static inline __attribute__((always_inline)) int write_queue(h1 *h);
  * difference (docs/performance.md). */
 static __attribute__((flatten)) int write_ready(h1 *h) {
   int r = write_queue(h);
-  while (h->again && r == 0 && !h->ending) {
+  while (r == 0 && h->again && !h->ending) {
     h->again = 0;
     r = write_queue(h);
   }

@@ -61,7 +61,8 @@ typedef struct tls {
   size_t in_len;
   char *kept;             /* plaintext the protocol did not take yet */
   uint32_t kept_off, kept_len;
-  void *inner;            /* the protocol's state, from the handshake on */
+  void *inner;            /* the protocol's state (after this one, in the
+                             connection's memory), from the handshake on */
   unsigned close_wanted : 2; /* 1 + enum hw__close, asked during a call */
   unsigned handshaken : 1;
   unsigned in_inner : 1;  /* inside a call into the protocol */
@@ -72,9 +73,14 @@ typedef struct tls {
   unsigned plain : 1;     /* a plain HTTP request, read for a redirect */
   unsigned dead : 1;      /* could not be set up: closed at the first call */
   unsigned peer_done : 1; /* the client's close_notify came */
+  unsigned fatal : 1;     /* OpenSSL failed: no close_notify may follow */
+  unsigned drain_due : 1; /* a graceful stop came during the handshake */
   unsigned eof_due : 1;   /* the connection's end of file, told the
                              protocol once `kept` is taken */
 } tls;
+
+/* Where the protocol's state begins in the connection's memory. */
+#define INNER_AT ((sizeof(tls) + 15) & ~(size_t)15)
 
 /* ---- the BIO: ciphertext in from the call, out to the connection ------- */
 
@@ -132,20 +138,25 @@ static int make_bio_method(void) {
 
 /* ---- the env ------------------------------------------------------------ */
 
+static const hw__proto tls_proto;
+
 int hw__tls_env_init(hw__tls_env *env, const hw__proto *inner,
                      void *inner_env, int port) {
   memset(env, 0, sizeof(*env));
+  env->proto = tls_proto;
+  env->proto.size = INNER_AT + inner->size;
   env->inner = inner;
   env->inner_env = inner_env;
   env->port = port;
-  env->plain = malloc(2 * RECORD); /* decrypting, then gathering to seal */
-  if (env->plain == NULL || make_bio_method() != 0)
+  if (make_bio_method() != 0)
     return UV_ENOMEM;
+  env->ready = 1;
   return 0;
 }
 
 void hw__tls_env_set(hw__tls_env *env, hw__tls_ctx *ctx) {
-  hw__tls_ctx_ref(ctx);
+  if (ctx != NULL)
+    hw__tls_ctx_ref(ctx);
   hw__tls_ctx_unref(env->ctx);
   env->ctx = ctx;
 }
@@ -154,8 +165,7 @@ void hw__tls_env_destroy(hw__tls_env *env) {
   hw__tls_ctx_unref(env->ctx);
   env->ctx = NULL;
   hw__batch_pool_drain(&env->batches);
-  free(env->plain);
-  env->plain = NULL;
+  env->ready = 0;
 }
 
 /* ---- sealing the protocol's output --------------------------------------- */
@@ -180,7 +190,7 @@ static int seal(tls *s, const char *p, size_t n) {
  * is broken). */
 static int seal_batch(tls *s) {
   hw__batch *b = s->t.batch;
-  char *stage = s->env->plain + RECORD;
+  char stage[RECORD]; /* (on the stack: a call may nest in another's) */
   size_t staged = 0;
   int r = 0;
 
@@ -220,9 +230,11 @@ static void end(tls *s, int how) {
     return;
   }
   s->closing = 1;
-  if (how == HW__CLOSE_AFTER_WRITE && seal_batch(s) == 0 && s->handshaken) {
+  if (how == HW__CLOSE_AFTER_WRITE && seal_batch(s) == 0 && s->handshaken &&
+      !s->fatal) {
     ERR_clear_error();
     SSL_shutdown(s->ssl);
+    ERR_clear_error();
   }
   sync_lower(s);
   s->lower->ops->close(s->lower, how);
@@ -268,12 +280,16 @@ static void feed(tls *s, const char *p, size_t n, int from_kept) {
 /* Decrypts what the call brought, a record at a time, while the protocol
  * takes it. */
 static void read_records(tls *s) {
+  /* On the stack, not shared: the protocol may, while it parses these
+   * bytes, run module code that makes another connection read (a
+   * deferred answer there resumes it). */
+  char plain[RECORD];
   while (!s->paused && !s->closing && !s->peer_done && s->close_wanted == 0) {
     int n, e;
     ERR_clear_error();
-    n = SSL_read(s->ssl, s->env->plain, RECORD);
+    n = SSL_read(s->ssl, plain, RECORD);
     if (n > 0) {
-      feed(s, s->env->plain, (size_t)n, 0);
+      feed(s, plain, (size_t)n, 0);
       continue;
     }
     e = SSL_get_error(s->ssl, n);
@@ -285,6 +301,8 @@ static void read_records(tls *s) {
       break;
     }
     /* A bad record, a renegotiation refused: an alert is batched. */
+    ERR_clear_error();
+    s->fatal = 1;
     s->close_wanted = 1 + HW__CLOSE_AFTER_WRITE;
   }
 }
@@ -304,14 +322,12 @@ static void handshake(tls *s) {
     s->handshaken = 1;
     count(s, SSL_session_reused(s->ssl) ? HW__HANDSHAKE_RESUMED
                                         : HW__HANDSHAKE_FULL);
-    s->inner = calloc(1, s->env->inner->size);
-    if (s->inner == NULL) {
-      end(s, HW__CLOSE_NOW);
-      return;
-    }
+    s->inner = (char *)s + INNER_AT; /* (zeroed with the connection) */
     s->in_inner = 1;
     s->env->inner->open(s->inner, &s->t, s->env->inner_env);
     s->in_inner = 0;
+    if (s->drain_due) /* it answers what is on its way, then ends */
+      inner_call(s, s->env->inner->drain);
     return;
   }
   e = SSL_get_error(s->ssl, r);
@@ -320,6 +336,7 @@ static void handshake(tls *s) {
   /* Not TLS, a version or suite we do not offer, a bad record: OpenSSL
    * batched its alert, which goes out before the FIN. */
   ERR_clear_error();
+  s->fatal = 1;
   end(s, HW__CLOSE_AFTER_WRITE);
 }
 
@@ -480,6 +497,7 @@ static size_t tls_data(void *p, const char *data, size_t len) {
     return len; /* ending, or after the client's last record: dropped */
   if (s->paused)
     return 0;
+  sync_lower(s);
   if (!s->sniffed) {
     s->sniffed = 1;
     if (plain_request(s, data, len))
@@ -491,7 +509,8 @@ static size_t tls_data(void *p, const char *data, size_t len) {
     handshake(s);
   if (s->handshaken)
     read_records(s);
-  taken = s->closing ? len : len - s->in_len;
+  /* (What follows the client's close_notify is dropped, not kept.) */
+  taken = s->closing || s->peer_done ? len : len - s->in_len;
   s->in = NULL;
   s->in_len = 0;
   settle(s);
@@ -534,7 +553,13 @@ static void tls_writable(void *p) {
 static void tls_drain(void *p) {
   tls *s = p;
   if (s->inner == NULL) {
-    end(s, HW__CLOSE_NOW); /* no request begun: as an idle connection */
+    /* A handshake may carry a request on its way, which HTTP/1.1 would
+     * answer: drained once it is done (the head timeout bounds it); a
+     * connection that sent nothing yet is as an idle one. */
+    if (s->sniffed)
+      s->drain_due = 1;
+    else
+      end(s, HW__CLOSE_NOW);
     return;
   }
   inner_call(s, s->env->inner->drain);
@@ -550,8 +575,7 @@ static void tls_close(void *p) {
   if (s->inner != NULL) {
     s->closing = 1;
     inner_call(s, s->env->inner->close);
-    free(s->inner);
-    s->inner = NULL;
+    s->inner = NULL; /* (its memory is the connection's) */
   }
   if (s->t.batch != NULL) {
     hw__batch_give(&s->env->batches, s->t.batch);
@@ -565,8 +589,8 @@ static void tls_close(void *p) {
   s->kept = NULL;
 }
 
-const hw__proto hw__tls_proto = {
-    .size = sizeof(tls),
+static const hw__proto tls_proto = {
+    .size = sizeof(tls), /* (the env's copy adds the protocol on top) */
     .open = tls_open,
     .data = tls_data,
     .eof = tls_eof,
@@ -608,7 +632,14 @@ static void settle(tls *s) {
     int how = s->close_wanted - 1;
     s->close_wanted = 0;
     end(s, how);
+  } else if (s->closing && s->t.batch != NULL) {
+    /* The stream ended under the protocol (an alert, a broken session):
+     * what it still writes goes nowhere, and it goes on until the
+     * connection closes it, as it would over a connection reset. */
+    hw__batch_give(&s->env->batches, s->t.batch);
+    s->t.batch = NULL;
   } else if (!s->closing && seal_batch(s) != 0) {
+    s->fatal = 1;
     end(s, HW__CLOSE_NOW);
   }
   sync_lower(s);
@@ -616,7 +647,7 @@ static void settle(tls *s) {
 
 static hw__batch *t_batch(hw__transport *t) {
   tls *s = tls_of(t);
-  if (s->t.batch == NULL && !s->closing)
+  if (s->t.batch == NULL)
     s->t.batch = hw__batch_take(&s->env->batches, s);
   return s->t.batch;
 }
@@ -627,6 +658,7 @@ static void t_flush(hw__transport *t) {
     return; /* sealed when the call returns */
   settle(s);
   s->lower->ops->flush(s->lower);
+  sync_lower(s); /* what the write left unsent */
 }
 
 static void t_resume(hw__transport *t) {
@@ -636,6 +668,7 @@ static void t_resume(hw__transport *t) {
     return;
   settle(s);
   s->lower->ops->flush(s->lower);
+  sync_lower(s);
 }
 
 static void t_close(hw__transport *t, int how) {

@@ -2,8 +2,8 @@
  * tls.h - TLS as a layer between a connection and its protocol (tls.c):
  * to the connection below it, a protocol (hw__proto) fed ciphertext; to
  * the protocol above it (HTTP/1.1), a transport (hw__transport) that takes
- * plaintext batches.  Neither changes: the worker names hw__tls_proto for
- * a TLS listener, with an env that names the protocol on top.
+ * plaintext batches.  Neither changes: the worker names its env's `proto`
+ * for a TLS listener (the layer with room for the protocol on top).
  */
 #ifndef HW_TLS_H
 #define HW_TLS_H
@@ -18,11 +18,15 @@
 /** What a TLS listener's connections share (one per listener in a
  *  worker). */
 typedef struct hw__tls_env {
+  hw__proto proto;          /* the layer, for hw__conn_accept: its state
+                               has room for the protocol on top's, which
+                               so lives exactly as long as it would on a
+                               plain connection */
   hw__tls_ctx *ctx;         /* the serving generation's (a reference) */
   const hw__proto *inner;   /* the protocol on top (HTTP/1.1) */
   void *inner_env;          /* its env */
   hw__batch_pool batches;   /* the plaintext batches the protocol fills */
-  char *plain;              /* one record's plaintext, decrypted into */
+  int ready;                /* set up */
   int port;                 /* the listener's port (for a redirect) */
   struct hw__metrics_slot *metrics; /* where handshakes are counted, or
                                        NULL (set by the owner) */
@@ -33,12 +37,10 @@ typedef struct hw__tls_env {
 int hw__tls_env_init(hw__tls_env *env, const hw__proto *inner,
                      void *inner_env, int port);
 /** The contexts new handshakes use from now on (a reference is taken; the
- *  previous one is dropped, and lives on in the connections using it). */
+ *  previous one is dropped, and lives on in the connections using it;
+ *  NULL: none, for a listener a reload made plain). */
 void hw__tls_env_set(hw__tls_env *env, hw__tls_ctx *ctx);
 /** Frees what `env` holds (after its connections are gone). */
 void hw__tls_env_destroy(hw__tls_env *env);
-
-/** The layer, for a TLS listener; its `env` is a hw__tls_env. */
-extern const hw__proto hw__tls_proto;
 
 #endif /* HW_TLS_H */

@@ -286,6 +286,14 @@ static int load_cert(hw__tls_ctx *c, const hw__config_tls *tls,
              key, i, cc->cert, ssl_reason());
     return UV_EINVAL;
   }
+  if (X509_get0_pubkey(x) == NULL) { /* a key type OpenSSL cannot read */
+    snprintf(err, err_len,
+             "%s.tls.certificates[%zu].cert: %s: its public key is of a type "
+             "this OpenSSL cannot use: %s",
+             key, i, cc->cert, ssl_reason());
+    X509_free(x);
+    return UV_EINVAL;
+  }
   type = EVP_PKEY_get_base_id(X509_get0_pubkey(x));
   for (j = 0; j < c->nctx; j++)
     if (c->types[j] != type && c->twins[j] == 0 && same_names(c, j, x))

@@ -167,6 +167,20 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
 
 /* ---- accepting ---------------------------------------------------------- */
 
+static void free_handle(uv_handle_t *h) { free(h); }
+
+/* Takes the next connection from `server` and closes it (it cannot be
+ * served; left in the backlog, it would stop libuv watching the
+ * listener). */
+static void refuse(hw__worker *w, uv_stream_t *server) {
+  uv_tcp_t *c = malloc(sizeof(*c));
+  if (c == NULL)
+    return;
+  uv_tcp_init(w->loop, c);
+  uv_accept(server, (uv_stream_t *)c);
+  uv_close((uv_handle_t *)c, free_handle);
+}
+
 /* Accepts on listener `server` with the protocol it speaks now: TLS under
  * HTTP/1.1 when the serving generation gives it TLS contexts (new
  * handshakes take the newest; a connection keeps the ones it began with),
@@ -181,25 +195,29 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
   int len = sizeof(sa), port = 0;
 
   if (ctx == NULL) {
+    if (env->ready && env->ctx != NULL) /* a reload made it plain */
+      hw__tls_env_set(env, NULL);
     hw__conn_accept(&w->conns, server, &hw__h1_proto, &w->h1);
     return;
   }
-  if (env->plain == NULL) {
+  if (!env->ready) {
     if (uv_tcp_getsockname((uv_tcp_t *)server, (struct sockaddr *)&sa,
                            &len) == 0)
       port = ntohs(sa.ss_family == AF_INET6
                        ? ((struct sockaddr_in6 *)&sa)->sin6_port
                        : ((struct sockaddr_in *)&sa)->sin_port);
     if (hw__tls_env_init(env, &hw__h1_proto, &w->h1, port) != 0) {
-      hw__log(HW_LOG_ERROR, "out of memory setting up TLS");
+      hw__log(HW_LOG_ERROR, "out of memory setting up TLS: a connection "
+                            "refused");
       hw__tls_env_destroy(env);
+      refuse(w, server);
       return;
     }
   }
   env->metrics = w->core.metrics;
   if (env->ctx != ctx)
     hw__tls_env_set(env, ctx);
-  hw__conn_accept(&w->conns, server, &hw__tls_proto, env);
+  hw__conn_accept(&w->conns, server, &env->proto, env);
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -541,7 +559,7 @@ void hw__worker_destroy(hw__worker *w) {
   hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);
   for (size_t i = 0; w->tls != NULL && i < w->nlisteners; i++)
-    if (w->tls[i].plain != NULL)
+    if (w->tls[i].ready)
       hw__tls_env_destroy(&w->tls[i]);
   free(w->tls);
   w->tls = NULL;

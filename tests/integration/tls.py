@@ -339,6 +339,64 @@ def test_listen_option(d, certs):
               "--listen: another address is plain HTTP")
 
 
+def read_answers(sock, n, timeout=5):
+    """Up to n responses (status, body) read off a TLS socket."""
+    c = hwtest.Conn.__new__(hwtest.Conn)
+    c.sock, c.timeout, c.buf, c.eof, c.reset = sock, timeout, bytearray(), \
+        False, False
+    out = []
+    try:
+        for _ in range(n):
+            r = c.read_response(timeout=timeout)
+            out.append((r.status, r.body))
+    except (hwtest.Closed, socket.timeout, OSError) as e:
+        out.append(("error", repr(e)))
+    return out
+
+
+def test_reentrancy(d, certs):
+    """Module code that one connection's request runs makes other
+    connections answer and read on: each connection's bytes stay its own,
+    and a connection closed by its failed write is not used after."""
+    routes = [route("/p", fixture("pubsub")), route("/e", "echo.so"),
+              route("/hello", "hello.so"), route("/d", "delay.so")]
+    with tls_server([certs["a"]], routes) as srv:
+        port = srv.port
+        b = TlsConn(port)
+        # 33 deferred requests: HTTP/1.1 takes 32, TLS keeps the rest of
+        # the record (and the connection the next one) until it resumes.
+        b.send(b"GET /p/wait HTTP/1.1\r\nHost: b\r\n\r\n" * 33 + get("/hello"))
+        time.sleep(0.3)
+        b.send(get("/hello") + get("/e/SECRET-OF-B"))
+        time.sleep(0.3)
+        with TlsConn(port) as a:
+            a.send(get("/p/go") + get("/e/A-ONLY"))
+            got = read_answers(a.sock, 2)
+        t.is_(got[0], (200, b"go"), "A's first request answered")
+        t.ok(len(got) > 1 and got[1][0] == 200 and
+             b"/e/A-ONLY" in got[1][1] and b"SECRET" not in got[1][1],
+             "A's second answer is its own request's, not B's", got)
+        rest = read_answers(b.sock, 33 + 3)
+        t.ok(len(rest) == 36 and all(s == 200 for s, _ in rest) and
+             b"/e/SECRET-OF-B" in rest[-1][1],
+             "B's 36 answers, in order, the last its own", rest[-3:])
+        b.close()
+        # Two deferred answers, the client gone before the second: the
+        # write that fails closes the connection under HTTP/1.1 (ASan
+        # would see a use after free; the log is checked at the stop).
+        for _ in range(3):
+            s = TlsConn(port)
+            s.send(get("/d?ms=200") + get("/d?ms=600"))
+            time.sleep(0.05)
+            raw = socket.socket(fileno=os.dup(s.sock.fileno()))
+            raw.shutdown(socket.SHUT_WR)
+            s.close()
+            raw.close()
+            time.sleep(0.9)
+        still_serving(port, "served after clients left mid-answer")
+        hwtest.assert_clean_stop(srv)
+
+
 def test_counters(d, certs):
     routes = [route("/hello", "hello.so"), route("/-/status", "status.so")]
     with tls_server([certs["a"]], routes, plain=True) as srv:
@@ -733,6 +791,7 @@ def main():
     test_dual(d, certs)
     test_cipher_order(d, certs)
     test_listen_option(d, certs)
+    test_reentrancy(d, certs)
     test_counters(d, certs)
     test_resumption(d, certs)
     test_bad_input(d, certs)

@@ -2,7 +2,7 @@
  * test_tls.c - unit tests of the TLS layer (server/tls.c) between a fake
  * connection below it and a fake protocol above it, with a real OpenSSL
  * client whose bytes the test carries by hand: what the client sends is
- * handed to hw__tls_proto.data as a read, and what the layer batched on
+ * handed to the layer's data (the env's proto) as a read, and what the layer batched on
  * the connection is given to the client.
  *
  * The connection below ("lower") behaves as conn.c does: it takes a batch
@@ -46,6 +46,7 @@
 
 typedef struct lower {
   hw__transport t;
+  const hw__proto *proto; /* the layer, as the env gives it */
   hw__batch_pool pool;
   hw__buf wire;       /* every byte the layer handed over, in order */
   size_t given;       /* of `wire`, what the client was given */
@@ -86,7 +87,7 @@ static void gone(lower *l) {
     hw__batch_give(&l->pool, l->t.batch);
     l->t.batch = NULL;
   }
-  hw__tls_proto.close(l->state);
+  l->proto->close(l->state);
 }
 
 static void feed(lower *l, const char *data, size_t len, int from_read);
@@ -126,7 +127,7 @@ static void feed(lower *l, const char *data, size_t len, int from_read) {
   if (l->t.batch == NULL)
     l->t.batch = hw__batch_take(&l->pool, l);
   l->in_call = 1;
-  n = hw__tls_proto.data(l->state, data, len);
+  n = l->proto->data(l->state, data, len);
   l->in_call = 0;
   if (l->gone)
     return;
@@ -198,13 +199,14 @@ static const hw__transport_ops lower_ops = {
 
 static lower *lw_open(hw__tls_env *env) {
   lower *l = calloc(1, sizeof(*l));
-  if (l == NULL || (l->state = calloc(1, hw__tls_proto.size)) == NULL) {
+  if (l == NULL || (l->state = calloc(1, env->proto.size)) == NULL) {
     free(l);
     return NULL;
   }
+  l->proto = &env->proto;
   l->t.ops = &lower_ops;
   l->head_always = 1;
-  hw__tls_proto.open(l->state, &l->t, env);
+  l->proto->open(l->state, &l->t, env);
   return l;
 }
 
@@ -229,7 +231,7 @@ static void lw_tell(lower *l, void (*fn)(void *)) {
   after(l);
 }
 
-static void lw_eof(lower *l) { lw_tell(l, hw__tls_proto.eof); }
+static void lw_eof(lower *l) { lw_tell(l, l->proto->eof); }
 
 static void lw_free(lower *l) {
   if (l == NULL)
@@ -1053,7 +1055,7 @@ static void test_plain(void) {
 
     failed = counted(HW__HANDSHAKE_FAILED);
     l = plain(&env, ctx_redirect, 8443, "GET / HTTP/1.1\r\n", NULL);
-    lw_tell(l, hw__tls_proto.timeout);
+    lw_tell(l, l->proto->timeout);
     ok(l->closed == 1 + HW__CLOSE_NOW &&
            counted(HW__HANDSHAKE_FAILED) - failed == 1,
        "redirect: the head timeout on an unfinished head: closed, counted "
@@ -1162,7 +1164,7 @@ static void test_timers(void) {
   free(hello);
   is_int(k.l->t.phase, HW__PHASE_HEAD,
          "the hello answered, the handshake not done: still the head phase");
-  lw_tell(k.l, hw__tls_proto.timeout);
+  lw_tell(k.l, k.l->proto->timeout);
   ok(k.l->closed == 1 + HW__CLOSE_NOW && rec.opens == 0 && rec.timeouts == 0,
      "the head timeout during the handshake: closed at once");
   link_close(&k);
@@ -1170,7 +1172,7 @@ static void test_timers(void) {
 
   if (fresh(&k, &env, 0) != 0)
     return;
-  lw_tell(k.l, hw__tls_proto.drain);
+  lw_tell(k.l, k.l->proto->drain);
   ok(k.l->closed == 1 + HW__CLOSE_NOW && rec.drains == 0,
      "drain before the handshake: closed at once");
   link_close(&k);
@@ -1179,12 +1181,12 @@ static void test_timers(void) {
   /* After it, each reaches the protocol; phases pass down. */
   if (fresh(&k, &env, 1) != 0)
     return;
-  lw_tell(k.l, hw__tls_proto.timeout);
-  lw_tell(k.l, hw__tls_proto.drain);
+  lw_tell(k.l, k.l->proto->timeout);
+  lw_tell(k.l, k.l->proto->drain);
   ok(rec.timeouts == 1 && rec.drains == 1 && !k.l->closed,
      "after the handshake: timeout and drain reach the protocol");
   k.l->t.unsent = 70000;
-  lw_tell(k.l, hw__tls_proto.writable);
+  lw_tell(k.l, k.l->proto->writable);
   ok(rec.writables == 1 && rec.unsent_seen == 70000,
      "writable reaches it, with the connection's unsent count");
   rec.t->phase = HW__PHASE_BODY;
