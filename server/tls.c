@@ -24,6 +24,14 @@
  * own, so back-pressure works unchanged.  Batches never carry file regions
  * here (`files` is 0): the protocol reads files into memory instead.
  *
+ * The protocol's state lives in the layer's own allocation, after the
+ * layer's (the env's `proto` has room for both): the connection frees it
+ * when it frees its own, never while a call is under way.  A protocol may
+ * end up closed inside one of its own calls to the transport (its flush
+ * or close from a deferred answer reaches the connection, whose write
+ * fails and which closes at once), and its code goes on after that call
+ * returns, as it does over a plain connection.
+ *
  * Timers: until the handshake is done the connection is in the head phase,
  * so a client that never finishes its handshake is closed by the head
  * timeout; then the protocol's phase is the connection's.
@@ -34,6 +42,8 @@
  */
 #include "autoconf.h"
 
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +71,8 @@ typedef struct tls {
   size_t in_len;
   char *kept;             /* plaintext the protocol did not take yet */
   uint32_t kept_off, kept_len;
-  void *inner;            /* the protocol's state, from the handshake on */
+  void *inner;            /* the protocol's state (at INNER_AT in this
+                             allocation), from the handshake to its close */
   unsigned close_wanted : 2; /* 1 + enum hw__close, asked during a call */
   unsigned handshaken : 1;
   unsigned in_inner : 1;  /* inside a call into the protocol */
@@ -75,6 +86,11 @@ typedef struct tls {
   unsigned eof_due : 1;   /* the connection's end of file, told the
                              protocol once `kept` is taken */
 } tls;
+
+/* Where the protocol's state begins in the layer's allocation. */
+#define INNER_AT                                                               \
+  ((sizeof(tls) + alignof(max_align_t) - 1) / alignof(max_align_t) *           \
+   alignof(max_align_t))
 
 /* ---- the BIO: ciphertext in from the call, out to the connection ------- */
 
@@ -137,6 +153,8 @@ int hw__tls_env_init(hw__tls_env *env, const hw__proto *inner,
   memset(env, 0, sizeof(*env));
   env->inner = inner;
   env->inner_env = inner_env;
+  env->proto = hw__tls_proto;
+  env->proto.size = INNER_AT + inner->size;
   env->port = port;
   env->plain = malloc(2 * RECORD); /* decrypting, then gathering to seal */
   if (env->plain == NULL || make_bio_method() != 0)
@@ -304,11 +322,7 @@ static void handshake(tls *s) {
     s->handshaken = 1;
     count(s, SSL_session_reused(s->ssl) ? HW__HANDSHAKE_RESUMED
                                         : HW__HANDSHAKE_FULL);
-    s->inner = calloc(1, s->env->inner->size);
-    if (s->inner == NULL) {
-      end(s, HW__CLOSE_NOW);
-      return;
-    }
+    s->inner = (char *)s + INNER_AT; /* zeroed with the layer's */
     s->in_inner = 1;
     s->env->inner->open(s->inner, &s->t, s->env->inner_env);
     s->in_inner = 0;
@@ -550,8 +564,7 @@ static void tls_close(void *p) {
   if (s->inner != NULL) {
     s->closing = 1;
     inner_call(s, s->env->inner->close);
-    free(s->inner);
-    s->inner = NULL;
+    s->inner = NULL; /* (its memory goes with the connection's) */
   }
   if (s->t.batch != NULL) {
     hw__batch_give(&s->env->batches, s->t.batch);

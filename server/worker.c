@@ -199,7 +199,7 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
   env->metrics = w->core.metrics;
   if (env->ctx != ctx)
     hw__tls_env_set(env, ctx);
-  hw__conn_accept(&w->conns, server, &hw__tls_proto, env);
+  hw__conn_accept(&w->conns, server, &env->proto, env);
 }
 
 static void on_connection(uv_stream_t *server, int status) {
