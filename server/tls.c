@@ -399,6 +399,9 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
       colon = q - 1;
       break;
     }
+  if (colon == h) /* ":8443": no https URI with an empty host (RFC 9110
+                     section 4.2.2) */
+    return -1;
   if (s->env->port == 443)
     snprintf(loc, cap, "https://%.*s%.*s", (int)(colon - h), h,
              *t == '/' ? (int)(te - t) : 1, *t == '/' ? t : "/");

@@ -1040,6 +1040,10 @@ static void test_plain(void) {
              "HTTP/1.1 400 ", NULL, "redirect: no Host, a 400");
   plain_case(ctx_redirect, 8443, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", NULL,
              "HTTP/1.1 400 ", NULL, "redirect: a bad Host, a 400");
+  plain_case(ctx_redirect, 8443, "GET / HTTP/1.1\r\nHost: :8443\r\n\r\n",
+             NULL, "HTTP/1.1 400 ", NULL,
+             "redirect: a Host with a port and no name, a 400 (no "
+             "https://:8443/)");
   plain_case(ctx_redirect, 8443,
              "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: abc", NULL,
              "HTTP/1.1 400 ", NULL,
