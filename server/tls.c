@@ -24,6 +24,14 @@
  * own, so back-pressure works unchanged.  Batches never carry file regions
  * here (`files` is 0): the protocol reads files into memory instead.
  *
+ * The protocol's state lives in the layer's own allocation, after the
+ * layer's (the env's `proto` has room for both): the connection frees it
+ * when it frees its own, never while a call is under way.  A protocol may
+ * end up closed inside one of its own calls to the transport (its flush
+ * or close from a deferred answer reaches the connection, whose write
+ * fails and which closes at once), and its code goes on after that call
+ * returns, as it does over a plain connection.
+ *
  * Timers: until the handshake is done the connection is in the head phase,
  * so a client that never finishes its handshake is closed by the head
  * timeout; then the protocol's phase is the connection's.
@@ -34,6 +42,7 @@
  */
 #include "autoconf.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +411,9 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
       colon = q - 1;
       break;
     }
+  if (colon == h) /* ":8443": no https URI with an empty host (RFC 9110
+                     section 4.2.2) */
+    return -1;
   if (s->env->port == 443)
     snprintf(loc, cap, "https://%.*s%.*s", (int)(colon - h), h,
              *t == '/' ? (int)(te - t) : 1, *t == '/' ? t : "/");

@@ -1,7 +1,7 @@
 /*
  * fuzz_config.c - libFuzzer target for the config loader: the input is the
  * text of a routes.json.  hw__config_parse must accept or refuse it without
- * crashing or leaking; an accepted config must survive hw__config_to_json
+ * crashing or leaking; an accepted config must survive hw__config_write_json
  * (what the reload preflight reads back) unchanged: parsed again it is
  * accepted, and written again it gives the same text.  An accepted config
  * whose modules are the fuzz build's own is also built into a generation,
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_write.h"
 #include "generation.h"
 #include "host.h"
 #include "log.h"
@@ -115,15 +116,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(cfg != NULL, "accepted without a config");
 
   /* The round trip the reload preflight depends on. */
-  text = hw__config_to_json(cfg);
-  CHECK(text != NULL, "hw__config_to_json failed");
+  text = hw__config_write_json(cfg);
+  CHECK(text != NULL, "hw__config_write_json failed");
   err[0] = '\0';
   CHECK(hw__config_parse(text, strlen(text), "snapshot.json", &again, err,
                          sizeof(err)) == 0,
         "its own JSON is refused: %s\n--- input ---\n%.*s\n--- JSON ---\n%s",
         err, (int)size, (const char *)data, text);
-  text2 = hw__config_to_json(again);
-  CHECK(text2 != NULL, "hw__config_to_json failed the second time");
+  text2 = hw__config_write_json(again);
+  CHECK(text2 != NULL, "hw__config_write_json failed the second time");
   CHECK(strcmp(text, text2) == 0,
         "the round trip changed it\n--- first ---\n%s\n--- second ---\n%s",
         text, text2);

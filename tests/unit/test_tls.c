@@ -22,7 +22,10 @@
  * close); the client's close_notify as the end of the stream, once; a
  * handshake cut short; the head phase until the handshake is done;
  * timeouts, drain and writable; resumption by ticket and the handshake
- * counts; a new context for new connections only; a renegotiation.
+ * counts; a new context for new connections only; a renegotiation; a
+ * deferred answer whose write fails, closing the connection inside the
+ * protocol's own flush (its state must outlive that call: a use after free
+ * under AddressSanitizer before the state lived in the layer's).
  */
 #include "autoconf.h"
 
@@ -59,6 +62,7 @@ typedef struct lower {
   int resumes;        /* times the layer called resume */
   int flushes;
   int head_always;    /* the phase was HEAD after every call (until reset) */
+  int fail_writes;    /* a write fails: closed at once, as conn.c does */
   void *state;        /* the layer's */
 } lower;
 
@@ -66,11 +70,19 @@ static lower *lower_of(hw__transport *t) {
   return hw__bytes_container_of(t, lower, t);
 }
 
+static void gone(lower *l);
+
 static void write_batch(lower *l) {
   hw__batch *b = l->t.batch;
   if (b == NULL)
     return;
   l->t.batch = NULL;
+  if (l->fail_writes && hw__batch_size(b) > 0) {
+    hw__batch_give(&l->pool, b);
+    l->closed = 1 + HW__CLOSE_NOW;
+    gone(l);
+    return;
+  }
   for (size_t i = 0; i < b->nsegs; i++) {
     const hw__seg *s = &b->segs[i];
     hw__buf_append(&l->wire, s->base != NULL ? s->base : b->out.data + s->off,
@@ -108,6 +120,8 @@ static void after(lower *l) {
       return;
     }
     write_batch(l);
+    if (l->gone)
+      return;
     if (!l->resume_wanted)
       break;
     l->resume_wanted = 0;
@@ -254,6 +268,7 @@ static struct rec {
   /* what happened */
   int opens, closes, eofs, timeouts, writables, drains;
   hw__buf got;        /* every byte given, in order */
+  void *self;         /* the open stream's state */
   size_t got_at_eof;  /* got.len when the end came */
   int open_env_ok;    /* open was given the inner env */
   uint32_t unsent_seen;
@@ -278,6 +293,7 @@ static void in_open(void *p, hw__transport *t, void *env) {
   inner *s = p;
   s->t = t;
   rec.t = t;
+  rec.self = s;
   rec.opens++;
   rec.open_env_ok = env == &inner_env_token;
   t->phase = HW__PHASE_IDLE;
@@ -1026,6 +1042,10 @@ static void test_plain(void) {
              "HTTP/1.1 400 ", NULL, "redirect: no Host, a 400");
   plain_case(ctx_redirect, 8443, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", NULL,
              "HTTP/1.1 400 ", NULL, "redirect: a bad Host, a 400");
+  plain_case(ctx_redirect, 8443, "GET / HTTP/1.1\r\nHost: :8443\r\n\r\n",
+             NULL, "HTTP/1.1 400 ", NULL,
+             "redirect: a Host with a port and no name, a 400 (no "
+             "https://:8443/)");
   plain_case(ctx_redirect, 8443,
              "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: abc", NULL,
              "HTTP/1.1 400 ", NULL,
@@ -1194,6 +1214,32 @@ static void test_timers(void) {
   rec.t->ops->flush(rec.t);
   ok(k.l->t.phase == HW__PHASE_BODY && k.l->t.epoch == rec.t->epoch,
      "the protocol's phase and epoch pass to the connection");
+  link_close(&k);
+  hw__tls_env_destroy(&env);
+}
+
+/* A deferred answer (outside any call of the layer's) whose write fails:
+ * the connection closes at once, inside the protocol's flush, and the
+ * protocol's close runs there; its code goes on when the flush returns, as
+ * h1's ready() does (settle after flush), so its state must still be
+ * there (AddressSanitizer says if it is not). */
+static void test_deferred_write_fails(void) {
+  hw__tls_env env;
+  tlink k;
+  hw__transport *t;
+  inner *s;
+
+  if (fresh(&k, &env, 1) != 0)
+    return;
+  t = rec.t;
+  s = rec.self;
+  k.l->fail_writes = 1;
+  in_write(t, "late answer", 11, 0);
+  t->ops->flush(t);
+  ok(k.l->closed == 1 + HW__CLOSE_NOW && rec.closes == 1,
+     "a deferred answer whose write fails: closed inside the flush");
+  ok(s->t == t, "the protocol's state outlives its close until its call "
+                "returns");
   link_close(&k);
   hw__tls_env_destroy(&env);
 }
@@ -1388,6 +1434,7 @@ int main(void) {
   test_peer_close();
   test_truncated();
   test_timers();
+  test_deferred_write_fails();
   test_resumption();
   test_env_set();
   test_renegotiation();
