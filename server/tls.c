@@ -392,8 +392,9 @@ static int plain_location(tls *s, const char *head, size_t n, char *loc,
       return -1;
   for (i = 0; i + 5 < n; i++)
     if (head[i] == '\n' && strncasecmp(head + i + 1, "host:", 5) == 0) {
+      if (h != NULL)
+        return -1; /* two Host lines: a 400 (RFC 9112 section 3.2) */
       h = head + i + 6;
-      break;
     }
   if (h == NULL)
     return -1;
@@ -439,13 +440,15 @@ static size_t plain_more(tls *s, const char *data, size_t len) {
   memcpy(s->kept + have, data, n);
   s->kept_len = (uint32_t)(have + n);
   s->kept[s->kept_len] = '\0';
-  crlf = strstr(s->kept, "\r\n\r\n");
-  lf = strstr(s->kept, "\n\n");
+  /* The empty line ends the head ("\n\r\n" or a bare "\n\n"; memmem,
+   * since the bytes may hold a NUL). */
+  crlf = memmem(s->kept, s->kept_len, "\n\r\n", 3);
+  lf = memmem(s->kept, s->kept_len, "\n\n", 2);
   if (crlf != NULL || lf != NULL) {
     /* The head alone, through its empty line: a Host line after it (a
      * body, the next request) is not this request's. */
     size_t head = crlf != NULL && (lf == NULL || crlf < lf)
-                      ? (size_t)(crlf - s->kept) + 4
+                      ? (size_t)(crlf - s->kept) + 3
                       : (size_t)(lf - s->kept) + 2;
     plain_answer(s,
                  plain_location(s, s->kept, head, loc, sizeof(loc)) == 0 ? 308

@@ -27,6 +27,7 @@ the real clients: Python's ssl module (OpenSSL underneath), curl and
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -611,6 +612,23 @@ def test_plain_modes(d, certs):
                     s.sendall(b"GET / HTTP/1.1\r\n\r\n")
                     out = recv_some(s).decode("latin-1")
                 t.like(out, r"^HTTP/1\.1 400 ", "no Host: 400, no redirect")
+                for head, name in (
+                        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                         "two Host lines: 400 (RFC 9112 section 3.2)"),
+                        (b"GET / HTTP/1.1\r\nHost: :8443\r\n\r\n",
+                         "a Host with no name: 400"),
+                        (b"GET / HTTP/1.1\r\nX: \x00\r\nHost: a\n\r\n",
+                         "a NUL and a head ending in LF CRLF: answered at "
+                         "once")):
+                    with socket.create_connection(("127.0.0.1",
+                                                   srv.port)) as s:
+                        s.sendall(head)
+                        start = time.monotonic()
+                        out = recv_some(s).decode("latin-1")
+                    t.ok(re.match(r"^HTTP/1\.1 (400|308) ", out) and
+                         (name.startswith("a NUL") or out.startswith(
+                             "HTTP/1.1 400")) and
+                         time.monotonic() - start < 2, name, out[:80])
                 with socket.create_connection(("127.0.0.1", srv.port)) as s:
                     s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nX: " +
                               b"y" * 9000 + b"\r\n\r\n")
