@@ -46,7 +46,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 #include <uv.h>
@@ -54,11 +53,10 @@
 #include "buf.h"
 #include "bytes.h"
 #include "metrics.h"
-#include "target.h"
 #include "tls.h"
+#include "tls_plain.h"
 
 #define RECORD 16384     /* a TLS record's most plaintext (RFC 8446 5.1) */
-#define PLAIN_HEAD 8192  /* the most of a plain request read to redirect */
 
 typedef struct tls {
   hw__transport t;        /* what the protocol on top sees */
@@ -351,87 +349,26 @@ static void handshake(tls *s) {
 
 /* ---- plain HTTP on a TLS port ------------------------------------------------ */
 
-static void plain_answer(tls *s, int status, const char *location) {
-  char head[PLAIN_HEAD + 512];
-  static const char body[] =
-      "This port speaks HTTPS: the request was sent as plain HTTP.\n";
-  int n;
+/* Writes a plain answer (tls_plain.c's) and ends the connection. */
+static void plain_send(tls *s, const char *answer, size_t n) {
   hw__batch *b = hw__transport_batch(s->lower);
-  if (status == 400)
-    n = snprintf(head, sizeof(head),
-                 "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
-                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                 sizeof(body) - 1, body);
-  else
-    n = snprintf(head, sizeof(head),
-                 "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\n"
-                 "Content-Length: 0\r\nConnection: close\r\n\r\n",
-                 location);
-  if (b != NULL && n > 0 && (size_t)n < sizeof(head)) {
+  if (b != NULL && n > 0) {
     size_t off = b->out.len;
-    if (hw__buf_append(&b->out, head, (size_t)n) == 0)
-      hw__batch_seg(b, NULL, off, (size_t)n);
+    if (hw__buf_append(&b->out, answer, n) == 0)
+      hw__batch_seg(b, NULL, off, n);
   }
   s->closing = 1;
   s->lower->ops->close(s->lower, HW__CLOSE_AFTER_WRITE);
 }
 
-/* The https URL of a plain request's head (`head`, `n` bytes, ending with
- * its empty line) into `loc`: its Host without the port, this listener's
- * port, its origin-form target.  0, or -1 when the head cannot say. */
-static int plain_location(tls *s, const char *head, size_t n, char *loc,
-                          size_t cap) {
-  const char *sp = memchr(head, ' ', n), *t, *te, *h = NULL, *he, *colon;
-  size_t i;
-  if (sp == NULL || (te = memchr(sp + 1, ' ', n - (size_t)(sp + 1 - head))) ==
-                        NULL)
-    return -1;
-  t = sp + 1;
-  for (const char *q = t; q < te; q++)
-    if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-      return -1;
-  for (i = 0; i + 5 < n; i++)
-    if (head[i] == '\n' && strncasecmp(head + i + 1, "host:", 5) == 0) {
-      if (h != NULL)
-        return -1; /* two Host lines: a 400 (RFC 9112 section 3.2) */
-      h = head + i + 6;
-    }
-  if (h == NULL)
-    return -1;
-  while (h < head + n && (*h == ' ' || *h == '\t'))
-    h++;
-  for (he = h; he < head + n && *he != '\r' && *he != '\n'; he++)
-    ;
-  while (he > h && (he[-1] == ' ' || he[-1] == '\t'))
-    he--;
-  if (he == h || !hw__target_host_ok(h, (uint32_t)(he - h)))
-    return -1;
-  colon = he;
-  for (const char *q = he; q > h && q[-1] != ']'; q--)
-    if (q[-1] == ':') {
-      colon = q - 1;
-      break;
-    }
-  if (colon == h) /* ":8443": no https URI with an empty host (RFC 9110
-                     section 4.2.2) */
-    return -1;
-  if (s->env->port == 443)
-    snprintf(loc, cap, "https://%.*s%.*s", (int)(colon - h), h,
-             *t == '/' ? (int)(te - t) : 1, *t == '/' ? t : "/");
-  else
-    snprintf(loc, cap, "https://%.*s:%d%.*s", (int)(colon - h), h,
-             s->env->port, *t == '/' ? (int)(te - t) : 1, *t == '/' ? t : "/");
-  return 0;
-}
-
-/* Takes a plain request's bytes until its head is whole, then redirects
- * (or answers 400 when it cannot say where to). */
+/* Takes a plain request's bytes until its head is whole (for a redirect,
+ * which needs its Host and target). */
 static size_t plain_more(tls *s, const char *data, size_t len) {
-  char loc[PLAIN_HEAD + 64];
-  char *grown, *crlf, *lf;
-  size_t have = s->kept_len, n = len;
-  if (n > PLAIN_HEAD - have)
-    n = PLAIN_HEAD - have;
+  char answer[HW__TLS_PLAIN_ANSWER];
+  char *grown;
+  size_t have = s->kept_len, n = len, r;
+  if (n > HW__TLS_PLAIN_HEAD - have)
+    n = HW__TLS_PLAIN_HEAD - have;
   if ((grown = realloc(s->kept, have + n + 1)) == NULL) {
     end(s, HW__CLOSE_NOW);
     return len;
@@ -439,28 +376,16 @@ static size_t plain_more(tls *s, const char *data, size_t len) {
   s->kept = grown;
   memcpy(s->kept + have, data, n);
   s->kept_len = (uint32_t)(have + n);
-  s->kept[s->kept_len] = '\0';
-  /* The empty line ends the head ("\n\r\n" or a bare "\n\n"; memmem,
-   * since the bytes may hold a NUL). */
-  crlf = memmem(s->kept, s->kept_len, "\n\r\n", 3);
-  lf = memmem(s->kept, s->kept_len, "\n\n", 2);
-  if (crlf != NULL || lf != NULL) {
-    /* The head alone, through its empty line: a Host line after it (a
-     * body, the next request) is not this request's. */
-    size_t head = crlf != NULL && (lf == NULL || crlf < lf)
-                      ? (size_t)(crlf - s->kept) + 3
-                      : (size_t)(lf - s->kept) + 2;
-    plain_answer(s,
-                 plain_location(s, s->kept, head, loc, sizeof(loc)) == 0 ? 308
-                                                                         : 400,
-                 loc);
-  } else if (s->kept_len == PLAIN_HEAD)
-    plain_answer(s, 400, NULL);
+  r = hw__tls_plain_answer(s->kept, s->kept_len, 1, s->env->port, answer,
+                           sizeof(answer));
+  if (r > 0)
+    plain_send(s, answer, r);
   return len;
 }
 
 static int plain_request(tls *s, const char *data, size_t len) {
   int mode = hw__tls_ctx_plain_http(s->ctx);
+  char answer[HW__TLS_PLAIN_ANSWER];
   if (!(data[0] >= 'A' && data[0] <= 'Z'))
     return 0; /* not HTTP: OpenSSL says what it is */
   if (mode == HW__PLAIN_CLOSE) {
@@ -469,7 +394,9 @@ static int plain_request(tls *s, const char *data, size_t len) {
     s->plain = 1;
     plain_more(s, data, len);
   } else {
-    plain_answer(s, 400, NULL);
+    plain_send(s, answer,
+               hw__tls_plain_answer(data, len, 0, s->env->port, answer,
+                                    sizeof(answer)));
   }
   return 1;
 }
