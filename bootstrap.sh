@@ -31,9 +31,12 @@ esac
 # on (configure requires it); the openssl command makes the tests'
 # throwaway certificates and is one of the real clients they use (s_client).
 # testssl.sh (the program is /usr/bin/testssl) is what `make check-tls`
-# scans the server's TLS listener with.
+# scans the server's TLS listener with.  libnghttp2-dev is what HTTP/2 is
+# built on; nghttp2-client has the real HTTP/2 clients the tests use (nghttp,
+# h2load).
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
+          libnghttp2-dev nghttp2-client
           python3 curl wrk cargo prometheus media-types testssl.sh)
 
 missing=()

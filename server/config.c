@@ -561,6 +561,9 @@ int hw__config_parse(const char *text, size_t len, const char *path,
   for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
     *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
   cfg->workers = HW__CONFIG_WORKERS_AUTO;
+#define H2_DEFAULT(name, field, lo, hi, dflt) cfg->field = dflt;
+  HW__CONFIG_HTTP2(H2_DEFAULT)
+#undef H2_DEFAULT
   cfg->thread_pool = HW__CONFIG_POOL_DEFAULT;
   cfg->access_log.mode = HW__ALOG_OFF;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);

@@ -36,6 +36,15 @@
   X(write, timeout_write_ms, 30000)                                            \
   X(drain, drain_ms, 30000)
 
+/* The keys of "http2" (RFC 9113 section 6.5.2's settings the server
+ * sends): name, field, lowest, highest, default.  max_header_list_size 0
+ * means limits.header_bytes (the same bound as an HTTP/1.1 head). */
+#define HW__CONFIG_HTTP2(X)                                                    \
+  X(max_concurrent_streams, h2_max_streams, 1, 1000000, 128)                   \
+  X(initial_window_size, h2_window, 1, 2147483647, 65535)                      \
+  X(max_frame_size, h2_max_frame, 16384, 16777215, 16384)                      \
+  X(max_header_list_size, h2_max_header_list, 0, 2147483647, 0)
+
 /** An "access_log" value.  The top level's is off or on (the default:
  *  off); a route's may also be absent: then the top level's applies. */
 enum hw__config_alog_mode {
@@ -84,6 +93,10 @@ typedef struct hw__config {
   uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
   uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
   uint64_t timeout_write_ms;     /* timeouts_ms.write: close */
+  uint32_t h2_max_streams;       /* http2.max_concurrent_streams */
+  uint32_t h2_window;            /* http2.initial_window_size (bytes) */
+  uint32_t h2_max_frame;         /* http2.max_frame_size (bytes) */
+  uint32_t h2_max_header_list;   /* http2.max_header_list_size, or 0 */
   hw__config_alog access_log;    /* "access_log" */
   hw__route_conf *routes;
   size_t nroutes;

@@ -45,6 +45,9 @@ typedef struct hw__config_tls {
   int tickets;            /* "session_tickets" */
   int server_order;       /* "prefer_server_ciphers" */
   int plain_http;         /* enum hw__plain_http */
+  int http2;              /* the listener speaks HTTP/2 too: by prior
+                             knowledge over plain TCP ("http2": true),
+                             when ALPN chooses "h2" over TLS */
 } hw__config_tls;
 
 /**
