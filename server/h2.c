@@ -31,8 +31,10 @@
 #include <nghttp2/nghttp2.h>
 
 #include "h2.h"
+#include "h2_env.h"
 #include "h2_response.h"
 #include "h2_streams.h"
+#include "bytes.h"
 #include "method.h"
 #include "rate.h"
 #include "request.h"
@@ -46,7 +48,7 @@ typedef struct h2 {
   hw__h2_env *env;
   nghttp2_session *ng;
   hw__h2_streams streams;
-  struct h2 *prev, *next; /* the env's connections */
+  hw__h2_env_node node;   /* in the env's list (its sweep) */
   uint64_t goaway_at;     /* ms: the shutdown notice went */
   unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
   unsigned in_data : 1;   /* inside data(): the transport writes after */
@@ -519,33 +521,6 @@ static int tls_of(const hw_request *req, hw__transport_tls *out) {
 
 /* ---- the transport's calls ------------------------------------------------ */
 
-static void sweep(uv_timer_t *timer);
-
-static void link_conn(h2 *c) {
-  hw__h2_env *env = c->env;
-  c->next = env->conns;
-  if (c->next != NULL)
-    c->next->prev = c;
-  env->conns = c;
-  if (!uv_is_active((uv_handle_t *)env->sweep)) {
-    env->swept = uv_now(env->loop);
-    uv_timer_start(env->sweep, sweep, 1000, 1000);
-  }
-}
-
-static void unlink_conn(h2 *c) {
-  hw__h2_env *env = c->env;
-  if (c->prev != NULL)
-    c->prev->next = c->next;
-  else if (env->conns == c)
-    env->conns = c->next;
-  if (c->next != NULL)
-    c->next->prev = c->prev;
-  c->prev = c->next = NULL;
-  if (env->conns == NULL)
-    uv_timer_stop(env->sweep);
-}
-
 static void h2_open(void *p, hw__transport *t, void *envp) {
   h2 *c = p;
   hw__h2_env *env = envp;
@@ -567,7 +542,7 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
     fatal(c);
     return;
   }
-  link_conn(c);
+  hw__h2_env_link(env, &c->node);
   if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
                               sizeof(iv) / sizeof(iv[0])) != 0)
     fatal(c);
@@ -656,7 +631,7 @@ static void h2_close(void *p) {
   if (c->ng != NULL) {
     nghttp2_session_del(c->ng);
     c->ng = NULL;
-    unlink_conn(c);
+    hw__h2_env_unlink(c->env, &c->node);
   }
 }
 
@@ -671,7 +646,7 @@ const hw__proto hw__h2_proto = {
     .close = h2_close,
 };
 
-/* ---- the env and its sweep ------------------------------------------------ */
+/* ---- the clocks ---------------------------------------------------------- */
 
 /* A stream whose request body stopped or trickles gets 408 (or, when its
  * module has it, a reset), as an HTTP/1.1 connection would. */
@@ -698,72 +673,39 @@ static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
                           NGHTTP2_NO_ERROR, NULL, 0);
   }
   for (hw__h2_stream *s = c->streams.first, *next; s != NULL; s = next) {
-    hw_request *req = s->req;
+    int32_t w = 1;
     next = s->next;
-    if (req == NULL)
-      continue;
-    if (req->state == HW__REQ_HEAD) {
+    if (s->req != NULL && s->submitted && !s->sent) {
+      w = nghttp2_session_get_stream_remote_window_size(c->ng, s->id);
+      if (nghttp2_session_get_remote_window_size(c->ng) < w)
+        w = nghttp2_session_get_remote_window_size(c->ng);
+    }
+    switch (hw__h2_streams_clock(s, now, elapsed, &env->clocks, w)) {
+    case HW__H2_CLOCK_HEAD:
       /* A header block that never ends holds the connection's HPACK
        * state: only the connection can end it. */
-      if (now - s->born > env->head_ms) {
-        fatal(c);
-        return;
-      }
-      continue;
-    }
-    if (!s->ended && !s->refused && req->state != HW__REQ_DONE) {
-      int reading = !hw__stream_body_held(req);
-      if ((reading && now - s->mark > env->body_idle_ms) ||
-          hw__rate_slow(&s->rate, elapsed, env->body_min_rate, reading)) {
-        body_timeout(c, s);
-        continue;
-      }
-    }
-    if (s->submitted && !s->sent && s->req != NULL) {
+      fatal(c);
+      return;
+    case HW__H2_CLOCK_BODY: body_timeout(c, s); break;
+    case HW__H2_CLOCK_STALLED:
       /* Output that cannot move because the client gives no window: the
-       * stream ends after timeouts_ms.write, like a connection whose
-       * client does not read. */
-      int32_t w = nghttp2_session_get_stream_remote_window_size(c->ng, s->id);
-      int32_t cw = nghttp2_session_get_remote_window_size(c->ng);
-      if ((w > 0 && cw > 0) || !hw__h2_streams_more(s)) {
-        s->stalled_at = 0;
-      } else if (s->stalled_at == 0) {
-        s->stalled_at = now;
-      } else if (now - s->stalled_at >= env->write_ms) {
-        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
-                                  NGHTTP2_CANCEL);
-      }
+       * stream ends, as a connection whose client does not read would. */
+      nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
+                                NGHTTP2_CANCEL);
+      break;
+    default: break;
     }
   }
   pump_flush(c);
 }
 
-static void sweep(uv_timer_t *timer) {
-  hw__h2_env *env = timer->data;
-  uint64_t now = uv_now(env->loop);
-  uint32_t elapsed = (uint32_t)(now - env->swept);
-  env->swept = now;
-  for (h2 *c = env->conns, *next; c != NULL; c = next) {
-    next = c->next;
-    if (!c->gone && !c->ending)
-      sweep_conn(c, now, elapsed);
-  }
+static void sweep(hw__h2_env_node *node, uint64_t now, uint32_t elapsed) {
+  h2 *c = hw__bytes_container_of(node, h2, node);
+  if (!c->gone && !c->ending)
+    sweep_conn(c, now, elapsed);
 }
 
-int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop) {
-  nghttp2_session_callbacks *cbs;
-  memset(env, 0, sizeof(*env));
-  env->core = core;
-  env->loop = loop;
-  if ((env->sweep = malloc(sizeof(*env->sweep))) == NULL)
-    return UV_ENOMEM;
-  uv_timer_init(loop, env->sweep);
-  env->sweep->data = env;
-  uv_unref((uv_handle_t *)env->sweep);
-  if (nghttp2_session_callbacks_new(&cbs) != 0 ||
-      nghttp2_option_new(&env->opt) != 0)
-    return UV_ENOMEM;
-  env->cbs = cbs;
+static void callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
                                                           on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
@@ -771,59 +713,6 @@ int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop) {
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_sent);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
-  /* The window a request body uses is given back as its bytes are taken
-   * (on_data, push). */
-  nghttp2_option_set_no_auto_window_update(env->opt, 1);
-  /* No priority tree is kept (RFC 9113 section 5.3.2). */
-  nghttp2_option_set_no_closed_streams(env->opt, 1);
-  /* The known floods, bounded (Debian's 1.52.0-1+deb12u3 has the last
-   * two): SETTINGS with many entries; streams opened and reset faster than
-   * 33 a second after a burst of 1000 (CVE-2023-44487, "rapid reset"),
-   * answered with GOAWAY; a header block in more than 8 CONTINUATION
-   * frames (CVE-2024-28182). */
-  nghttp2_option_set_max_settings(env->opt, 32);
-  nghttp2_option_set_stream_reset_rate_limit(env->opt, 1000, 33);
-  nghttp2_option_set_max_continuations(env->opt, 8);
-  hw__h2_env_update(env);
-  return 0;
 }
 
-void hw__h2_env_update(hw__h2_env *env) {
-  const hw__config *cfg = hw__request_core_config(env->core);
-  env->max_streams = cfg->h2_max_streams;
-  env->window = cfg->h2_window;
-  env->max_frame = cfg->h2_max_frame;
-  env->max_header_list = cfg->h2_max_header_list != 0
-                             ? cfg->h2_max_header_list
-                             : (uint32_t)(cfg->limit_header_bytes > UINT32_MAX
-                                              ? UINT32_MAX
-                                              : cfg->limit_header_bytes);
-  env->max_headers = cfg->limit_headers > UINT32_MAX
-                         ? UINT32_MAX
-                         : (uint32_t)cfg->limit_headers;
-  env->head_ms = cfg->timeout_head_ms;
-  env->body_idle_ms = cfg->timeout_body_idle_ms;
-  env->write_ms = cfg->timeout_write_ms;
-  env->body_min_rate = cfg->limit_body_min_rate;
-}
-
-static void free_timer(uv_handle_t *h) { free(h); }
-
-void hw__h2_env_stop(hw__h2_env *env) {
-  if (env->sweep != NULL) {
-    uv_close((uv_handle_t *)env->sweep, free_timer);
-    env->sweep = NULL;
-  }
-}
-
-void hw__h2_env_destroy(hw__h2_env *env) {
-  if (env->cbs != NULL)
-    nghttp2_session_callbacks_del(env->cbs);
-  if (env->opt != NULL)
-    nghttp2_option_del(env->opt);
-  hw__h2_pool_drain(&env->pool);
-  hw__h2_response_free(&env->head);
-  hw__buf_free(&env->cookies);
-  env->cbs = NULL;
-  env->opt = NULL;
-}
+const hw__h2_env_hooks hw__h2_hooks = {callbacks, sweep};

@@ -79,7 +79,7 @@ void hw__h2_streams_close_all(hw__h2_streams *ss) {
   }
 }
 
-void hw__h2_pool_drain(hw__h2_pool *pool) {
+void hw__h2_streams_pool_drain(hw__h2_pool *pool) {
   while (pool->free != NULL) {
     hw__h2_stream *s = pool->free;
     pool->free = s->next;
@@ -223,6 +223,32 @@ int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies) {
   if (m->asterisk && m->method_id != HW__METHOD_OPTIONS)
     return 400;
   return 0;
+}
+
+/* ---- clocks --------------------------------------------------------------- */
+
+int hw__h2_streams_clock(hw__h2_stream *s, uint64_t now, uint32_t elapsed,
+                         const hw__h2_clocks *lim, int32_t window) {
+  hw_request *req = s->req;
+  if (req == NULL)
+    return HW__H2_CLOCK_OK;
+  if (req->state == HW__REQ_HEAD)
+    return now - s->born > lim->head_ms ? HW__H2_CLOCK_HEAD : HW__H2_CLOCK_OK;
+  if (!s->ended && !s->refused && req->state != HW__REQ_DONE) {
+    /* A body the module holds back is not the client's delay. */
+    int reading = !hw__stream_body_held(req);
+    if ((reading && now - s->mark > lim->body_idle_ms) ||
+        hw__rate_slow(&s->rate, elapsed, lim->body_min_rate, reading))
+      return HW__H2_CLOCK_BODY;
+  }
+  if (!s->submitted || s->sent || window > 0 || !hw__h2_streams_more(s)) {
+    s->stalled_at = 0;
+    return HW__H2_CLOCK_OK;
+  }
+  if (s->stalled_at == 0)
+    s->stalled_at = now;
+  return now - s->stalled_at >= lim->write_ms ? HW__H2_CLOCK_STALLED
+                                              : HW__H2_CLOCK_OK;
 }
 
 /* ---- the response's body -------------------------------------------------- */

@@ -69,7 +69,7 @@ void hw__h2_streams_free(hw__h2_streams *ss, hw__h2_stream *s);
  *  module holding one is told) and every stream freed. */
 void hw__h2_streams_close_all(hw__h2_streams *ss);
 /** Frees the pooled states. */
-void hw__h2_pool_drain(hw__h2_pool *pool);
+void hw__h2_streams_pool_drain(hw__h2_pool *pool);
 
 /** A header field of the request's HEADERS (lower-case name, checked by
  *  nghttp2 against RFC 9113 section 8.2): recorded in its message, Cookie
@@ -83,6 +83,27 @@ void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
  *  and normalised as HTTP/1.1's), the host (:authority, else Host).
  *  Returns 0 or the status to refuse the request with. */
 int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies);
+
+/** The limits a stream's clocks keep (timeouts_ms and limits.body_min_rate,
+ *  as an HTTP/1.1 connection keeps them). */
+typedef struct hw__h2_clocks {
+  uint64_t head_ms, body_idle_ms, write_ms;
+  size_t body_min_rate;
+} hw__h2_clocks;
+
+/** What a stream's clocks say. */
+enum hw__h2_clock {
+  HW__H2_CLOCK_OK = 0,
+  HW__H2_CLOCK_HEAD,   /* its header block has taken longer than head_ms */
+  HW__H2_CLOCK_BODY,   /* its body stopped (body_idle_ms) or trickles */
+  HW__H2_CLOCK_STALLED /* its output waited write_ms for a window */
+};
+
+/** Reads the stream's clocks at `now` (ms), `elapsed` ms after the last
+ *  time; `window` is the smaller of the stream's and the connection's
+ *  send windows.  Returns an enum hw__h2_clock. */
+int hw__h2_streams_clock(hw__h2_stream *s, uint64_t now, uint32_t elapsed,
+                         const hw__h2_clocks *lim, int32_t window);
 
 /** Copies up to `len` of the response body's next bytes into `buf` (a
  *  streamed response's pieces are taken from the core first); returns how
