@@ -35,12 +35,10 @@
 #include "h2_response.h"
 #include "h2_streams.h"
 #include "bytes.h"
-#include "method.h"
 #include "rate.h"
 #include "request.h"
 #include "status.h"
 #include "stream.h"
-#include "target.h"
 
 /* One connection's state. */
 typedef struct h2 {
