@@ -474,6 +474,10 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
       if ((r = parse_ints(x, "timeouts_ms", timeout_keys,
                           NKEYS(timeout_keys), cfg, path, err, err_len)) != 0)
         return r;
+    } else if (strcmp(k, "http2") == 0) {
+      if ((r = parse_ints(x, "http2", http2_keys, NKEYS(http2_keys), cfg,
+                          path, err, err_len)) != 0)
+        return r;
     } else if (strcmp(k, "access_log") == 0) {
       if ((r = parse_access_log(x, k, path, &cfg->access_log, err,
                                 err_len)) != 0)

@@ -67,6 +67,27 @@ def cases():
         ("module rejects its config",
          base(routes=[route("/hello", "hello.so", {"bogus_opt": 1})]),
          [r"routes\[0\]", "bogus_opt"], []),
+        ("http2 is not an object", base(http2=True),
+         [r": http2: "], [r"must be an object, not a boolean"]),
+        ("http2 unknown key", base(http2={"max_streams": 10}),
+         [r"http2\.max_streams: "], [r"unknown key"]),
+        ("http2.max_concurrent_streams 0",
+         base(http2={"max_concurrent_streams": 0}),
+         [r"http2\.max_concurrent_streams: "],
+         [r"must be an integer from 1 to 1000000 \(streams\)$"]),
+        ("http2.initial_window_size a string",
+         base(http2={"initial_window_size": "64k"}),
+         [r"http2\.initial_window_size: "],
+         [r"must be an integer from 1 to 2147483647 \(bytes\)$"]),
+        ("http2.max_frame_size below 16384",
+         base(http2={"max_frame_size": 1024}),
+         [r"http2\.max_frame_size: "],
+         [r"must be an integer from 16384 to 16777215 \(bytes\)$"]),
+        ("http2.max_header_list_size negative",
+         base(http2={"max_header_list_size": -1}),
+         [r"http2\.max_header_list_size: "],
+         [r"must be an integer from 0 to 2147483647 "
+          r"\(bytes, 0 for limits\.header_bytes\)$"]),
     ]
     reasons = {
         "nodesc": r"(?i)hw_module_entry|symbol|descriptor",
@@ -131,6 +152,15 @@ def test_good(d):
         t.like(out, r"configuration OK", "prints configuration OK")
         t.unlike(err, r"listening on|Sanitizer|runtime error",
                  "neither listens nor reports errors")
+    with t.block("good http2 settings (-t)"):
+        path = hwtest.write_config(os.path.join(d, "good-h2.json"), dict(
+            cfg, http2={"max_concurrent_streams": 100,
+                        "initial_window_size": 1048576,
+                        "max_frame_size": 16777215,
+                        "max_header_list_size": 0}))
+        rc, out, err = hwtest.check_config(path)
+        t.is_(rc, 0, "exits 0")
+        t.like(out, r"configuration OK", "prints configuration OK")
     with t.block("-t opens no socket"):
         held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:

@@ -48,6 +48,17 @@ static void bad(const char *name, const char *json, const char *frag1,
   hw__config_free(cfg);
 }
 
+/* As bad(), and the whole message is "<file>: " followed by `tail`. */
+static void bad_exact(const char *name, const char *json, const char *tail) {
+  char err[1024] = "", want[1024];
+  hw__config *cfg = NULL;
+  int r = hw__config_parse(json, strlen(json), cfgpath, &cfg, err, sizeof(err));
+  ok(r < 0 && cfg == NULL, "%s: refused", name);
+  snprintf(want, sizeof(want), "%s: %s", cfgpath, tail);
+  is_str(err, want, name);
+  hw__config_free(cfg);
+}
+
 static hw__config *good(const char *name, const char *json) {
   char err[1024] = "";
   hw__config *cfg = NULL;
@@ -121,6 +132,73 @@ int main(void) {
       "limits.backlog", "non-negative integer (connections)");
   bad("limits unknown key names it", "{\"limits\":{\"header\":1}}",
       "limits.header", "unknown key");
+
+  /* "http2": RFC 9113's SETTINGS values, each in its range. */
+  bad_exact("http2 not an object", "{\"http2\":true}",
+            "http2: must be an object, not a boolean");
+  bad_exact("http2 unknown key", "{\"http2\":{\"max_streams\":10}}",
+            "http2.max_streams: unknown key");
+  bad_exact("http2 SETTINGS name is not a key",
+            "{\"http2\":{\"SETTINGS_MAX_FRAME_SIZE\":16384}}",
+            "http2.SETTINGS_MAX_FRAME_SIZE: unknown key");
+  bad_exact("http2.max_concurrent_streams 0",
+            "{\"http2\":{\"max_concurrent_streams\":0}}",
+            "http2.max_concurrent_streams: must be an integer from 1 to "
+            "1000000 (streams)");
+  bad_exact("http2.max_concurrent_streams past 1000000",
+            "{\"http2\":{\"max_concurrent_streams\":1000001}}",
+            "http2.max_concurrent_streams: must be an integer from 1 to "
+            "1000000 (streams)");
+  bad_exact("http2.max_concurrent_streams a string",
+            "{\"http2\":{\"max_concurrent_streams\":\"128\"}}",
+            "http2.max_concurrent_streams: must be an integer from 1 to "
+            "1000000 (streams)");
+  bad_exact("http2.initial_window_size 0",
+            "{\"http2\":{\"initial_window_size\":0}}",
+            "http2.initial_window_size: must be an integer from 1 to "
+            "2147483647 (bytes)");
+  bad_exact("http2.initial_window_size 2^31",
+            "{\"http2\":{\"initial_window_size\":2147483648}}",
+            "http2.initial_window_size: must be an integer from 1 to "
+            "2147483647 (bytes)");
+  bad_exact("http2.initial_window_size a number",
+            "{\"http2\":{\"initial_window_size\":65535.0}}",
+            "http2.initial_window_size: must be an integer from 1 to "
+            "2147483647 (bytes)");
+  bad_exact("http2.max_frame_size 16383",
+            "{\"http2\":{\"max_frame_size\":16383}}",
+            "http2.max_frame_size: must be an integer from 16384 to "
+            "16777215 (bytes)");
+  bad_exact("http2.max_frame_size 2^24",
+            "{\"http2\":{\"max_frame_size\":16777216}}",
+            "http2.max_frame_size: must be an integer from 16384 to "
+            "16777215 (bytes)");
+  bad_exact("http2.max_frame_size null",
+            "{\"http2\":{\"max_frame_size\":null}}",
+            "http2.max_frame_size: must be an integer from 16384 to "
+            "16777215 (bytes)");
+  bad_exact("http2.max_header_list_size negative",
+            "{\"http2\":{\"max_header_list_size\":-1}}",
+            "http2.max_header_list_size: must be an integer from 0 to "
+            "2147483647 (bytes, 0 for limits.header_bytes)");
+  bad_exact("http2.max_header_list_size 2^31",
+            "{\"http2\":{\"max_header_list_size\":2147483648}}",
+            "http2.max_header_list_size: must be an integer from 0 to "
+            "2147483647 (bytes, 0 for limits.header_bytes)");
+  bad_exact("http2.max_header_list_size a boolean",
+            "{\"http2\":{\"max_header_list_size\":false}}",
+            "http2.max_header_list_size: must be an integer from 0 to "
+            "2147483647 (bytes, 0 for limits.header_bytes)");
+  bad_exact("timeouts_ms.head 0 (the same parser)",
+            "{\"timeouts_ms\":{\"head\":0}}",
+            "timeouts_ms.head: must be an integer from 1 to 86400000 "
+            "(milliseconds)");
+  bad_exact("timeouts_ms unknown key", "{\"timeouts_ms\":{\"idle\":5}}",
+            "timeouts_ms.idle: unknown key");
+  bad_exact("limits.body_min_rate negative",
+            "{\"limits\":{\"body_min_rate\":-1}}",
+            "limits.body_min_rate: must be a non-negative integer (bytes per "
+            "second, 0 for none)");
 
   /* Routes. */
   bad("routes not an array", "{\"routes\":{}}", "routes", "array");
@@ -211,6 +289,19 @@ int main(void) {
            "default connections limit 10000");
     is_int((long long)cfg->limit_backlog, 4096, "default backlog 4096");
     is_int((long long)cfg->thread_pool, 4, "default thread_pool 4");
+    is_int((long long)cfg->h2_max_streams, 128,
+           "default http2.max_concurrent_streams 128");
+    is_int((long long)cfg->h2_window, 65535,
+           "default http2.initial_window_size 65535 (RFC 9113's)");
+    is_int((long long)cfg->h2_max_frame, 16384,
+           "default http2.max_frame_size 16384 (RFC 9113's)");
+    is_int((long long)cfg->h2_max_header_list, 0,
+           "default http2.max_header_list_size 0: limits.header_bytes");
+    is_int((long long)cfg->timeout_head_ms, 10000, "default timeouts_ms.head");
+    is_int((long long)cfg->limit_body_min_rate, 500,
+           "default limits.body_min_rate");
+    is_int((long long)cfg->tls[0].http2, 0,
+           "the default listen address: HTTP/1.1 only");
     is_str(cfg->modules_dir, dir, "default modules_dir is the config's dir");
     is_int((long long)cfg->nroutes, 0, "no routes");
   }
@@ -261,6 +352,77 @@ int main(void) {
     is_str(cfg->routes[1].config_json, "7", "a non-object config is text too");
     is_str(cfg->routes[2].config_json, "{}", "absent config is {}");
     is_str(cfg->routes[2].module_path, want, "absolute module path kept");
+  }
+  hw__config_free(cfg);
+
+  /* Every http2 key at both ends of its range, and back through the
+   * snapshot config_write makes. */
+  {
+    static const char *const ends[][2] = {
+        {"{\"http2\":{\"max_concurrent_streams\":1,\"initial_window_size\":1,"
+         "\"max_frame_size\":16384,\"max_header_list_size\":0}}",
+         "lowest"},
+        {"{\"http2\":{\"max_concurrent_streams\":1000000,"
+         "\"initial_window_size\":2147483647,\"max_frame_size\":16777215,"
+         "\"max_header_list_size\":2147483647}}",
+         "highest"}};
+    static const unsigned long long want[][4] = {
+        {1, 1, 16384, 0}, {1000000, 2147483647, 16777215, 2147483647}};
+    for (size_t i = 0; i < 2; i++) {
+      char t[128];
+      snprintf(t, sizeof(t), "http2 keys at their %s", ends[i][1]);
+      cfg = good(t, ends[i][0]);
+      if (cfg == NULL)
+        continue;
+      ok(cfg->h2_max_streams == want[i][0] && cfg->h2_window == want[i][1] &&
+             cfg->h2_max_frame == want[i][2] &&
+             cfg->h2_max_header_list == want[i][3],
+         "%s: each read into its field", t);
+      hw__config_free(cfg);
+    }
+  }
+  cfg = good("http2 with some keys",
+             "{\"limits\":{\"header_bytes\":9000},\"http2\":{"
+             "\"max_concurrent_streams\":100,\"max_header_list_size\":32768}}");
+  if (cfg != NULL) {
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL;
+    is_int((long long)cfg->h2_max_streams, 100, "max_concurrent_streams read");
+    is_int((long long)cfg->h2_window, 65535, "initial_window_size defaulted");
+    is_int((long long)cfg->h2_max_header_list, 32768,
+           "max_header_list_size read, not tied to header_bytes");
+    ok(text != NULL && strstr(text, "\"http2\": {") != NULL &&
+           strstr(text, "\"max_concurrent_streams\": 100") != NULL &&
+           strstr(text, "\"initial_window_size\": 65535") != NULL &&
+           strstr(text, "\"max_frame_size\": 16384") != NULL &&
+           strstr(text, "\"max_header_list_size\": 32768") != NULL,
+       "config_write writes the http2 object, every key's value in force");
+    ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
+                                        err, sizeof(err)) == 0,
+       "the snapshot parses");
+    ok(back != NULL && back->h2_max_streams == 100 &&
+           back->h2_window == 65535 && back->h2_max_frame == 16384 &&
+           back->h2_max_header_list == 32768 &&
+           back->limit_header_bytes == 9000,
+       "every http2 key survives the round trip");
+    hw__config_free(back);
+    free(text);
+  }
+  hw__config_free(cfg);
+  cfg = good("http2 absent", "{}");
+  if (cfg != NULL) {
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL;
+    ok(text != NULL && strstr(text, "\"max_header_list_size\": 0") != NULL,
+       "the snapshot keeps max_header_list_size 0 (limits.header_bytes)");
+    ok(text != NULL &&
+           hw__config_parse(text, strlen(text), cfgpath, &back, err,
+                            sizeof(err)) == 0 &&
+           back->h2_max_streams == 128 && back->h2_window == 65535 &&
+           back->h2_max_frame == 16384 && back->h2_max_header_list == 0,
+       "the defaults survive the round trip");
+    hw__config_free(back);
+    free(text);
   }
   hw__config_free(cfg);
 
