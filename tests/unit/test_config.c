@@ -200,6 +200,48 @@ int main(void) {
             "limits.body_min_rate: must be a non-negative integer (bytes per "
             "second, 0 for none)");
 
+  /* A listen entry's "http2", alone and with "tls" (whose "alpn" it must
+   * agree with). */
+  bad_exact("listen http2 not a boolean",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":1}]}",
+            "listen[0].http2: must be true or false, not an integer");
+  bad_exact("listen http2 a string",
+            "{\"listen\":[\"127.0.0.1:1\",{\"address\":\"127.0.0.1:2\","
+            "\"http2\":\"yes\"}]}",
+            "listen[1].http2: must be true or false, not a string");
+  bad_exact("listen entry unknown key",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"h2c\":true}]}",
+            "listen[0].h2c: unknown key (address, tls, http2)");
+  bad_exact("listen http2 true, alpn without h2",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":true,"
+            "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"http/1.1\"]}}]}",
+            "listen[0].http2: true, but listen[0].tls.alpn does not offer "
+            "\"h2\" (add it, or leave alpn out for [\"h2\", \"http/1.1\"])");
+  bad_exact("listen http2 false, alpn with h2",
+            "{\"listen\":[\"127.0.0.1:1\",{\"address\":\"127.0.0.1:2\","
+            "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"http/1.1\",\"h2\"]},\"http2\":false}]}",
+            "listen[1].http2: false, but listen[1].tls.alpn offers \"h2\" "
+            "(HTTP/2)");
+  bad_exact("listen alpn h3",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"tls\":{"
+            "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"h2\",\"h3\"]}}]}",
+            "listen[0].tls.alpn[1]: \"h3\" is not a protocol this server "
+            "speaks (\"h2\", \"http/1.1\")");
+  bad_exact("listen alpn h2 twice",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"tls\":{"
+            "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"h2\",\"http/1.1\",\"h2\"]}}]}",
+            "listen[0].tls.alpn[2]: \"h2\" is named twice");
+  bad_exact("listen alpn empty",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":true,"
+            "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[]}}]}",
+            "listen[0].tls.alpn: must be a non-empty array of protocol names "
+            "(\"h2\", \"http/1.1\")");
+
   /* Routes. */
   bad("routes not an array", "{\"routes\":{}}", "routes", "array");
   bad("route not an object", R("5"), "routes[0]", "object");
@@ -421,6 +463,98 @@ int main(void) {
            back->h2_max_streams == 128 && back->h2_window == 65535 &&
            back->h2_max_frame == 16384 && back->h2_max_header_list == 0,
        "the defaults survive the round trip");
+    hw__config_free(back);
+    free(text);
+  }
+  hw__config_free(cfg);
+
+  /* Which listeners speak HTTP/2, and what ALPN then offers. */
+  cfg = good("listen entries with and without http2",
+             "{\"listen\":[\"127.0.0.1:8080\","
+             "{\"address\":\"127.0.0.1:8081\",\"http2\":true},"
+             "{\"address\":\"127.0.0.1:8082\",\"http2\":false},"
+             "{\"address\":\"127.0.0.1:8443\",\"http2\":true,\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}},"
+             "{\"address\":\"127.0.0.1:8444\",\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}},"
+             "{\"address\":\"127.0.0.1:8445\",\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+             "\"alpn\":[\"http/1.1\",\"h2\"]}},"
+             "{\"address\":\"127.0.0.1:8446\",\"http2\":true,\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+             "\"alpn\":[\"h2\"]}},"
+             "{\"address\":\"127.0.0.1:8447\",\"http2\":false,\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+             "\"alpn\":[\"http/1.1\"]}}]}");
+  if (cfg != NULL && cfg->nlisten == 8) {
+    const hw__config_tls *t = cfg->tls;
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL, *next = NULL;
+    hw__config_tls copy;
+    ok(!t[0].http2 && t[0].ncerts == 0, "a string entry: HTTP/1.1 only");
+    ok(t[1].http2 && t[1].ncerts == 0 && t[1].nalpn == 0,
+       "a plain entry with http2 true: h2c by prior knowledge");
+    ok(!t[2].http2 && t[2].ncerts == 0, "http2 false: HTTP/1.1 only");
+    ok(t[3].http2 && t[3].nalpn == 2 && strcmp(t[3].alpn[0], "h2") == 0 &&
+           strcmp(t[3].alpn[1], "http/1.1") == 0,
+       "TLS, http2 true, no alpn: alpn [\"h2\", \"http/1.1\"]");
+    ok(!t[4].http2 && t[4].nalpn == 1 && strcmp(t[4].alpn[0], "http/1.1") == 0,
+       "TLS without http2: alpn [\"http/1.1\"], HTTP/1.1 only");
+    ok(t[5].http2 && t[5].nalpn == 2 && strcmp(t[5].alpn[0], "http/1.1") == 0,
+       "an alpn with h2 sets http2 (and keeps the user's order)");
+    ok(t[6].http2 && t[6].nalpn == 1, "alpn [\"h2\"] alone, with http2 true");
+    ok(!t[7].http2 && t[7].nalpn == 1, "http2 false, alpn without h2");
+    ok(text != NULL && strstr(text, "\"127.0.0.1:8080\",") != NULL &&
+           strstr(text, "\"127.0.0.1:8082\",") != NULL,
+       "config_write: HTTP/1.1-only plain entries stay strings");
+    ok(hw__config_listen_copy(&copy, &t[1]) == 0 && copy.http2 &&
+           copy.ncerts == 0,
+       "hw__config_listen_copy keeps a plain listener's http2");
+    hw__config_listen_free(&copy);
+    ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
+                                        err, sizeof(err)) == 0 &&
+           back->nlisten == 8,
+       "the snapshot with http2 listeners parses");
+    if (back != NULL && back->nlisten == 8) {
+      int same = 1;
+      for (size_t i = 0; i < 8; i++) {
+        same &= back->tls[i].http2 == t[i].http2 &&
+                back->tls[i].ncerts == t[i].ncerts &&
+                back->tls[i].nalpn == t[i].nalpn;
+        for (size_t j = 0; same && j < t[i].nalpn; j++)
+          same &= strcmp(back->tls[i].alpn[j], t[i].alpn[j]) == 0;
+      }
+      ok(same, "every listener's http2 and alpn survive the round trip");
+    }
+    /* A reload keeps the addresses: each one's http2 comes from the new
+     * file, or, for an address it no longer names, stays as it started
+     * (--listen, which passes no tls, gives a new address plain HTTP/1.1). */
+    next = good("a reloaded file naming one address",
+                "{\"listen\":[{\"address\":\"127.0.0.1:8443\",\"tls\":{"
+                "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}}]}");
+    if (next != NULL) {
+      ok(hw__config_keep_listen(next, cfg->listen, cfg->tls, cfg->nlisten) ==
+                 7 &&
+             next->nlisten == 8,
+         "keep_listen: seven addresses the new file does not name");
+      ok(next->nlisten == 8 && next->tls[1].http2 &&
+             next->tls[1].ncerts == 0 && !next->tls[0].http2 &&
+             next->tls[6].http2 && next->tls[6].nalpn == 1,
+         "an address no longer named keeps its http2");
+      ok(next->nlisten == 8 && !next->tls[3].http2 &&
+             next->tls[3].nalpn == 1,
+         "an address named again takes the new file's (no http2)");
+    }
+    hw__config_free(next);
+    {
+      hw__config_listen two[2];
+      ok(hw__listen_parse("127.0.0.1:8081", &two[0], err, sizeof(err)) == 0 &&
+             hw__listen_parse("127.0.0.1:9999", &two[1], err, sizeof(err)) ==
+                 0 &&
+             hw__config_keep_listen(back, two, NULL, 2) == 1 &&
+             back->tls[0].http2 && !back->tls[1].http2,
+         "--listen: a named address keeps http2, a new one is HTTP/1.1");
+    }
     hw__config_free(back);
     free(text);
   }
