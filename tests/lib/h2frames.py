@@ -634,7 +634,8 @@ class Client:
             if self.eof or not self._fill(deadline):
                 return None
 
-    def _stream(self, sid):
+    def stream(self, sid):
+        """The Stream of `sid` (made empty if nothing was seen yet)."""
         s = self.streams.get(sid)
         if s is None:
             s = self.streams[sid] = Stream(sid)
@@ -676,9 +677,9 @@ class Client:
             self.goaways.append((last & 0x7fffffff, code, f.payload[8:],
                                  time.monotonic()))
         elif f.type == RST_STREAM:
-            self._stream(f.sid).reset = f.error_code()
+            self.stream(f.sid).reset = f.error_code()
         elif f.type == DATA:
-            s = self._stream(f.sid)
+            s = self.stream(f.sid)
             body = f.payload
             if f.has(FLAG_PADDED) and body:
                 body = body[1:len(body) - body[0]]
@@ -727,7 +728,7 @@ class Client:
         except HpackError as e:
             self.hpack_error = str(e)
             fields = []
-        s = self._stream(sid)
+        s = self.stream(sid)
         status = dict(fields).get(":status", "")
         if s.headers is None and status[:1] == "1":
             s.informational.append(fields)
@@ -750,7 +751,7 @@ class Client:
     def send_headers(self, sid, fields, end_stream=True):
         block = self.enc.encode(fields)
         self.send_windows.setdefault(sid, self.peer_initial_window)
-        self._stream(sid)
+        self.stream(sid)
         self.send(headers_frames(sid, block, end_stream,
                                  min(self.peer_max_frame, DEFAULT_MAX_FRAME)))
 
@@ -833,10 +834,10 @@ class Client:
 
     def response(self, sid, timeout=None):
         """The stream once it ended or was reset; raises otherwise."""
-        if not self.wait(lambda: self._stream(sid).done, timeout):
+        if not self.wait(lambda: self.stream(sid).done, timeout):
             raise ConnectionClosed(
                 "stream %d not done (%r); connection %s; goaways %r; last "
-                "frames %r" % (sid, self._stream(sid),
+                "frames %r" % (sid, self.stream(sid),
                                "ended" if self.eof else "open",
                                self.goaways, self.frames[-5:]))
         return self.streams[sid]
