@@ -104,11 +104,22 @@ def serves_fresh(port, name, tls=None):
     """One TAP line: a new connection gets /hello over HTTP/2."""
     try:
         with client(port, tls=tls) as c:
-            s = c.fetch("/hello", timeout=5 * SLOW)
+            s = fetch(c, "/hello", timeout=5 * SLOW)
         good, got = (s.status, bytes(s.body)) == (200, HELLO), s
     except (OSError, h2.ConnectionClosed) as e:
         good, got = False, e
     return t.ok(good, name, got)
+
+
+def fetch(c, path, timeout=None, **kw):
+    """A request on connection `c`; its Stream once done, or as it is when
+    `timeout` passes (a check then fails on it, and the block goes on)."""
+    return settle(c, c.request(path=path, **kw), timeout)
+
+
+def settle(c, sid, timeout=None):
+    c.wait(lambda: c.stream(sid).done, timeout)
+    return c.stream(sid)
 
 
 def hello_ok(s):
@@ -117,7 +128,7 @@ def hello_ok(s):
 
 def stats(c):
     """The stream fixture's counters, asked on connection `c`."""
-    s = c.fetch("/s/stats")
+    s = fetch(c, "/s/stats")
     return dict(kv.split("=") for kv in bytes(s.body).decode().split())
 
 
@@ -208,7 +219,7 @@ def test_listeners(srv, h2port, plain):
             t.ok(st.get(h2.SETTINGS_ENABLE_PUSH, 0) == 0,
                  "no server push is announced", st)
             t.ok(c.ping_rtt(b"pingpong"), "PING: the ACK carries the payload")
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s), "GET /hello over h2c", s)
 
         r = hwtest.one(h2port, get("/hello"))
@@ -264,32 +275,32 @@ def test_listeners(srv, h2port, plain):
 
 def test_requests(srv, port, plain):
     with t.block("requests"), client(port) as c:
-        s = c.fetch("/hello")
+        s = fetch(c, "/hello")
         t.ok(hello_ok(s), "GET /hello: 200 and the body", s)
         t.is_(s.header("content-type"), "text/plain", "content-type")
         t.is_(hwtest.http_date_ok(s.header("date")), None, "a date field")
         t.ok(s.header("content-length") in (None, "13"),
              "content-length, if any, is the body's", s.headers)
-        s = c.fetch("/hello", method="HEAD")
+        s = fetch(c, "/hello", method="HEAD")
         t.ok(s.status == 200 and bytes(s.body) == b"" and s.ended,
              "HEAD: the head alone", s)
-        s = c.fetch("/nowhere")
+        s = fetch(c, "/nowhere")
         t.is_(s.status, 404, "an unrouted path: 404")
 
-        s = c.fetch("/b/info?q=1")
+        s = fetch(c, "/b/info?q=1")
         t.like(bytes(s.body), br"prefix=/b rest=/info query=q=1 version=20$",
                "routing, prefix, rest, query; host->version() is 20")
-        s = c.fetch("/b/host", authority="h2.example:8443")
+        s = fetch(c, "/b/host", authority="h2.example:8443")
         r = hwtest.one(plain, get("/b/host",
                                   headers=[("Host", "h2.example:8443")]))
         t.is_(bytes(s.body), r.body, ":authority is the host (as Host is in "
               "HTTP/1.1)")
-        s = c.fetch("/b/host", authority=None,
+        s = fetch(c, "/b/host", authority=None,
                     headers=[("host", "fromhost.example")])
         t.is_(bytes(s.body), b"fromhost.example",
               "no :authority: the Host field (RFC 9113 section 8.3.1)")
 
-        s = c.fetch("/echo", headers=[("cookie", "a=1"), ("x-one", "1"),
+        s = fetch(c, "/echo", headers=[("cookie", "a=1"), ("x-one", "1"),
                                       ("cookie", "b=2"), ("cookie", "c=3")])
         echoed = json.loads(bytes(s.body)) if s.status == 200 else {}
         t.is_(echoed.get("headers", {}).get("cookie"), "a=1; b=2; c=3",
@@ -298,43 +309,46 @@ def test_requests(srv, port, plain):
         t.is_((echoed.get("method"), echoed.get("path")), ("GET", "/echo"),
               "method and path")
         body = b"0123456789" * 3000
-        s = c.fetch("/echo", method="POST", body=body,
+        s = fetch(c, "/echo", method="POST", body=body,
                     headers=[("content-length", str(len(body)))])
         echoed = json.loads(bytes(s.body)) if s.status == 200 else {}
         t.is_(echoed.get("body", "").encode(), body,
               "a 30 kB body in DATA frames, echoed")
-        s = c.fetch("/echo", method="POST", body=b"no length")
+        s = fetch(c, "/echo", method="POST", body=b"no length")
         echoed = json.loads(bytes(s.body)) if s.status == 200 else {}
         t.is_(echoed.get("body"), "no length",
               "a body without content-length (END_STREAM ends it)")
 
-        s = c.fetch("/delay/x?ms=50")
+        s = fetch(c, "/delay/x?ms=50")
         t.is_((s.status, bytes(s.body)), (200, b"/delay/x"),
               "a deferred answer (delay.so)")
-        s = c.fetch("/s/ticks?n=3&ms=20")
+        s = fetch(c, "/s/ticks?n=3&ms=20")
         t.is_((s.status, bytes(s.body), s.header("content-length")),
               (200, b"tick 0\ntick 1\ntick 2\n", None),
               "a streamed response of unknown length, tick by tick")
-        s = c.fetch("/s/big?n=300000&chunk=7000")
+        s = fetch(c, "/s/big?n=300000&chunk=7000")
         t.ok(s.status == 200 and len(s.body) == 300000 and
              set(s.body) == {ord("x")},
              "300 kB streamed from the writable callback through the "
              "flow-control windows", s)
-        s = c.fetch("/s/big?n=250000&len=1")
+        s = fetch(c, "/s/big?n=250000&len=1")
         t.is_((s.header("content-length"), len(s.body)), ("250000", 250000),
               "a declared length is sent as content-length")
-        s = c.fetch("/s/big?n=2000000&greedy=1", timeout=30 * SLOW)
-        t.is_(len(s.body), 2000000,
-              "a module that writes 2 MB at once: every byte")
+
+        with client(port) as c2:
+            s = fetch(c2, "/s/big?n=2000000&greedy=1", timeout=10 * SLOW)
+        t.ok(s.ended and len(s.body) == 2000000,
+             "a module that writes 2 MB in handle, past the windows: every "
+             "byte", s)
 
         up = os.urandom(600000)
-        s = c.fetch("/up/upload?ms=2", method="POST", body=up,
+        s = fetch(c, "/up/upload?ms=2", method="POST", body=up,
                     headers=[("content-length", str(len(up)))],
                     timeout=30 * SLOW)
         t.is_(bytes(s.body), b"bytes=%d sum=%d\n" % (len(up), checksum(up)),
               "a streamed request body of 600 kB (paused and resumed by the "
               "module), exact")
-        s = c.fetch("/up/upload?ms=1", method="POST", body=up[:70000],
+        s = fetch(c, "/up/upload?ms=1", method="POST", body=up[:70000],
                     timeout=30 * SLOW)
         t.is_(bytes(s.body), b"bytes=70000 sum=%d\n" % checksum(up[:70000]),
               "a streamed body without content-length")
@@ -348,7 +362,7 @@ def test_requests(srv, port, plain):
         if not s.done:
             c.send(h2.rst_stream(sid, h2.CANCEL))
 
-        s = c.fetch("/f/hop")
+        s = fetch(c, "/f/hop")
         names = set(s.names())
         t.ok(s.status == 200 and not names & CONNECTION_SPECIFIC,
              "a module's connection-specific fields are not sent "
@@ -383,16 +397,16 @@ def test_malformed(srv, port):
         for name, fields in cases:
             sid = c.new_sid()
             c.send_headers(sid, fields)
-            s = c.response(sid, 5 * SLOW)
+            s = settle(c, sid, 5 * SLOW)
             t.ok(s.reset is not None or s.status == 400,
                  name + ": the stream is reset (or 400)", s)
         sid = c.request("POST", "/echo", headers=[("content-length", "10")],
                         end_stream=False)
         c.send(h2.data(sid, b"12345", end_stream=True))
-        s = c.response(sid, 5 * SLOW)
+        s = settle(c, sid, 5 * SLOW)
         t.ok(s.reset is not None or s.status == 400,
              "a body shorter than its content-length: reset (or 400)", s)
-        s = c.fetch("/hello")
+        s = fetch(c, "/hello")
         t.ok(hello_ok(s) and not c.goaways,
              "and the connection goes on", s, c.goaways)
 
@@ -454,7 +468,7 @@ def test_abort(srv, port):
         sid = c.request(path="/delay?ms=60000")
         c.ping_rtt()
         c.send(h2.rst_stream(sid, h2.CANCEL))
-        s = c.fetch("/hello")
+        s = fetch(c, "/hello")
         t.ok(hello_ok(s) and not c.goaways,
              "a deferred request reset: the connection goes on", s)
         later = c.wait(lambda: c.streams[sid].headers is not None, 0.3)
@@ -466,7 +480,7 @@ def test_log_and_metrics(srv, port, plain, log):
         before = route_requests(wait_json(plain, lambda s: True), "/hello")
         with client(port) as c:
             for i in range(7):
-                s = c.fetch("/hello?alog=%d" % i, authority="alog.test")
+                s = fetch(c, "/hello?alog=%d" % i, authority="alog.test")
         snap = wait_json(plain, lambda s: route_requests(s, "/hello") >=
                          before + 7)
         t.is_(route_requests(snap, "/hello") - before, 7,
@@ -577,21 +591,21 @@ def test_settings_config():
             sid = c.request("POST", "/echo", end_stream=False,
                             headers=[("content-length", str(len(body)))])
             c.send(h2.data(sid, body, end_stream=True))
-            s = c.response(sid)
+            s = settle(c, sid)
             echoed = json.loads(bytes(s.body)) if s.status == 200 else {}
             t.is_(echoed.get("body", "").encode(), body,
                   "a 20000-byte DATA frame is taken (max_frame_size 32768)")
-            s = c.fetch("/hello", headers=[("x-h%d" % i, "v" * 300)
+            s = fetch(c, "/hello", headers=[("x-h%d" % i, "v" * 300)
                                            for i in range(8)])
             t.ok(hello_ok(s), "a 2.5 kB header list is taken", s)
             sid = c.new_sid()
             c.send_headers(sid, c.request_fields("GET", "/hello", headers=[
                 ("x-h%d" % i, "v" * 500) for i in range(10)]))
-            s = c.response(sid)
+            s = settle(c, sid)
             t.ok(s.status == 431 or s.reset is not None,
                  "a 5 kB header list past max_header_list_size 4000: 431 "
                  "or reset", s)
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s), "and the connection goes on", s)
             sid = c.request("POST", "/echo", end_stream=False)
             c.send(h2.data(sid, b"y" * 40000, end_stream=True))
@@ -618,7 +632,7 @@ def test_settings_config():
                   "6th get REFUSED_STREAM")
             t.ok(all(c.stream(s).status == 200 for s in (1, 3, 5, 7)),
                  "the first 4 complete", [c.stream(s) for s in (1, 3, 5, 7)])
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s), "and the connection goes on", s)
         # After it: a stream error (RST_STREAM REFUSED_STREAM or
         # PROTOCOL_ERROR, RFC 9113 section 5.1.2), or a connection error
@@ -720,7 +734,7 @@ def test_attacks():
                 out.append(h2.headers_frames(sid, block) +
                            h2.rst_stream(sid, h2.CANCEL))
             c.send(b"".join(out))
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s) and not c.goaways,
                  "200 streams opened and reset: the connection goes on",
                  c.goaways)
@@ -766,7 +780,7 @@ def test_attacks():
                                 h2.FLAG_END_HEADERS if i == 3 else 0, sid,
                                 c.enc.literal("x-c%d" % i, "v" * 100))
             c.send(out)
-            s = c.response(sid)
+            s = settle(c, sid)
             t.ok(hello_ok(s), "HEADERS and 4 CONTINUATION frames: served", s)
         with client(port) as c:
             c.handshake()
@@ -798,20 +812,20 @@ def test_attacks():
                 h2.Encoder.literal_indexed("x-bomb", "b" * 3000) + \
                 h2.Encoder.indexed(62) * 200
             c.send(h2.headers_frames(sid, block))
-            s = c.response(sid)
+            s = settle(c, sid)
             t.ok(s.status == 431 or s.reset is not None,
                  "an HPACK bomb (600 kB from 3.3 kB): 431 or reset", s)
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s) and not c.goaways,
                  "the connection survives", s, c.goaways)
-            s = c.fetch("/hello", headers=[("x-h%d" % i, "v" * 1000)
+            s = fetch(c, "/hello", headers=[("x-h%d" % i, "v" * 1000)
                                            for i in range(5)])
             t.ok(hello_ok(s), "a 5 kB header list (below 8000): served", s)
-            s = c.fetch("/hello", headers=[("x-h%d" % i, "v" * 1000)
+            s = fetch(c, "/hello", headers=[("x-h%d" % i, "v" * 1000)
                                            for i in range(12)])
             t.ok(s.status == 431 or s.reset is not None,
                  "a 12 kB header list (past 8000): 431 or reset", s)
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s) and not c.goaways, "the connection survives",
                  s, c.goaways)
         serves_fresh(port, "after the HPACK bomb: a fresh connection is "
@@ -862,7 +876,7 @@ def test_timeouts():
                  % (s, took, c.eof))
             sid = c.request(path="/hello")
             c.send(h2.window_update(sid, 1000))
-            s = c.response(sid, 5 * SLOW)
+            s = settle(c, sid, 5 * SLOW)
             t.ok(hello_ok(s), "the connection goes on (a stream given a "
                  "window is answered)", s)
         serves_fresh(port, "a fresh connection is served")
@@ -905,13 +919,13 @@ def test_timeouts():
                 if first:
                     c.send(h2.data(sid, first))
                 t0 = time.monotonic()
-                s = c.response(sid, (idle_ms / 1000 + 5) * SLOW)
+                s = settle(c, sid, (idle_ms / 1000 + 5) * SLOW)
                 took = time.monotonic() - t0
                 t.ok((s.status == 408 or s.reset is not None) and
                      took >= idle_ms / 2000,
                      "%s: 408 or reset after timeouts_ms.body_idle" % name,
                      "%r after %.2f s" % (s, took))
-            s = c.fetch("/hello")
+            s = fetch(c, "/hello")
             t.ok(hello_ok(s) and not c.goaways and not c.eof,
                  "the connection goes on", s, c.goaways)
         t.ok(srv.alive(), "the server is running")
@@ -936,10 +950,10 @@ def test_reload():
             os.kill(srv.pid, signal.SIGHUP)
             m = srv.wait_log(r"reload: generation 2 active", 15 * SLOW)
             t.ok(m is not None, "SIGHUP: generation 2 active")
-            s = c.fetch("/d/new")
+            s = fetch(c, "/d/new")
             t.is_((s.status, bytes(s.body)), (200, b"generation 2"),
                   "a new stream on the same connection: the new routes")
-            s = c.response(old, 10 * SLOW)
+            s = settle(c, old, 10 * SLOW)
             t.is_((s.status, bytes(s.body)), (200, b"/d/old"),
                   "the stream begun before finishes on its generation "
                   "(delay.so)")
@@ -990,78 +1004,92 @@ def make_cert(d):
     return cert, key
 
 
+def tls_get_h1(port, alpn):
+    """(ALPN chosen, what an HTTP/1.1 GET /hello read) over TLS."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with tls_ctx(alpn).wrap_socket(raw) as s:
+            s.settimeout(10)
+            chosen = s.selected_alpn_protocol()
+            s.sendall(get("/hello", headers=[("Connection", "close")]))
+            out = b""
+            while len(out) < 1 << 20:
+                x = s.recv(65536)
+                if not x:
+                    break
+                out += x
+    return chosen, out
+
+
 def test_tls(d):
     if OPENSSL is None:
         t.skip("the openssl command is not installed", 1)
         return
     cert, key = make_cert(d)
     certs = [{"cert": cert, "key": key}]
+    both = tls_ctx(["h2", "http/1.1"])
+
+    # "alpn": ["h2", "http/1.1"] on a TLS listener.
     log = os.path.join(d, "tls-access.json")
     listen = [{"address": "127.0.0.1:0",
-               "tls": {"certificates": certs, "alpn": ["h2", "http/1.1"]}},
-              {"address": "127.0.0.1:0", "http2": True,
-               "tls": {"certificates": certs}},
-              {"address": "127.0.0.1:0", "tls": {"certificates": certs}}]
+               "tls": {"certificates": certs, "alpn": ["h2", "http/1.1"]}}]
     cfg = config(listen=listen, access_log={"path": log, "format": "json"})
-    with t.block("TLS"), server(cfg, "tls") as srv:
-        alpn_port, flag_port, h1_port = srv.ports[:3]
-        both = tls_ctx(["h2", "http/1.1"])
-        with client(alpn_port, tls=both) as c:
-            t.is_(c.alpn(), "h2", "alpn [h2, http/1.1]: h2 chosen")
-            s = c.fetch("/hello", scheme="https")
+    with t.block("TLS with alpn [h2, http/1.1]"), server(cfg, "tls") as srv:
+        port = srv.port
+        with client(port, tls=both) as c:
+            t.is_(c.alpn(), "h2", "ALPN h2, http/1.1 offered: h2 chosen")
+            s = fetch(c, "/hello", scheme="https")
             t.ok(hello_ok(s), "GET /hello over h2", s)
-            s = c.fetch("/t", scheme="https")
+            s = fetch(c, "/t", scheme="https")
             t.like(bytes(s.body), br"alpn: h2\n",
                    "the module sees ALPN h2 (host->tls)")
-            s = c.fetch("/s/big?n=1000000&chunk=16384", scheme="https",
-                        timeout=30 * SLOW)
+            s = fetch(c, "/s/big?n=1000000&chunk=16384", scheme="https",
+                      timeout=30 * SLOW)
             t.is_(len(s.body), 1000000, "1 MB streamed over TLS")
-        for alpn, name in ((["http/1.1"], "alpn [http/1.1]"),
+        for alpn, name in ((["http/1.1"], "ALPN http/1.1 offered"),
                            (None, "no ALPN")):
-            with socket.create_connection(("127.0.0.1", alpn_port)) as raw:
-                with tls_ctx(alpn).wrap_socket(raw) as s:
-                    s.settimeout(10)
-                    chosen = s.selected_alpn_protocol()
-                    s.sendall(get("/hello", headers=[("Connection",
-                                                      "close")]))
-                    out = b""
-                    while True:
-                        x = s.recv(65536)
-                        if not x:
-                            break
-                        out += x
+            chosen, out = tls_get_h1(port, alpn)
             t.ok(chosen in (None, "http/1.1") and
                  out.startswith(b"HTTP/1.1 200") and out.endswith(HELLO),
                  name + ": HTTP/1.1 is served", chosen, out[:60])
-        with client(flag_port, tls=both) as c:
-            t.is_(c.alpn(), "h2", "a TLS listener with \"http2\": true "
-                  "offers h2")
-            t.ok(hello_ok(c.fetch("/hello", scheme="https")), "served")
-        with socket.create_connection(("127.0.0.1", h1_port)) as raw:
-            with both.wrap_socket(raw) as s:
-                chosen = s.selected_alpn_protocol()
-        t.is_(chosen, "http/1.1",
-              "a TLS listener without http2 chooses http/1.1 over h2")
         out = subprocess.run([OPENSSL, "s_client", "-connect",
-                              "127.0.0.1:%d" % alpn_port, "-alpn", "h2"],
+                              "127.0.0.1:%d" % port, "-alpn", "h2"],
                              input=b"", stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=20)
         t.like(out.stdout.decode("latin-1"), r"ALPN protocol: h2",
                "openssl s_client -alpn h2: h2")
-        test_clients(srv, alpn_port, "https", ("-k",))
-        with t.block("access log"):
-            srv.stop()
-            try:
-                with open(log) as f:
-                    lines = [json.loads(x) for x in f.read().splitlines()]
-            except (OSError, ValueError) as e:
-                lines = []
-                t.diag("access log: %s" % e)
-            h2l = [x for x in lines if x.get("protocol") == "HTTP/2"]
-            t.ok(h2l and all(x.get("alpn") == "h2" and x.get("tls")
-                             for x in h2l),
-                 "h2 over TLS is logged as HTTP/2 with its TLS version and "
-                 "ALPN h2", h2l[:1])
+        test_clients(srv, port, "https", ("-k",))
+        srv.stop()
+        try:
+            with open(log) as f:
+                lines = [json.loads(x) for x in f.read().splitlines()]
+        except (OSError, ValueError) as e:
+            lines = []
+            t.diag("access log: %s" % e)
+        h2l = [x for x in lines if x.get("protocol") == "HTTP/2"]
+        t.ok(h2l and all(x.get("alpn") == "h2" and x.get("tls")
+                         for x in h2l),
+             "h2 over TLS is logged as HTTP/2 with its TLS version and ALPN "
+             "h2", h2l[:1])
+
+    # "http2": true on a TLS listener, beside one without it.
+    listen = [{"address": "127.0.0.1:0", "http2": True,
+               "tls": {"certificates": certs}},
+              {"address": "127.0.0.1:0", "tls": {"certificates": certs}}]
+    with t.block("TLS with http2: true"), \
+            server(config(listen=listen), "tlsflag") as srv:
+        flag_port, h1_port = srv.ports[:2]
+        with client(flag_port, tls=both) as c:
+            t.is_(c.alpn(), "h2", "a TLS listener with \"http2\": true "
+                  "chooses h2")
+            t.ok(hello_ok(fetch(c, "/hello", scheme="https")), "served")
+        chosen, out = tls_get_h1(flag_port, ["http/1.1"])
+        t.ok(chosen == "http/1.1" and out.startswith(b"HTTP/1.1 200"),
+             "and http/1.1 when the client offers only that", chosen,
+             out[:60])
+        chosen, out = tls_get_h1(h1_port, ["h2", "http/1.1"])
+        t.ok(chosen == "http/1.1" and out.startswith(b"HTTP/1.1 200"),
+             "a TLS listener without http2 chooses http/1.1 over h2",
+             chosen, out[:60])
 
 
 # ---------------------------------------------------------------------------

@@ -768,11 +768,10 @@ class Client:
             fields.pop(2)
         fields += list(headers)
         if end_stream is None:
-            end_stream = body is None
+            end_stream = True
         self.send_headers(sid, fields, end_stream=end_stream and not body)
         if body:
-            self.send_body(sid, body, end_stream=end_stream
-                           if end_stream is not None else True)
+            self.send_body(sid, body, end_stream=end_stream)
         return sid
 
     def request_fields(self, method, path, authority="localhost",
