@@ -35,12 +35,10 @@
 #include "h2_response.h"
 #include "h2_streams.h"
 #include "bytes.h"
-#include "method.h"
 #include "rate.h"
 #include "request.h"
 #include "status.h"
 #include "stream.h"
-#include "target.h"
 
 /* One connection's state. */
 typedef struct h2 {
@@ -53,7 +51,7 @@ typedef struct h2 {
   unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
   unsigned in_data : 1;   /* inside data(): the transport writes after */
   unsigned stopped : 1;   /* took less input than it was given */
-  unsigned blocked : 1;   /* output stopped at the transport's bound */
+  unsigned blocked : 1;   /* output waits for the transport to drain */
   unsigned again : 1;     /* output became due while in nghttp2 */
   unsigned draining : 1;  /* the shutdown notice went */
   unsigned last_sent : 1; /* the final GOAWAY went */
@@ -89,10 +87,13 @@ static void fatal(h2 *c) {
   c->t->ops->close(c->t, HW__CLOSE_NOW);
 }
 
-/* What nghttp2 has to send goes into the transport's batch, up to the
- * transport's bound (the rest when it drains); then, when nothing is left
- * to read or write (a GOAWAY was sent or received and the streams are
- * done), the connection ends.  Inside nghttp2 only a note is made. */
+/* What nghttp2 has to send goes into the transport's batch, unless the
+ * transport already holds more than its bound unsent (then its writable
+ * call comes when it drains): what a response may make at once is bounded
+ * by the client's windows and by what the core holds (streamed pieces wait
+ * past HW__REQUEST_STREAM_BOUND).  Then, when nothing is left to read or
+ * write (a GOAWAY went and the streams are done), the connection ends.
+ * Inside nghttp2 only a note is made. */
 static void pump(h2 *c) {
   hw__batch *b = NULL;
 
@@ -102,16 +103,11 @@ static void pump(h2 *c) {
     c->again = 1;
     return;
   }
+  c->blocked = c->t->unsent > HW__TRANSPORT_MAX_UNSENT;
   c->in_recv = 1;
-  c->blocked = 0;
-  for (;;) {
+  while (!c->blocked) {
     const uint8_t *p;
-    ssize_t n;
-    if (b != NULL && c->t->unsent + b->out.len > HW__TRANSPORT_MAX_UNSENT) {
-      c->blocked = 1;
-      break;
-    }
-    n = nghttp2_session_mem_send(c->ng, &p);
+    ssize_t n = nghttp2_session_mem_send(c->ng, &p);
     if (n <= 0) {
       if (n < 0)
         goto broken;
@@ -158,36 +154,17 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
                          size_t len, uint32_t *flags, nghttp2_data_source *src,
                          void *user) {
   hw__h2_stream *s = src->ptr;
-  hw_request *req = s->req;
-  size_t n;
+  int eof = 0;
+  ssize_t n = hw__h2_streams_body(s, (char *)buf, len, &eof);
   (void)ng, (void)id, (void)user;
-
-  if (req == NULL)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* (cannot happen) */
-  n = hw__h2_streams_read(s, (char *)buf, len);
-  if (n > 0) {
+  if (n > 0)
     s->mark = now_ms(s->conn);
-    s->stalled = 0;
-  }
-  if (req->res.streaming) {
-    hw__stream_drained(req);
-    if (hw__h2_streams_more(s))
-      return (ssize_t)n;
-    if (!hw__stream_over(req)) {
-      if (n > 0)
-        return (ssize_t)n;
-      s->deferred_data = 1; /* resumed when the core pushes more */
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    if (hw__stream_cut(req))
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: cut */
-  } else if (hw__h2_streams_more(s)) {
-    return (ssize_t)n;
-  }
-  *flags |= NGHTTP2_DATA_FLAG_EOF;
-  req->sent = 1;
-  s->sent = 1;
-  return (ssize_t)n;
+  if (eof)
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (n == HW__H2_BODY_LATER)
+    return NGHTTP2_ERR_DEFERRED; /* resumed when the core pushes more */
+  /* A response that cannot complete is cut: RST_STREAM. */
+  return n < 0 ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : n;
 }
 
 /* The response's HEADERS (and the DATA to follow) go to nghttp2. */
@@ -292,6 +269,13 @@ static void head_done(h2 *c, hw__h2_stream *s, int end_stream) {
     complete(c, s);
     return;
   }
+  /* A client waiting to send its body hears that it may, now that its
+   * request is routed and its size fits (RFC 9110 section 10.1.1). */
+  if (s->expect && !end_stream)
+    nghttp2_submit_headers(c->ng, NGHTTP2_FLAG_NONE, s->id, NULL,
+                           &(nghttp2_nv){(uint8_t *)":status", (uint8_t *)"100",
+                                         7, 3, NGHTTP2_NV_FLAG_NONE},
+                           1, NULL);
   if (end_stream) {
     s->ended = 1;
     complete(c, s);
@@ -506,11 +490,12 @@ static void push(hw_request *req) {
   pump_flush(c);
 }
 
-/* What the stream holds taken and not yet framed, and while output is
- * stopped, what waits in the transport. */
+/* What the stream holds taken and not yet framed, and what waits in the
+ * transport (the streams share it: a stream is congested when its
+ * connection is). */
 static size_t unsent(const hw_request *req) {
   const hw__h2_stream *s = req->owner;
-  return hw__h2_streams_unsent(s) + (s->conn->blocked ? s->conn->t->unsent : 0);
+  return hw__h2_streams_unsent(s) + s->conn->t->unsent;
 }
 
 static int tls_of(const hw_request *req, hw__transport_tls *out) {
@@ -543,8 +528,14 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
     return;
   }
   hw__h2_env_link(env, &c->node);
+  /* The connection's window (RFC 9113 section 6.9.2: 65,535 until a
+   * WINDOW_UPDATE) is opened wide: each stream's own window bounds what a
+   * body may have in flight, so concurrent uploads do not queue behind
+   * one another. */
   if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
-                              sizeof(iv) / sizeof(iv[0])) != 0)
+                              sizeof(iv) / sizeof(iv[0])) != 0 ||
+      nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
+                                            16 << 20) != 0)
     fatal(c);
 }
 
@@ -554,7 +545,7 @@ static size_t h2_data(void *p, const char *data, size_t len) {
 
   if (c->gone || c->ending)
     return len;
-  if (c->blocked) {
+  if (c->t->unsent > HW__TRANSPORT_MAX_UNSENT) {
     c->stopped = 1; /* the client reads nothing: it gets no more said */
     return 0;
   }
@@ -600,6 +591,10 @@ static void h2_writable(void *p) {
   h2 *c = p;
   if (c->gone || c->ending)
     return;
+  /* Streamed responses may go on (congested writers, file pieces). */
+  for (hw__h2_stream *s = c->streams.first; s != NULL; s = s->next)
+    if (s->req != NULL && s->req->res.streaming)
+      hw__stream_drained(s->req);
   pump_flush(c);
   if (c->stopped && !c->blocked) {
     c->stopped = 0;

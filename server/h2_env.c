@@ -31,7 +31,7 @@ void hw__h2_env_link(hw__h2_env *env, hw__h2_env_node *node) {
   if (node->next != NULL)
     node->next->prev = node;
   env->conns = node;
-  if (!uv_is_active((uv_handle_t *)env->sweep)) {
+  if (env->sweep != NULL && !uv_is_active((uv_handle_t *)env->sweep)) {
     env->swept = uv_now(env->loop);
     uv_timer_start(env->sweep, sweep, 1000, 1000);
   }

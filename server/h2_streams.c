@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chars.h"
 #include "h2_streams.h"
 #include "method.h"
 #include "stream.h"
@@ -176,6 +177,8 @@ void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
       s->refused = 500;
     return;
   }
+  if (nlen == 6 && memcmp(name, "expect", 6) == 0)
+    s->expect = vlen == 12 && hw__chars_name_eq(value, "100-continue", 12);
   if (nlen == 14 && memcmp(name, "content-length", 14) == 0) {
     /* nghttp2 has checked it against the DATA that follows. */
     s->has_length = digits(value, vlen, &s->length) == 0;
@@ -312,4 +315,32 @@ int hw__h2_streams_more(hw__h2_stream *s) {
   if (res->streaming)
     return s->out_at < s->out.len || hw__stream_takeable(s->req, 0) > 0;
   return s->at < res->body.len || s->ref < res->nrefs;
+}
+
+ssize_t hw__h2_streams_body(hw__h2_stream *s, char *buf, size_t len, int *eof) {
+  hw_request *req = s->req;
+  size_t n;
+
+  if (req == NULL)
+    return HW__H2_BODY_CUT; /* (cannot happen: its stream was reset) */
+  n = hw__h2_streams_read(s, buf, len);
+  if (req->res.streaming) {
+    hw__stream_drained(req); /* a congested module may write again */
+    if (hw__h2_streams_more(s))
+      return (ssize_t)n;
+    if (!hw__stream_over(req)) {
+      if (n > 0)
+        return (ssize_t)n;
+      s->deferred_data = 1;
+      return HW__H2_BODY_LATER;
+    }
+    if (hw__stream_cut(req))
+      return HW__H2_BODY_CUT;
+  } else if (hw__h2_streams_more(s)) {
+    return (ssize_t)n;
+  }
+  *eof = 1;
+  req->sent = 1;
+  s->sent = 1;
+  return (ssize_t)n;
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "rate.h"
@@ -40,6 +41,7 @@ typedef struct hw__h2_stream {
   unsigned stop_body : 1; /* answered before its body ended: reset after */
   unsigned deferred_data : 1; /* nghttp2 waits for more of a stream */
   unsigned stalled : 1;
+  unsigned expect : 1;    /* Expect: 100-continue */
   /* a response's body as nghttp2 reads it: */
   size_t ref, at, ref_at; /* the next reference, the next copied byte, the
                              next byte in that reference */
@@ -104,6 +106,16 @@ enum hw__h2_clock {
  *  send windows.  Returns an enum hw__h2_clock. */
 int hw__h2_streams_clock(hw__h2_stream *s, uint64_t now, uint32_t elapsed,
                          const hw__h2_clocks *lim, int32_t window);
+
+/** What hw__h2_streams_body returns besides a count. */
+enum { HW__H2_BODY_LATER = -1, HW__H2_BODY_CUT = -2 };
+
+/** The response body's next bytes for a DATA frame: copies up to `len`
+ *  into `buf` and returns how many, setting `*eof` with the last (the
+ *  request is then `sent`); or HW__H2_BODY_LATER when a streamed response
+ *  has nothing yet (`deferred_data` is set), HW__H2_BODY_CUT when it
+ *  cannot complete. */
+ssize_t hw__h2_streams_body(hw__h2_stream *s, char *buf, size_t len, int *eof);
 
 /** Copies up to `len` of the response body's next bytes into `buf` (a
  *  streamed response's pieces are taken from the core first); returns how
