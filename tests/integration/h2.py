@@ -61,7 +61,7 @@ OPENSSL = shutil.which("openssl")
 NGHTTP = shutil.which("nghttp")
 H2LOAD = shutil.which("h2load")
 CONNECTION_SPECIFIC = {"connection", "keep-alive", "proxy-connection",
-                       "transfer-encoding", "upgrade"}
+                       "transfer-encoding", "upgrade", "te"}
 STATUS = "/-/status"
 
 
@@ -300,6 +300,20 @@ def test_requests(srv, port, plain):
         t.is_(bytes(s.body), b"fromhost.example",
               "no :authority: the Host field (RFC 9113 section 8.3.1)")
 
+        s = fetch(c, "/b/host", authority="a.example",
+                  headers=[("host", "b.example")])
+        t.is_(s.status, 400, "a Host naming another authority than "
+              ":authority: 400")
+        for target in ("/echo/a%20b/%2e%2E/c", "/echo/./x/../y?q=%41&r",
+                       "/echo//double///slash", "/echo/%C3%A9t%C3%A9"):
+            s = fetch(c, target)
+            r = hwtest.one(plain, get(target))
+            mine = json.loads(bytes(s.body)) if s.status == 200 else {}
+            theirs = r.json() if r.status == 200 else {}
+            t.is_([mine.get(k) for k in ("path", "query")],
+                  [theirs.get(k) for k in ("path", "query")],
+                  "%s: the module sees the path and query HTTP/1.1 gives "
+                  "it" % target)
         s = fetch(c, "/echo", headers=[("cookie", "a=1"), ("x-one", "1"),
                                       ("cookie", "b=2"), ("cookie", "c=3")])
         echoed = json.loads(bytes(s.body)) if s.status == 200 else {}
@@ -352,6 +366,18 @@ def test_requests(srv, port, plain):
                     timeout=30 * SLOW)
         t.is_(bytes(s.body), b"bytes=70000 sum=%d\n" % checksum(up[:70000]),
               "a streamed body without content-length")
+        sid = c.request("POST", "/echo", end_stream=False,
+                        headers=[("content-length", "5"),
+                                 ("expect", "100-continue")])
+        c.wait(lambda: c.stream(sid).informational or c.stream(sid).done,
+               5 * SLOW)
+        got100 = [dict(x).get(":status") for x in c.stream(sid).informational]
+        c.send(h2.data(sid, b"abcde", end_stream=True))
+        s = settle(c, sid)
+        echoed = json.loads(bytes(s.body)) if s.status == 200 else {}
+        t.ok(got100 == ["100"] and echoed.get("body") == "abcde",
+             "Expect: 100-continue: a 100 first, then the answer to the body",
+             got100, s)
         sid = c.request("POST", "/up/upload", end_stream=False,
                         headers=[("content-length", "5000001")])
         c.wait(lambda: c.stream(sid).headers is not None or
@@ -359,16 +385,18 @@ def test_requests(srv, port, plain):
         s = c.stream(sid)
         t.is_(s.status, 413, "a content-length past the route's body_limit: "
               "413 at the head")
-        if not s.done:
-            c.send(h2.rst_stream(sid, h2.CANCEL))
+        c.wait(lambda: c.stream(sid).reset is not None, 2 * SLOW)
+        t.is_(s.reset, h2.NO_ERROR, "then RST_STREAM NO_ERROR, so that the "
+              "client stops sending (RFC 9113 section 8.1)")
 
         s = fetch(c, "/f/hop")
         names = set(s.names())
         t.ok(s.status == 200 and not names & CONNECTION_SPECIFIC and
              bytes(s.body).startswith(b"keep-alive=0 upgrade=0 "
-                                      b"proxy-connection=0 "),
-             "Keep-Alive, Upgrade, Proxy-Connection taken from the module "
-             "are not sent (RFC 9113 section 8.2.2)", s.headers,
+                                      b"proxy-connection=0 ") and
+             b" te=0 " in bytes(s.body),
+             "Keep-Alive, Upgrade, Proxy-Connection, TE taken from the "
+             "module are not sent (RFC 9113 section 8.2.2)", s.headers,
              bytes(s.body))
         t.is_(s.header("x-mixed-case"), "Value Stays",
               "a field the module names X-Mixed-Case is sent lower-case, "
@@ -828,11 +856,25 @@ def test_attacks():
                                            for i in range(12)])
             t.ok(s.status == 431 or s.reset is not None,
                  "a 12 kB header list (past 8000): 431 or reset", s)
+            s = fetch(c, "/hello", headers=[("x-f%d" % i, "v")
+                                           for i in range(120)])
+            t.ok(s.status == 431 or s.reset is not None,
+                 "120 fields (past limits.headers, 100): 431 or reset", s)
             s = fetch(c, "/hello")
             t.ok(hello_ok(s) and not c.goaways, "the connection survives",
                  s, c.goaways)
         serves_fresh(port, "after the HPACK bomb: a fresh connection is "
                      "served")
+
+        # One SETTINGS frame of 40 entries (nghttp2 takes 32).
+        with client(port) as c:
+            c.handshake()
+            c.send(h2.settings([(h2.SETTINGS_MAX_CONCURRENT_STREAMS, 100)] *
+                               40))
+            closed = c.wait_closed(5 * SLOW)
+            t.ok(closed and c.goaways, "a SETTINGS frame of 40 entries: "
+                 "GOAWAY and close", c.goaways, c.frames[-3:])
+        serves_fresh(port, "after it: a fresh connection is served")
 
         # Floods of frames that each ask for an answer, from a client that
         # never reads.
@@ -857,8 +899,9 @@ def test_attacks():
 
 
 def test_timeouts():
-    write_ms, idle_ms = 1000, 1000
-    cfg = config(timeouts_ms={"write": write_ms, "body_idle": idle_ms})
+    write_ms, idle_ms, head_ms, keep_ms = 1000, 1000, 1000, 1000
+    cfg = config(timeouts_ms={"write": write_ms, "body_idle": idle_ms,
+                              "head": head_ms, "keepalive": keep_ms})
     with t.block("timeouts"), server(cfg, "timeouts") as srv:
         port = srv.port
         # A zero window: the answer's HEADERS go, its DATA cannot.
@@ -931,6 +974,35 @@ def test_timeouts():
             s = fetch(c, "/hello")
             t.ok(hello_ok(s) and not c.goaways and not c.eof,
                  "the connection goes on", s, c.goaways)
+        # A header block that never ends holds the connection's HPACK
+        # state: the connection ends.
+        with client(port) as c:
+            c.handshake()
+            c.send(h2.frame(h2.HEADERS, h2.FLAG_END_STREAM, c.new_sid(),
+                            c.enc.encode(c.request_fields("GET", "/hello"))))
+            t0 = time.monotonic()
+            closed = c.wait_closed((head_ms / 1000 + 5) * SLOW)
+            took = time.monotonic() - t0
+            t.ok(closed and head_ms / 2000 <= took,
+                 "a header block without its end: the connection is closed "
+                 "after timeouts_ms.head", "closed %s after %.2f s" %
+                 (closed, took))
+        # An idle connection.
+        with client(port) as c:
+            c.handshake()
+            s = fetch(c, "/hello")
+            t0 = time.monotonic()
+            closed = c.wait_closed((keep_ms / 1000 + 5) * SLOW)
+            took = time.monotonic() - t0
+            t.diag("idle: closed %s after %.2f s, GOAWAY %r" %
+                   (closed, took, c.goaways))
+            t.ok(hello_ok(s) and closed and keep_ms / 2000 <= took,
+                 "an idle h2 connection is closed after "
+                 "timeouts_ms.keepalive", "closed %s after %.2f s" %
+                 (closed, took))
+            t.ok(c.goaways and c.goaways[-1][:2] == (1, h2.NO_ERROR),
+                 "with GOAWAY NO_ERROR first, naming the last stream "
+                 "(RFC 9113 section 9.1)", c.goaways, c.frames[-3:])
         t.ok(srv.alive(), "the server is running")
 
 
@@ -984,10 +1056,41 @@ def test_graceful_stop():
                  "shutdown notice)", ga)
             t.ok(len(ga) >= 2 and ga[-1][:2] == (sid, h2.NO_ERROR),
                  "then GOAWAY with the last stream id (%d)" % sid, ga)
+            kinds = [f.type for f in c.frames if f.type in (h2.GOAWAY,
+                                                            h2.PING) and
+                     not f.has(h2.FLAG_ACK)]
+            last = max((i for i, k in enumerate(kinds) if k == h2.GOAWAY),
+                       default=-1)
+            t.ok(h2.PING in kinds[:last],
+                 "a PING with the notice measures the round trip before the "
+                 "last GOAWAY", [h2.FRAME_NAMES.get(k) for k in kinds])
             t.ok(s.status == 200 and bytes(s.body) == b"/delay" and
                  s.ended and ga and s.ended_at > ga[0][3],
                  "the stream in flight completes after the notice", s)
             t.ok(c.eof, "then the connection is closed")
+        rc = srv.stop(timeout=15 * SLOW)
+        t.is_(rc, 0, "the server exits 0")
+    with t.block("graceful stop, a client that answers no PING"), \
+            server(config(), "stop2") as srv:
+        with client(srv.port, auto_ack=False) as c:
+            c.wait(lambda: c.server_settings is not None, 5 * SLOW)
+            c.send(h2.settings(ack=True))
+            sid = c.request(path="/delay?ms=%d" % (2500 * SLOW))
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            srv.proc.send_signal(signal.SIGQUIT)
+            c.wait(lambda: len(c.goaways) >= 2 or c.eof, 10 * SLOW)
+            ga = c.goaways
+            gap = ga[1][3] - ga[0][3] if len(ga) >= 2 else None
+            t.diag("GOAWAYs: %r" % [(g[0], h2.error_name(g[1]),
+                                     round(g[3] - t0, 3)) for g in ga])
+            t.ok(gap is not None and 0.5 <= gap <= 3 * SLOW and
+                 ga[1][0] == sid,
+                 "the last stream id follows the notice after about a "
+                 "second when no PING ACK comes", ga)
+            s = settle(c, sid, 10 * SLOW)
+            t.is_((s.status, bytes(s.body)), (200, b"/delay"),
+                  "the stream in flight completes")
         rc = srv.stop(timeout=15 * SLOW)
         t.is_(rc, 0, "the server exits 0")
 
