@@ -48,6 +48,7 @@ typedef struct h2 {
   hw__h2_streams streams;
   hw__h2_env_node node;   /* in the env's list (its sweep) */
   uint64_t goaway_at;     /* ms: the shutdown notice went */
+  uint64_t idle_at;       /* ms: its last stream closed, or 0 */
   unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
   unsigned in_data : 1;   /* inside data(): the transport writes after */
   unsigned stopped : 1;   /* took less input than it was given */
@@ -139,11 +140,15 @@ static void pump_flush(h2 *c) {
     c->t->ops->flush(c->t);
 }
 
-/* The phase the transport times: while a stream is open the sweep keeps
- * its clocks (BUSY); with none, the keep-alive timeout ends the
- * connection. */
+/* Once the preface is in, the sweep keeps every clock (the transport's
+ * phase is BUSY): each stream's, and the keep-alive timeout of a
+ * connection with none, which it ends with a GOAWAY (RFC 9113 section
+ * 9.1) rather than the silent close of an idle HTTP/1.1 connection. */
 static void set_phase(h2 *c) {
-  c->t->phase = c->streams.n > 0 ? HW__PHASE_BUSY : HW__PHASE_IDLE;
+  if (c->streams.n > 0)
+    c->idle_at = 0;
+  else if (c->idle_at == 0)
+    c->idle_at = now_ms(c);
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -214,37 +219,24 @@ static void start(h2 *c, hw__h2_stream *s) {
 
 /* ---- requests ------------------------------------------------------------- */
 
-/* A host-made answer to a stream's request (an error, with its short text
- * body). */
-static void respond(h2 *c, hw__h2_stream *s, int status, const char *fields,
-                    size_t len) {
-  hw__request_respond(s->req, status, fields, len, 1);
-  start(c, s);
-}
-
-/* The request's message is complete: its module is called (or it was, at
- * its head, for a streamed body, which now ends). */
+/* The request's message is complete (or refused: `refused` is the status
+ * to answer): its module is called, or, when it was called at the head for
+ * a streamed body, the body ends. */
 static void complete(h2 *c, hw__h2_stream *s) {
   hw_request *req = s->req;
-  if (req == NULL || s->submitted)
+  if (req == NULL || (s->refused && s->submitted))
     return;
-  if (s->refused) {
-    respond(c, s, s->refused, s->refused == 405 ? allow_line : NULL,
-            s->refused == 405 ? sizeof(allow_line) - 1 : 0);
-    return;
-  }
-  if (req->state >= HW__REQ_RUNNING) {
+  if (req->state >= HW__REQ_RUNNING && !s->refused) {
     hw__stream_body_end(req);
     return;
   }
-  if (req->msg.asterisk) {
-    /* OPTIONS * (RFC 9110 section 9.3.7): the server's methods. */
+  if (s->refused) /* with its short text; 405 with Allow (RFC 9110 15.5.6) */
+    hw__request_respond(req, s->refused, s->refused == 405 ? allow_line : NULL,
+                        s->refused == 405 ? sizeof(allow_line) - 1 : 0, 1);
+  else if (req->msg.asterisk) /* OPTIONS * (RFC 9110 section 9.3.7) */
     hw__request_respond(req, 200, allow_line, sizeof(allow_line) - 1, 0);
-  } else if (!hw__request_dispatch(req)) {
-    if (req->res.streaming && s->req == req)
-      start(c, s);
+  else if (!hw__request_dispatch(req) && !req->res.streaming)
     return; /* deferred: ready() follows */
-  }
   if (s->req == req)
     start(c, s);
 }
@@ -306,12 +298,12 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
     return 0;
   if ((s = hw__h2_streams_new(&c->streams, f->hd.stream_id)) == NULL)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  s->conn = c; /* (the core may ask for the peer at once: access log) */
   if ((req = hw__request_new(c->env->core, &sink, s)) == NULL) {
     hw__h2_streams_free(&c->streams, s);
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
   hw__request_begins(req);
-  s->conn = c;
   s->req = req;
   s->mark = s->born = now_ms(c);
   req->msg.version = 20;
@@ -522,6 +514,7 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
   c->streams.pool = &env->pool;
   t->phase = HW__PHASE_HEAD; /* the preface and SETTINGS are due */
   t->epoch++;
+  c->idle_at = now_ms(c);
   if (nghttp2_session_server_new2(&c->ng, env->cbs, c, env->opt) != 0) {
     c->ng = NULL;
     fatal(c);
@@ -554,14 +547,22 @@ static size_t h2_data(void *p, const char *data, size_t len) {
   n = nghttp2_session_mem_recv(c->ng, (const uint8_t *)data, len);
   c->in_recv = 0;
   if (n < 0) {
-    /* A connection error nghttp2 could not answer with a GOAWAY (a bad
-     * preface): nothing more is said. */
+    /* A connection error (a bad frame or preface, too many CONTINUATION
+     * frames): the GOAWAY nghttp2 owes goes out, then the connection ends;
+     * a client flooding acknowledgements it does not read is cut. */
+    nghttp2_session_terminate_session(c->ng, NGHTTP2_PROTOCOL_ERROR);
+    if (n != NGHTTP2_ERR_FLOODED)
+      pump(c);
     c->in_data = 0;
-    fatal(c);
+    if (n == NGHTTP2_ERR_FLOODED)
+      fatal(c);
+    if (!c->ending && !c->gone) {
+      c->ending = 1;
+      c->t->ops->close(c->t, HW__CLOSE_AFTER_WRITE);
+    }
     return len;
   }
-  if (c->t->phase == HW__PHASE_HEAD)
-    c->t->phase = HW__PHASE_IDLE;
+  c->t->phase = HW__PHASE_BUSY;
   pump(c);
   set_phase(c);
   c->in_data = 0;
@@ -661,6 +662,13 @@ static void body_timeout(h2 *c, hw__h2_stream *s) {
 static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
   const hw__h2_env *env = c->env;
 
+  if (!c->draining && c->idle_at != 0 &&
+      now - c->idle_at >= env->clocks.keepalive_ms) {
+    c->draining = c->last_sent = 1; /* idle: one GOAWAY, then the end */
+    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+  }
   if (c->draining && !c->last_sent && now - c->goaway_at >= 1000) {
     c->last_sent = 1; /* the PING went unanswered */
     nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
