@@ -68,6 +68,12 @@ void hw__h1_response_update_date(void) {
   memcpy(o + 25, " GMT\r\n", 6);
 }
 
+const char *hw__h1_response_date(void) {
+  if (host_lines[0] == '\0')
+    hw__h1_response_update_date();
+  return host_lines + 23;
+}
+
 /* Writes `v` in decimal at `p`; returns the number of digits.  Bodies are
  * mostly short, so one and two digits are written directly. */
 static inline size_t put_uint(char *p, uint64_t v) {

@@ -41,4 +41,8 @@ int hw__h1_response_stream_head(hw__buf *out, const hw__h1_response *r);
  *  second; the first head written before any call rewrites it too). */
 void hw__h1_response_update_date(void);
 
+/** The cached date (IMF-fixdate, 29 characters, not NUL-terminated), for
+ *  a protocol that writes its Date field another way (HTTP/2). */
+const char *hw__h1_response_date(void);
+
 #endif /* HW_H1_RESPONSE_H */

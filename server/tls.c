@@ -640,7 +640,9 @@ static int t_tls(hw__transport *t, hw__transport_tls *out) {
   out->version = SSL_get_version(s->ssl);
   out->cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(s->ssl));
   out->sni = sni != NULL ? sni : "";
-  out->alpn = alen == 8 && memcmp(a, "http/1.1", 8) == 0 ? "http/1.1" : "";
+  out->alpn = alen == 8 && memcmp(a, "http/1.1", 8) == 0 ? "http/1.1"
+              : alen == 2 && memcmp(a, "h2", 2) == 0    ? "h2"
+                                                       : "";
   out->resumed = SSL_session_reused(s->ssl);
   return 0;
 }

@@ -22,6 +22,8 @@
 
 #include "control.h"
 #include "h1.h"
+#include "h2.h"
+#include "proto_select.h"
 #include "h1_response.h"
 #include "host.h"
 #include "listen.h"
@@ -145,6 +147,13 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   attach_logs(w, gen);
   attach_metrics(w, gen);
   hw__h1_env_init(&w->h1, &w->core);
+  if ((r = hw__h2_env_init(&w->h2, &w->core, loop)) != 0)
+    return r;
+  /* Plain listeners with "http2" take its preface; over TLS, ALPN says. */
+  hw__proto_select_init(&w->sel_plain, &hw__h1_proto, &w->h1, &hw__h2_proto,
+                        &w->h2, 1);
+  hw__proto_select_init(&w->sel_tls, &hw__h1_proto, &w->h1, &hw__h2_proto,
+                        &w->h2, 0);
   if ((r = hw__conn_set_init(&w->conns, loop, gen->config)) != 0)
     return r;
   w->conns.on_closed = on_conn_closed;
@@ -181,10 +190,11 @@ static void refuse(hw__worker *w, uv_stream_t *server) {
   uv_close((uv_handle_t *)c, free_handle);
 }
 
-/* Accepts on listener `server` with the protocol it speaks now: TLS under
- * HTTP/1.1 when the serving generation gives it TLS contexts (new
- * handshakes take the newest; a connection keeps the ones it began with),
- * else HTTP/1.1. */
+/* Accepts on listener `server` with the protocol it speaks now: TLS when
+ * the serving generation gives it TLS contexts (new handshakes take the
+ * newest; a connection keeps the ones it began with), with HTTP/2 or
+ * HTTP/1.1 on top as ALPN chooses; else HTTP/1.1, or, when the listener
+ * takes HTTP/2 by prior knowledge, whichever the first bytes say. */
 static void accept_on(hw__worker *w, uv_stream_t *server) {
   size_t i = (size_t)((uv_tcp_t *)server - w->listeners);
   hw__tls_ctx *ctx = w->gen->tls != NULL && i < w->gen->config->nlisten
@@ -197,7 +207,10 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
   if (ctx == NULL) {
     if (env->ready && env->ctx != NULL) /* a reload made it plain */
       hw__tls_env_set(env, NULL);
-    hw__conn_accept(&w->conns, server, &hw__h1_proto, &w->h1);
+    if (i < w->gen->config->nlisten && w->gen->config->tls[i].http2)
+      hw__conn_accept(&w->conns, server, &w->sel_plain.proto, &w->sel_plain);
+    else
+      hw__conn_accept(&w->conns, server, &hw__h1_proto, &w->h1);
     return;
   }
   if (!env->ready) {
@@ -206,7 +219,7 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
       port = ntohs(sa.ss_family == AF_INET6
                        ? ((struct sockaddr_in6 *)&sa)->sin6_port
                        : ((struct sockaddr_in *)&sa)->sin_port);
-    if (hw__tls_env_init(env, &hw__h1_proto, &w->h1, port) != 0) {
+    if (hw__tls_env_init(env, &w->sel_tls.proto, &w->sel_tls, port) != 0) {
       hw__log(HW_LOG_ERROR, "out of memory setting up TLS: a connection "
                             "refused");
       hw__tls_env_destroy(env);
@@ -354,6 +367,7 @@ static void finish_stop(hw__worker *w) {
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
   hw__request_core_stop(&w->core);
+  hw__h2_env_stop(&w->h2);
   hw__access_log_stop(&w->alog); /* (destroy writes what comes after) */
   uv_timer_stop(&w->stop_timer);
   close_handle((uv_handle_t *)&w->stop_timer);
@@ -465,6 +479,7 @@ int hw__worker_swap(hw__worker *w, hw__config *cfg, unsigned id, char *err,
   w->gen = g;
   hw__request_core_set_generation(&w->core, g);
   hw__h1_env_update(&w->h1);
+  hw__h2_env_update(&w->h2);
   hw__conn_set_config(&w->conns, g->config);
   w->drain.drain_ms = g->config->drain_ms;
   hw__drain_retire(&w->drain, old);
@@ -536,6 +551,7 @@ int hw__worker_abandon(hw__worker *w) {
   hw__drain_stop(&w->drain);
   hw__conn_set_stop(&w->conns);
   hw__request_core_stop(&w->core);
+  hw__h2_env_stop(&w->h2);
   hw__access_log_stop(&w->alog);
   close_handle((uv_handle_t *)&w->date_timer);
   hw__tickets_stop();
@@ -558,6 +574,7 @@ void hw__worker_destroy(hw__worker *w) {
   hw__request_core_destroy(&w->core);
   hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);
+  hw__h2_env_destroy(&w->h2);
   for (size_t i = 0; w->tls != NULL && i < w->nlisteners; i++)
     if (w->tls[i].ready)
       hw__tls_env_destroy(&w->tls[i]);

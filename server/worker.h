@@ -21,6 +21,8 @@
 #include "drain.h"
 #include "generation.h"
 #include "h1.h"
+#include "h2.h"
+#include "proto_select.h"
 #include "module.h"
 #include "reload.h"
 #include "request.h"
@@ -32,6 +34,9 @@ typedef struct hw__worker {
   hw__generation *gen;   /* the current generation (the worker's) */
   hw__request_core core; /* routes new requests with `gen` */
   hw__h1_env h1;         /* what its HTTP/1 connections share */
+  hw__h2_env h2;         /* ... and its HTTP/2 ones */
+  hw__proto_select_env sel_plain; /* HTTP/2 by its preface or HTTP/1.1 */
+  hw__proto_select_env sel_tls;   /* HTTP/2 by ALPN or HTTP/1.1 */
   hw__conn_set conns;
   hw__drain drain;     /* retired generations */
   hw__reloader reload; /* a single process's own reloads (run_dir set

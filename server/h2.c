@@ -1,0 +1,829 @@
+/*
+ * h2.c - the HTTP/2 protocol unit (see h2.h).
+ *
+ * nghttp2 parses what the client sends (mem_recv) and reports frames and
+ * header fields through callbacks; this unit turns each stream into a
+ * request of the core and each response into HEADERS and DATA, which
+ * nghttp2 serialises (mem_send) into the transport's batch.  Like HTTP/1.1,
+ * everything a read produced leaves with one write when the transport's
+ * call returns; an answer that comes later is written when it comes.
+ *
+ * Streams are independent (RFC 9113 section 5): a response goes as soon as
+ * it is ready, whatever the others do.  Flow control is nghttp2's, with
+ * one exception: the window a stream's request body uses is given back
+ * only once the body's bytes are taken (copied, or handed to the module),
+ * so a module that holds a streamed body back stops its client after one
+ * window, not the whole connection.  Output stops past the transport's
+ * bound and resumes when it drains, so a client that does not read holds
+ * at most that much (and nghttp2's own bound on the control frames it
+ * owes: max_outbound_ack).
+ *
+ * Each stream has the clocks HTTP/1.1 has per connection (a head that
+ * never ends, a body that stops or trickles, output stalled at a zero
+ * window), read by one timer of the env's that sweeps every connection
+ * once a second, so that idle connections cost no timer.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "h2.h"
+#include "h2_response.h"
+#include "h2_streams.h"
+#include "method.h"
+#include "rate.h"
+#include "request.h"
+#include "status.h"
+#include "stream.h"
+#include "target.h"
+
+/* One connection's state. */
+typedef struct h2 {
+  hw__transport *t;
+  hw__h2_env *env;
+  nghttp2_session *ng;
+  hw__h2_streams streams;
+  struct h2 *prev, *next; /* the env's connections */
+  uint64_t goaway_at;     /* ms: the shutdown notice went */
+  unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
+  unsigned in_data : 1;   /* inside data(): the transport writes after */
+  unsigned stopped : 1;   /* took less input than it was given */
+  unsigned blocked : 1;   /* output stopped at the transport's bound */
+  unsigned again : 1;     /* output became due while in nghttp2 */
+  unsigned draining : 1;  /* the shutdown notice went */
+  unsigned last_sent : 1; /* the final GOAWAY went */
+  unsigned ending : 1;    /* asked the transport to close */
+  unsigned gone : 1;      /* the connection is closed */
+} h2;
+
+/* The methods a module can be asked for (RFC 9110 section 10.2.1). */
+static const char allow_line[] =
+    "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n";
+
+/* The PING whose answer says a shutdown notice has had its round trip. */
+static const uint8_t drain_ping[8] = {'h', 'w', 'd', 'r', 'a', 'i', 'n', 0};
+
+static void ready(hw_request *req);
+static void cancel(hw_request *req);
+static int peer(const hw_request *req, char *buf, size_t len);
+static void push(hw_request *req);
+static size_t unsent(const hw_request *req);
+static int tls_of(const hw_request *req, hw__transport_tls *out);
+
+static const hw__request_sink sink = {ready, cancel, peer, push,
+                                      unsent, NULL, tls_of};
+
+static uint64_t now_ms(const h2 *c) { return uv_now(c->env->loop); }
+
+/* ---- output --------------------------------------------------------------- */
+
+static void fatal(h2 *c) {
+  if (c->ending || c->gone)
+    return;
+  c->ending = 1;
+  c->t->ops->close(c->t, HW__CLOSE_NOW);
+}
+
+/* What nghttp2 has to send goes into the transport's batch, up to the
+ * transport's bound (the rest when it drains); then, when nothing is left
+ * to read or write (a GOAWAY was sent or received and the streams are
+ * done), the connection ends.  Inside nghttp2 only a note is made. */
+static void pump(h2 *c) {
+  hw__batch *b = NULL;
+
+  if (c->gone || c->ending)
+    return;
+  if (c->in_recv) {
+    c->again = 1;
+    return;
+  }
+  c->in_recv = 1;
+  c->blocked = 0;
+  for (;;) {
+    const uint8_t *p;
+    ssize_t n;
+    if (b != NULL && c->t->unsent + b->out.len > HW__TRANSPORT_MAX_UNSENT) {
+      c->blocked = 1;
+      break;
+    }
+    n = nghttp2_session_mem_send(c->ng, &p);
+    if (n <= 0) {
+      if (n < 0)
+        goto broken;
+      if (!c->again)
+        break;
+      c->again = 0; /* a callback made more output due */
+      continue;
+    }
+    if ((b == NULL && (b = hw__transport_batch(c->t)) == NULL) ||
+        hw__buf_append(&b->out, p, (size_t)n) != 0 ||
+        hw__batch_seg(b, NULL, b->out.len - (size_t)n, (size_t)n) != 0)
+      goto broken;
+  }
+  c->in_recv = 0;
+  if (!nghttp2_session_want_read(c->ng) && !nghttp2_session_want_write(c->ng)) {
+    c->ending = 1;
+    c->t->ops->close(c->t, HW__CLOSE_AFTER_WRITE);
+  }
+  return;
+broken:
+  c->in_recv = 0;
+  fatal(c);
+}
+
+/* Output made outside a transport's call goes now. */
+static void pump_flush(h2 *c) {
+  pump(c);
+  if (!c->in_data && !c->gone && !c->ending && !c->in_recv)
+    c->t->ops->flush(c->t);
+}
+
+/* The phase the transport times: while a stream is open the sweep keeps
+ * its clocks (BUSY); with none, the keep-alive timeout ends the
+ * connection. */
+static void set_phase(h2 *c) {
+  c->t->phase = c->streams.n > 0 ? HW__PHASE_BUSY : HW__PHASE_IDLE;
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+/* nghttp2 asks for a response's next bytes (up to `len`, copied into its
+ * frame): from the response itself, or from a streamed one's pieces. */
+static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
+                         size_t len, uint32_t *flags, nghttp2_data_source *src,
+                         void *user) {
+  hw__h2_stream *s = src->ptr;
+  hw_request *req = s->req;
+  size_t n;
+  (void)ng, (void)id, (void)user;
+
+  if (req == NULL)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* (cannot happen) */
+  n = hw__h2_streams_read(s, (char *)buf, len);
+  if (n > 0) {
+    s->mark = now_ms(s->conn);
+    s->stalled = 0;
+  }
+  if (req->res.streaming) {
+    hw__stream_drained(req);
+    if (hw__h2_streams_more(s))
+      return (ssize_t)n;
+    if (!hw__stream_over(req)) {
+      if (n > 0)
+        return (ssize_t)n;
+      s->deferred_data = 1; /* resumed when the core pushes more */
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    if (hw__stream_cut(req))
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: cut */
+  } else if (hw__h2_streams_more(s)) {
+    return (ssize_t)n;
+  }
+  *flags |= NGHTTP2_DATA_FLAG_EOF;
+  req->sent = 1;
+  s->sent = 1;
+  return (ssize_t)n;
+}
+
+/* The response's HEADERS (and the DATA to follow) go to nghttp2. */
+static void submit(h2 *c, hw__h2_stream *s) {
+  hw_request *req = s->req;
+  struct hw_response *res = &req->res;
+  int body = !req->msg.is_head && hw__status_has_body(res->status);
+  int64_t len = !hw__status_has_body(res->status) ? -1
+                : res->streaming                  ? res->declared
+                                                  : (int64_t)res->body_len;
+  nghttp2_data_provider dp = {.source.ptr = s, .read_callback = read_body};
+
+  s->submitted = 1;
+  if (hw__h2_response_head(&c->env->head, res->status, res->headers.data,
+                           res->headers.len, len) != 0 ||
+      nghttp2_submit_response(c->ng, s->id, c->env->head.nv, c->env->head.n,
+                              body ? &dp : NULL) != 0) {
+    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
+                              NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  if (!res->streaming)
+    res->body_sent = body ? res->body_len : 0;
+  if (!body) {
+    req->sent = 1;
+    s->sent = 1;
+  }
+  /* A response that went before its request's body was all read ends
+   * the stream: the client is told to stop sending (RFC 9113 section
+   * 8.1), once the response is out (nghttp2 sends the reset after it). */
+  if (!s->ended && req->state == HW__REQ_DONE)
+    s->stop_body = 1;
+}
+
+/* A response is ready: its head goes now, or, for a streamed one, its
+ * head once stream() was called (its pieces as they come). */
+static void start(h2 *c, hw__h2_stream *s) {
+  hw_request *req = s->req;
+  if (!s->submitted &&
+      (req->state == HW__REQ_DONE || (req->res.streaming && req->deferred)))
+    submit(c, s);
+  else if (s->submitted && s->deferred_data) {
+    s->deferred_data = 0;
+    nghttp2_session_resume_data(c->ng, s->id);
+  }
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+/* A host-made answer to a stream's request (an error, with its short text
+ * body). */
+static void respond(h2 *c, hw__h2_stream *s, int status, const char *fields,
+                    size_t len) {
+  hw__request_respond(s->req, status, fields, len, 1);
+  start(c, s);
+}
+
+/* The request's message is complete: its module is called (or it was, at
+ * its head, for a streamed body, which now ends). */
+static void complete(h2 *c, hw__h2_stream *s) {
+  hw_request *req = s->req;
+  if (req == NULL || s->submitted)
+    return;
+  if (s->refused) {
+    respond(c, s, s->refused, s->refused == 405 ? allow_line : NULL,
+            s->refused == 405 ? sizeof(allow_line) - 1 : 0);
+    return;
+  }
+  if (req->state >= HW__REQ_RUNNING) {
+    hw__stream_body_end(req);
+    return;
+  }
+  if (req->msg.asterisk) {
+    /* OPTIONS * (RFC 9110 section 9.3.7): the server's methods. */
+    hw__request_respond(req, 200, allow_line, sizeof(allow_line) - 1, 0);
+  } else if (!hw__request_dispatch(req)) {
+    if (req->res.streaming && s->req == req)
+      start(c, s);
+    return; /* deferred: ready() follows */
+  }
+  if (s->req == req)
+    start(c, s);
+}
+
+/* The head is whole (the HEADERS frame and its CONTINUATIONs): the message
+ * is checked and routed; a streamed body's module is called now. */
+static void head_done(h2 *c, hw__h2_stream *s, int end_stream) {
+  hw_request *req = s->req;
+  int status = s->refused;
+
+  if (status == 0)
+    status = hw__h2_streams_message(s, &c->env->cookies);
+  if (status == 0) {
+    hw__request_route(req);
+    if (s->has_length && s->length > hw__request_body_limit(req))
+      status = 413;
+  }
+  if (status != 0) {
+    /* Refused: answered at once, the body (if any) is not read. */
+    s->refused = status;
+    s->ended = end_stream;
+    complete(c, s);
+    return;
+  }
+  if (end_stream) {
+    s->ended = 1;
+    complete(c, s);
+  } else if (req->body_stream) {
+    hw__request_dispatch(req);
+    if (s->req == req)
+      start(c, s);
+  }
+}
+
+/* ---- nghttp2's callbacks -------------------------------------------------- */
+
+static hw__h2_stream *stream_of(nghttp2_session *ng, int32_t id) {
+  return nghttp2_session_get_stream_user_data(ng, id);
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
+                            void *user) {
+  h2 *c = user;
+  hw__h2_stream *s;
+  hw_request *req;
+  /* No priorities (RFC 9113 section 5.3.2 deprecates the tree; an RFC
+   * 9218 "priority" field is not acted on either): streams share the
+   * connection in turn. */
+  static const nghttp2_extpri flat = {NGHTTP2_EXTPRI_DEFAULT_URGENCY, 0};
+
+  if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0;
+  if ((s = hw__h2_streams_new(&c->streams, f->hd.stream_id)) == NULL)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if ((req = hw__request_new(c->env->core, &sink, s)) == NULL) {
+    hw__h2_streams_free(&c->streams, s);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  hw__request_begins(req);
+  s->conn = c;
+  s->req = req;
+  s->mark = s->born = now_ms(c);
+  req->msg.version = 20;
+  c->env->cookies.len = 0;
+  nghttp2_session_set_stream_user_data(ng, s->id, s);
+  nghttp2_session_change_extpri_stream_priority(ng, s->id, &flat, 1);
+  set_phase(c);
+  return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
+                     const uint8_t *name, size_t nlen, const uint8_t *value,
+                     size_t vlen, uint8_t flags, void *user) {
+  h2 *c = user;
+  hw__h2_stream *s = stream_of(ng, f->hd.stream_id);
+  (void)flags;
+  if (s == NULL || s->req == NULL || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+    return 0; /* trailers are not kept */
+  hw__h2_streams_field(s, &c->env->cookies, (const char *)name, nlen,
+                       (const char *)value, vlen, c->env->max_header_list,
+                       c->env->max_headers);
+  return 0;
+}
+
+static int on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
+  h2 *c = user;
+  hw__h2_stream *s;
+  int end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+
+  switch (f->hd.type) {
+  case NGHTTP2_HEADERS:
+    if ((s = stream_of(ng, f->hd.stream_id)) == NULL || s->req == NULL)
+      return 0;
+    if (f->headers.cat == NGHTTP2_HCAT_REQUEST)
+      head_done(c, s, end);
+    else if (end && !s->ended) /* trailers end the body */
+      s->ended = 1, complete(c, s);
+    return 0;
+  case NGHTTP2_DATA:
+    if (end && (s = stream_of(ng, f->hd.stream_id)) != NULL && !s->ended &&
+        s->req != NULL)
+      s->ended = 1, complete(c, s);
+    return 0;
+  case NGHTTP2_PING:
+    /* The client has answered the PING sent with the shutdown notice: it
+     * has seen the notice, so the last stream id can be final. */
+    if ((f->hd.flags & NGHTTP2_FLAG_ACK) && c->draining && !c->last_sent &&
+        memcmp(f->ping.opaque_data, drain_ping, 8) == 0) {
+      c->last_sent = 1;
+      nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE,
+                            nghttp2_session_get_last_proc_stream_id(ng),
+                            NGHTTP2_NO_ERROR, NULL, 0);
+    }
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
+                   const uint8_t *data, size_t len, void *user) {
+  h2 *c = user;
+  hw__h2_stream *s = stream_of(ng, id);
+  hw_request *req;
+  int status;
+  (void)flags;
+
+  if (s == NULL || (req = s->req) == NULL || s->refused ||
+      req->state == HW__REQ_DONE) {
+    nghttp2_session_consume(ng, id, len); /* not read: the window goes on */
+    return 0;
+  }
+  s->mark = now_ms(c);
+  hw__rate_read(&s->rate, len);
+  if (req->state >= HW__REQ_RUNNING) {
+    status = hw__stream_body(req, (const char *)data, len);
+    if (hw__stream_body_held(req)) {
+      s->held += (uint32_t)len; /* given back when the module lets go */
+      len = 0;
+    }
+  } else {
+    status = hw__request_body(req, (const char *)data, len);
+  }
+  if (len > 0)
+    nghttp2_session_consume(ng, id, len);
+  if (status != 0) {
+    if (req->state >= HW__REQ_RUNNING) {
+      /* Its module has it: no answer of the host's can take its place. */
+      nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      return 0;
+    }
+    s->refused = status;
+    complete(c, s);
+  }
+  return 0;
+}
+
+/* A response that went before its request's body ended has gone out
+ * whole: the client is told to stop sending the body (RFC 9113 section
+ * 8.1). */
+static int on_sent(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
+  hw__h2_stream *s;
+  (void)user;
+  if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+      (s = stream_of(ng, f->hd.stream_id)) != NULL && s->stop_body &&
+      !s->ended) {
+    s->stop_body = 0;
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+  }
+  return 0;
+}
+
+/* The stream is over (both sides ended, or it was reset): its request is
+ * let go; one its module still holds is told its client has gone. */
+static int on_close(nghttp2_session *ng, int32_t id, uint32_t code,
+                    void *user) {
+  h2 *c = user;
+  hw__h2_stream *s = stream_of(ng, id);
+  hw_request *req;
+  (void)code;
+
+  if (s == NULL)
+    return 0;
+  nghttp2_session_set_stream_user_data(ng, id, NULL);
+  if ((req = s->req) != NULL) {
+    s->req = NULL;
+    if (req->state == HW__REQ_RUNNING)
+      hw__request_orphan(req);
+    else
+      hw__request_free(req);
+  }
+  hw__h2_streams_free(&c->streams, s);
+  set_phase(c);
+  return 0;
+}
+
+/* ---- the request core's sink ---------------------------------------------- */
+
+static void ready(hw_request *req) {
+  hw__h2_stream *s = req->owner;
+  h2 *c = s->conn;
+  if (c->gone || c->ending)
+    return;
+  start(c, s);
+  pump_flush(c);
+}
+
+/* The core gives up on the request (a retired generation's deadline): its
+ * stream is reset and the request orphaned. */
+static void cancel(hw_request *req) {
+  hw__h2_stream *s = req->owner;
+  h2 *c = s->conn;
+  s->req = NULL;
+  if (!c->gone)
+    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+  hw__request_orphan(req);
+  pump_flush(c);
+}
+
+static int peer(const hw_request *req, char *buf, size_t len) {
+  const hw__h2_stream *s = req->owner;
+  return s->conn->t->ops->peer(s->conn->t, buf, len);
+}
+
+/* A streamed response has pieces, or a held body flows again. */
+static void push(hw_request *req) {
+  hw__h2_stream *s = req->owner;
+  h2 *c = s->conn;
+  if (c->gone || c->ending)
+    return;
+  if (s->held > 0 && !hw__stream_body_held(req)) {
+    nghttp2_session_consume(c->ng, s->id, s->held);
+    s->held = 0;
+  }
+  start(c, s);
+  pump_flush(c);
+}
+
+/* What the stream holds taken and not yet framed, and while output is
+ * stopped, what waits in the transport. */
+static size_t unsent(const hw_request *req) {
+  const hw__h2_stream *s = req->owner;
+  return hw__h2_streams_unsent(s) + (s->conn->blocked ? s->conn->t->unsent : 0);
+}
+
+static int tls_of(const hw_request *req, hw__transport_tls *out) {
+  const hw__h2_stream *s = req->owner;
+  hw__transport *t = s->conn->t;
+  return t->ops->tls != NULL ? t->ops->tls(t, out) : UV_ENOTSUP;
+}
+
+/* ---- the transport's calls ------------------------------------------------ */
+
+static void sweep(uv_timer_t *timer);
+
+static void link_conn(h2 *c) {
+  hw__h2_env *env = c->env;
+  c->next = env->conns;
+  if (c->next != NULL)
+    c->next->prev = c;
+  env->conns = c;
+  if (!uv_is_active((uv_handle_t *)env->sweep)) {
+    env->swept = uv_now(env->loop);
+    uv_timer_start(env->sweep, sweep, 1000, 1000);
+  }
+}
+
+static void unlink_conn(h2 *c) {
+  hw__h2_env *env = c->env;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else if (env->conns == c)
+    env->conns = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  if (env->conns == NULL)
+    uv_timer_stop(env->sweep);
+}
+
+static void h2_open(void *p, hw__transport *t, void *envp) {
+  h2 *c = p;
+  hw__h2_env *env = envp;
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, env->max_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, env->window},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, env->max_frame},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, env->max_header_list},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1}};
+
+  c->t = t;
+  c->env = env;
+  c->streams.pool = &env->pool;
+  t->phase = HW__PHASE_HEAD; /* the preface and SETTINGS are due */
+  t->epoch++;
+  if (nghttp2_session_server_new2(&c->ng, env->cbs, c, env->opt) != 0) {
+    c->ng = NULL;
+    fatal(c);
+    return;
+  }
+  link_conn(c);
+  if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
+                              sizeof(iv) / sizeof(iv[0])) != 0)
+    fatal(c);
+}
+
+static size_t h2_data(void *p, const char *data, size_t len) {
+  h2 *c = p;
+  ssize_t n;
+
+  if (c->gone || c->ending)
+    return len;
+  if (c->blocked) {
+    c->stopped = 1; /* the client reads nothing: it gets no more said */
+    return 0;
+  }
+  c->in_data = 1;
+  c->in_recv = 1;
+  n = nghttp2_session_mem_recv(c->ng, (const uint8_t *)data, len);
+  c->in_recv = 0;
+  if (n < 0) {
+    /* A connection error nghttp2 could not answer with a GOAWAY (a bad
+     * preface): nothing more is said. */
+    c->in_data = 0;
+    fatal(c);
+    return len;
+  }
+  if (c->t->phase == HW__PHASE_HEAD)
+    c->t->phase = HW__PHASE_IDLE;
+  pump(c);
+  set_phase(c);
+  c->in_data = 0;
+  return len;
+}
+
+static void h2_eof(void *p) {
+  h2 *c = p;
+  /* A client that closed its side sends no new streams: what is owed is
+   * still written, then the connection ends (pump, once nghttp2 has
+   * nothing left to read or write; the sweep ends a stream whose body
+   * will now never come). */
+  if (c->gone || c->ending)
+    return;
+  if (nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
+                            nghttp2_session_get_last_proc_stream_id(c->ng),
+                            NGHTTP2_NO_ERROR, NULL, 0) != 0)
+    fatal(c);
+  c->draining = c->last_sent = 1;
+  pump_flush(c);
+}
+
+/* The preface took longer than a head may: the connection ends. */
+static void h2_timeout(void *p) { fatal(p); }
+
+static void h2_writable(void *p) {
+  h2 *c = p;
+  if (c->gone || c->ending)
+    return;
+  pump_flush(c);
+  if (c->stopped && !c->blocked) {
+    c->stopped = 0;
+    c->t->ops->resume(c->t);
+  }
+}
+
+/* A graceful stop, in two steps (RFC 9113 section 6.8): a GOAWAY with the
+ * largest stream id says no new streams should begin, a PING measures the
+ * round trip, and then the GOAWAY with the last stream id taken (the
+ * sweep sends it after a second if the PING is not answered). */
+static void h2_drain(void *p) {
+  h2 *c = p;
+  if (c->gone || c->ending || c->draining)
+    return;
+  c->draining = 1;
+  c->goaway_at = now_ms(c);
+  if (nghttp2_submit_shutdown_notice(c->ng) != 0 ||
+      nghttp2_submit_ping(c->ng, NGHTTP2_FLAG_NONE, drain_ping) != 0)
+    fatal(c);
+  pump_flush(c);
+}
+
+static void h2_close(void *p) {
+  h2 *c = p;
+  c->gone = 1;
+  /* Every stream's request is let go (modules holding one are told). */
+  hw__h2_streams_close_all(&c->streams);
+  if (c->ng != NULL) {
+    nghttp2_session_del(c->ng);
+    c->ng = NULL;
+    unlink_conn(c);
+  }
+}
+
+const hw__proto hw__h2_proto = {
+    .size = sizeof(h2),
+    .open = h2_open,
+    .data = h2_data,
+    .eof = h2_eof,
+    .timeout = h2_timeout,
+    .writable = h2_writable,
+    .drain = h2_drain,
+    .close = h2_close,
+};
+
+/* ---- the env and its sweep ------------------------------------------------ */
+
+/* A stream whose request body stopped or trickles gets 408 (or, when its
+ * module has it, a reset), as an HTTP/1.1 connection would. */
+static void body_timeout(h2 *c, hw__h2_stream *s) {
+  hw_request *req = s->req;
+  if (req->state >= HW__REQ_RUNNING) {
+    s->req = NULL;
+    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+    hw__request_orphan(req);
+    return;
+  }
+  s->refused = 408;
+  complete(c, s);
+}
+
+/* One connection's clocks, `elapsed` ms after the last sweep. */
+static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
+  const hw__h2_env *env = c->env;
+
+  if (c->draining && !c->last_sent && now - c->goaway_at >= 1000) {
+    c->last_sent = 1; /* the PING went unanswered */
+    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(c->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+  }
+  for (hw__h2_stream *s = c->streams.first, *next; s != NULL; s = next) {
+    hw_request *req = s->req;
+    next = s->next;
+    if (req == NULL)
+      continue;
+    if (req->state == HW__REQ_HEAD) {
+      /* A header block that never ends holds the connection's HPACK
+       * state: only the connection can end it. */
+      if (now - s->born > env->head_ms) {
+        fatal(c);
+        return;
+      }
+      continue;
+    }
+    if (!s->ended && !s->refused && req->state != HW__REQ_DONE) {
+      int reading = !hw__stream_body_held(req);
+      if ((reading && now - s->mark > env->body_idle_ms) ||
+          hw__rate_slow(&s->rate, elapsed, env->body_min_rate, reading)) {
+        body_timeout(c, s);
+        continue;
+      }
+    }
+    if (s->submitted && !s->sent && s->req != NULL) {
+      /* Output that cannot move because the client gives no window: the
+       * stream ends after timeouts_ms.write, like a connection whose
+       * client does not read. */
+      int32_t w = nghttp2_session_get_stream_remote_window_size(c->ng, s->id);
+      int32_t cw = nghttp2_session_get_remote_window_size(c->ng);
+      if ((w > 0 && cw > 0) || !hw__h2_streams_more(s)) {
+        s->stalled_at = 0;
+      } else if (s->stalled_at == 0) {
+        s->stalled_at = now;
+      } else if (now - s->stalled_at >= env->write_ms) {
+        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
+                                  NGHTTP2_CANCEL);
+      }
+    }
+  }
+  pump_flush(c);
+}
+
+static void sweep(uv_timer_t *timer) {
+  hw__h2_env *env = timer->data;
+  uint64_t now = uv_now(env->loop);
+  uint32_t elapsed = (uint32_t)(now - env->swept);
+  env->swept = now;
+  for (h2 *c = env->conns, *next; c != NULL; c = next) {
+    next = c->next;
+    if (!c->gone && !c->ending)
+      sweep_conn(c, now, elapsed);
+  }
+}
+
+int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop) {
+  nghttp2_session_callbacks *cbs;
+  memset(env, 0, sizeof(*env));
+  env->core = core;
+  env->loop = loop;
+  if ((env->sweep = malloc(sizeof(*env->sweep))) == NULL)
+    return UV_ENOMEM;
+  uv_timer_init(loop, env->sweep);
+  env->sweep->data = env;
+  uv_unref((uv_handle_t *)env->sweep);
+  if (nghttp2_session_callbacks_new(&cbs) != 0 ||
+      nghttp2_option_new(&env->opt) != 0)
+    return UV_ENOMEM;
+  env->cbs = cbs;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
+                                                          on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_sent);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
+  /* The window a request body uses is given back as its bytes are taken
+   * (on_data, push). */
+  nghttp2_option_set_no_auto_window_update(env->opt, 1);
+  /* No priority tree is kept (RFC 9113 section 5.3.2). */
+  nghttp2_option_set_no_closed_streams(env->opt, 1);
+  /* The known floods, bounded (Debian's 1.52.0-1+deb12u3 has the last
+   * two): SETTINGS with many entries; streams opened and reset faster than
+   * 33 a second after a burst of 1000 (CVE-2023-44487, "rapid reset"),
+   * answered with GOAWAY; a header block in more than 8 CONTINUATION
+   * frames (CVE-2024-28182). */
+  nghttp2_option_set_max_settings(env->opt, 32);
+  nghttp2_option_set_stream_reset_rate_limit(env->opt, 1000, 33);
+  nghttp2_option_set_max_continuations(env->opt, 8);
+  hw__h2_env_update(env);
+  return 0;
+}
+
+void hw__h2_env_update(hw__h2_env *env) {
+  const hw__config *cfg = hw__request_core_config(env->core);
+  env->max_streams = cfg->h2_max_streams;
+  env->window = cfg->h2_window;
+  env->max_frame = cfg->h2_max_frame;
+  env->max_header_list = cfg->h2_max_header_list != 0
+                             ? cfg->h2_max_header_list
+                             : (uint32_t)(cfg->limit_header_bytes > UINT32_MAX
+                                              ? UINT32_MAX
+                                              : cfg->limit_header_bytes);
+  env->max_headers = cfg->limit_headers > UINT32_MAX
+                         ? UINT32_MAX
+                         : (uint32_t)cfg->limit_headers;
+  env->head_ms = cfg->timeout_head_ms;
+  env->body_idle_ms = cfg->timeout_body_idle_ms;
+  env->write_ms = cfg->timeout_write_ms;
+  env->body_min_rate = cfg->limit_body_min_rate;
+}
+
+static void free_timer(uv_handle_t *h) { free(h); }
+
+void hw__h2_env_stop(hw__h2_env *env) {
+  if (env->sweep != NULL) {
+    uv_close((uv_handle_t *)env->sweep, free_timer);
+    env->sweep = NULL;
+  }
+}
+
+void hw__h2_env_destroy(hw__h2_env *env) {
+  if (env->cbs != NULL)
+    nghttp2_session_callbacks_del(env->cbs);
+  if (env->opt != NULL)
+    nghttp2_option_del(env->opt);
+  hw__h2_pool_drain(&env->pool);
+  hw__h2_response_free(&env->head);
+  hw__buf_free(&env->cookies);
+  env->cbs = NULL;
+  env->opt = NULL;
+}
