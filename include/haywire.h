@@ -48,6 +48,8 @@
  *   1.4  the server's counters: metrics() and the hw_metrics snapshot
  *   1.5  TLS: tls() and hw_tls_info (the session a request came over);
  *        hw_metrics appends the TLS handshakes
+ *   1.6  HTTP/2: version() returns 20 for a request that came over HTTP/2
+ *        (to a module built for an older minor it says 11)
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -63,7 +65,7 @@ extern "C" {
 #define HW_ABI_MAJOR 1
 /** ABI minor version: new members are only ever appended (the history is
  *  at the top of this file). */
-#define HW_ABI_MINOR 5
+#define HW_ABI_MINOR 6
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -355,7 +357,8 @@ typedef struct hw_host {
   hw_str (*prefix)(const hw_request *req);
   /** The path after the prefix: "" or starting with '/'. */
   hw_str (*rest)(const hw_request *req);
-  /** HTTP version as 10 or 11. */
+  /** HTTP version: 10 or 11 (HTTP/1.0, HTTP/1.1), or, since 1.6, 20
+   *  (HTTP/2; 11 to a module built for an older minor). */
   int (*version)(const hw_request *req);
   /**
    * Looks a header up by name, case-insensitively.  `name` is borrowed for

@@ -374,6 +374,8 @@ static void json_line(hw__access_log *al, hw__buf *b, const hw__access_record *r
   put_jstr(b, r->target.data, r->target.len);
   if (r->version == 10)
     PUT(b, ",\"protocol\":\"HTTP/1.0\",\"status\":");
+  else if (r->version == 20)
+    PUT(b, ",\"protocol\":\"HTTP/2\",\"status\":");
   else
     PUT(b, ",\"protocol\":\"HTTP/1.1\",\"status\":");
   put_u64(b, (uint64_t)r->status);
@@ -426,6 +428,8 @@ static void combined_line(hw__access_log *al, hw__buf *b,
     hw__access_log_escape(b, r->target.data, r->target.len, 0);
     if (r->version == 10)
       PUT(b, " HTTP/1.0");
+    else if (r->version == 20)
+      PUT(b, " HTTP/2");
     else
       PUT(b, " HTTP/1.1");
   }

@@ -31,27 +31,51 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 
-/* The integer keys of "limits" and "timeouts_ms" (config.h's lists). */
-static const struct limit_key {
+/* The integer keys of the objects "limits", "timeouts_ms" and "http2"
+ * (config.h's X-macro lists), one table each, read by one function: where
+ * each value goes (the field's offset and width: size_t, uint64_t or
+ * uint32_t), its range, and what it counts, for the message. */
+struct int_key {
   const char *name;
-  size_t offset;
+  size_t offset, size;
+  long long lo, hi;
   const char *unit;
-  size_t dflt;
-} limit_keys[] = {
+  uint64_t dflt;
+};
+#define FIELD(f) offsetof(hw__config, f), sizeof(((hw__config *)0)->f)
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+/* The most a size_t limit may be: JSON's bound, or less with 32 bits. */
+#define SIZE_HI                                                                \
+  ((long long)((unsigned long long)SIZE_MAX < (unsigned long long)LLONG_MAX    \
+                   ? SIZE_MAX                                                  \
+                   : LLONG_MAX))
+
+static const struct int_key limit_keys[] = {
 #define LIMIT_KEY(name, field, unit, dflt)                                     \
-  {#name, offsetof(hw__config, field), unit, dflt},
+  {#name, FIELD(field), 0, SIZE_HI, unit, dflt},
     HW__CONFIG_LIMITS(LIMIT_KEY)
 #undef LIMIT_KEY
 };
 
-static const struct timeout_key {
-  const char *name;
-  size_t offset;
-  uint64_t dflt;
-} timeout_keys[] = {
-#define TIMEOUT_KEY(name, field, dflt) {#name, offsetof(hw__config, field), dflt},
+/* Zero would close every connection at once: at least a millisecond. */
+static const struct int_key timeout_keys[] = {
+#define TIMEOUT_KEY(name, field, dflt)                                         \
+  {#name, FIELD(field), 1, 24 * 3600 * 1000, "milliseconds", dflt},
     HW__CONFIG_TIMEOUTS(TIMEOUT_KEY)
 #undef TIMEOUT_KEY
+};
+
+/* What each "http2" key counts: here, not in config.h's list, which h2.c
+ * expands too (a key added there without a unit here does not compile). */
+#define H2_UNIT_max_concurrent_streams "streams"
+#define H2_UNIT_initial_window_size "bytes"
+#define H2_UNIT_max_frame_size "bytes"
+#define H2_UNIT_max_header_list_size "bytes, 0 for limits.header_bytes"
+static const struct int_key http2_keys[] = {
+#define HTTP2_KEY(name, field, lo, hi, dflt)                                   \
+  {#name, FIELD(field), lo, hi, H2_UNIT_##name, dflt},
+    HW__CONFIG_HTTP2(HTTP2_KEY)
+#undef HTTP2_KEY
 };
 
 static int fail(char *err, size_t err_len, const char *path, const char *key,
@@ -167,55 +191,50 @@ static char *dir_of(const char *path) {
   return d;
 }
 
-static int parse_limits(json_t *v, hw__config *cfg, const char *path, char *err,
-                        size_t err_len) {
-  const char *k;
-  json_t *x;
-
-  if (!json_is_object(v))
-    return fail(err, err_len, path, "limits", "must be an object, not %s",
-                hw__config_listen_type(v));
-  json_object_foreach(v, k, x) {
-    const struct limit_key *lk = NULL;
-    char key[160];
-
-    for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
-      if (strcmp(k, limit_keys[i].name) == 0)
-        lk = &limit_keys[i];
-    snprintf(key, sizeof(key), "limits.%s", k);
-    if (lk == NULL)
-      return fail(err, err_len, path, key, "unknown key");
-    if (!json_is_integer(x) || json_integer_value(x) < 0)
-      return fail(err, err_len, path, key,
-                  "must be a non-negative integer (%s)", lk->unit);
-    *(size_t *)((char *)cfg + lk->offset) = (size_t)json_integer_value(x);
-  }
-  return 0;
+static void set_int(hw__config *cfg, const struct int_key *ik, uint64_t v) {
+  char *field = (char *)cfg + ik->offset;
+  if (ik->size == sizeof(uint32_t))
+    *(uint32_t *)field = (uint32_t)v;
+  else
+    *(uint64_t *)field = v;
 }
 
-static int parse_timeouts(json_t *v, hw__config *cfg, const char *path,
-                          char *err, size_t err_len) {
+static void set_defaults(hw__config *cfg, const struct int_key *keys,
+                         size_t n) {
+  for (size_t i = 0; i < n; i++)
+    set_int(cfg, &keys[i], keys[i].dflt);
+}
+
+/* "limits", "timeouts_ms" or "http2" (`name`): an object of the integer
+ * keys of `keys`, each in its range. */
+static int parse_ints(json_t *v, const char *name, const struct int_key *keys,
+                      size_t nkeys, hw__config *cfg, const char *path,
+                      char *err, size_t err_len) {
   const char *k;
   json_t *x;
   char key[160];
 
   if (!json_is_object(v))
-    return fail(err, err_len, path, "timeouts_ms", "must be an object, not %s",
+    return fail(err, err_len, path, name, "must be an object, not %s",
                 hw__config_listen_type(v));
   json_object_foreach(v, k, x) {
-    const struct timeout_key *tk = NULL;
-    for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
-      if (strcmp(k, timeout_keys[i].name) == 0)
-        tk = &timeout_keys[i];
-    snprintf(key, sizeof(key), "timeouts_ms.%s", k);
-    if (tk == NULL)
+    const struct int_key *ik = NULL;
+    for (size_t i = 0; i < nkeys; i++)
+      if (strcmp(k, keys[i].name) == 0)
+        ik = &keys[i];
+    snprintf(key, sizeof(key), "%s.%s", name, k);
+    if (ik == NULL)
       return fail(err, err_len, path, key, "unknown key");
-    /* Zero would close every connection at once: at least a millisecond. */
-    if (!json_is_integer(x) || json_integer_value(x) < 1 ||
-        json_integer_value(x) > 24 * 3600 * 1000)
+    if (json_is_integer(x) && json_integer_value(x) >= ik->lo &&
+        json_integer_value(x) <= ik->hi)
+      set_int(cfg, ik, (uint64_t)json_integer_value(x));
+    else if (ik->hi == LLONG_MAX)
       return fail(err, err_len, path, key,
-                  "must be an integer from 1 to 86400000 (milliseconds)");
-    *(uint64_t *)((char *)cfg + tk->offset) = (uint64_t)json_integer_value(x);
+                  "must be a non-negative integer (%s)", ik->unit);
+    else
+      return fail(err, err_len, path, key,
+                  "must be an integer from %lld to %lld (%s)", ik->lo, ik->hi,
+                  ik->unit);
   }
   return 0;
 }
@@ -448,10 +467,16 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
                     HW__CONFIG_POOL_MAX);
       cfg->thread_pool = (unsigned)json_integer_value(x);
     } else if (strcmp(k, "limits") == 0) {
-      if ((r = parse_limits(x, cfg, path, err, err_len)) != 0)
+      if ((r = parse_ints(x, "limits", limit_keys, NKEYS(limit_keys), cfg,
+                          path, err, err_len)) != 0)
         return r;
     } else if (strcmp(k, "timeouts_ms") == 0) {
-      if ((r = parse_timeouts(x, cfg, path, err, err_len)) != 0)
+      if ((r = parse_ints(x, "timeouts_ms", timeout_keys,
+                          NKEYS(timeout_keys), cfg, path, err, err_len)) != 0)
+        return r;
+    } else if (strcmp(k, "http2") == 0) {
+      if ((r = parse_ints(x, "http2", http2_keys, NKEYS(http2_keys), cfg,
+                          path, err, err_len)) != 0)
         return r;
     } else if (strcmp(k, "access_log") == 0) {
       if ((r = parse_access_log(x, k, path, &cfg->access_log, err,
@@ -556,14 +581,10 @@ int hw__config_parse(const char *text, size_t len, const char *path,
     return UV_ENOMEM;
   }
   cfg->path = strdup(path);
-  for (size_t i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
-    *(size_t *)((char *)cfg + limit_keys[i].offset) = limit_keys[i].dflt;
-  for (size_t i = 0; i < sizeof(timeout_keys) / sizeof(timeout_keys[0]); i++)
-    *(uint64_t *)((char *)cfg + timeout_keys[i].offset) = timeout_keys[i].dflt;
+  set_defaults(cfg, limit_keys, NKEYS(limit_keys));
+  set_defaults(cfg, timeout_keys, NKEYS(timeout_keys));
+  set_defaults(cfg, http2_keys, NKEYS(http2_keys));
   cfg->workers = HW__CONFIG_WORKERS_AUTO;
-#define H2_DEFAULT(name, field, lo, hi, dflt) cfg->field = dflt;
-  HW__CONFIG_HTTP2(H2_DEFAULT)
-#undef H2_DEFAULT
   cfg->thread_pool = HW__CONFIG_POOL_DEFAULT;
   cfg->access_log.mode = HW__ALOG_OFF;
   r = cfg->path == NULL ? UV_ENOMEM : parse_root(root, cfg, path, err, err_len);

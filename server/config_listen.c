@@ -1,7 +1,9 @@
 /*
  * config_listen.c - one entry of routes.json's "listen" (see
  * config_listen.h): a string is a plain TCP address; an object has an
- * "address" and may have a "tls" object.  config.c reads the rest of the
+ * "address" and may have a "tls" object and "http2" (whether the
+ * listener speaks HTTP/2 too: by prior knowledge over plain TCP, when
+ * ALPN chooses "h2" over TLS).  config.c reads the rest of the
  * file and calls this for each entry; like it, this unit checks shapes and
  * values strictly and names the key in every message
  * ("listen[1].tls.certificates[0].key: must be a string").  Whether the
@@ -148,7 +150,8 @@ bad:
 }
 
 /* "alpn": the application protocols, in the server's order of preference
- * (RFC 7301): those this server speaks. */
+ * (RFC 7301): those this server speaks, "h2" (RFC 9113 section 3.2) and
+ * "http/1.1". */
 static int parse_alpn(json_t *v, const char *key, hw__config_tls *tls,
                       char *err, size_t err_len) {
   size_t i, n = json_array_size(v);
@@ -156,23 +159,20 @@ static int parse_alpn(json_t *v, const char *key, hw__config_tls *tls,
   if (!json_is_array(v) || n == 0 || n > MAX_ALPN) {
     snprintf(err, err_len,
              "%s.tls.alpn: must be a non-empty array of protocol names "
-             "(\"http/1.1\")",
+             "(\"h2\", \"http/1.1\")",
              key);
     return UV_EINVAL;
   }
-  for (i = 0; i < tls->nalpn; i++)
-    free(tls->alpn[i]);
-  free(tls->alpn);
-  tls->nalpn = 0;
   if ((tls->alpn = calloc(n, sizeof(*tls->alpn))) == NULL)
     return UV_ENOMEM;
   json_array_foreach(v, i, e) {
     const char *p = text_of(e);
-    if (p == NULL || strcmp(p, "http/1.1") != 0) {
+    if (p == NULL || (strcmp(p, "http/1.1") != 0 && strcmp(p, "h2") != 0)) {
       snprintf(err, err_len,
                "%s.tls.alpn[%zu]: %s%s%s is not a protocol this server "
-               "speaks (\"http/1.1\")",
-               key, i, p ? "\"" : "", p ? p : hw__config_listen_type(e), p ? "\"" : "");
+               "speaks (\"h2\", \"http/1.1\")",
+               key, i, p ? "\"" : "", p ? p : hw__config_listen_type(e),
+               p ? "\"" : "");
       return UV_EINVAL;
     }
     for (size_t j = 0; j < tls->nalpn; j++)
@@ -201,10 +201,26 @@ static int parse_string(json_t *v, const char *key, const char *name,
   return (*out = strdup(p)) == NULL ? UV_ENOMEM : 0;
 }
 
-static int parse_tls(json_t *v, const char *key, const char *base,
+/* Without "alpn": HTTP/1.1, and first HTTP/2 when "http2" is true (a
+ * client that offers both gets h2). */
+static int default_alpn(hw__config_tls *tls, int http2) {
+  static const char *const both[] = {"h2", "http/1.1"};
+  const char *const *names = http2 ? both : both + 1;
+  size_t n = http2 ? 2 : 1;
+  if ((tls->alpn = calloc(n, sizeof(*tls->alpn))) == NULL)
+    return UV_ENOMEM;
+  for (; tls->nalpn < n; tls->nalpn++)
+    if ((tls->alpn[tls->nalpn] = strdup(names[tls->nalpn])) == NULL)
+      return UV_ENOMEM;
+  return 0;
+}
+
+/* The listener's "tls"; `http2` is the entry's "http2": 1, 0, or -1 when
+ * absent. */
+static int parse_tls(json_t *v, const char *key, const char *base, int http2,
                      hw__config_tls *tls, char *err, size_t err_len) {
   const char *k;
-  json_t *x, *certs = NULL;
+  json_t *x, *certs = NULL, *alpn = NULL;
   int r = 0;
 
   if (!json_is_object(v)) {
@@ -215,10 +231,6 @@ static int parse_tls(json_t *v, const char *key, const char *base,
   tls->protocols = HW__TLS_V12 | HW__TLS_V13;
   tls->tickets = 1;
   tls->plain_http = HW__PLAIN_400;
-  if ((tls->alpn = calloc(1, sizeof(*tls->alpn))) == NULL ||
-      (tls->alpn[0] = strdup("http/1.1")) == NULL)
-    return UV_ENOMEM;
-  tls->nalpn = 1;
   json_object_foreach(v, k, x) {
     if (strcmp(k, "certificates") == 0) {
       certs = x;
@@ -231,7 +243,7 @@ static int parse_tls(json_t *v, const char *key, const char *base,
       r = parse_string(x, key, k, "OpenSSL's TLS 1.3 suites, ':'-separated",
                        &tls->ciphersuites, err, err_len);
     } else if (strcmp(k, "alpn") == 0) {
-      r = parse_alpn(x, key, tls, err, err_len);
+      alpn = x;
     } else if (strcmp(k, "session_tickets") == 0 ||
                strcmp(k, "prefer_server_ciphers") == 0) {
       if (!json_is_boolean(x)) {
@@ -265,6 +277,27 @@ static int parse_tls(json_t *v, const char *key, const char *base,
     if (r != 0)
       return r;
   }
+  r = alpn != NULL ? parse_alpn(alpn, key, tls, err, err_len)
+                   : default_alpn(tls, http2 == 1);
+  if (r != 0)
+    return r;
+  /* Over TLS, HTTP/2 is what ALPN may choose: "h2" offered is the flag,
+   * and an "http2" that says otherwise is a mistake, not a preference. */
+  for (size_t i = 0; i < tls->nalpn; i++)
+    tls->http2 |= strcmp(tls->alpn[i], "h2") == 0;
+  if (http2 == 1 && !tls->http2) {
+    snprintf(err, err_len,
+             "%s.http2: true, but %s.tls.alpn does not offer \"h2\" (add "
+             "it, or leave alpn out for [\"h2\", \"http/1.1\"])",
+             key, key);
+    return UV_EINVAL;
+  }
+  if (http2 == 0 && tls->http2) {
+    snprintf(err, err_len,
+             "%s.http2: false, but %s.tls.alpn offers \"h2\" (HTTP/2)", key,
+             key);
+    return UV_EINVAL;
+  }
   if (certs == NULL) {
     snprintf(err, err_len,
              "%s.tls.certificates: missing (at least one {\"cert\": FILE, "
@@ -281,6 +314,7 @@ int hw__config_listen_parse(json_t *v, const char *key, const char *base,
   const char *k, *addr = NULL;
   json_t *x, *t = NULL;
   char why[160];
+  int http2 = -1; /* "http2" absent */
 
   memset(tls, 0, sizeof(*tls));
   if (json_is_string(v)) {
@@ -295,8 +329,15 @@ int hw__config_listen_parse(json_t *v, const char *key, const char *base,
         return UV_EINVAL;
       } else if (strcmp(k, "tls") == 0) {
         t = x;
+      } else if (strcmp(k, "http2") == 0 && json_is_boolean(x)) {
+        http2 = json_is_true(x);
+      } else if (strcmp(k, "http2") == 0) {
+        snprintf(err, err_len, "%s.http2: must be true or false, not %s", key,
+                 hw__config_listen_type(x));
+        return UV_EINVAL;
       } else {
-        snprintf(err, err_len, "%s.%s: unknown key (address, tls)", key, k);
+        snprintf(err, err_len, "%s.%s: unknown key (address, tls, http2)",
+                 key, k);
         return UV_EINVAL;
       }
     }
@@ -307,7 +348,7 @@ int hw__config_listen_parse(json_t *v, const char *key, const char *base,
   } else {
     snprintf(err, err_len,
              "%s: must be a \"HOST:PORT\" string or an object with "
-             "\"address\" and \"tls\", not %s",
+             "\"address\" (and \"tls\", \"http2\"), not %s",
              key, hw__config_listen_type(v));
     return UV_EINVAL;
   }
@@ -316,7 +357,13 @@ int hw__config_listen_parse(json_t *v, const char *key, const char *base,
              why);
     return UV_EINVAL;
   }
-  return t == NULL ? 0 : parse_tls(t, key, base, tls, err, err_len);
+  /* A plain listener's flag: the connection preface of HTTP/2 with prior
+   * knowledge (RFC 9113 section 3.3) is accepted besides HTTP/1.1. */
+  if (t == NULL) {
+    tls->http2 = http2 == 1;
+    return 0;
+  }
+  return parse_tls(t, key, base, http2, tls, err, err_len);
 }
 
 static json_t *strings(char *const *s, size_t n) {
@@ -335,6 +382,10 @@ json_t *hw__config_listen_json(const hw__config_listen *l,
   json_t *e, *t, *certs, *protos;
   int bad;
 
+  /* A plain listener is written as a string unless it has "http2" (ncerts
+   * 0 says no TLS, not HTTP/1.1 only). */
+  if (tls != NULL && tls->ncerts == 0 && tls->http2)
+    return json_pack("{s:s,s:b}", "address", l->text, "http2", 1);
   if (tls == NULL || tls->ncerts == 0)
     return json_string(l->text);
   e = json_object(), t = json_object(), certs = json_array(),
@@ -350,6 +401,8 @@ json_t *hw__config_listen_json(const hw__config_listen *l,
     bad |= json_array_append_new(protos, json_string("TLSv1.3"));
   if (!bad) {
     bad |= json_object_set_new(e, "address", json_string(l->text));
+    if (tls->http2)
+      bad |= json_object_set_new(e, "http2", json_true());
     bad |= json_object_set(t, "certificates", certs);
     bad |= json_object_set(t, "protocols", protos);
     if (tls->ciphers != NULL)

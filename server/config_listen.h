@@ -1,9 +1,10 @@
 /*
  * config_listen.h - one entry of routes.json's "listen" (config_listen.c):
- * a "HOST:PORT" string (plain TCP), or an object with an "address" and a
- * "tls" object (certificates, protocols, ciphers, ALPN, session tickets,
- * what a plain-HTTP request on the port gets), read into an
- * hw__config_listen and an hw__config_tls and written back as JSON.
+ * a "HOST:PORT" string (plain TCP, HTTP/1.1), or an object with an
+ * "address", a "tls" object (certificates, protocols, ciphers, ALPN,
+ * session tickets, what a plain-HTTP request on the port gets) and
+ * "http2", read into an hw__config_listen and an hw__config_tls and
+ * written back as JSON.
  */
 #ifndef HW_CONFIG_LISTEN_H
 #define HW_CONFIG_LISTEN_H
@@ -33,7 +34,8 @@ typedef struct hw__config_cert {
   char *key_source;
 } hw__config_cert;
 
-/** A listener's "tls"; `ncerts` 0 is a plain listener. */
+/** A listener's "tls"; `ncerts` 0 is a plain listener, which may still
+ *  have `http2` (so a plain listener's hw__config_tls is not all zero). */
 typedef struct hw__config_tls {
   hw__config_cert *certs; /* the first is the default (no SNI, no match) */
   size_t ncerts;
@@ -47,7 +49,8 @@ typedef struct hw__config_tls {
   int plain_http;         /* enum hw__plain_http */
   int http2;              /* the listener speaks HTTP/2 too: by prior
                              knowledge over plain TCP ("http2": true),
-                             when ALPN chooses "h2" over TLS */
+                             when ALPN chooses "h2" over TLS (set exactly
+                             when `alpn` has "h2") */
 } hw__config_tls;
 
 /**
@@ -61,7 +64,8 @@ int hw__config_listen_parse(struct json_t *v, const char *key, const char *base,
                             hw__config_listen *l, hw__config_tls *tls,
                             char *err, size_t err_len);
 /** The entry as JSON (a new reference; NULL when out of memory): the
- *  address as written, and the "tls" object with absolute paths. */
+ *  address as written, "http2": true when set, and the "tls" object with
+ *  absolute paths; a plain HTTP/1.1 listener as the address string. */
 struct json_t *hw__config_listen_json(const hw__config_listen *l,
                                const hw__config_tls *tls);
 /** How a JSON value's type is named in messages ("an object"). */

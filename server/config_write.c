@@ -24,9 +24,10 @@ static json_t *access_log_json(const hw__config_alog *a) {
 char *hw__config_write_json(const hw__config *cfg) {
   json_t *root = json_object(), *listen = json_array(), *routes = json_array();
   json_t *limits = json_object(), *timeouts = json_object();
+  json_t *http2 = json_object();
   char *text = NULL;
   int bad = root == NULL || listen == NULL || routes == NULL ||
-            limits == NULL || timeouts == NULL;
+            limits == NULL || timeouts == NULL || http2 == NULL;
 
   for (size_t i = 0; !bad && i < cfg->nlisten; i++)
     bad |= json_array_append_new(
@@ -66,6 +67,13 @@ char *hw__config_write_json(const hw__config *cfg) {
                              json_integer((json_int_t)cfg->field));
     HW__CONFIG_TIMEOUTS(TIMEOUT)
 #undef TIMEOUT
+    /* max_header_list_size as read: 0 stays 0 ("limits.header_bytes"),
+     * so that the snapshot keeps the tie to header_bytes. */
+#define HTTP2(name, field, lo, hi, dflt)                                       \
+  bad |= json_object_set_new(http2, #name,                                     \
+                             json_integer((json_int_t)cfg->field));
+    HW__CONFIG_HTTP2(HTTP2)
+#undef HTTP2
     bad |= json_object_set(root, "listen", listen);
     bad |=
         json_object_set_new(root, "modules_dir", json_string(cfg->modules_dir));
@@ -77,6 +85,7 @@ char *hw__config_write_json(const hw__config *cfg) {
                                json_integer((json_int_t)cfg->thread_pool));
     bad |= json_object_set(root, "limits", limits);
     bad |= json_object_set(root, "timeouts_ms", timeouts);
+    bad |= json_object_set(root, "http2", http2);
     bad |= json_object_set_new(root, "access_log",
                                access_log_json(&cfg->access_log));
     bad |= json_object_set(root, "routes", routes);
@@ -87,6 +96,7 @@ char *hw__config_write_json(const hw__config *cfg) {
   json_decref(routes);
   json_decref(limits);
   json_decref(timeouts);
+  json_decref(http2);
   json_decref(root);
   return text;
 }

@@ -31,14 +31,14 @@
 #include <nghttp2/nghttp2.h>
 
 #include "h2.h"
+#include "h2_env.h"
 #include "h2_response.h"
 #include "h2_streams.h"
-#include "method.h"
+#include "bytes.h"
 #include "rate.h"
 #include "request.h"
 #include "status.h"
 #include "stream.h"
-#include "target.h"
 
 /* One connection's state. */
 typedef struct h2 {
@@ -46,12 +46,12 @@ typedef struct h2 {
   hw__h2_env *env;
   nghttp2_session *ng;
   hw__h2_streams streams;
-  struct h2 *prev, *next; /* the env's connections */
+  hw__h2_env_node node;   /* in the env's list (its sweep) */
   uint64_t goaway_at;     /* ms: the shutdown notice went */
   unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
   unsigned in_data : 1;   /* inside data(): the transport writes after */
   unsigned stopped : 1;   /* took less input than it was given */
-  unsigned blocked : 1;   /* output stopped at the transport's bound */
+  unsigned blocked : 1;   /* output waits for the transport to drain */
   unsigned again : 1;     /* output became due while in nghttp2 */
   unsigned draining : 1;  /* the shutdown notice went */
   unsigned last_sent : 1; /* the final GOAWAY went */
@@ -87,10 +87,13 @@ static void fatal(h2 *c) {
   c->t->ops->close(c->t, HW__CLOSE_NOW);
 }
 
-/* What nghttp2 has to send goes into the transport's batch, up to the
- * transport's bound (the rest when it drains); then, when nothing is left
- * to read or write (a GOAWAY was sent or received and the streams are
- * done), the connection ends.  Inside nghttp2 only a note is made. */
+/* What nghttp2 has to send goes into the transport's batch, unless the
+ * transport already holds more than its bound unsent (then its writable
+ * call comes when it drains): what a response may make at once is bounded
+ * by the client's windows and by what the core holds (streamed pieces wait
+ * past HW__REQUEST_STREAM_BOUND).  Then, when nothing is left to read or
+ * write (a GOAWAY went and the streams are done), the connection ends.
+ * Inside nghttp2 only a note is made. */
 static void pump(h2 *c) {
   hw__batch *b = NULL;
 
@@ -100,16 +103,11 @@ static void pump(h2 *c) {
     c->again = 1;
     return;
   }
+  c->blocked = c->t->unsent > HW__TRANSPORT_MAX_UNSENT;
   c->in_recv = 1;
-  c->blocked = 0;
-  for (;;) {
+  while (!c->blocked) {
     const uint8_t *p;
-    ssize_t n;
-    if (b != NULL && c->t->unsent + b->out.len > HW__TRANSPORT_MAX_UNSENT) {
-      c->blocked = 1;
-      break;
-    }
-    n = nghttp2_session_mem_send(c->ng, &p);
+    ssize_t n = nghttp2_session_mem_send(c->ng, &p);
     if (n <= 0) {
       if (n < 0)
         goto broken;
@@ -156,36 +154,17 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
                          size_t len, uint32_t *flags, nghttp2_data_source *src,
                          void *user) {
   hw__h2_stream *s = src->ptr;
-  hw_request *req = s->req;
-  size_t n;
+  int eof = 0;
+  ssize_t n = hw__h2_streams_body(s, (char *)buf, len, &eof);
   (void)ng, (void)id, (void)user;
-
-  if (req == NULL)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* (cannot happen) */
-  n = hw__h2_streams_read(s, (char *)buf, len);
-  if (n > 0) {
+  if (n > 0)
     s->mark = now_ms(s->conn);
-    s->stalled = 0;
-  }
-  if (req->res.streaming) {
-    hw__stream_drained(req);
-    if (hw__h2_streams_more(s))
-      return (ssize_t)n;
-    if (!hw__stream_over(req)) {
-      if (n > 0)
-        return (ssize_t)n;
-      s->deferred_data = 1; /* resumed when the core pushes more */
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    if (hw__stream_cut(req))
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: cut */
-  } else if (hw__h2_streams_more(s)) {
-    return (ssize_t)n;
-  }
-  *flags |= NGHTTP2_DATA_FLAG_EOF;
-  req->sent = 1;
-  s->sent = 1;
-  return (ssize_t)n;
+  if (eof)
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (n == HW__H2_BODY_LATER)
+    return NGHTTP2_ERR_DEFERRED; /* resumed when the core pushes more */
+  /* A response that cannot complete is cut: RST_STREAM. */
+  return n < 0 ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : n;
 }
 
 /* The response's HEADERS (and the DATA to follow) go to nghttp2. */
@@ -290,6 +269,13 @@ static void head_done(h2 *c, hw__h2_stream *s, int end_stream) {
     complete(c, s);
     return;
   }
+  /* A client waiting to send its body hears that it may, now that its
+   * request is routed and its size fits (RFC 9110 section 10.1.1). */
+  if (s->expect && !end_stream)
+    nghttp2_submit_headers(c->ng, NGHTTP2_FLAG_NONE, s->id, NULL,
+                           &(nghttp2_nv){(uint8_t *)":status", (uint8_t *)"100",
+                                         7, 3, NGHTTP2_NV_FLAG_NONE},
+                           1, NULL);
   if (end_stream) {
     s->ended = 1;
     complete(c, s);
@@ -504,11 +490,12 @@ static void push(hw_request *req) {
   pump_flush(c);
 }
 
-/* What the stream holds taken and not yet framed, and while output is
- * stopped, what waits in the transport. */
+/* What the stream holds taken and not yet framed, and what waits in the
+ * transport (the streams share it: a stream is congested when its
+ * connection is). */
 static size_t unsent(const hw_request *req) {
   const hw__h2_stream *s = req->owner;
-  return hw__h2_streams_unsent(s) + (s->conn->blocked ? s->conn->t->unsent : 0);
+  return hw__h2_streams_unsent(s) + s->conn->t->unsent;
 }
 
 static int tls_of(const hw_request *req, hw__transport_tls *out) {
@@ -518,33 +505,6 @@ static int tls_of(const hw_request *req, hw__transport_tls *out) {
 }
 
 /* ---- the transport's calls ------------------------------------------------ */
-
-static void sweep(uv_timer_t *timer);
-
-static void link_conn(h2 *c) {
-  hw__h2_env *env = c->env;
-  c->next = env->conns;
-  if (c->next != NULL)
-    c->next->prev = c;
-  env->conns = c;
-  if (!uv_is_active((uv_handle_t *)env->sweep)) {
-    env->swept = uv_now(env->loop);
-    uv_timer_start(env->sweep, sweep, 1000, 1000);
-  }
-}
-
-static void unlink_conn(h2 *c) {
-  hw__h2_env *env = c->env;
-  if (c->prev != NULL)
-    c->prev->next = c->next;
-  else if (env->conns == c)
-    env->conns = c->next;
-  if (c->next != NULL)
-    c->next->prev = c->prev;
-  c->prev = c->next = NULL;
-  if (env->conns == NULL)
-    uv_timer_stop(env->sweep);
-}
 
 static void h2_open(void *p, hw__transport *t, void *envp) {
   h2 *c = p;
@@ -567,9 +527,15 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
     fatal(c);
     return;
   }
-  link_conn(c);
+  hw__h2_env_link(env, &c->node);
+  /* The connection's window (RFC 9113 section 6.9.2: 65,535 until a
+   * WINDOW_UPDATE) is opened wide: each stream's own window bounds what a
+   * body may have in flight, so concurrent uploads do not queue behind
+   * one another. */
   if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
-                              sizeof(iv) / sizeof(iv[0])) != 0)
+                              sizeof(iv) / sizeof(iv[0])) != 0 ||
+      nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
+                                            16 << 20) != 0)
     fatal(c);
 }
 
@@ -579,7 +545,7 @@ static size_t h2_data(void *p, const char *data, size_t len) {
 
   if (c->gone || c->ending)
     return len;
-  if (c->blocked) {
+  if (c->t->unsent > HW__TRANSPORT_MAX_UNSENT) {
     c->stopped = 1; /* the client reads nothing: it gets no more said */
     return 0;
   }
@@ -625,6 +591,10 @@ static void h2_writable(void *p) {
   h2 *c = p;
   if (c->gone || c->ending)
     return;
+  /* Streamed responses may go on (congested writers, file pieces). */
+  for (hw__h2_stream *s = c->streams.first; s != NULL; s = s->next)
+    if (s->req != NULL && s->req->res.streaming)
+      hw__stream_drained(s->req);
   pump_flush(c);
   if (c->stopped && !c->blocked) {
     c->stopped = 0;
@@ -656,7 +626,7 @@ static void h2_close(void *p) {
   if (c->ng != NULL) {
     nghttp2_session_del(c->ng);
     c->ng = NULL;
-    unlink_conn(c);
+    hw__h2_env_unlink(c->env, &c->node);
   }
 }
 
@@ -671,7 +641,7 @@ const hw__proto hw__h2_proto = {
     .close = h2_close,
 };
 
-/* ---- the env and its sweep ------------------------------------------------ */
+/* ---- the clocks ---------------------------------------------------------- */
 
 /* A stream whose request body stopped or trickles gets 408 (or, when its
  * module has it, a reset), as an HTTP/1.1 connection would. */
@@ -698,72 +668,39 @@ static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
                           NGHTTP2_NO_ERROR, NULL, 0);
   }
   for (hw__h2_stream *s = c->streams.first, *next; s != NULL; s = next) {
-    hw_request *req = s->req;
+    int32_t w = 1;
     next = s->next;
-    if (req == NULL)
-      continue;
-    if (req->state == HW__REQ_HEAD) {
+    if (s->req != NULL && s->submitted && !s->sent) {
+      w = nghttp2_session_get_stream_remote_window_size(c->ng, s->id);
+      if (nghttp2_session_get_remote_window_size(c->ng) < w)
+        w = nghttp2_session_get_remote_window_size(c->ng);
+    }
+    switch (hw__h2_streams_clock(s, now, elapsed, &env->clocks, w)) {
+    case HW__H2_CLOCK_HEAD:
       /* A header block that never ends holds the connection's HPACK
        * state: only the connection can end it. */
-      if (now - s->born > env->head_ms) {
-        fatal(c);
-        return;
-      }
-      continue;
-    }
-    if (!s->ended && !s->refused && req->state != HW__REQ_DONE) {
-      int reading = !hw__stream_body_held(req);
-      if ((reading && now - s->mark > env->body_idle_ms) ||
-          hw__rate_slow(&s->rate, elapsed, env->body_min_rate, reading)) {
-        body_timeout(c, s);
-        continue;
-      }
-    }
-    if (s->submitted && !s->sent && s->req != NULL) {
+      fatal(c);
+      return;
+    case HW__H2_CLOCK_BODY: body_timeout(c, s); break;
+    case HW__H2_CLOCK_STALLED:
       /* Output that cannot move because the client gives no window: the
-       * stream ends after timeouts_ms.write, like a connection whose
-       * client does not read. */
-      int32_t w = nghttp2_session_get_stream_remote_window_size(c->ng, s->id);
-      int32_t cw = nghttp2_session_get_remote_window_size(c->ng);
-      if ((w > 0 && cw > 0) || !hw__h2_streams_more(s)) {
-        s->stalled_at = 0;
-      } else if (s->stalled_at == 0) {
-        s->stalled_at = now;
-      } else if (now - s->stalled_at >= env->write_ms) {
-        nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
-                                  NGHTTP2_CANCEL);
-      }
+       * stream ends, as a connection whose client does not read would. */
+      nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
+                                NGHTTP2_CANCEL);
+      break;
+    default: break;
     }
   }
   pump_flush(c);
 }
 
-static void sweep(uv_timer_t *timer) {
-  hw__h2_env *env = timer->data;
-  uint64_t now = uv_now(env->loop);
-  uint32_t elapsed = (uint32_t)(now - env->swept);
-  env->swept = now;
-  for (h2 *c = env->conns, *next; c != NULL; c = next) {
-    next = c->next;
-    if (!c->gone && !c->ending)
-      sweep_conn(c, now, elapsed);
-  }
+static void sweep(hw__h2_env_node *node, uint64_t now, uint32_t elapsed) {
+  h2 *c = hw__bytes_container_of(node, h2, node);
+  if (!c->gone && !c->ending)
+    sweep_conn(c, now, elapsed);
 }
 
-int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop) {
-  nghttp2_session_callbacks *cbs;
-  memset(env, 0, sizeof(*env));
-  env->core = core;
-  env->loop = loop;
-  if ((env->sweep = malloc(sizeof(*env->sweep))) == NULL)
-    return UV_ENOMEM;
-  uv_timer_init(loop, env->sweep);
-  env->sweep->data = env;
-  uv_unref((uv_handle_t *)env->sweep);
-  if (nghttp2_session_callbacks_new(&cbs) != 0 ||
-      nghttp2_option_new(&env->opt) != 0)
-    return UV_ENOMEM;
-  env->cbs = cbs;
+static void callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
                                                           on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
@@ -771,59 +708,6 @@ int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop) {
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_sent);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
-  /* The window a request body uses is given back as its bytes are taken
-   * (on_data, push). */
-  nghttp2_option_set_no_auto_window_update(env->opt, 1);
-  /* No priority tree is kept (RFC 9113 section 5.3.2). */
-  nghttp2_option_set_no_closed_streams(env->opt, 1);
-  /* The known floods, bounded (Debian's 1.52.0-1+deb12u3 has the last
-   * two): SETTINGS with many entries; streams opened and reset faster than
-   * 33 a second after a burst of 1000 (CVE-2023-44487, "rapid reset"),
-   * answered with GOAWAY; a header block in more than 8 CONTINUATION
-   * frames (CVE-2024-28182). */
-  nghttp2_option_set_max_settings(env->opt, 32);
-  nghttp2_option_set_stream_reset_rate_limit(env->opt, 1000, 33);
-  nghttp2_option_set_max_continuations(env->opt, 8);
-  hw__h2_env_update(env);
-  return 0;
 }
 
-void hw__h2_env_update(hw__h2_env *env) {
-  const hw__config *cfg = hw__request_core_config(env->core);
-  env->max_streams = cfg->h2_max_streams;
-  env->window = cfg->h2_window;
-  env->max_frame = cfg->h2_max_frame;
-  env->max_header_list = cfg->h2_max_header_list != 0
-                             ? cfg->h2_max_header_list
-                             : (uint32_t)(cfg->limit_header_bytes > UINT32_MAX
-                                              ? UINT32_MAX
-                                              : cfg->limit_header_bytes);
-  env->max_headers = cfg->limit_headers > UINT32_MAX
-                         ? UINT32_MAX
-                         : (uint32_t)cfg->limit_headers;
-  env->head_ms = cfg->timeout_head_ms;
-  env->body_idle_ms = cfg->timeout_body_idle_ms;
-  env->write_ms = cfg->timeout_write_ms;
-  env->body_min_rate = cfg->limit_body_min_rate;
-}
-
-static void free_timer(uv_handle_t *h) { free(h); }
-
-void hw__h2_env_stop(hw__h2_env *env) {
-  if (env->sweep != NULL) {
-    uv_close((uv_handle_t *)env->sweep, free_timer);
-    env->sweep = NULL;
-  }
-}
-
-void hw__h2_env_destroy(hw__h2_env *env) {
-  if (env->cbs != NULL)
-    nghttp2_session_callbacks_del(env->cbs);
-  if (env->opt != NULL)
-    nghttp2_option_del(env->opt);
-  hw__h2_pool_drain(&env->pool);
-  hw__h2_response_free(&env->head);
-  hw__buf_free(&env->cookies);
-  env->cbs = NULL;
-  env->opt = NULL;
-}
+const hw__h2_env_hooks hw__h2_hooks = {callbacks, sweep};

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chars.h"
 #include "h2_streams.h"
 #include "method.h"
 #include "stream.h"
@@ -79,7 +80,7 @@ void hw__h2_streams_close_all(hw__h2_streams *ss) {
   }
 }
 
-void hw__h2_pool_drain(hw__h2_pool *pool) {
+void hw__h2_streams_pool_drain(hw__h2_pool *pool) {
   while (pool->free != NULL) {
     hw__h2_stream *s = pool->free;
     pool->free = s->next;
@@ -176,6 +177,8 @@ void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
       s->refused = 500;
     return;
   }
+  if (nlen == 6 && memcmp(name, "expect", 6) == 0)
+    s->expect = vlen == 12 && hw__chars_name_eq(value, "100-continue", 12);
   if (nlen == 14 && memcmp(name, "content-length", 14) == 0) {
     /* nghttp2 has checked it against the DATA that follows. */
     s->has_length = digits(value, vlen, &s->length) == 0;
@@ -223,6 +226,32 @@ int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies) {
   if (m->asterisk && m->method_id != HW__METHOD_OPTIONS)
     return 400;
   return 0;
+}
+
+/* ---- clocks --------------------------------------------------------------- */
+
+int hw__h2_streams_clock(hw__h2_stream *s, uint64_t now, uint32_t elapsed,
+                         const hw__h2_clocks *lim, int32_t window) {
+  hw_request *req = s->req;
+  if (req == NULL)
+    return HW__H2_CLOCK_OK;
+  if (req->state == HW__REQ_HEAD)
+    return now - s->born > lim->head_ms ? HW__H2_CLOCK_HEAD : HW__H2_CLOCK_OK;
+  if (!s->ended && !s->refused && req->state != HW__REQ_DONE) {
+    /* A body the module holds back is not the client's delay. */
+    int reading = !hw__stream_body_held(req);
+    if ((reading && now - s->mark > lim->body_idle_ms) ||
+        hw__rate_slow(&s->rate, elapsed, lim->body_min_rate, reading))
+      return HW__H2_CLOCK_BODY;
+  }
+  if (!s->submitted || s->sent || window > 0 || !hw__h2_streams_more(s)) {
+    s->stalled_at = 0;
+    return HW__H2_CLOCK_OK;
+  }
+  if (s->stalled_at == 0)
+    s->stalled_at = now;
+  return now - s->stalled_at >= lim->write_ms ? HW__H2_CLOCK_STALLED
+                                              : HW__H2_CLOCK_OK;
 }
 
 /* ---- the response's body -------------------------------------------------- */
@@ -286,4 +315,32 @@ int hw__h2_streams_more(hw__h2_stream *s) {
   if (res->streaming)
     return s->out_at < s->out.len || hw__stream_takeable(s->req, 0) > 0;
   return s->at < res->body.len || s->ref < res->nrefs;
+}
+
+ssize_t hw__h2_streams_body(hw__h2_stream *s, char *buf, size_t len, int *eof) {
+  hw_request *req = s->req;
+  size_t n;
+
+  if (req == NULL)
+    return HW__H2_BODY_CUT; /* (cannot happen: its stream was reset) */
+  n = hw__h2_streams_read(s, buf, len);
+  if (req->res.streaming) {
+    hw__stream_drained(req); /* a congested module may write again */
+    if (hw__h2_streams_more(s))
+      return (ssize_t)n;
+    if (!hw__stream_over(req)) {
+      if (n > 0)
+        return (ssize_t)n;
+      s->deferred_data = 1;
+      return HW__H2_BODY_LATER;
+    }
+    if (hw__stream_cut(req))
+      return HW__H2_BODY_CUT;
+  } else if (hw__h2_streams_more(s)) {
+    return (ssize_t)n;
+  }
+  *eof = 1;
+  req->sent = 1;
+  s->sent = 1;
+  return (ssize_t)n;
 }

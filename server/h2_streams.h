@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "rate.h"
@@ -40,6 +41,7 @@ typedef struct hw__h2_stream {
   unsigned stop_body : 1; /* answered before its body ended: reset after */
   unsigned deferred_data : 1; /* nghttp2 waits for more of a stream */
   unsigned stalled : 1;
+  unsigned expect : 1;    /* Expect: 100-continue */
   /* a response's body as nghttp2 reads it: */
   size_t ref, at, ref_at; /* the next reference, the next copied byte, the
                              next byte in that reference */
@@ -69,7 +71,7 @@ void hw__h2_streams_free(hw__h2_streams *ss, hw__h2_stream *s);
  *  module holding one is told) and every stream freed. */
 void hw__h2_streams_close_all(hw__h2_streams *ss);
 /** Frees the pooled states. */
-void hw__h2_pool_drain(hw__h2_pool *pool);
+void hw__h2_streams_pool_drain(hw__h2_pool *pool);
 
 /** A header field of the request's HEADERS (lower-case name, checked by
  *  nghttp2 against RFC 9113 section 8.2): recorded in its message, Cookie
@@ -83,6 +85,37 @@ void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
  *  and normalised as HTTP/1.1's), the host (:authority, else Host).
  *  Returns 0 or the status to refuse the request with. */
 int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies);
+
+/** The limits a stream's clocks keep (timeouts_ms and limits.body_min_rate,
+ *  as an HTTP/1.1 connection keeps them). */
+typedef struct hw__h2_clocks {
+  uint64_t head_ms, body_idle_ms, write_ms;
+  size_t body_min_rate;
+} hw__h2_clocks;
+
+/** What a stream's clocks say. */
+enum hw__h2_clock {
+  HW__H2_CLOCK_OK = 0,
+  HW__H2_CLOCK_HEAD,   /* its header block has taken longer than head_ms */
+  HW__H2_CLOCK_BODY,   /* its body stopped (body_idle_ms) or trickles */
+  HW__H2_CLOCK_STALLED /* its output waited write_ms for a window */
+};
+
+/** Reads the stream's clocks at `now` (ms), `elapsed` ms after the last
+ *  time; `window` is the smaller of the stream's and the connection's
+ *  send windows.  Returns an enum hw__h2_clock. */
+int hw__h2_streams_clock(hw__h2_stream *s, uint64_t now, uint32_t elapsed,
+                         const hw__h2_clocks *lim, int32_t window);
+
+/** What hw__h2_streams_body returns besides a count. */
+enum { HW__H2_BODY_LATER = -1, HW__H2_BODY_CUT = -2 };
+
+/** The response body's next bytes for a DATA frame: copies up to `len`
+ *  into `buf` and returns how many, setting `*eof` with the last (the
+ *  request is then `sent`); or HW__H2_BODY_LATER when a streamed response
+ *  has nothing yet (`deferred_data` is set), HW__H2_BODY_CUT when it
+ *  cannot complete. */
+ssize_t hw__h2_streams_body(hw__h2_stream *s, char *buf, size_t len, int *eof);
 
 /** Copies up to `len` of the response body's next bytes into `buf` (a
  *  streamed response's pieces are taken from the core first); returns how

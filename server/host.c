@@ -80,6 +80,11 @@ static hw_str host_rest(const hw_request *req) {
 }
 
 static int host_version(const hw_request *req) {
+  /* A module built before ABI 1.6 was promised 10 or 11: to it an HTTP/2
+   * request is 11, the semantics it knows (RFC 9110 section 2.5). */
+  if (req->msg.version == 20 && req->route != NULL &&
+      req->route->module->desc->abi_minor < 6)
+    return 11;
   return req->msg.version;
 }
 

@@ -147,7 +147,7 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   attach_logs(w, gen);
   attach_metrics(w, gen);
   hw__h1_env_init(&w->h1, &w->core);
-  if ((r = hw__h2_env_init(&w->h2, &w->core, loop)) != 0)
+  if ((r = hw__h2_env_init(&w->h2, &w->core, loop, &hw__h2_hooks)) != 0)
     return r;
   /* Plain listeners with "http2" take its preface; over TLS, ALPN says. */
   hw__proto_select_init(&w->sel_plain, &hw__h1_proto, &w->h1, &hw__h2_proto,

@@ -21,7 +21,11 @@ says what the other does not:
     it holds: a snprintf into that variable earlier in the function
     ("listen[%zu]"), or, for a parameter, the argument every caller passes
     (so config_listen.c's "%s.tls.%s" is "listen[].tls."); a %s that
-    cannot be followed so fails the test rather than lose its keys;
+    cannot be followed so fails the test rather than lose its keys.  A key
+    table that is itself a parameter (config.c's parse_ints, given
+    limit_keys with "limits", timeout_keys with "timeouts_ms") is read call
+    by call: each call's table under the path made from that call's
+    arguments alone;
   * the same between README.md's "Configuration reference" and the page,
     and between README.md's option table ("Running") and the page;
   * every signal the master and the worker handle (uv_signal_start) is in
@@ -286,6 +290,10 @@ class KeyPaths:
     def __init__(self, funcs):
         self.funcs = funcs
         self.unresolved = []
+        # (fn, caller, offset, args): fn's parameters are that call's
+        # arguments, not every caller's (set while a table passed as a
+        # parameter is read).
+        self.call = None
 
     def formats(self, body):
         """[(offset, format text, [argument texts after it])] of the calls
@@ -363,24 +371,38 @@ class KeyPaths:
                 % re.escape(arg), body) if m.start() < at]
             return {cmp[-1].group(1)} if cmp else None
         if arg in params:
-            return self.passed(fn, params.index(arg), depth)
+            index = params.index(arg)
+            if self.call is not None and self.call[0] == fn:
+                _, caller, off, args = self.call
+                return (self.held(args[index][1], caller, off, depth + 1)
+                        if index < len(args) else None)
+            return self.passed(fn, index, depth)
         return None
 
-    def passed(self, fn, index, depth):
-        """The paths every caller passes as argument `index` of `fn`."""
+    def calls_of(self, fn):
+        """[(caller, offset, [(offset, argument text)])] of the calls of
+        `fn`."""
         name = next(n for n, defs in self.funcs.items() if fn in defs)
-        out = set()
+        out = []
         for defs in self.funcs.values():
             for caller in defs:
                 if fn[4] and caller[0] != fn[0]:
                     continue  # a static function is called from its file
-                for off, callee, args in c_calls(caller[2]):
-                    if callee != name or len(args) <= index:
-                        continue
-                    held = self.held(args[index][1], caller, off, depth + 1)
-                    if held is None:
-                        return None
-                    out |= held
+                out += [(caller, off, args)
+                        for off, callee, args in c_calls(caller[2])
+                        if callee == name]
+        return out
+
+    def passed(self, fn, index, depth):
+        """The paths every caller passes as argument `index` of `fn`."""
+        out = set()
+        for caller, off, args in self.calls_of(fn):
+            if len(args) <= index:
+                continue
+            held = self.held(args[index][1], caller, off, depth + 1)
+            if held is None:
+                return None
+            out |= held
         return out or None
 
     def prefixes(self, fn, k):
@@ -422,15 +444,35 @@ def config_keys_in_code():
                                       body))
                 lits |= set(re.findall(r"strcmp\s*\(\s*\"([^\"]+)\"\s*,\s*%s\s*\)"
                                        % k, body))
+                passed = []
                 for table in re.findall(
                         r"strcmp\s*\(\s*%s\s*,\s*(\w+)\s*\[[^\]]*\]\s*\.\s*\w+"
                         % k, body):
-                    lits |= c_table_names(text, table, macros)
-                if not lits:
+                    if table in fn[1]:
+                        passed.append(fn[1].index(table))
+                    else:
+                        lits |= c_table_names(text, table, macros)
+                found = set()
+                if lits:
+                    prefixes = paths.prefixes(fn, loop.group(1))
+                    found |= {re.sub(r"\[[^\]]*\]", "[]", p) + x
+                              for p in prefixes for x in lits}
+                # A table passed in: each call's table under each call's
+                # path, so that two calls' keys do not mix.
+                for index in passed:
+                    for call in paths.calls_of(fn):
+                        caller, args = call[0], call[2]
+                        if len(args) <= index:
+                            continue
+                        tlits = c_table_names(sources[caller[0]],
+                                              args[index][1], macros)
+                        paths.call = (fn,) + call
+                        prefixes = paths.prefixes(fn, loop.group(1))
+                        paths.call = None
+                        found |= {re.sub(r"\[[^\]]*\]", "[]", p) + x
+                                  for p in prefixes for x in tlits}
+                if not found:
                     continue
-                prefixes = paths.prefixes(fn, loop.group(1))
-                found = {re.sub(r"\[[^\]]*\]", "[]", p) + x
-                         for p in prefixes for x in lits}
                 keys |= found
                 notes.append("%s %s(): %s" % (rel, fname, names(found)))
     return keys, notes, paths.unresolved

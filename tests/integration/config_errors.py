@@ -33,6 +33,8 @@ def cases():
     [optional 'reason' patterns, each its own TAP line])."""
     e = re.escape
     nope = os.path.join(hwtest.MODULES_DIR, "nope.so")
+    # (Never read: these configs fail before the files are opened.)
+    tls_pair = {"cert": "site.crt", "key": "site.key"}
     out = [
         ("invalid JSON", '{"listen": ["127.0.0.1:0"], "routes": [', [], []),
         ("JSON not an object", '["127.0.0.1:0"]', [], []),
@@ -67,6 +69,49 @@ def cases():
         ("module rejects its config",
          base(routes=[route("/hello", "hello.so", {"bogus_opt": 1})]),
          [r"routes\[0\]", "bogus_opt"], []),
+        ("http2 is not an object", base(http2=True),
+         [r": http2: "], [r"must be an object, not a boolean"]),
+        ("http2 unknown key", base(http2={"max_streams": 10}),
+         [r"http2\.max_streams: "], [r"unknown key"]),
+        ("http2.max_concurrent_streams 0",
+         base(http2={"max_concurrent_streams": 0}),
+         [r"http2\.max_concurrent_streams: "],
+         [r"must be an integer from 1 to 1000000 \(streams\)$"]),
+        ("http2.initial_window_size a string",
+         base(http2={"initial_window_size": "64k"}),
+         [r"http2\.initial_window_size: "],
+         [r"must be an integer from 1 to 2147483647 \(bytes\)$"]),
+        ("http2.max_frame_size below 16384",
+         base(http2={"max_frame_size": 1024}),
+         [r"http2\.max_frame_size: "],
+         [r"must be an integer from 16384 to 16777215 \(bytes\)$"]),
+        ("http2.max_header_list_size negative",
+         base(http2={"max_header_list_size": -1}),
+         [r"http2\.max_header_list_size: "],
+         [r"must be an integer from 0 to 2147483647 "
+          r"\(bytes, 0 for limits\.header_bytes\)$"]),
+        ("listen http2 not a boolean",
+         base(listen=[{"address": "127.0.0.1:0", "http2": "yes"}]),
+         [r"listen\[0\]\.http2: "], [r"must be true or false, not a string"]),
+        ("listen http2 true, alpn without h2",
+         base(listen=["127.0.0.1:0",
+                      {"address": "127.0.0.1:0", "http2": True,
+                       "tls": {"certificates": [tls_pair],
+                               "alpn": ["http/1.1"]}}]),
+         [r"listen\[1\]\.http2: ", r"listen\[1\]\.tls\.alpn"],
+         [r"true, but .* does not offer \"h2\""]),
+        ("listen http2 false, alpn with h2",
+         base(listen=[{"address": "127.0.0.1:0", "http2": False,
+                       "tls": {"certificates": [tls_pair],
+                               "alpn": ["h2", "http/1.1"]}}]),
+         [r"listen\[0\]\.http2: ", r"listen\[0\]\.tls\.alpn"],
+         [r"false, but .* offers \"h2\""]),
+        ("listen alpn names a protocol it does not speak",
+         base(listen=[{"address": "127.0.0.1:0",
+                       "tls": {"certificates": [tls_pair],
+                               "alpn": ["h2", "h3"]}}]),
+         [r"listen\[0\]\.tls\.alpn\[1\]: "],
+         [r"\"h3\" is not a protocol this server speaks"]),
     ]
     reasons = {
         "nodesc": r"(?i)hw_module_entry|symbol|descriptor",
@@ -131,6 +176,17 @@ def test_good(d):
         t.like(out, r"configuration OK", "prints configuration OK")
         t.unlike(err, r"listening on|Sanitizer|runtime error",
                  "neither listens nor reports errors")
+    with t.block("good http2 settings (-t)"):
+        path = hwtest.write_config(os.path.join(d, "good-h2.json"), dict(
+            cfg, listen=["127.0.0.1:0",
+                         {"address": "127.0.0.1:0", "http2": True}],
+            http2={"max_concurrent_streams": 100,
+                        "initial_window_size": 1048576,
+                        "max_frame_size": 16777215,
+                        "max_header_list_size": 0}))
+        rc, out, err = hwtest.check_config(path)
+        t.is_(rc, 0, "exits 0")
+        t.like(out, r"configuration OK", "prints configuration OK")
     with t.block("-t opens no socket"):
         held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:

@@ -719,7 +719,7 @@ def test_check(d, certs):
              "no certificate"),
             ({"certificates": certs_of(a), "protocols": ["TLSv1.1"]},
              "RFC 8996", "TLS 1.1 refused"),
-            ({"certificates": certs_of(a), "alpn": ["h2"]},
+            ({"certificates": certs_of(a), "alpn": ["h3"]},
              "listen[0].tls.alpn[0]", "an ALPN name it does not speak"),
             ({"certificates": certs_of(a), "ciphers": "NOPE"},
              "listen[0].tls.ciphers", "a cipher list with no cipher"),

@@ -48,6 +48,17 @@ static void bad(const char *name, const char *json, const char *frag1,
   hw__config_free(cfg);
 }
 
+/* As bad(), and the whole message is "<file>: " followed by `tail`. */
+static void bad_exact(const char *name, const char *json, const char *tail) {
+  char err[1024] = "", want[1024];
+  hw__config *cfg = NULL;
+  int r = hw__config_parse(json, strlen(json), cfgpath, &cfg, err, sizeof(err));
+  ok(r < 0 && cfg == NULL, "%s: refused", name);
+  snprintf(want, sizeof(want), "%s: %s", cfgpath, tail);
+  is_str(err, want, name);
+  hw__config_free(cfg);
+}
+
 static hw__config *good(const char *name, const char *json) {
   char err[1024] = "";
   hw__config *cfg = NULL;
@@ -121,6 +132,115 @@ int main(void) {
       "limits.backlog", "non-negative integer (connections)");
   bad("limits unknown key names it", "{\"limits\":{\"header\":1}}",
       "limits.header", "unknown key");
+
+  /* "http2": RFC 9113's SETTINGS values, each in its range. */
+  bad_exact("http2 not an object", "{\"http2\":true}",
+            "http2: must be an object, not a boolean");
+  bad_exact("http2 unknown key", "{\"http2\":{\"max_streams\":10}}",
+            "http2.max_streams: unknown key");
+  bad_exact("http2 SETTINGS name is not a key",
+            "{\"http2\":{\"SETTINGS_MAX_FRAME_SIZE\":16384}}",
+            "http2.SETTINGS_MAX_FRAME_SIZE: unknown key");
+  bad_exact("http2.max_concurrent_streams 0",
+            "{\"http2\":{\"max_concurrent_streams\":0}}",
+            "http2.max_concurrent_streams: must be an integer from 1 to "
+            "1000000 (streams)");
+  bad_exact("http2.max_concurrent_streams past 1000000",
+            "{\"http2\":{\"max_concurrent_streams\":1000001}}",
+            "http2.max_concurrent_streams: must be an integer from 1 to "
+            "1000000 (streams)");
+  bad_exact("http2.max_concurrent_streams a string",
+            "{\"http2\":{\"max_concurrent_streams\":\"128\"}}",
+            "http2.max_concurrent_streams: must be an integer from 1 to "
+            "1000000 (streams)");
+  bad_exact("http2.initial_window_size 0",
+            "{\"http2\":{\"initial_window_size\":0}}",
+            "http2.initial_window_size: must be an integer from 1 to "
+            "2147483647 (bytes)");
+  bad_exact("http2.initial_window_size 2^31",
+            "{\"http2\":{\"initial_window_size\":2147483648}}",
+            "http2.initial_window_size: must be an integer from 1 to "
+            "2147483647 (bytes)");
+  bad_exact("http2.initial_window_size a number",
+            "{\"http2\":{\"initial_window_size\":65535.0}}",
+            "http2.initial_window_size: must be an integer from 1 to "
+            "2147483647 (bytes)");
+  bad_exact("http2.max_frame_size 16383",
+            "{\"http2\":{\"max_frame_size\":16383}}",
+            "http2.max_frame_size: must be an integer from 16384 to "
+            "16777215 (bytes)");
+  bad_exact("http2.max_frame_size 2^24",
+            "{\"http2\":{\"max_frame_size\":16777216}}",
+            "http2.max_frame_size: must be an integer from 16384 to "
+            "16777215 (bytes)");
+  bad_exact("http2.max_frame_size null",
+            "{\"http2\":{\"max_frame_size\":null}}",
+            "http2.max_frame_size: must be an integer from 16384 to "
+            "16777215 (bytes)");
+  bad_exact("http2.max_header_list_size negative",
+            "{\"http2\":{\"max_header_list_size\":-1}}",
+            "http2.max_header_list_size: must be an integer from 0 to "
+            "2147483647 (bytes, 0 for limits.header_bytes)");
+  bad_exact("http2.max_header_list_size 2^31",
+            "{\"http2\":{\"max_header_list_size\":2147483648}}",
+            "http2.max_header_list_size: must be an integer from 0 to "
+            "2147483647 (bytes, 0 for limits.header_bytes)");
+  bad_exact("http2.max_header_list_size a boolean",
+            "{\"http2\":{\"max_header_list_size\":false}}",
+            "http2.max_header_list_size: must be an integer from 0 to "
+            "2147483647 (bytes, 0 for limits.header_bytes)");
+  bad_exact("timeouts_ms.head 0 (the same parser)",
+            "{\"timeouts_ms\":{\"head\":0}}",
+            "timeouts_ms.head: must be an integer from 1 to 86400000 "
+            "(milliseconds)");
+  bad_exact("timeouts_ms unknown key", "{\"timeouts_ms\":{\"idle\":5}}",
+            "timeouts_ms.idle: unknown key");
+  bad_exact("limits.body_min_rate negative",
+            "{\"limits\":{\"body_min_rate\":-1}}",
+            "limits.body_min_rate: must be a non-negative integer (bytes per "
+            "second, 0 for none)");
+
+  /* A listen entry's "http2", alone and with "tls" (whose "alpn" it must
+   * agree with). */
+  bad_exact("listen http2 not a boolean",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":1}]}",
+            "listen[0].http2: must be true or false, not an integer");
+  bad_exact("listen http2 a string",
+            "{\"listen\":[\"127.0.0.1:1\",{\"address\":\"127.0.0.1:2\","
+            "\"http2\":\"yes\"}]}",
+            "listen[1].http2: must be true or false, not a string");
+  bad_exact("listen entry unknown key",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"h2c\":true}]}",
+            "listen[0].h2c: unknown key (address, tls, http2)");
+  bad_exact("listen http2 true, alpn without h2",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":true,"
+            "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"http/1.1\"]}}]}",
+            "listen[0].http2: true, but listen[0].tls.alpn does not offer "
+            "\"h2\" (add it, or leave alpn out for [\"h2\", \"http/1.1\"])");
+  bad_exact("listen http2 false, alpn with h2",
+            "{\"listen\":[\"127.0.0.1:1\",{\"address\":\"127.0.0.1:2\","
+            "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"http/1.1\",\"h2\"]},\"http2\":false}]}",
+            "listen[1].http2: false, but listen[1].tls.alpn offers \"h2\" "
+            "(HTTP/2)");
+  bad_exact("listen alpn h3",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"tls\":{"
+            "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"h2\",\"h3\"]}}]}",
+            "listen[0].tls.alpn[1]: \"h3\" is not a protocol this server "
+            "speaks (\"h2\", \"http/1.1\")");
+  bad_exact("listen alpn h2 twice",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"tls\":{"
+            "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[\"h2\",\"http/1.1\",\"h2\"]}}]}",
+            "listen[0].tls.alpn[2]: \"h2\" is named twice");
+  bad_exact("listen alpn empty",
+            "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":true,"
+            "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+            "\"alpn\":[]}}]}",
+            "listen[0].tls.alpn: must be a non-empty array of protocol names "
+            "(\"h2\", \"http/1.1\")");
 
   /* Routes. */
   bad("routes not an array", "{\"routes\":{}}", "routes", "array");
@@ -211,6 +331,19 @@ int main(void) {
            "default connections limit 10000");
     is_int((long long)cfg->limit_backlog, 4096, "default backlog 4096");
     is_int((long long)cfg->thread_pool, 4, "default thread_pool 4");
+    is_int((long long)cfg->h2_max_streams, 128,
+           "default http2.max_concurrent_streams 128");
+    is_int((long long)cfg->h2_window, 65535,
+           "default http2.initial_window_size 65535 (RFC 9113's)");
+    is_int((long long)cfg->h2_max_frame, 16384,
+           "default http2.max_frame_size 16384 (RFC 9113's)");
+    is_int((long long)cfg->h2_max_header_list, 0,
+           "default http2.max_header_list_size 0: limits.header_bytes");
+    is_int((long long)cfg->timeout_head_ms, 10000, "default timeouts_ms.head");
+    is_int((long long)cfg->limit_body_min_rate, 500,
+           "default limits.body_min_rate");
+    is_int((long long)cfg->tls[0].http2, 0,
+           "the default listen address: HTTP/1.1 only");
     is_str(cfg->modules_dir, dir, "default modules_dir is the config's dir");
     is_int((long long)cfg->nroutes, 0, "no routes");
   }
@@ -261,6 +394,169 @@ int main(void) {
     is_str(cfg->routes[1].config_json, "7", "a non-object config is text too");
     is_str(cfg->routes[2].config_json, "{}", "absent config is {}");
     is_str(cfg->routes[2].module_path, want, "absolute module path kept");
+  }
+  hw__config_free(cfg);
+
+  /* Every http2 key at both ends of its range, and back through the
+   * snapshot config_write makes. */
+  {
+    static const char *const ends[][2] = {
+        {"{\"http2\":{\"max_concurrent_streams\":1,\"initial_window_size\":1,"
+         "\"max_frame_size\":16384,\"max_header_list_size\":0}}",
+         "lowest"},
+        {"{\"http2\":{\"max_concurrent_streams\":1000000,"
+         "\"initial_window_size\":2147483647,\"max_frame_size\":16777215,"
+         "\"max_header_list_size\":2147483647}}",
+         "highest"}};
+    static const unsigned long long want[][4] = {
+        {1, 1, 16384, 0}, {1000000, 2147483647, 16777215, 2147483647}};
+    for (size_t i = 0; i < 2; i++) {
+      char t[128];
+      snprintf(t, sizeof(t), "http2 keys at their %s", ends[i][1]);
+      cfg = good(t, ends[i][0]);
+      if (cfg == NULL)
+        continue;
+      ok(cfg->h2_max_streams == want[i][0] && cfg->h2_window == want[i][1] &&
+             cfg->h2_max_frame == want[i][2] &&
+             cfg->h2_max_header_list == want[i][3],
+         "%s: each read into its field", t);
+      hw__config_free(cfg);
+    }
+  }
+  cfg = good("http2 with some keys",
+             "{\"limits\":{\"header_bytes\":9000},\"http2\":{"
+             "\"max_concurrent_streams\":100,\"max_header_list_size\":32768}}");
+  if (cfg != NULL) {
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL;
+    is_int((long long)cfg->h2_max_streams, 100, "max_concurrent_streams read");
+    is_int((long long)cfg->h2_window, 65535, "initial_window_size defaulted");
+    is_int((long long)cfg->h2_max_header_list, 32768,
+           "max_header_list_size read, not tied to header_bytes");
+    ok(text != NULL && strstr(text, "\"http2\": {") != NULL &&
+           strstr(text, "\"max_concurrent_streams\": 100") != NULL &&
+           strstr(text, "\"initial_window_size\": 65535") != NULL &&
+           strstr(text, "\"max_frame_size\": 16384") != NULL &&
+           strstr(text, "\"max_header_list_size\": 32768") != NULL,
+       "config_write writes the http2 object, every key's value in force");
+    ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
+                                        err, sizeof(err)) == 0,
+       "the snapshot parses");
+    ok(back != NULL && back->h2_max_streams == 100 &&
+           back->h2_window == 65535 && back->h2_max_frame == 16384 &&
+           back->h2_max_header_list == 32768 &&
+           back->limit_header_bytes == 9000,
+       "every http2 key survives the round trip");
+    hw__config_free(back);
+    free(text);
+  }
+  hw__config_free(cfg);
+  cfg = good("http2 absent", "{}");
+  if (cfg != NULL) {
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL;
+    ok(text != NULL && strstr(text, "\"max_header_list_size\": 0") != NULL,
+       "the snapshot keeps max_header_list_size 0 (limits.header_bytes)");
+    ok(text != NULL &&
+           hw__config_parse(text, strlen(text), cfgpath, &back, err,
+                            sizeof(err)) == 0 &&
+           back->h2_max_streams == 128 && back->h2_window == 65535 &&
+           back->h2_max_frame == 16384 && back->h2_max_header_list == 0,
+       "the defaults survive the round trip");
+    hw__config_free(back);
+    free(text);
+  }
+  hw__config_free(cfg);
+
+  /* Which listeners speak HTTP/2, and what ALPN then offers. */
+  cfg = good("listen entries with and without http2",
+             "{\"listen\":[\"127.0.0.1:8080\","
+             "{\"address\":\"127.0.0.1:8081\",\"http2\":true},"
+             "{\"address\":\"127.0.0.1:8082\",\"http2\":false},"
+             "{\"address\":\"127.0.0.1:8443\",\"http2\":true,\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}},"
+             "{\"address\":\"127.0.0.1:8444\",\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}},"
+             "{\"address\":\"127.0.0.1:8445\",\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+             "\"alpn\":[\"http/1.1\",\"h2\"]}},"
+             "{\"address\":\"127.0.0.1:8446\",\"http2\":true,\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+             "\"alpn\":[\"h2\"]}},"
+             "{\"address\":\"127.0.0.1:8447\",\"http2\":false,\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
+             "\"alpn\":[\"http/1.1\"]}}]}");
+  if (cfg != NULL && cfg->nlisten == 8) {
+    const hw__config_tls *t = cfg->tls;
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL, *next = NULL;
+    hw__config_tls copy;
+    ok(!t[0].http2 && t[0].ncerts == 0, "a string entry: HTTP/1.1 only");
+    ok(t[1].http2 && t[1].ncerts == 0 && t[1].nalpn == 0,
+       "a plain entry with http2 true: h2c by prior knowledge");
+    ok(!t[2].http2 && t[2].ncerts == 0, "http2 false: HTTP/1.1 only");
+    ok(t[3].http2 && t[3].nalpn == 2 && strcmp(t[3].alpn[0], "h2") == 0 &&
+           strcmp(t[3].alpn[1], "http/1.1") == 0,
+       "TLS, http2 true, no alpn: alpn [\"h2\", \"http/1.1\"]");
+    ok(!t[4].http2 && t[4].nalpn == 1 && strcmp(t[4].alpn[0], "http/1.1") == 0,
+       "TLS without http2: alpn [\"http/1.1\"], HTTP/1.1 only");
+    ok(t[5].http2 && t[5].nalpn == 2 && strcmp(t[5].alpn[0], "http/1.1") == 0,
+       "an alpn with h2 sets http2 (and keeps the user's order)");
+    ok(t[6].http2 && t[6].nalpn == 1, "alpn [\"h2\"] alone, with http2 true");
+    ok(!t[7].http2 && t[7].nalpn == 1, "http2 false, alpn without h2");
+    ok(text != NULL && strstr(text, "\"127.0.0.1:8080\",") != NULL &&
+           strstr(text, "\"127.0.0.1:8082\",") != NULL,
+       "config_write: HTTP/1.1-only plain entries stay strings");
+    ok(hw__config_listen_copy(&copy, &t[1]) == 0 && copy.http2 &&
+           copy.ncerts == 0,
+       "hw__config_listen_copy keeps a plain listener's http2");
+    hw__config_listen_free(&copy);
+    ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
+                                        err, sizeof(err)) == 0 &&
+           back->nlisten == 8,
+       "the snapshot with http2 listeners parses");
+    if (back != NULL && back->nlisten == 8) {
+      int same = 1;
+      for (size_t i = 0; i < 8; i++) {
+        same &= back->tls[i].http2 == t[i].http2 &&
+                back->tls[i].ncerts == t[i].ncerts &&
+                back->tls[i].nalpn == t[i].nalpn;
+        for (size_t j = 0; same && j < t[i].nalpn; j++)
+          same &= strcmp(back->tls[i].alpn[j], t[i].alpn[j]) == 0;
+      }
+      ok(same, "every listener's http2 and alpn survive the round trip");
+    }
+    /* A reload keeps the addresses: each one's http2 comes from the new
+     * file, or, for an address it no longer names, stays as it started
+     * (--listen, which passes no tls, gives a new address plain HTTP/1.1). */
+    next = good("a reloaded file naming one address",
+                "{\"listen\":[{\"address\":\"127.0.0.1:8443\",\"tls\":{"
+                "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}}]}");
+    if (next != NULL) {
+      ok(hw__config_keep_listen(next, cfg->listen, cfg->tls, cfg->nlisten) ==
+                 7 &&
+             next->nlisten == 8,
+         "keep_listen: seven addresses the new file does not name");
+      ok(next->nlisten == 8 && next->tls[1].http2 &&
+             next->tls[1].ncerts == 0 && !next->tls[0].http2 &&
+             next->tls[6].http2 && next->tls[6].nalpn == 1,
+         "an address no longer named keeps its http2");
+      ok(next->nlisten == 8 && !next->tls[3].http2 &&
+             next->tls[3].nalpn == 1,
+         "an address named again takes the new file's (no http2)");
+    }
+    hw__config_free(next);
+    {
+      hw__config_listen two[2];
+      ok(hw__listen_parse("127.0.0.1:8081", &two[0], err, sizeof(err)) == 0 &&
+             hw__listen_parse("127.0.0.1:9999", &two[1], err, sizeof(err)) ==
+                 0 &&
+             hw__config_keep_listen(back, two, NULL, 2) == 1 &&
+             back->tls[0].http2 && !back->tls[1].http2,
+         "--listen: a named address keeps http2, a new one is HTTP/1.1");
+    }
+    hw__config_free(back);
+    free(text);
   }
   hw__config_free(cfg);
 

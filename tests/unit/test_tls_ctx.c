@@ -880,9 +880,9 @@ static void test_config_listen(void) {
             "[{\"cert\": \"a\", \"key\": \"b\"}], \"protocols\": []}}",
             "listen[0].tls.protocols: must be", "no protocols");
   parse_bad("{\"address\": \"8443\", \"tls\": {\"certificates\": "
-            "[{\"cert\": \"a\", \"key\": \"b\"}], \"alpn\": [\"h2\"]}}",
-            "listen[0].tls.alpn[0]: \"h2\" is not a protocol",
-            "ALPN h2 (not spoken)");
+            "[{\"cert\": \"a\", \"key\": \"b\"}], \"alpn\": [\"h3\"]}}",
+            "listen[0].tls.alpn[0]: \"h3\" is not a protocol",
+            "ALPN h3 (not spoken)");
   parse_bad("{\"address\": \"8443\", \"tls\": {\"certificates\": "
             "[{\"cert\": \"a\", \"key\": \"b\"}], \"alpn\": [\"http/1.1\", "
             "\"http/1.1\"]}}",

@@ -692,11 +692,16 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The HTTP version, `(1, 0)` or `(1, 1)`.
+    /// The HTTP version: `(1, 0)`, `(1, 1)`, or `(2, 0)` for a request
+    /// that came over HTTP/2 (ABI 1.6; an older server says `(1, 1)`).
     pub fn version(&self) -> (u8, u8) {
         // SAFETY: a request being handled.
         let v = host_fn!(self.host, version).map_or(11, |f| unsafe { f(self.raw) });
-        (1, if v == 10 { 0 } else { 1 })
+        match v {
+            10 => (1, 0),
+            20 => (2, 0),
+            _ => (1, 1),
+        }
     }
 
     /// The value of the first header field called `name`

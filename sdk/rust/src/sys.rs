@@ -21,7 +21,7 @@ use std::os::raw::{c_char, c_int};
 pub const HW_ABI_MAJOR: u32 = 1;
 /// ABI minor version this crate was written against (members are only ever
 /// appended; see the history at the top of `haywire.h`).
-pub const HW_ABI_MINOR: u32 = 5;
+pub const HW_ABI_MINOR: u32 = 6;
 /// The one symbol a module exports: `const hw_module hw_module_entry`.
 pub const HW_MODULE_SYMBOL: &str = "hw_module_entry";
 
