@@ -743,7 +743,7 @@ fn assert_placed(msg: &str, head: &str, tail: &str) {
 #[test]
 fn descriptor_fields() {
     let e = entry();
-    assert_eq!((e.abi_major, e.abi_minor), (1, 5));
+    assert_eq!((e.abi_major, e.abi_minor), (1, 6));
     assert_eq!(e.size, std::mem::size_of::<sys::hw_module>());
     // SAFETY: static NUL-terminated strings.
     assert_eq!(unsafe { CStr::from_ptr(e.name) }.to_str(), Ok("test"));
