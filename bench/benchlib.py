@@ -100,17 +100,23 @@ class Haywire:
     name = "haywire"
 
     def __init__(self, tmp, workers=1, routes=None, cpus=SERVER_CPU, tag="haywire",
-                 access_log=None, tls=None):
+                 access_log=None, tls=None, http2=False):
         """workers: worker processes (0: the single-process mode).  routes:
         extra routes (the hello route on /hello is always there).
         access_log: None (off), or the format ("combined", "json") of an
         access log in tmp/<tag>-access.log.  tls: None (plain HTTP), or a
-        (cert, key) pair of absolute paths: the listener speaks TLS."""
+        (cert, key) pair of absolute paths: the listener speaks TLS.
+        http2: the listener speaks HTTP/2 too: by prior knowledge on a
+        plain listener ("http2": true), by ALPN ("h2" first) over TLS."""
         self.port = free_port()
         listen = f"127.0.0.1:{self.port}"
         if tls:
             listen = {"address": listen,
                       "tls": {"certificates": [{"cert": tls[0], "key": tls[1]}]}}
+            if http2:
+                listen["tls"]["alpn"] = ["h2", "http/1.1"]
+        elif http2:
+            listen = {"address": listen, "http2": True}
         cfg = os.path.join(tmp, f"{tag}.json")
         self.access_log = os.path.join(tmp, f"{tag}-access.log")
         # Long idle timeouts: a benchmark's connections must not be closed
@@ -142,13 +148,16 @@ class Haywire:
 class Nginx:
     name = "nginx"
 
-    def __init__(self, tmp, cpus=SERVER_CPU, locations="", access_log=False, tls=None):
+    def __init__(self, tmp, cpus=SERVER_CPU, locations="", access_log=False, tls=None,
+                 http2=False):
         """locations: more nginx `location` blocks for the server.
         access_log: log in the combined format with a 64 KiB buffer
         flushed every second (what Haywire's access log does).
         tls: None (plain HTTP), or a (cert, key) pair: `listen ... ssl`,
         TLS 1.2 and 1.3, resumption by session tickets only (the built-in
-        session cache off, so neither server resumes by session ID)."""
+        session cache off, so neither server resumes by session ID).
+        http2: `listen ... http2`: HTTP/2 only on a plain listener (by prior
+        knowledge, h2c), h2 or HTTP/1.1 by ALPN over TLS."""
         self.port = free_port()
         ssl = ""
         if tls:
@@ -175,7 +184,7 @@ http {{
   keepalive_timeout 600s;
   client_body_temp_path {prefix}/body;
   server {{
-    listen 127.0.0.1:{self.port}{" ssl" if tls else ""} backlog=4096;
+    listen 127.0.0.1:{self.port}{" ssl" if tls else ""}{" http2" if http2 else ""} backlog=4096;
     {ssl}
     location / {{ default_type text/plain; return 200 "Hello, World!"; }}
 {locations}
