@@ -32,6 +32,7 @@
 
 #include "h2.h"
 #include "h2_env.h"
+#include "h2_mem.h"
 #include "h2_response.h"
 #include "h2_streams.h"
 #include "bytes.h"
@@ -47,6 +48,7 @@ typedef struct h2 {
   nghttp2_session *ng;
   hw__h2_streams streams;
   hw__h2_env_node node;   /* in the env's list (its sweep) */
+  hw__h2_mem mem;         /* the session's allocator */
   uint64_t goaway_at;     /* ms: the shutdown notice went */
   uint64_t idle_at;       /* ms: its last stream closed, or 0 */
   unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
@@ -58,6 +60,7 @@ typedef struct h2 {
   unsigned last_sent : 1; /* the final GOAWAY went */
   unsigned ending : 1;    /* asked the transport to close */
   unsigned gone : 1;      /* the connection is closed */
+  unsigned trimmed : 1;   /* idle, its session's pages given back */
 } h2;
 
 /* The methods a module can be asked for (RFC 9110 section 10.2.1). */
@@ -133,6 +136,16 @@ broken:
   fatal(c);
 }
 
+/* The GOAWAY that names the last stream taken: no other will be (RFC 9113
+ * section 6.8); once those are done, the connection ends (pump). */
+static void last_goaway(h2 *c) {
+  c->last_sent = 1;
+  if (nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
+                            nghttp2_session_get_last_proc_stream_id(c->ng),
+                            NGHTTP2_NO_ERROR, NULL, 0) != 0)
+    fatal(c);
+}
+
 /* Output made outside a transport's call goes now. */
 static void pump_flush(h2 *c) {
   pump(c);
@@ -146,7 +159,7 @@ static void pump_flush(h2 *c) {
  * 9.1) rather than the silent close of an idle HTTP/1.1 connection. */
 static void set_phase(h2 *c) {
   if (c->streams.n > 0)
-    c->idle_at = 0;
+    c->idle_at = 0, c->trimmed = 0;
   else if (c->idle_at == 0)
     c->idle_at = now_ms(c);
 }
@@ -352,10 +365,7 @@ static int on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *user) {
      * has seen the notice, so the last stream id can be final. */
     if ((f->hd.flags & NGHTTP2_FLAG_ACK) && c->draining && !c->last_sent &&
         memcmp(f->ping.opaque_data, drain_ping, 8) == 0) {
-      c->last_sent = 1;
-      nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE,
-                            nghttp2_session_get_last_proc_stream_id(ng),
-                            NGHTTP2_NO_ERROR, NULL, 0);
+      last_goaway(c);
     }
     return 0;
   default:
@@ -377,16 +387,7 @@ static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
     return 0;
   }
   s->mark = now_ms(c);
-  hw__rate_read(&s->rate, len);
-  if (req->state >= HW__REQ_RUNNING) {
-    status = hw__stream_body(req, (const char *)data, len);
-    if (hw__stream_body_held(req)) {
-      s->held += (uint32_t)len; /* given back when the module lets go */
-      len = 0;
-    }
-  } else {
-    status = hw__request_body(req, (const char *)data, len);
-  }
+  status = hw__h2_streams_data(s, (const char *)data, len, &len);
   if (len > 0)
     nghttp2_session_consume(ng, id, len);
   if (status != 0) {
@@ -515,7 +516,9 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
   t->phase = HW__PHASE_HEAD; /* the preface and SETTINGS are due */
   t->epoch++;
   c->idle_at = now_ms(c);
-  if (nghttp2_session_server_new2(&c->ng, env->cbs, c, env->opt) != 0) {
+  hw__h2_mem_init(&c->mem);
+  if (nghttp2_session_server_new3(&c->ng, env->cbs, c, env->opt,
+                                  &c->mem.mem) != 0) {
     c->ng = NULL;
     fatal(c);
     return;
@@ -571,17 +574,12 @@ static size_t h2_data(void *p, const char *data, size_t len) {
 
 static void h2_eof(void *p) {
   h2 *c = p;
-  /* A client that closed its side sends no new streams: what is owed is
-   * still written, then the connection ends (pump, once nghttp2 has
-   * nothing left to read or write; the sweep ends a stream whose body
-   * will now never come). */
+  /* The client sends nothing more: what is owed is still written (the
+   * sweep ends a stream whose body now never comes), then the end. */
   if (c->gone || c->ending)
     return;
-  if (nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
-                            nghttp2_session_get_last_proc_stream_id(c->ng),
-                            NGHTTP2_NO_ERROR, NULL, 0) != 0)
-    fatal(c);
-  c->draining = c->last_sent = 1;
+  c->draining = 1;
+  last_goaway(c);
   pump_flush(c);
 }
 
@@ -664,16 +662,16 @@ static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
 
   if (!c->draining && c->idle_at != 0 &&
       now - c->idle_at >= env->clocks.keepalive_ms) {
-    c->draining = c->last_sent = 1; /* idle: one GOAWAY, then the end */
-    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(c->ng),
-                          NGHTTP2_NO_ERROR, NULL, 0);
+    c->draining = 1; /* idle: one GOAWAY, then the end */
+    last_goaway(c);
   }
+  /* Idle a while: the session's large blocks give their pages back (an
+   * idle HTTP/2 connection then costs about what nginx's does). */
+  if (c->idle_at != 0 && now - c->idle_at >= 1000 && !c->trimmed &&
+      !nghttp2_session_want_write(c->ng))
+    c->trimmed = 1, hw__h2_mem_trim(&c->mem);
   if (c->draining && !c->last_sent && now - c->goaway_at >= 1000) {
-    c->last_sent = 1; /* the PING went unanswered */
-    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(c->ng),
-                          NGHTTP2_NO_ERROR, NULL, 0);
+    last_goaway(c); /* the PING went unanswered */
   }
   for (hw__h2_stream *s = c->streams.first, *next; s != NULL; s = next) {
     int32_t w = 1;

@@ -79,6 +79,12 @@ int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop,
   nghttp2_option_set_max_settings(env->opt, 32);
   nghttp2_option_set_stream_reset_rate_limit(env->opt, 1000, 33);
   nghttp2_option_set_max_continuations(env->opt, 8);
+  /* The table that compresses responses is kept small: the Date field
+   * churns through it every second, so a 4 KiB one would fill on every
+   * connection that lives a while, idle or not; 512 bytes still holds the
+   * fields every response repeats (RFC 7541 section 4.1 counts each
+   * entry's name and value and 32 bytes). */
+  nghttp2_option_set_max_deflate_dynamic_table_size(env->opt, 512);
   hw__h2_env_update(env);
   return 0;
 }
@@ -99,6 +105,7 @@ void hw__h2_env_update(hw__h2_env *env) {
   env->clocks.head_ms = cfg->timeout_head_ms;
   env->clocks.body_idle_ms = cfg->timeout_body_idle_ms;
   env->clocks.write_ms = cfg->timeout_write_ms;
+  env->clocks.keepalive_ms = cfg->timeout_keepalive_ms;
   env->clocks.body_min_rate = cfg->limit_body_min_rate;
 }
 

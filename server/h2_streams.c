@@ -228,6 +228,22 @@ int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies) {
   return 0;
 }
 
+int hw__h2_streams_data(hw__h2_stream *s, const char *data, size_t len,
+                        size_t *consumed) {
+  hw_request *req = s->req;
+  int status;
+  hw__rate_read(&s->rate, len);
+  *consumed = len;
+  if (req->state < HW__REQ_RUNNING)
+    return hw__request_body(req, data, len);
+  status = hw__stream_body(req, data, len);
+  if (hw__stream_body_held(req)) {
+    s->held += (uint32_t)len; /* given back when the module lets go */
+    *consumed = 0;
+  }
+  return status;
+}
+
 /* ---- clocks --------------------------------------------------------------- */
 
 int hw__h2_streams_clock(hw__h2_stream *s, uint64_t now, uint32_t elapsed,

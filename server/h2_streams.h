@@ -81,6 +81,12 @@ void hw__h2_streams_pool_drain(hw__h2_pool *pool);
 void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
                           size_t nlen, const char *value, size_t vlen,
                           uint32_t max_list, uint32_t max_fields);
+/** Body bytes of the stream's request (borrowed for the call): copied, or
+ *  handed to its module; `*consumed` is how many the window may take
+ *  back now (not those a module holds back: `held` counts them).
+ *  Returns 0 or the status to refuse the request with. */
+int hw__h2_streams_data(hw__h2_stream *s, const char *data, size_t len,
+                        size_t *consumed);
 /** The head is whole: the joined Cookie, the method, the target (checked
  *  and normalised as HTTP/1.1's), the host (:authority, else Host).
  *  Returns 0 or the status to refuse the request with. */
@@ -89,7 +95,7 @@ int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies);
 /** The limits a stream's clocks keep (timeouts_ms and limits.body_min_rate,
  *  as an HTTP/1.1 connection keeps them). */
 typedef struct hw__h2_clocks {
-  uint64_t head_ms, body_idle_ms, write_ms;
+  uint64_t head_ms, body_idle_ms, write_ms, keepalive_ms;
   size_t body_min_rate;
 } hw__h2_clocks;
 
