@@ -279,7 +279,7 @@ static void head_done(h2 *c, hw__h2_stream *s, int end_stream) {
   int status = s->refused;
 
   if (status == 0)
-    status = hw__h2_streams_message(s, &c->env->cookies);
+    status = hw__h2_streams_message(s);
   if (status == 0) {
     hw__request_route(req);
     if (s->has_length && s->length > hw__request_body_limit(req))
@@ -331,7 +331,6 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
   s->req = req;
   s->mark = s->born = now_ms(c);
   req->msg.version = 20;
-  c->env->cookies.len = 0;
   nghttp2_session_set_stream_user_data(ng, s->id, s);
   nghttp2_session_change_extpri_stream_priority(ng, s->id, &flat, 1);
   set_phase(c);
@@ -346,9 +345,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
   (void)flags;
   if (s == NULL || s->req == NULL || f->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0; /* trailers are not kept */
-  hw__h2_streams_field(s, &c->env->cookies, (const char *)name, nlen,
-                       (const char *)value, vlen, c->env->max_header_list,
-                       c->env->max_headers);
+  hw__h2_streams_field(s, (const char *)name, nlen, (const char *)value, vlen,
+                       c->env->max_header_list, c->env->max_headers);
   return 0;
 }
 

@@ -118,7 +118,6 @@ void hw__h2_env_destroy(hw__h2_env *env) {
     nghttp2_option_del(env->opt);
   hw__h2_streams_pool_drain(&env->pool);
   hw__h2_response_free(&env->head);
-  hw__buf_free(&env->cookies);
   env->cbs = NULL;
   env->opt = NULL;
 }

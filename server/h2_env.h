@@ -47,7 +47,6 @@ typedef struct hw__h2_env {
   hw__h2_env_node *conns; /* the connections */
   hw__h2_pool pool;       /* stream states kept for reuse */
   hw__h2_head head;       /* a response head being submitted */
-  hw__buf cookies;        /* a head's Cookie crumbs, joined */
   /* the settings of the current generation (config.h's http2 keys, and the
    * limits and timeouts a stream shares with an HTTP/1.1 request): */
   uint32_t max_streams, window, max_frame, max_header_list, max_headers;

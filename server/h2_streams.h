@@ -45,6 +45,9 @@ typedef struct hw__h2_stream {
                              next byte in that reference */
   hw__buf out;            /* a streamed response's pieces, taken */
   size_t out_at;
+  hw__buf cookies; /* its head's Cookie crumbs, joined (the stream's own:
+                      one connection's header block may arrive over
+                      several reads, with other connections' between) */
 } hw__h2_stream;
 
 /** Stream states kept for reuse (one per worker). */
@@ -73,16 +76,16 @@ void hw__h2_streams_pool_drain(hw__h2_pool *pool);
 
 /** A header field of the request's HEADERS (lower-case name, checked by
  *  nghttp2 against RFC 9113 section 8.2): recorded in its message, Cookie
- *  crumbs in `cookies`; past `max_list` bytes (counted as SETTINGS_MAX_
- *  HEADER_LIST_SIZE counts) or `max_fields` fields the stream is refused
- *  with 431. */
-void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
-                          size_t nlen, const char *value, size_t vlen,
-                          uint32_t max_list, uint32_t max_fields);
+ *  crumbs in the stream's `cookies`; past `max_list` bytes (counted as
+ *  SETTINGS_MAX_HEADER_LIST_SIZE counts) or `max_fields` fields the stream
+ *  is refused with 431. */
+void hw__h2_streams_field(hw__h2_stream *s, const char *name, size_t nlen,
+                          const char *value, size_t vlen, uint32_t max_list,
+                          uint32_t max_fields);
 /** The head is whole: the joined Cookie, the method, the target (checked
  *  and normalised as HTTP/1.1's), the host (:authority, else Host).
  *  Returns 0 or the status to refuse the request with. */
-int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies);
+int hw__h2_streams_message(hw__h2_stream *s);
 
 /** The limits a stream's clocks keep (timeouts_ms and limits.body_min_rate,
  *  as an HTTP/1.1 connection keeps them). */

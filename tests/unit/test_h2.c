@@ -575,6 +575,43 @@ static void test_message(void) {
   cl_free(c);
 }
 
+/* Two connections of the env whose header blocks are cut across reads:
+ * what one connection's HEADERS carried must not leak into the other's. */
+static void test_interleaved_heads(void) {
+  cl *a = cl_open(-1, 0, 1), *b = cl_open(-1, 0, 1);
+  static char filler[600];
+  const char *fa[] = {"cookie", "a=1", "x-filler", filler, "cookie", "c=3",
+                      NULL};
+  static const char *const fb[] = {"cookie", "b=2", NULL};
+  int32_t ia, ib;
+  const uint8_t *p;
+  ssize_t n;
+  hw__buf wire = {0};
+
+  memset(filler, 'f', sizeof(filler) - 1);
+  cl_exchange(a);
+  cl_exchange(b);
+  ia = cl_req(a, "GET", "/echo/a", "x.example", fa, NULL, 0, 0);
+  ib = cl_req(b, "GET", "/echo/b", "x.example", fb, NULL, 0, 0);
+  /* A's HEADERS frame, its first half (the first crumb and part of the
+   * filler), then all of B's request, then the rest of A's. */
+  while ((n = nghttp2_session_mem_send(a->ng, &p)) > 0)
+    hw__buf_append(&wire, p, (size_t)n);
+  ct_send(a->f, wire.data, wire.len / 2);
+  ct_read(a->f);
+  cl_exchange(b);
+  ct_send(a->f, wire.data + wire.len / 2, wire.len - wire.len / 2);
+  UNTIL(a, rsp_of(a, ia)->closed, 200);
+  UNTIL(b, rsp_of(b, ib)->closed, 200);
+  contains(body_of(rsp_of(b, ib)), "\"cookie\":\"b=2\"",
+           "the connection in between has its own Cookie");
+  contains(body_of(rsp_of(a, ia)), "\"cookie\":\"a=1; c=3\"",
+           "a header block cut across reads keeps its Cookie crumbs");
+  hw__buf_free(&wire);
+  cl_free(a);
+  cl_free(b);
+}
+
 static void test_bodies(void) {
   cl *c = cl_open(-1, 0, 1);
   static char big[200000];
@@ -1053,6 +1090,7 @@ int main(void) {
       void (*fn)(void);
     } groups[] = {{"get", test_get},
                   {"message", test_message},
+                  {"interleaved", test_interleaved_heads},
                   {"bodies", test_bodies},
                   {"limits", test_limits},
                   {"deferred", test_deferred},
