@@ -90,9 +90,10 @@ static void fatal(h2 *c) {
 }
 
 /* What nghttp2 has to send goes into the transport's batch, up to the
- * transport's bound (the rest when it drains); then, when nothing is left
- * to read or write (a GOAWAY was sent or received and the streams are
- * done), the connection ends.  Inside nghttp2 only a note is made. */
+ * transport's bound (the rest when it drains, or, when the batch alone
+ * reached it, on the env's next turn); then, when nothing is left to read
+ * or write (a GOAWAY was sent or received and the streams are done), the
+ * connection ends.  Inside nghttp2 only a note is made. */
 static void pump(h2 *c) {
   hw__batch *b = NULL;
 
@@ -108,7 +109,8 @@ static void pump(h2 *c) {
     const uint8_t *p;
     ssize_t n;
     if (b != NULL && c->t->unsent + b->out.len > HW__TRANSPORT_MAX_UNSENT) {
-      c->blocked = 1;
+      if (!(c->blocked = c->t->unsent > HW__TRANSPORT_MAX_UNSENT))
+        hw__h2_env_due(c->env, &c->node);
       break;
     }
     n = nghttp2_session_mem_send(c->ng, &p);
@@ -165,10 +167,8 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
   if (req == NULL)
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* (cannot happen) */
   n = hw__h2_streams_read(s, (char *)buf, len);
-  if (n > 0) {
+  if (n > 0)
     s->mark = now_ms(s->conn);
-    s->stalled = 0;
-  }
   if (req->res.streaming) {
     hw__stream_drained(req);
     if (hw__h2_streams_more(s))
@@ -703,6 +703,10 @@ static void sweep(hw__h2_env_node *node, uint64_t now, uint32_t elapsed) {
     sweep_conn(c, now, elapsed);
 }
 
+static void output(hw__h2_env_node *node) { /* its full batch went out */
+  pump_flush(hw__bytes_container_of(node, h2, node));
+}
+
 static void callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
                                                           on_begin_headers);
@@ -713,4 +717,4 @@ static void callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
 }
 
-const hw__h2_env_hooks hw__h2_hooks = {callbacks, sweep};
+const hw__h2_env_hooks hw__h2_hooks = {callbacks, sweep, output};

@@ -39,7 +39,6 @@ typedef struct hw__h2_stream {
   unsigned ended : 1;     /* the request is complete (END_STREAM) */
   unsigned stop_body : 1; /* answered before its body ended: reset after */
   unsigned deferred_data : 1; /* nghttp2 waits for more of a stream */
-  unsigned stalled : 1;
   /* a response's body as nghttp2 reads it: */
   size_t ref, at, ref_at; /* the next reference, the next copied byte, the
                              next byte in that reference */

@@ -756,6 +756,39 @@ static void test_streamed(void) {
   cl_free(c);
 }
 
+/* Output larger than the transport's bound, to a client that reads at
+ * once: all of it comes, without waiting for the sweep. */
+static void test_large(void) {
+  cl *c = cl_open(1 << 24, 0, 1);
+  static char big[200000];
+  static const char *const len[] = {"content-length", "200000", NULL};
+  int32_t id;
+  rsp *r;
+
+  memset(big, 'b', sizeof(big));
+  r = cl_fetch(c, "/s/big?n=300000&len=1&greedy=1", 500);
+  ok(r->closed && r->body.len == 300000,
+     "300000 bytes written at once: all of them come (got %zu)", r->body.len);
+  id = cl_req(c, "POST", "/big", "x.example", len, big, sizeof(big),
+              sizeof(big));
+  r = rsp_of(c, id);
+  UNTIL(c, r->closed, 500);
+  ok(r->status == 200 && r->body.len > 200000,
+     "a response of 200 kB that does not stream: whole (got %zu)",
+     r->body.len);
+  ok(c->f->max_batch <= HW__TRANSPORT_MAX_UNSENT + 16384 + 100,
+     "no batch much past the bound (%zu)", c->f->max_batch);
+  cl_free(c);
+
+  /* The default window (65,535 for the stream and the connection): the
+   * rest goes as the client's WINDOW_UPDATEs come. */
+  c = cl_open(-1, 0, 1);
+  r = cl_fetch(c, "/s/big?n=200000&len=1&greedy=1", 500);
+  ok(r->closed && r->body.len == 200000 && r->code == NGHTTP2_NO_ERROR,
+     "through the default window too (got %zu)", r->body.len);
+  cl_free(c);
+}
+
 /* A client that does not read: output stops past the bound, input too,
  * and both go on when the transport drains. */
 static void test_bound(void) {
@@ -1095,6 +1128,7 @@ int main(void) {
                   {"limits", test_limits},
                   {"deferred", test_deferred},
                   {"streamed", test_streamed},
+                  {"large", test_large},
                   {"bound", test_bound},
                   {"clocks", test_clocks},
                   {"reset", test_reset},
