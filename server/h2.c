@@ -179,8 +179,8 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf,
       s->deferred_data = 1; /* resumed when the core pushes more */
       return NGHTTP2_ERR_DEFERRED;
     }
-    if (hw__stream_cut(req))
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: cut */
+    if (hw__stream_cut(req)) /* RST_STREAM: cut, after what was read */
+      return n > 0 ? (ssize_t)n : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   } else if (hw__h2_streams_more(s)) {
     return (ssize_t)n;
   }
