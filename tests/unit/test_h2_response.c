@@ -107,7 +107,7 @@ int main(void) {
   is_str(value(&h, "content-length"), "9223372036854775807",
          "the largest length, whole");
 
-  head(&h, 304, "", -1);
+  head(&h, 304, NULL, -1);
   snprintf(want, sizeof(want), ":status=304|server=haywire|date=%s", date);
   is_str(flat(&h), want, "no fields, and nothing of the last head left");
 
