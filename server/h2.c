@@ -70,16 +70,6 @@ static const char allow_line[] =
 /* The PING whose answer says a shutdown notice has had its round trip. */
 static const uint8_t drain_ping[8] = {'h', 'w', 'd', 'r', 'a', 'i', 'n', 0};
 
-static void ready(hw_request *req);
-static void cancel(hw_request *req);
-static int peer(const hw_request *req, char *buf, size_t len);
-static void push(hw_request *req);
-static size_t unsent(const hw_request *req);
-static int tls_of(const hw_request *req, hw__transport_tls *out);
-
-static const hw__request_sink sink = {ready, cancel, peer, push,
-                                      unsent, NULL, tls_of};
-
 static uint64_t now_ms(const h2 *c) { return uv_now(c->env->loop); }
 
 /* ---- output --------------------------------------------------------------- */
@@ -91,13 +81,11 @@ static void fatal(h2 *c) {
   c->t->ops->close(c->t, HW__CLOSE_NOW);
 }
 
-/* What nghttp2 has to send goes into the transport's batch, unless the
- * transport already holds more than its bound unsent (then its writable
- * call comes when it drains): what a response may make at once is bounded
- * by the client's windows and by what the core holds (streamed pieces wait
- * past HW__REQUEST_STREAM_BOUND).  Then, when nothing is left to read or
- * write (a GOAWAY went and the streams are done), the connection ends.
- * Inside nghttp2 only a note is made. */
+/* What nghttp2 has to send goes into the transport's batch, up to the
+ * transport's bound (the rest when it drains, or, when the batch alone
+ * reached it, on the env's next turn); then, when nothing is left to read
+ * or write (a GOAWAY was sent or received and the streams are done), the
+ * connection ends.  Inside nghttp2 only a note is made. */
 static void pump(h2 *c) {
   hw__batch *b = NULL;
 
@@ -111,7 +99,13 @@ static void pump(h2 *c) {
   c->in_recv = 1;
   while (!c->blocked) {
     const uint8_t *p;
-    ssize_t n = nghttp2_session_mem_send(c->ng, &p);
+    ssize_t n;
+    if (b != NULL && c->t->unsent + b->out.len > HW__TRANSPORT_MAX_UNSENT) {
+      if (!(c->blocked = c->t->unsent > HW__TRANSPORT_MAX_UNSENT))
+        hw__h2_env_due(c->env, &c->node);
+      break;
+    }
+    n = nghttp2_session_mem_send(c->ng, &p);
     if (n <= 0) {
       if (n < 0)
         goto broken;
@@ -230,6 +224,65 @@ static void start(h2 *c, hw__h2_stream *s) {
   }
 }
 
+/* ---- the request core's sink ---------------------------------------------- */
+
+static void ready(hw_request *req) {
+  hw__h2_stream *s = req->owner;
+  h2 *c = s->conn;
+  if (c->gone || c->ending)
+    return;
+  start(c, s);
+  pump_flush(c);
+}
+
+/* The core gives up on the request (a retired generation's deadline): its
+ * stream is reset and the request orphaned. */
+static void cancel(hw_request *req) {
+  hw__h2_stream *s = req->owner;
+  h2 *c = s->conn;
+  s->req = NULL;
+  if (!c->gone)
+    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+  hw__request_orphan(req);
+  pump_flush(c);
+}
+
+static int peer(const hw_request *req, char *buf, size_t len) {
+  const hw__h2_stream *s = req->owner;
+  return s->conn->t->ops->peer(s->conn->t, buf, len);
+}
+
+/* A streamed response has pieces, or a held body flows again. */
+static void push(hw_request *req) {
+  hw__h2_stream *s = req->owner;
+  h2 *c = s->conn;
+  if (c->gone || c->ending)
+    return;
+  if (s->held > 0 && !hw__stream_body_held(req)) {
+    nghttp2_session_consume(c->ng, s->id, s->held);
+    s->held = 0;
+  }
+  start(c, s);
+  pump_flush(c);
+}
+
+/* What the stream holds taken and not yet framed, and what waits in the
+ * transport (the streams share it: a stream is congested when its
+ * connection is). */
+static size_t unsent(const hw_request *req) {
+  const hw__h2_stream *s = req->owner;
+  return hw__h2_streams_unsent(s) + s->conn->t->unsent;
+}
+
+static int tls_of(const hw_request *req, hw__transport_tls *out) {
+  const hw__h2_stream *s = req->owner;
+  hw__transport *t = s->conn->t;
+  return t->ops->tls != NULL ? t->ops->tls(t, out) : UV_ENOTSUP;
+}
+
+static const hw__request_sink sink = {ready, cancel, peer, push,
+                                      unsent, NULL, tls_of};
+
 /* ---- requests ------------------------------------------------------------- */
 
 /* The request's message is complete (or refused: `refused` is the status
@@ -261,7 +314,7 @@ static void head_done(h2 *c, hw__h2_stream *s, int end_stream) {
   int status = s->refused;
 
   if (status == 0)
-    status = hw__h2_streams_message(s, &c->env->cookies);
+    status = hw__h2_streams_message(s);
   if (status == 0) {
     hw__request_route(req);
     if (s->has_length && s->length > hw__request_body_limit(req))
@@ -320,7 +373,6 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
   s->req = req;
   s->mark = s->born = now_ms(c);
   req->msg.version = 20;
-  c->env->cookies.len = 0;
   nghttp2_session_set_stream_user_data(ng, s->id, s);
   nghttp2_session_change_extpri_stream_priority(ng, s->id, &flat, 1);
   set_phase(c);
@@ -335,9 +387,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
   (void)flags;
   if (s == NULL || s->req == NULL || f->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0; /* trailers are not kept */
-  hw__h2_streams_field(s, &c->env->cookies, (const char *)name, nlen,
-                       (const char *)value, vlen, c->env->max_header_list,
-                       c->env->max_headers);
+  hw__h2_streams_field(s, (const char *)name, nlen, (const char *)value, vlen,
+                       c->env->max_header_list, c->env->max_headers);
   return 0;
 }
 
@@ -439,62 +490,6 @@ static int on_close(nghttp2_session *ng, int32_t id, uint32_t code,
   hw__h2_streams_free(&c->streams, s);
   set_phase(c);
   return 0;
-}
-
-/* ---- the request core's sink ---------------------------------------------- */
-
-static void ready(hw_request *req) {
-  hw__h2_stream *s = req->owner;
-  h2 *c = s->conn;
-  if (c->gone || c->ending)
-    return;
-  start(c, s);
-  pump_flush(c);
-}
-
-/* The core gives up on the request (a retired generation's deadline): its
- * stream is reset and the request orphaned. */
-static void cancel(hw_request *req) {
-  hw__h2_stream *s = req->owner;
-  h2 *c = s->conn;
-  s->req = NULL;
-  if (!c->gone)
-    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
-  hw__request_orphan(req);
-  pump_flush(c);
-}
-
-static int peer(const hw_request *req, char *buf, size_t len) {
-  const hw__h2_stream *s = req->owner;
-  return s->conn->t->ops->peer(s->conn->t, buf, len);
-}
-
-/* A streamed response has pieces, or a held body flows again. */
-static void push(hw_request *req) {
-  hw__h2_stream *s = req->owner;
-  h2 *c = s->conn;
-  if (c->gone || c->ending)
-    return;
-  if (s->held > 0 && !hw__stream_body_held(req)) {
-    nghttp2_session_consume(c->ng, s->id, s->held);
-    s->held = 0;
-  }
-  start(c, s);
-  pump_flush(c);
-}
-
-/* What the stream holds taken and not yet framed, and what waits in the
- * transport (the streams share it: a stream is congested when its
- * connection is). */
-static size_t unsent(const hw_request *req) {
-  const hw__h2_stream *s = req->owner;
-  return hw__h2_streams_unsent(s) + s->conn->t->unsent;
-}
-
-static int tls_of(const hw_request *req, hw__transport_tls *out) {
-  const hw__h2_stream *s = req->owner;
-  hw__transport *t = s->conn->t;
-  return t->ops->tls != NULL ? t->ops->tls(t, out) : UV_ENOTSUP;
 }
 
 /* ---- the transport's calls ------------------------------------------------ */
@@ -706,6 +701,10 @@ static void sweep(hw__h2_env_node *node, uint64_t now, uint32_t elapsed) {
     sweep_conn(c, now, elapsed);
 }
 
+static void output(hw__h2_env_node *node) { /* its full batch went out */
+  pump_flush(hw__bytes_container_of(node, h2, node));
+}
+
 static void callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs,
                                                           on_begin_headers);
@@ -716,4 +715,4 @@ static void callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_close);
 }
 
-const hw__h2_env_hooks hw__h2_hooks = {callbacks, sweep};
+const hw__h2_env_hooks hw__h2_hooks = {callbacks, sweep, output};

@@ -1,8 +1,9 @@
 /*
  * h2_env.c - what a worker's HTTP/2 connections share (see h2_env.h): the
  * nghttp2 option table that bounds what a client may make the server do,
- * the settings each new connection announces, and the one timer that
- * keeps every stream's clocks.
+ * the settings each new connection announces, the one timer that keeps
+ * every stream's clocks, and the idle handle that gives output that
+ * filled a batch its next one.
  */
 #include "autoconf.h"
 
@@ -37,7 +38,45 @@ void hw__h2_env_link(hw__h2_env *env, hw__h2_env_node *node) {
   }
 }
 
+/* The connections whose output is due, each once: taken off the list
+ * first, so that one asking again (its next batch filled too) waits for
+ * the next turn.  A connection unlinked meanwhile (closed by another's
+ * module code) has `due` cleared; its memory lasts until the loop's close
+ * phase, after this one. */
+static void output(uv_idle_t *idle) {
+  hw__h2_env *env = idle->data;
+  hw__h2_env_node *n = env->due;
+  env->due = NULL;
+  uv_idle_stop(idle);
+  while (n != NULL) {
+    hw__h2_env_node *next = n->due_next;
+    n->due_next = NULL;
+    if (n->due) {
+      n->due = 0;
+      env->hooks->output(n);
+    }
+    n = next;
+  }
+}
+
+void hw__h2_env_due(hw__h2_env *env, hw__h2_env_node *node) {
+  if (node->due || env->idle == NULL)
+    return;
+  node->due = 1;
+  node->due_next = env->due;
+  env->due = node;
+  uv_idle_start(env->idle, output);
+}
+
 void hw__h2_env_unlink(hw__h2_env *env, hw__h2_env_node *node) {
+  if (node->due) {
+    node->due = 0;
+    for (hw__h2_env_node **p = &env->due; *p != NULL; p = &(*p)->due_next)
+      if (*p == node) {
+        *p = node->due_next;
+        break;
+      }
+  }
   if (node->prev != NULL)
     node->prev->next = node->next;
   else if (env->conns == node)
@@ -61,6 +100,11 @@ int hw__h2_env_init(hw__h2_env *env, hw__request_core *core, uv_loop_t *loop,
   uv_timer_init(loop, env->sweep);
   env->sweep->data = env;
   uv_unref((uv_handle_t *)env->sweep);
+  if ((env->idle = malloc(sizeof(*env->idle))) == NULL)
+    return UV_ENOMEM;
+  uv_idle_init(loop, env->idle);
+  env->idle->data = env;
+  uv_unref((uv_handle_t *)env->idle);
   if (nghttp2_session_callbacks_new(&cbs) != 0 ||
       nghttp2_option_new(&env->opt) != 0)
     return UV_ENOMEM;
@@ -109,12 +153,16 @@ void hw__h2_env_update(hw__h2_env *env) {
   env->clocks.body_min_rate = cfg->limit_body_min_rate;
 }
 
-static void free_timer(uv_handle_t *h) { free(h); }
+static void free_handle(uv_handle_t *h) { free(h); }
 
 void hw__h2_env_stop(hw__h2_env *env) {
   if (env->sweep != NULL) {
-    uv_close((uv_handle_t *)env->sweep, free_timer);
+    uv_close((uv_handle_t *)env->sweep, free_handle);
     env->sweep = NULL;
+  }
+  if (env->idle != NULL) {
+    uv_close((uv_handle_t *)env->idle, free_handle);
+    env->idle = NULL;
   }
 }
 
@@ -125,7 +173,6 @@ void hw__h2_env_destroy(hw__h2_env *env) {
     nghttp2_option_del(env->opt);
   hw__h2_streams_pool_drain(&env->pool);
   hw__h2_response_free(&env->head);
-  hw__buf_free(&env->cookies);
   env->cbs = NULL;
   env->opt = NULL;
 }

@@ -56,7 +56,8 @@ static int add(hw__h2_head *h, const char *name, size_t nlen,
 
 int hw__h2_response_head(hw__h2_head *h, int status, const char *fields,
                          size_t len, int64_t length) {
-  const char *p = fields, *end = fields + len;
+  /* (A response without fields has none: `fields` may be NULL.) */
+  const char *p = fields, *end = len > 0 ? fields + len : fields;
   char *o;
   uint64_t v64 = (uint64_t)length;
   size_t nd = 1;

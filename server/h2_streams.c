@@ -22,20 +22,25 @@
 
 /* Pooled stream states beyond this many are freed. */
 #define POOL_MAX 256
+/* A pooled state's Cookie buffer past this is freed. */
+#define COOKIES_KEEP 4096
 
 hw__h2_stream *hw__h2_streams_new(hw__h2_streams *ss, int32_t id) {
   hw__h2_stream *s = ss->pool->free;
-  hw__buf out = {0};
+  hw__buf out = {0}, cookies = {0};
   if (s != NULL) {
     ss->pool->free = s->next;
     ss->pool->n--;
     out = s->out;
+    cookies = s->cookies;
   } else if ((s = malloc(sizeof(*s))) == NULL) {
     return NULL;
   }
   memset(s, 0, sizeof(*s));
   s->out = out;
   s->out.len = 0;
+  s->cookies = cookies;
+  s->cookies.len = 0;
   s->id = id;
   s->next = ss->first;
   if (s->next != NULL)
@@ -55,10 +60,12 @@ void hw__h2_streams_free(hw__h2_streams *ss, hw__h2_stream *s) {
   ss->n--;
   if (ss->pool->n >= POOL_MAX) {
     hw__buf_free(&s->out);
+    hw__buf_free(&s->cookies);
     free(s);
     return;
   }
   hw__buf_reset(&s->out, 64 * 1024);
+  hw__buf_reset(&s->cookies, COOKIES_KEEP);
   s->prev = NULL;
   s->next = ss->pool->free;
   ss->pool->free = s;
@@ -85,6 +92,7 @@ void hw__h2_streams_pool_drain(hw__h2_pool *pool) {
     hw__h2_stream *s = pool->free;
     pool->free = s->next;
     hw__buf_free(&s->out);
+    hw__buf_free(&s->cookies);
     free(s);
   }
   pool->n = 0;
@@ -144,10 +152,11 @@ static int digits(const char *v, size_t len, uint64_t *out) {
   return 0;
 }
 
-void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
-                          size_t nlen, const char *value, size_t vlen,
-                          uint32_t max_list, uint32_t max_fields) {
+void hw__h2_streams_field(hw__h2_stream *s, const char *name, size_t nlen,
+                          const char *value, size_t vlen, uint32_t max_list,
+                          uint32_t max_fields) {
   hw__message *m = &s->req->msg;
+  hw__buf *cookies = &s->cookies;
   uint64_t list = (uint64_t)s->list_bytes + nlen + vlen + 32;
 
   if (s->refused)
@@ -187,8 +196,9 @@ void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
     s->refused = 500;
 }
 
-int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies) {
+int hw__h2_streams_message(hw__h2_stream *s) {
   hw__message *m = &s->req->msg;
+  const hw__buf *cookies = &s->cookies;
   int status;
 
   if (cookies->len > 0 && (status = add_field(m, "cookie", 6, cookies->data,
@@ -350,8 +360,8 @@ ssize_t hw__h2_streams_body(hw__h2_stream *s, char *buf, size_t len, int *eof) {
       s->deferred_data = 1;
       return HW__H2_BODY_LATER;
     }
-    if (hw__stream_cut(req))
-      return HW__H2_BODY_CUT;
+    if (hw__stream_cut(req)) /* cut, after what was read (the next call) */
+      return n > 0 ? (ssize_t)n : HW__H2_BODY_CUT;
   } else if (hw__h2_streams_more(s)) {
     return (ssize_t)n;
   }

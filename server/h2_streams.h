@@ -40,13 +40,15 @@ typedef struct hw__h2_stream {
   unsigned ended : 1;     /* the request is complete (END_STREAM) */
   unsigned stop_body : 1; /* answered before its body ended: reset after */
   unsigned deferred_data : 1; /* nghttp2 waits for more of a stream */
-  unsigned stalled : 1;
   unsigned expect : 1;    /* Expect: 100-continue */
   /* a response's body as nghttp2 reads it: */
   size_t ref, at, ref_at; /* the next reference, the next copied byte, the
                              next byte in that reference */
   hw__buf out;            /* a streamed response's pieces, taken */
   size_t out_at;
+  hw__buf cookies; /* its head's Cookie crumbs, joined (the stream's own:
+                      one connection's header block may arrive over
+                      several reads, with other connections' between) */
 } hw__h2_stream;
 
 /** Stream states kept for reuse (one per worker). */
@@ -75,12 +77,12 @@ void hw__h2_streams_pool_drain(hw__h2_pool *pool);
 
 /** A header field of the request's HEADERS (lower-case name, checked by
  *  nghttp2 against RFC 9113 section 8.2): recorded in its message, Cookie
- *  crumbs in `cookies`; past `max_list` bytes (counted as SETTINGS_MAX_
- *  HEADER_LIST_SIZE counts) or `max_fields` fields the stream is refused
- *  with 431. */
-void hw__h2_streams_field(hw__h2_stream *s, hw__buf *cookies, const char *name,
-                          size_t nlen, const char *value, size_t vlen,
-                          uint32_t max_list, uint32_t max_fields);
+ *  crumbs in the stream's `cookies`; past `max_list` bytes (counted as
+ *  SETTINGS_MAX_HEADER_LIST_SIZE counts) or `max_fields` fields the stream
+ *  is refused with 431. */
+void hw__h2_streams_field(hw__h2_stream *s, const char *name, size_t nlen,
+                          const char *value, size_t vlen, uint32_t max_list,
+                          uint32_t max_fields);
 /** Body bytes of the stream's request (borrowed for the call): copied, or
  *  handed to its module; `*consumed` is how many the window may take
  *  back now (not those a module holds back: `held` counts them).
@@ -90,7 +92,7 @@ int hw__h2_streams_data(hw__h2_stream *s, const char *data, size_t len,
 /** The head is whole: the joined Cookie, the method, the target (checked
  *  and normalised as HTTP/1.1's), the host (:authority, else Host).
  *  Returns 0 or the status to refuse the request with. */
-int hw__h2_streams_message(hw__h2_stream *s, hw__buf *cookies);
+int hw__h2_streams_message(hw__h2_stream *s);
 
 /** The limits a stream's clocks keep (timeouts_ms and limits.body_min_rate,
  *  as an HTTP/1.1 connection keeps them). */
