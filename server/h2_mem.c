@@ -28,9 +28,15 @@
 #define FRAMES_MIN 16384
 #define TABLE_MIN 4096
 
+static size_t pages(size_t n) { return (n + PAGE - 1) & ~(size_t)(PAGE - 1); }
+
+/* Mapped apart from the heap: aligned blocks carved from it would leave
+ * gaps whose free-list headers keep a page each resident, and a mapping's
+ * pages are zero until written (the table needs no memset). */
 static void *page_alloc(size_t n) {
-  void *p;
-  return posix_memalign(&p, PAGE, n) == 0 ? p : NULL;
+  void *p = mmap(NULL, pages(n), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
 }
 
 static void *m_malloc(size_t n, void *ud) {
@@ -42,11 +48,15 @@ static void m_free(void *p, void *ud) {
   hw__h2_mem *m = ud;
   if (p == NULL)
     return;
-  if (p == m->frames)
+  if (p == m->frames) {
+    munmap(p, pages(m->frames_len));
     m->frames = NULL;
-  else if (p == m->table)
+  } else if (p == m->table) {
+    munmap(p, pages(m->table_len));
     m->table = NULL;
-  free(p);
+  } else {
+    free(p);
+  }
 }
 
 static void *m_calloc(size_t nmemb, size_t size, void *ud) {
@@ -58,7 +68,6 @@ static void *m_calloc(size_t nmemb, size_t size, void *ud) {
     return calloc(nmemb, size);
   if ((p = page_alloc(nmemb * size)) == NULL)
     return NULL;
-  memset(p, 0, nmemb * size);
   m->table = p;
   m->table_len = nmemb * size;
   return p;
@@ -70,7 +79,7 @@ static void *move(void **slot, size_t *len, size_t n) {
   if (p == NULL)
     return NULL;
   memcpy(p, *slot, *len < n ? *len : n);
-  free(*slot);
+  munmap(*slot, pages(*len));
   *slot = p;
   *len = n;
   return p;
@@ -88,7 +97,7 @@ static void *m_realloc(void *q, size_t n, void *ud) {
     size_t *len = q == m->frames ? &m->frames_len : &m->table_len;
     if (n > 0)
       return move(slot, len, n);
-    free(q);
+    munmap(q, pages(*len));
     *slot = NULL;
     return NULL;
   }
@@ -110,10 +119,10 @@ static int all_zero(const void *p, size_t n) {
 
 size_t hw__h2_mem_trim(hw__h2_mem *m) {
   size_t given = 0, n;
-  if (m->frames != NULL && (n = m->frames_len & ~(size_t)(PAGE - 1)) > 0 &&
+  if (m->frames != NULL && (n = pages(m->frames_len)) > 0 &&
       madvise(m->frames, n, MADV_DONTNEED) == 0)
     given += n;
-  if (m->table != NULL && (n = m->table_len & ~(size_t)(PAGE - 1)) > 0 &&
+  if (m->table != NULL && (n = pages(m->table_len)) > 0 &&
       all_zero(m->table, n) && madvise(m->table, n, MADV_DONTNEED) == 0)
     given += n;
   return given;
