@@ -9,19 +9,12 @@
  * call returns; an answer that comes later is written when it comes.
  *
  * Streams are independent (RFC 9113 section 5): a response goes as soon as
- * it is ready, whatever the others do.  Flow control is nghttp2's, with
- * one exception: the window a stream's request body uses is given back
- * only once the body's bytes are taken (copied, or handed to the module),
- * so a module that holds a streamed body back stops its client after one
- * window, not the whole connection.  Output stops past the transport's
- * bound and resumes when it drains, so a client that does not read holds
- * at most that much (and nghttp2's own bound on the control frames it
- * owes: max_outbound_ack).
- *
- * Each stream has the clocks HTTP/1.1 has per connection (a head that
- * never ends, a body that stops or trickles, output stalled at a zero
- * window), read by one timer of the env's that sweeps every connection
- * once a second, so that idle connections cost no timer.
+ * it is ready, whatever the others do.  Flow control is nghttp2's, but the
+ * window a request body uses is given back only as its bytes are taken, so
+ * a module that holds a body back stops that stream's client, not the
+ * connection.  Output stops past the transport's bound until it drains.
+ * Each stream has the clocks HTTP/1.1 has per connection, kept by the
+ * env's one timer (h2_env.c), so that idle connections cost no timer.
  */
 #include "autoconf.h"
 
@@ -130,8 +123,8 @@ broken:
   fatal(c);
 }
 
-/* The GOAWAY that names the last stream taken: no other will be (RFC 9113
- * section 6.8); once those are done, the connection ends (pump). */
+/* The GOAWAY naming the last stream taken (RFC 9113 section 6.8); once
+ * those are done, the connection ends (pump). */
 static void last_goaway(h2 *c) {
   c->last_sent = 1;
   if (nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
@@ -226,11 +219,23 @@ static void start(h2 *c, hw__h2_stream *s) {
 
 /* ---- the request core's sink ---------------------------------------------- */
 
+/* The window a held body used goes back once its module lets it flow, or
+ * has answered, or the stream is gone (else the connection's shrinks). */
+static void give_back(h2 *c, hw__h2_stream *s) {
+  if (s->held > 0)
+    nghttp2_session_consume(c->ng, s->id, s->held);
+  s->held = 0;
+}
+
+/* A response is complete, a streamed one has pieces, or a held body flows
+ * again: what can go, goes. */
 static void ready(hw_request *req) {
   hw__h2_stream *s = req->owner;
   h2 *c = s->conn;
   if (c->gone || c->ending)
     return;
+  if (!hw__stream_body_held(req) || req->state == HW__REQ_DONE)
+    give_back(c, s);
   start(c, s);
   pump_flush(c);
 }
@@ -252,35 +257,19 @@ static int peer(const hw_request *req, char *buf, size_t len) {
   return s->conn->t->ops->peer(s->conn->t, buf, len);
 }
 
-/* A streamed response has pieces, or a held body flows again. */
-static void push(hw_request *req) {
-  hw__h2_stream *s = req->owner;
-  h2 *c = s->conn;
-  if (c->gone || c->ending)
-    return;
-  if (s->held > 0 && !hw__stream_body_held(req)) {
-    nghttp2_session_consume(c->ng, s->id, s->held);
-    s->held = 0;
-  }
-  start(c, s);
-  pump_flush(c);
-}
-
-/* What the stream holds taken and not yet framed, and what waits in the
- * transport (the streams share it: a stream is congested when its
- * connection is). */
+/* What the stream took and nghttp2 has not framed, and what waits in the
+ * transport (shared: a stream is congested when its connection is). */
 static size_t unsent(const hw_request *req) {
   const hw__h2_stream *s = req->owner;
   return hw__h2_streams_unsent(s) + s->conn->t->unsent;
 }
 
 static int tls_of(const hw_request *req, hw__transport_tls *out) {
-  const hw__h2_stream *s = req->owner;
-  hw__transport *t = s->conn->t;
+  hw__transport *t = ((const hw__h2_stream *)req->owner)->conn->t;
   return t->ops->tls != NULL ? t->ops->tls(t, out) : UV_ENOTSUP;
 }
 
-static const hw__request_sink sink = {ready, cancel, peer, push,
+static const hw__request_sink sink = {ready, cancel, peer, ready,
                                       unsent, NULL, tls_of};
 
 /* ---- requests ------------------------------------------------------------- */
@@ -346,18 +335,15 @@ static void head_done(h2 *c, hw__h2_stream *s, int end_stream) {
 
 /* ---- nghttp2's callbacks -------------------------------------------------- */
 
-static hw__h2_stream *stream_of(nghttp2_session *ng, int32_t id) {
-  return nghttp2_session_get_stream_user_data(ng, id);
-}
+#define stream_of nghttp2_session_get_stream_user_data
 
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f,
                             void *user) {
   h2 *c = user;
   hw__h2_stream *s;
   hw_request *req;
-  /* No priorities (RFC 9113 section 5.3.2 deprecates the tree; an RFC
-   * 9218 "priority" field is not acted on either): streams share the
-   * connection in turn. */
+  /* No priorities (RFC 9113 section 5.3.2 deprecates the tree; RFC 9218's
+   * field is not acted on): streams share the connection in turn. */
   static const nghttp2_extpri flat = {NGHTTP2_EXTPRI_DEFAULT_URGENCY, 0};
 
   if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
@@ -435,6 +421,8 @@ static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id,
   if (s == NULL || (req = s->req) == NULL || s->refused ||
       req->state == HW__REQ_DONE) {
     nghttp2_session_consume(ng, id, len); /* not read: the window goes on */
+    if (s != NULL)
+      give_back(c, s);
     return 0;
   }
   s->mark = now_ms(c);
@@ -480,6 +468,13 @@ static int on_close(nghttp2_session *ng, int32_t id, uint32_t code,
   if (s == NULL)
     return 0;
   nghttp2_session_set_stream_user_data(ng, id, NULL);
+  give_back(c, s); /* (the connection's window, the stream being gone) */
+  /* A request whose response did not complete was reset by either side:
+   * a client that makes many (resetting them itself, or provoking the
+   * server's resets, CVE-2025-8671) ends its connection. */
+  if (s->req != NULL && !s->sent &&
+      hw__h2_streams_glitch(&c->streams, now_ms(c), 2 * c->env->max_streams))
+    nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
   if ((req = s->req) != NULL) {
     s->req = NULL;
     if (req->state == HW__REQ_RUNNING)
@@ -575,20 +570,25 @@ static void h2_eof(void *p) {
     return;
   c->draining = 1;
   last_goaway(c);
+  /* Modules answering later may want to know, as over HTTP/1.1 (what
+   * their callbacks make is written after the walk). */
+  c->in_recv = 1;
+  hw__h2_streams_each(&c->streams, 1);
+  c->in_recv = 0;
   pump_flush(c);
 }
 
-/* The preface took longer than a head may: the connection ends. */
-static void h2_timeout(void *p) { fatal(p); }
+static void h2_timeout(void *p) { fatal(p); } /* the preface took too long */
 
 static void h2_writable(void *p) {
   h2 *c = p;
   if (c->gone || c->ending)
     return;
-  /* Streamed responses may go on (congested writers, file pieces). */
-  for (hw__h2_stream *s = c->streams.first; s != NULL; s = s->next)
-    if (s->req != NULL && s->req->res.streaming)
-      hw__stream_drained(s->req);
+  /* Streamed responses may go on (congested writers, file pieces); what
+   * that makes is written after the walk (no stream closes during it). */
+  c->in_recv = 1;
+  hw__h2_streams_each(&c->streams, 0);
+  c->in_recv = 0;
   pump_flush(c);
   if (c->stopped && !c->blocked) {
     c->stopped = 0;

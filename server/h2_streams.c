@@ -87,6 +87,32 @@ void hw__h2_streams_close_all(hw__h2_streams *ss) {
   }
 }
 
+void hw__h2_streams_each(hw__h2_streams *ss, int hangup) {
+  for (hw__h2_stream *s = ss->first; s != NULL; s = s->next)
+    if (s->req != NULL && hangup)
+      hw__request_hangup(s->req);
+    else if (s->req != NULL && s->req->res.streaming)
+      hw__stream_drained(s->req);
+}
+
+int hw__h2_streams_glitch(hw__h2_streams *ss, uint64_t now, uint32_t burst) {
+  uint64_t add;
+  if (ss->glitch_at == 0) /* the first: the bucket starts full */
+    ss->glitches = burst, ss->glitch_at = now;
+  if (ss->glitches > burst) /* (a reload lowered it) */
+    ss->glitches = burst;
+  add = (now - ss->glitch_at) * 33 / 1000;
+  if (add > 0) {
+    ss->glitches = add >= burst - ss->glitches ? burst
+                                                : ss->glitches + (uint32_t)add;
+    ss->glitch_at = now;
+  }
+  if (ss->glitches == 0)
+    return 1;
+  ss->glitches--;
+  return 0;
+}
+
 void hw__h2_streams_pool_drain(hw__h2_pool *pool) {
   while (pool->free != NULL) {
     hw__h2_stream *s = pool->free;

@@ -62,6 +62,8 @@ typedef struct hw__h2_streams {
   hw__h2_stream *first;
   unsigned n;
   hw__h2_pool *pool;
+  uint64_t glitch_at; /* ms: the reset bucket's last refill */
+  uint32_t glitches;  /* resets its client may still make or provoke */
 } hw__h2_streams;
 
 /** A stream opens: a zeroed state (its memory kept from the pool), or
@@ -72,6 +74,16 @@ void hw__h2_streams_free(hw__h2_streams *ss, hw__h2_stream *s);
 /** The connection is gone: every request is let go (orphaned, so that a
  *  module holding one is told) and every stream freed. */
 void hw__h2_streams_close_all(hw__h2_streams *ss);
+/** Every open stream's request is told (module code may run; the caller
+ *  keeps streams from closing meanwhile): with `hangup`, that its client
+ *  ended its side (hw__request_hangup); else, a streamed response's, that
+ *  output drained (hw__stream_drained). */
+void hw__h2_streams_each(hw__h2_streams *ss, int hangup);
+/** One more stream reset before its response was done, at `now` (ms):
+ *  non-zero once a bucket of `burst`, refilled at 33 a second (nghttp2's
+ *  rate for a client's own resets, CVE-2023-44487), is empty: the client
+ *  has reset, or made the server reset (CVE-2025-8671), too many. */
+int hw__h2_streams_glitch(hw__h2_streams *ss, uint64_t now, uint32_t burst);
 /** Frees the pooled states. */
 void hw__h2_streams_pool_drain(hw__h2_pool *pool);
 

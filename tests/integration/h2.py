@@ -51,6 +51,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -919,6 +920,83 @@ def test_attacks():
         hwtest.assert_clean_stop(srv)
 
 
+def test_windows_and_resets():
+    """The window a held body used comes back to the connection (a body
+    that ends while its module holds it; a client that resets a held
+    stream), and resets the server is made to send count against the
+    client (CVE-2025-8671, "MadeYouReset")."""
+    w = 4 << 20  # a stream's window: four such bodies take the connection's
+    cfg = config(http2={"initial_window_size": w})
+    with t.block("windows"), server(cfg, "windows") as srv:
+        port = srv.port
+        with client(port) as c:
+            c.handshake()
+            c.wait(lambda: c.send_conn_window > 65535, 3 * SLOW)
+            done = 0
+            try:
+                for _ in range(6):
+                    body = b"a" * (w - 1000)
+                    sid = c.request("POST", "/up/upload?ms=300", body=body,
+                                    headers=[("content-length",
+                                              str(len(body)))])
+                    s = settle(c, sid, 10 * SLOW)
+                    if not (s.done and s.status == 200):
+                        break
+                    done += 1
+            except (OSError, h2.ConnectionClosed):
+                pass
+            t.is_(done, 6, "6 bodies of 4 MiB held by their module, on one "
+                  "connection (the connection's window is 16 MiB): all "
+                  "read, the window given back")
+        with client(port) as c:
+            c.handshake()
+            c.wait(lambda: c.send_conn_window > 65535, 3 * SLOW)
+            got = None
+            try:
+                for _ in range(6):
+                    sid = c.request("POST", "/up/upload?ms=30000",
+                                    body=b"b" * (w - 1000))
+                    c.send(h2.rst_stream(sid, h2.CANCEL))
+                got = fetch(c, "/echo", method="POST", body=b"c" * 100000,
+                            timeout=5 * SLOW)
+            except (OSError, h2.ConnectionClosed) as e:
+                got = e
+            t.ok(getattr(got, "done", False) and got.status == 200,
+                 "held streams reset by the client give their window back: "
+                 "24 MiB of them, then a body is read", got)
+        no_sanitizer_report(srv)
+
+    with t.block("madeyoureset"), server(config(), "myr") as srv:
+        with client(srv.port) as c:
+            c.handshake()
+            block = c.enc.encode(c.request_fields("GET", "/delay?ms=30000"))
+            sent = 0
+            while sent < 2000 and not c.goaways:
+                out = []
+                for _ in range(100):
+                    sid = c.new_sid()
+                    # A WINDOW_UPDATE that overflows the stream's window: a
+                    # stream error the server answers with RST_STREAM.
+                    out.append(h2.headers_frames(sid, block) +
+                               h2.frame(h2.WINDOW_UPDATE, 0, sid,
+                                        struct.pack("!I", 0x7fffffff)))
+                try:
+                    c.send(b"".join(out))
+                except OSError:
+                    break
+                sent += 100
+                c.wait(lambda: c.stream(sid).reset is not None or
+                       bool(c.goaways) or c.eof, 3 * SLOW)
+            c.wait(lambda: bool(c.goaways) or c.eof, 3 * SLOW)
+            codes = [g[1] for g in c.goaways]
+            t.ok(h2.ENHANCE_YOUR_CALM in codes and sent < 2000,
+                 "server-provoked resets of deferred requests: GOAWAY "
+                 "ENHANCE_YOUR_CALM after a bounded number (sent %d)" % sent,
+                 codes)
+        serves_fresh(srv.port, "after it: a fresh connection is served")
+        no_sanitizer_report(srv)
+
+
 def test_timeouts():
     write_ms, idle_ms, head_ms, keep_ms = 1000, 1000, 1000, 1000
     cfg = config(timeouts_ms={"write": write_ms, "body_idle": idle_ms,
@@ -1276,6 +1354,7 @@ def main():
         hwtest.assert_clean_stop(srv)
     test_settings_config()
     test_attacks()
+    test_windows_and_resets()
     test_timeouts()
     test_reload()
     test_graceful_stop()

@@ -1029,6 +1029,20 @@ static void test_drain(void) {
   ok(rsp_of(c, id)->status == 200 && c->f->closed == 1 + HW__CLOSE_AFTER_WRITE,
      "answered, then the end");
   cl_free(c);
+
+  /* ... and a deferred request's module is told (on_abort), as over
+   * HTTP/1.1. */
+  {
+    long hangups = stat_of("hangups");
+    c = cl_open(-1, 0, 1);
+    id = cl_get(c, "/s/hangup");
+    cl_exchange(c);
+    ct_eof(c->f);
+    UNTIL(c, stat_of("hangups") > hangups, 200);
+    is_int(stat_of("hangups"), hangups + 1,
+           "the client's FIN: a deferred request's on_abort runs");
+    cl_free(c);
+  }
 }
 
 static void test_reads(void) {
