@@ -44,6 +44,7 @@ typedef struct h2 {
   hw__h2_mem mem;         /* the session's allocator */
   uint64_t goaway_at;     /* ms: the shutdown notice went */
   uint64_t idle_at;       /* ms: its last stream closed, or 0 */
+  uint32_t max_list, max_fields; /* the head limits its SETTINGS said */
   unsigned in_recv : 1;   /* inside nghttp2 (mem_recv, mem_send) */
   unsigned in_data : 1;   /* inside data(): the transport writes after */
   unsigned stopped : 1;   /* took less input than it was given */
@@ -374,7 +375,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f,
   if (s == NULL || s->req == NULL || f->headers.cat != NGHTTP2_HCAT_REQUEST)
     return 0; /* trailers are not kept */
   hw__h2_streams_field(s, (const char *)name, nlen, (const char *)value, vlen,
-                       c->env->max_header_list, c->env->max_headers);
+                       c->max_list, c->max_fields);
   return 0;
 }
 
@@ -464,7 +465,6 @@ static int on_close(nghttp2_session *ng, int32_t id, uint32_t code,
   hw__h2_stream *s = stream_of(ng, id);
   hw_request *req;
   (void)code;
-
   if (s == NULL)
     return 0;
   nghttp2_session_set_stream_user_data(ng, id, NULL);
@@ -506,6 +506,8 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
   t->phase = HW__PHASE_HEAD; /* the preface and SETTINGS are due */
   t->epoch++;
   c->idle_at = now_ms(c);
+  c->max_list = env->max_header_list; /* its SETTINGS' (a reload's are */
+  c->max_fields = env->max_headers;   /* for new connections) */
   hw__h2_mem_init(&c->mem);
   if (nghttp2_session_server_new3(&c->ng, env->cbs, c, env->opt,
                                   &c->mem.mem) != 0) {
