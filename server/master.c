@@ -186,7 +186,7 @@ static void on_line(slot *s, char *line) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, msg.id);
       s->replacing = 1;
-      uv_process_kill(&s->proc, SIGTERM);
+      uv_process_kill(&s->proc, SIGQUIT); /* graceful, no drain notice */
     }
     break;
   default:
@@ -454,7 +454,7 @@ static void conclude_reload(master *m) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, m->next_id);
       s->replacing = 1;
-      uv_process_kill(&s->proc, SIGTERM);
+      uv_process_kill(&s->proc, SIGQUIT); /* graceful, no drain notice */
     } else {
       /* Started during the roll-out on the generation before: it catches
        * up the same way the others did (and is replaced if that fails). */
@@ -510,23 +510,28 @@ static void on_stop_timer(uv_timer_t *t) {
 }
 
 static void begin_stop(master *m, int sig) {
-  uint64_t grace;
+  /* SIGTERM with timeouts_ms.drain_notice: the workers give the notice
+   * first (worker.c), and the stop begins when it is over. */
+  uint64_t grace, notice = sig == SIGTERM && m->cfg ? m->cfg->drain_notice_ms
+                                                    : 0;
   if (m->stopping)
     return;
   m->stopping = 1;
   m->rl.stopping = 1;
   m->graceful = sig != SIGINT;
-  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", hw__process_signame(sig),
-          m->nslots, m->graceful ? " gracefully" : "");
+  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s%s%.0llu%s",
+          hw__process_signame(sig), m->nslots, m->graceful ? " gracefully" : "",
+          notice ? " after a drain notice of " : "", (unsigned long long)notice,
+          notice ? " ms" : "");
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     uv_timer_stop(&s->restart);
     if (s->alive)
-      uv_process_kill(&s->proc, m->graceful ? SIGTERM : SIGINT);
+      uv_process_kill(&s->proc, sig); /* each its own: see worker.c */
   }
   /* Before the first generation is checked there is no config in force
    * (and no worker): nothing to drain. */
-  grace = (m->graceful && m->cfg != NULL ? m->cfg->drain_ms : 0) +
+  grace = (m->graceful && m->cfg != NULL ? m->cfg->drain_ms : 0) + notice +
           KILL_GRACE_MS;
   uv_timer_start(&m->stop_timer, on_stop_timer, grace, 0);
   maybe_exit(m);
