@@ -50,6 +50,9 @@
  *        hw_metrics appends the TLS handshakes
  *   1.6  HTTP/2: version() returns 20 for a request that came over HTTP/2
  *        (to a module built for an older minor it says 11)
+ *   1.7  PROXY protocol: proxy() and hw_proxy_info (what a load balancer's
+ *        header said: the client, the balancer's own address, v2's TLVs),
+ *        proxy_tlv(); peer() returns the client the header named
  */
 #ifndef HAYWIRE_H
 #define HAYWIRE_H
@@ -65,7 +68,7 @@ extern "C" {
 #define HW_ABI_MAJOR 1
 /** ABI minor version: new members are only ever appended (the history is
  *  at the top of this file). */
-#define HW_ABI_MINOR 6
+#define HW_ABI_MINOR 7
 
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
@@ -137,6 +140,56 @@ typedef struct hw_tls_info {
   /** Non-zero when the session was resumed from a session ticket. */
   int resumed;
 } hw_tls_info;
+
+/**
+ * What the load balancer in front said of a request's client (ABI 1.7),
+ * returned by `host->proxy` when the request's connection began with a
+ * PROXY protocol header (HAProxy's specification, version 1 or 2; the
+ * listen entry's "proxy_protocol").  Allocated for the request and
+ * borrowed as its strings are (freed with it); the strings are
+ * NUL-terminated as well as counted, and empty when the header did not
+ * carry them.
+ */
+typedef struct hw_proxy_info {
+  /** sizeof(hw_proxy_info) as the host filled it: later minors append. */
+  size_t size;
+  /** The header's version: 1 (text) or 2 (binary). */
+  int version;
+  /** Non-zero for v2 LOCAL or v1 UNKNOWN: the balancer's own connection
+   *  (its health checks), which carries no client. */
+  int local;
+  /** The client's address as the balancer saw it ("ip:port", "[ip]:port"):
+   *  what `peer` returns.  Empty when the header named none (`local`, or a
+   *  UNIX socket's client): `peer` is then the socket's peer. */
+  hw_str client;
+  /** The address the client connected to (the balancer's frontend). */
+  hw_str server;
+  /** The balancer: the TCP connection's own peer. */
+  hw_str socket_peer;
+  /** v2's TLVs exactly as sent (each a type byte, a 2-byte big-endian
+   *  length, the value); empty for v1.  See also `proxy_tlv`. */
+  hw_str tlvs;
+  /** PP2_TYPE_ALPN: the protocol the client's TLS session chose. */
+  hw_str alpn;
+  /** PP2_TYPE_AUTHORITY: the host name the client asked for (its SNI). */
+  hw_str authority;
+  /** PP2_TYPE_UNIQUE_ID: the balancer's ID of the connection (binary, at
+   *  most 128 bytes). */
+  hw_str unique_id;
+  /** PP2_TYPE_SSL's client bits (0x01 the client came over TLS, 0x02 it
+   *  sent a certificate on this connection, 0x04 in its session), 0
+   *  without that TLV. */
+  uint32_t ssl_client;
+  /** PP2_TYPE_SSL's verify: 0 when a client certificate was verified. */
+  uint32_t ssl_verify;
+  /** PP2_SUBTYPE_SSL_VERSION ("TLSv1.3"), _CIPHER, _SIG_ALG, _KEY_ALG,
+   *  and _CN (the client certificate's Common Name). */
+  hw_str ssl_version;
+  hw_str ssl_cipher;
+  hw_str ssl_sig_alg;
+  hw_str ssl_key_alg;
+  hw_str ssl_cn;
+} hw_proxy_info;
 
 /** One status code's count in a route's series (ABI 1.4). */
 typedef struct hw_metrics_code {
@@ -382,7 +435,9 @@ typedef struct hw_host {
   /**
    * The peer's address written as text ("127.0.0.1:5678" or "[::1]:5678")
    * into `buf` (caller-owned, NUL-terminated).  Returns the length or a
-   * negative error code.
+   * negative error code.  Behind a load balancer that sends a PROXY
+   * header (ABI 1.7), the client the header named (`proxy` has the
+   * balancer's own address).
    */
   int (*peer)(const hw_request *req, char *buf, size_t buf_len);
   /**
@@ -645,6 +700,25 @@ typedef struct hw_host {
    * request.
    */
   const hw_tls_info *(*tls)(hw_request *req);
+
+  /* ---- ABI 1.7 (check HW_HOST_HAS(host, member) first) ---- */
+
+  /**
+   * What the PROXY protocol header the request's connection began with
+   * said (see hw_proxy_info), or NULL: no header (the listener takes
+   * none), once its client has gone, or when out of memory.  Allocated for
+   * the request (freed with it).  From `handle` or on a deferred request.
+   */
+  const hw_proxy_info *(*proxy)(hw_request *req);
+  /**
+   * The value of the first TLV of `type` (0x00-0xFF; PP2_TYPE_SSL's
+   * sub-types 0x21-0x25 are found inside it) in the request connection's
+   * PROXY v2 header, such as a balancer's own types 0xE0-0xEF, into `*out`
+   * (borrowed as the request's strings are; not NUL-terminated).  Returns
+   * 0, HW_ENOENT when the header has no such TLV, HW_ESTATE when there was
+   * no v2 header or the client has gone, HW_EINVAL for a bad argument.
+   */
+  int (*proxy_tlv)(hw_request *req, unsigned type, hw_str *out);
 } hw_host;
 
 /** Non-zero if the host table `host` has `member`: a host of an older minor

@@ -3,7 +3,11 @@
  * config_listen.h): a string is a plain TCP address; an object has an
  * "address" and may have a "tls" object and "http2" (whether the
  * listener speaks HTTP/2 too: by prior knowledge over plain TCP, when
- * ALPN chooses "h2" over TLS).  config.c reads the rest of the
+ * ALPN chooses "h2" over TLS) and "proxy_protocol" with "proxy_from"
+ * (connections begin with a balancer's PROXY header, taken only from
+ * those address ranges: an entry that asks for the header must say whose,
+ * since anyone else could write any client address into it).  config.c
+ * reads the rest of the
  * file and calls this for each entry; like it, this unit checks shapes and
  * values strictly and names the key in every message
  * ("listen[1].tls.certificates[0].key: must be a string").  Whether the
@@ -27,6 +31,7 @@
 
 #define MAX_CERTS 64
 #define MAX_ALPN 8
+#define MAX_PROXY_FROM 256
 
 const char *hw__config_listen_type(const json_t *v) {
   switch (json_typeof(v)) {
@@ -308,13 +313,71 @@ static int parse_tls(json_t *v, const char *key, const char *base, int http2,
   return parse_certs(certs, key, base, tls, err, err_len);
 }
 
+/* "proxy_from": a non-empty array of "ADDRESS[/BITS]". */
+static int parse_proxy_from(json_t *v, const char *key, hw__config_tls *tls,
+                            char *err, size_t err_len) {
+  size_t i, n = json_is_array(v) ? json_array_size(v) : 0;
+  json_t *x;
+  char why[160];
+
+  if (n == 0 || n > MAX_PROXY_FROM) {
+    snprintf(err, err_len,
+             "%s.proxy_from: must be an array of 1 to %d address ranges "
+             "(\"10.0.0.0/8\", \"::1\"), the balancers that may send a "
+             "PROXY header",
+             key, MAX_PROXY_FROM);
+    return UV_EINVAL;
+  }
+  if ((tls->proxy_from = calloc(n, sizeof(*tls->proxy_from))) == NULL)
+    return UV_ENOMEM;
+  json_array_foreach(v, i, x) {
+    if (!json_is_string(x)) {
+      snprintf(err, err_len, "%s.proxy_from[%zu]: must be a string, not %s",
+               key, i, hw__config_listen_type(x));
+      return UV_EINVAL;
+    }
+    if (hw__cidr_parse(json_string_value(x), &tls->proxy_from[i], why,
+                       sizeof(why)) != 0) {
+      snprintf(err, err_len, "%s.proxy_from[%zu]: %s", key, i, why);
+      return UV_EINVAL;
+    }
+    tls->nproxy_from++;
+  }
+  return 0;
+}
+
+/* "proxy_protocol" and "proxy_from" go together. */
+static int parse_proxy(json_t *pp, json_t *from, const char *key,
+                       hw__config_tls *tls, char *err, size_t err_len) {
+  if (pp != NULL && !json_is_boolean(pp)) {
+    snprintf(err, err_len, "%s.proxy_protocol: must be true or false, not %s",
+             key, hw__config_listen_type(pp));
+    return UV_EINVAL;
+  }
+  tls->proxy = pp != NULL && json_is_true(pp);
+  if (tls->proxy && from == NULL) {
+    snprintf(err, err_len,
+             "%s.proxy_from: missing: with proxy_protocol, name the "
+             "balancers that may send the header (e.g. [\"127.0.0.1/32\"])",
+             key);
+    return UV_EINVAL;
+  }
+  if (!tls->proxy && from != NULL) {
+    snprintf(err, err_len,
+             "%s.proxy_from: only with \"proxy_protocol\": true", key);
+    return UV_EINVAL;
+  }
+  return tls->proxy ? parse_proxy_from(from, key, tls, err, err_len) : 0;
+}
+
 int hw__config_listen_parse(json_t *v, const char *key, const char *base,
                             hw__config_listen *l, hw__config_tls *tls,
                             char *err, size_t err_len) {
   const char *k, *addr = NULL;
-  json_t *x, *t = NULL;
+  json_t *x, *t = NULL, *pp = NULL, *from = NULL;
   char why[160];
   int http2 = -1; /* "http2" absent */
+  int r;
 
   memset(tls, 0, sizeof(*tls));
   if (json_is_string(v)) {
@@ -335,8 +398,14 @@ int hw__config_listen_parse(json_t *v, const char *key, const char *base,
         snprintf(err, err_len, "%s.http2: must be true or false, not %s", key,
                  hw__config_listen_type(x));
         return UV_EINVAL;
+      } else if (strcmp(k, "proxy_protocol") == 0) {
+        pp = x;
+      } else if (strcmp(k, "proxy_from") == 0) {
+        from = x;
       } else {
-        snprintf(err, err_len, "%s.%s: unknown key (address, tls, http2)",
+        snprintf(err, err_len,
+                 "%s.%s: unknown key (address, tls, http2, proxy_protocol, "
+                 "proxy_from)",
                  key, k);
         return UV_EINVAL;
       }
@@ -359,11 +428,11 @@ int hw__config_listen_parse(json_t *v, const char *key, const char *base,
   }
   /* A plain listener's flag: the connection preface of HTTP/2 with prior
    * knowledge (RFC 9113 section 3.3) is accepted besides HTTP/1.1. */
-  if (t == NULL) {
+  if (t == NULL)
     tls->http2 = http2 == 1;
-    return 0;
-  }
-  return parse_tls(t, key, base, http2, tls, err, err_len);
+  else if ((r = parse_tls(t, key, base, http2, tls, err, err_len)) != 0)
+    return r;
+  return parse_proxy(pp, from, key, tls, err, err_len);
 }
 
 static json_t *strings(char *const *s, size_t n) {
@@ -376,16 +445,41 @@ static json_t *strings(char *const *s, size_t n) {
   return a;
 }
 
+/* The entry `e` (consumed) with "proxy_protocol" and "proxy_from" when
+ * the listener takes the header; NULL when out of memory. */
+static json_t *with_proxy(json_t *e, const hw__config_tls *tls) {
+  char text[64];
+  json_t *a;
+  if (e == NULL || !tls->proxy)
+    return e;
+  if ((a = json_array()) == NULL ||
+      json_object_set_new(e, "proxy_protocol", json_true()) != 0 ||
+      json_object_set_new(e, "proxy_from", a) != 0) {
+    json_decref(e);
+    return NULL;
+  }
+  for (size_t i = 0; i < tls->nproxy_from; i++) {
+    hw__cidr_format(&tls->proxy_from[i], text, sizeof(text));
+    if (json_array_append_new(a, json_string(text)) != 0) {
+      json_decref(e);
+      return NULL;
+    }
+  }
+  return e;
+}
+
 json_t *hw__config_listen_json(const hw__config_listen *l,
                                const hw__config_tls *tls) {
   static const char *const plain[] = {"400", "redirect", "close"};
   json_t *e, *t, *certs, *protos;
   int bad;
 
-  /* A plain listener is written as a string unless it has "http2" (ncerts
-   * 0 says no TLS, not HTTP/1.1 only). */
-  if (tls != NULL && tls->ncerts == 0 && tls->http2)
-    return json_pack("{s:s,s:b}", "address", l->text, "http2", 1);
+  /* A plain listener is written as a string unless it has "http2" or
+   * "proxy_protocol" (ncerts 0 says no TLS, not HTTP/1.1 only). */
+  if (tls != NULL && tls->ncerts == 0 && (tls->http2 || tls->proxy))
+    return with_proxy(json_pack("{s:s,s:b}", "address", l->text, "http2",
+                                tls->http2),
+                      tls);
   if (tls == NULL || tls->ncerts == 0)
     return json_string(l->text);
   e = json_object(), t = json_object(), certs = json_array(),
@@ -426,7 +520,7 @@ json_t *hw__config_listen_json(const hw__config_listen *l,
     json_decref(e);
     return NULL;
   }
-  return e;
+  return with_proxy(e, tls);
 }
 
 void hw__config_listen_free(hw__config_tls *tls) {
@@ -442,6 +536,7 @@ void hw__config_listen_free(hw__config_tls *tls) {
   free(tls->alpn);
   free(tls->ciphers);
   free(tls->ciphersuites);
+  free(tls->proxy_from);
   memset(tls, 0, sizeof(*tls));
 }
 
@@ -455,6 +550,16 @@ int hw__config_listen_copy(hw__config_tls *dst, const hw__config_tls *src) {
   int bad = 0;
   *dst = *src;
   dst->certs = NULL, dst->alpn = NULL, dst->ncerts = 0, dst->nalpn = 0;
+  dst->proxy_from = NULL, dst->nproxy_from = 0;
+  if (src->nproxy_from > 0) {
+    if ((dst->proxy_from = malloc(src->nproxy_from *
+                                  sizeof(*dst->proxy_from))) == NULL)
+      bad = 1;
+    else
+      memcpy(dst->proxy_from, src->proxy_from,
+             src->nproxy_from * sizeof(*dst->proxy_from));
+    dst->nproxy_from = bad ? 0 : src->nproxy_from;
+  }
   dst->ciphers = dup_or_null(src->ciphers, &bad);
   dst->ciphersuites = dup_or_null(src->ciphersuites, &bad);
   if (src->ncerts > 0 &&

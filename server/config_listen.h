@@ -3,7 +3,7 @@
  * a "HOST:PORT" string (plain TCP, HTTP/1.1), or an object with an
  * "address", a "tls" object (certificates, protocols, ciphers, ALPN,
  * session tickets, what a plain-HTTP request on the port gets) and
- * "http2", read into an hw__config_listen and an hw__config_tls and
+ * "http2", "proxy_protocol" with "proxy_from", read into an hw__config_listen and an hw__config_tls and
  * written back as JSON.
  */
 #ifndef HW_CONFIG_LISTEN_H
@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "cidr.h"
 #include "listen.h"
 
 struct json_t; /* jansson's, seen only by the config units */
@@ -51,6 +52,10 @@ typedef struct hw__config_tls {
                              knowledge over plain TCP ("http2": true),
                              when ALPN chooses "h2" over TLS (set exactly
                              when `alpn` has "h2") */
+  int proxy;              /* "proxy_protocol": connections begin with a
+                             PROXY header (before TLS) */
+  hw__cidr *proxy_from;   /* who may send one (set when `proxy` is) */
+  size_t nproxy_from;
 } hw__config_tls;
 
 /**

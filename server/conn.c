@@ -20,17 +20,15 @@
  * the server's memory.
  *
  * Timers: a connection is in one state at a time, from the table `states`:
- * lingering, writing, shutting down, or the phase its protocol says it is
- * in (idle, reading a head, reading a body, busy).  Each state has its
- * timeout and what happens when it passes.  One pass over the worker's
- * connections every HW__CONN_SWEEP_MS applies them, so timers cost nothing
- * per request and fire up to that much late; each connection keeps only
- * the time its state began.
+ * lingering, writing, shutting down, or its protocol's phase (idle, head,
+ * body, busy), each with its timeout and what happens when it passes.  One
+ * pass over the connections every HW__CONN_SWEEP_MS applies them, so
+ * timers cost nothing per request and fire up to that much late.
  *
- * Closing: a protocol ends a connection after its last response (a FIN
- * once the output is written, then a lingering read that drops what the
- * client still sends, RFC 9112 section 9.6, so that the client reads the
- * response instead of a reset) or at once.
+ * Closing: a protocol ends a connection after its last response (a FIN once
+ * the output is written, then a lingering read that drops what the client
+ * still sends, RFC 9112 section 9.6, so that it reads the response instead
+ * of a reset) or at once, even as it opens (a layer refusing a peer).
  */
 #include "autoconf.h"
 
@@ -65,8 +63,7 @@ struct hw__conn {
   uint32_t mark; /* loop time (ms) the current state began */
   hw__rate rate; /* limits.body_min_rate: the body's clock */
   uint16_t nwriting;    /* batches whose write is outstanding */
-  uint8_t seen_phase;   /* the protocol's phase and epoch when last */
-  uint8_t seen_epoch;   /* looked at */
+  uint8_t seen_phase, seen_epoch; /* the protocol's, when last looked at */
   unsigned close_wanted : 2; /* the protocol asked to close during a call:
                                 1 + enum hw__close */
   unsigned reading : 1;
@@ -676,7 +673,9 @@ void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
   uv_tcp_nodelay(&c->tcp, 1);
   if (s->metrics != NULL)
     hw__metrics_add(&s->metrics->accepted, 1);
+  c->in_proto = 1; /* (a close asked for as it opens waits: see below) */
   proto->open(c->state, &c->t, env);
+  c->in_proto = 0;
   c->seen_phase = c->t.phase;
   c->seen_epoch = c->t.epoch;
   c->mark = now_ms(c);
@@ -686,6 +685,8 @@ void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
   s->list = c;
   s->n++;
   set_reading(c, 1);
+  if (c->close_wanted != 0)
+    after(c, 0);
 }
 
 void hw__conn_drain_all(hw__conn_set *s) {

@@ -77,8 +77,9 @@ static size_t unsent(const hw_request *req);
 static int sends_files(const hw_request *req);
 static int tls_of(const hw_request *req, hw__transport_tls *out);
 
-static const hw__request_sink sink = {ready,  cancel,      peer,  ready,
-                                      unsent, sends_files, tls_of};
+static int proxy_of(const hw_request *req, hw__transport_proxy *out);
+static const hw__request_sink sink = {ready,  cancel,      peer,   ready,
+                                      unsent, sends_files, tls_of, proxy_of};
 
 /* A streamed body its module holds back: nothing more is read. */
 static int body_held(const h1 *h) {
@@ -530,6 +531,11 @@ static size_t unsent(const hw_request *req) {
 static int tls_of(const hw_request *req, hw__transport_tls *out) {
   const h1 *h = req->owner;
   return h->t->ops->tls != NULL ? h->t->ops->tls(h->t, out) : UV_ENOTSUP;
+}
+
+/* What the PROXY header its connection began with said. */
+static int proxy_of(const hw_request *req, hw__transport_proxy *out) {
+  return hw__transport_proxy_of(((const h1 *)req->owner)->t, out);
 }
 
 /* Whether its transport sends file regions from the file. */

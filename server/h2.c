@@ -13,8 +13,8 @@
  * window a request body uses is given back only as its bytes are taken, so
  * a module that holds a body back stops that stream's client, not the
  * connection.  Output stops past the transport's bound until it drains.
- * Each stream has the clocks HTTP/1.1 has per connection, kept by the
- * env's one timer (h2_env.c), so that idle connections cost no timer.
+ * Each stream has HTTP/1.1's clocks, kept by the env's one timer
+ * (h2_env.c): an idle connection costs no timer.
  */
 #include "autoconf.h"
 
@@ -253,25 +253,29 @@ static void cancel(hw_request *req) {
   pump_flush(c);
 }
 
+#define T_OF(req) (((const hw__h2_stream *)(req)->owner)->conn->t)
 static int peer(const hw_request *req, char *buf, size_t len) {
-  const hw__h2_stream *s = req->owner;
-  return s->conn->t->ops->peer(s->conn->t, buf, len);
+  return T_OF(req)->ops->peer(T_OF(req), buf, len);
 }
 
 /* What the stream took and nghttp2 has not framed, and what waits in the
- * transport (shared: a stream is congested when its connection is). */
+ * (shared) transport: a stream is congested when its connection is. */
 static size_t unsent(const hw_request *req) {
   const hw__h2_stream *s = req->owner;
   return hw__h2_streams_unsent(s) + s->conn->t->unsent;
 }
 
 static int tls_of(const hw_request *req, hw__transport_tls *out) {
-  hw__transport *t = ((const hw__h2_stream *)req->owner)->conn->t;
+  hw__transport *t = T_OF(req);
   return t->ops->tls != NULL ? t->ops->tls(t, out) : UV_ENOTSUP;
 }
 
-static const hw__request_sink sink = {ready, cancel, peer, ready,
-                                      unsent, NULL, tls_of};
+static int proxy_of(const hw_request *req, hw__transport_proxy *out) {
+  return hw__transport_proxy_of(T_OF(req), out);
+}
+
+static const hw__request_sink sink = {ready,  cancel, peer,   ready,
+                                      unsent, NULL,   tls_of, proxy_of};
 
 /* ---- requests ------------------------------------------------------------- */
 
@@ -517,9 +521,8 @@ static void h2_open(void *p, hw__transport *t, void *envp) {
   }
   hw__h2_env_link(env, &c->node);
   /* The connection's window (RFC 9113 section 6.9.2: 65,535 until a
-   * WINDOW_UPDATE) is opened wide: each stream's own window bounds what a
-   * body may have in flight, so concurrent uploads do not queue behind
-   * one another. */
+   * WINDOW_UPDATE) is opened wide: each stream's own window bounds its
+   * body in flight, so concurrent uploads do not queue behind another. */
   if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv,
                               sizeof(iv) / sizeof(iv[0])) != 0 ||
       nghttp2_session_set_local_window_size(c->ng, NGHTTP2_FLAG_NONE, 0,
@@ -667,9 +670,8 @@ static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
   if (c->idle_at != 0 && now - c->idle_at >= 1000 && !c->trimmed &&
       !nghttp2_session_want_write(c->ng))
     c->trimmed = 1, hw__h2_mem_trim(&c->mem);
-  if (c->draining && !c->last_sent && now - c->goaway_at >= 1000) {
+  if (c->draining && !c->last_sent && now - c->goaway_at >= 1000)
     last_goaway(c); /* the PING went unanswered */
-  }
   for (hw__h2_stream *s = c->streams.first, *next; s != NULL; s = next) {
     int32_t w = 1;
     next = s->next;
@@ -685,9 +687,7 @@ static void sweep_conn(h2 *c, uint64_t now, uint32_t elapsed) {
       fatal(c);
       return;
     case HW__H2_CLOCK_BODY: body_timeout(c, s); break;
-    case HW__H2_CLOCK_STALLED:
-      /* Output that cannot move because the client gives no window: the
-       * stream ends, as a connection whose client does not read would. */
+    case HW__H2_CLOCK_STALLED: /* its output is given no window: it ends */
       nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id,
                                 NGHTTP2_CANCEL);
       break;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "modconf.h"
+#include "proxy_header.h"
 #include "module.h"
 #include "request.h"
 #include "stream.h"
@@ -440,6 +441,77 @@ static const hw_tls_info *host_tls(hw_request *req) {
   return info;
 }
 
+/* Copied for the request, NUL-terminated: the connection may close before
+ * it is freed.  0, or -1 when out of memory. */
+static int proxy_str(hw_request *req, hw_str *out, const void *p, size_t n) {
+  char *d = host_alloc(req, n + 1);
+  if (d == NULL)
+    return -1;
+  if (n > 0)
+    memcpy(d, p, n);
+  d[n] = '\0';
+  *out = (hw_str){d, n};
+  return 0;
+}
+
+/* One TLV of the header's, copied (empty when absent). */
+static int proxy_tlv_str(hw_request *req, const hw__transport_proxy *t,
+                         unsigned type, hw_str *out) {
+  const uint8_t *v = NULL;
+  size_t n = 0;
+  hw__proxy_header_tlv(t->tlv, t->tlv_len, type, &v, &n);
+  return proxy_str(req, out, v, n);
+}
+
+static const hw_proxy_info *host_proxy(hw_request *req) {
+  hw__transport_proxy t;
+  hw_proxy_info *info;
+  const uint8_t *ssl;
+  size_t ssl_len = 0;
+  int bad;
+  if (req == NULL || hw__request_proxy(req, &t) != 0 ||
+      (info = host_alloc(req, sizeof(*info))) == NULL)
+    return NULL;
+  memset(info, 0, sizeof(*info));
+  info->size = sizeof(*info);
+  info->version = t.version;
+  info->local = t.local;
+  if (hw__proxy_header_tlv(t.tlv, t.tlv_len, HW__PP2_SSL, &ssl, &ssl_len) ==
+          0 &&
+      ssl_len >= 5) { /* client (1 byte), verify (4, big-endian) */
+    info->ssl_client = ssl[0];
+    info->ssl_verify = (uint32_t)ssl[1] << 24 | (uint32_t)ssl[2] << 16 |
+                       (uint32_t)ssl[3] << 8 | ssl[4];
+  }
+  bad = proxy_str(req, &info->client, t.client, strlen(t.client)) |
+        proxy_str(req, &info->server, t.server, strlen(t.server)) |
+        proxy_str(req, &info->socket_peer, t.socket_peer,
+                  strlen(t.socket_peer)) |
+        proxy_str(req, &info->tlvs, t.tlv, t.tlv_len) |
+        proxy_tlv_str(req, &t, HW__PP2_ALPN, &info->alpn) |
+        proxy_tlv_str(req, &t, HW__PP2_AUTHORITY, &info->authority) |
+        proxy_tlv_str(req, &t, HW__PP2_UNIQUE_ID, &info->unique_id) |
+        proxy_tlv_str(req, &t, HW__PP2_SSL_VERSION, &info->ssl_version) |
+        proxy_tlv_str(req, &t, HW__PP2_SSL_CIPHER, &info->ssl_cipher) |
+        proxy_tlv_str(req, &t, HW__PP2_SSL_SIG_ALG, &info->ssl_sig_alg) |
+        proxy_tlv_str(req, &t, HW__PP2_SSL_KEY_ALG, &info->ssl_key_alg) |
+        proxy_tlv_str(req, &t, HW__PP2_SSL_CN, &info->ssl_cn);
+  return bad ? NULL : info;
+}
+
+static int host_proxy_tlv(hw_request *req, unsigned type, hw_str *out) {
+  hw__transport_proxy t;
+  const uint8_t *v;
+  size_t n;
+  if (req == NULL || out == NULL || type > 0xFF)
+    return HW_EINVAL;
+  if (hw__request_proxy(req, &t) != 0 || t.version != 2)
+    return HW_ESTATE;
+  if (hw__proxy_header_tlv(t.tlv, t.tlv_len, type, &v, &n) != 0)
+    return HW_ENOENT;
+  return proxy_str(req, out, v, n) == 0 ? 0 : HW_ENOMEM;
+}
+
 const hw_host hw__host = {
     .abi_major = HW_ABI_MAJOR,
     .abi_minor = HW_ABI_MINOR,
@@ -492,4 +564,6 @@ const hw_host hw__host = {
     .body_pause = host_body_pause,
     .metrics = host_metrics,
     .tls = host_tls,
+    .proxy = host_proxy,
+    .proxy_tlv = host_proxy_tlv,
 };

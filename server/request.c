@@ -716,3 +716,9 @@ int hw__request_tls(const hw_request *req, hw__transport_tls *out) {
     return UV_ENOTCONN;
   return req->sink->tls != NULL ? req->sink->tls(req, out) : UV_ENOTSUP;
 }
+
+int hw__request_proxy(const hw_request *req, hw__transport_proxy *out) {
+  if (req->owner == NULL)
+    return UV_ENOTCONN;
+  return req->sink->proxy != NULL ? req->sink->proxy(req, out) : UV_ENOTSUP;
+}

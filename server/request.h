@@ -177,6 +177,9 @@ struct hw__request_sink {
   /** Fills `out` and returns 0 when the request came over TLS (see
    *  hw__transport_tls); may be NULL (it never does). */
   int (*tls)(const hw_request *req, hw__transport_tls *out);
+  /** Fills `out` and returns 0 when the request's connection began with a
+   *  PROXY protocol header (see hw__transport_proxy); may be NULL. */
+  int (*proxy)(const hw_request *req, hw__transport_proxy *out);
 };
 
 /** Whether the request's protocol sends file regions itself (and the
@@ -288,6 +291,9 @@ int hw__request_peer(const hw_request *req, char *buf, size_t len);
 /** The request's TLS session (see hw__transport_tls): 0, or UV_ENOTSUP
  *  over plain TCP, UV_ENOTCONN once its client has gone. */
 int hw__request_tls(const hw_request *req, hw__transport_tls *out);
+/** What the PROXY header of the request's connection said: 0, or
+ *  UV_ENOTSUP when there was none, UV_ENOTCONN once its client has gone. */
+int hw__request_proxy(const hw_request *req, hw__transport_proxy *out);
 /** Resets the response (for a decline or an error). */
 void hw__request_reset_response(hw_request *req);
 /** Appends a body piece at the end of the copied bytes: a reference

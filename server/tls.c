@@ -647,6 +647,11 @@ static int t_tls(hw__transport *t, hw__transport_tls *out) {
   return 0;
 }
 
+/* A PROXY header came before the handshake: the layer below knows. */
+static int t_proxy(hw__transport *t, hw__transport_proxy *out) {
+  return hw__transport_proxy_of(tls_of(t)->lower, out);
+}
+
 static const hw__transport_ops tls_ops = {
     .batch = t_batch,
     .flush = t_flush,
@@ -654,5 +659,6 @@ static const hw__transport_ops tls_ops = {
     .close = t_close,
     .peer = t_peer,
     .tls = t_tls,
+    .proxy = t_proxy,
     .files = 0,
 };

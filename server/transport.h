@@ -6,8 +6,9 @@
  *                   flush, "give me my input again", close, the peer's
  *                   address; and the phase it is in, which decides the
  *                   timer the stream applies.  conn.c implements it over a
- *                   TCP socket; a TLS layer or a PROXY-protocol preamble
- *                   would implement it over another transport.
+ *                   TCP socket; a TLS layer (tls.c) and the PROXY
+ *                   protocol's (proxy.c) implement it over another
+ *                   transport.
  *   hw__proto       what a transport calls on the protocol above it: bytes
  *                   arrived, the stream ended, a timer ran out, the output
  *                   drained, shut down gracefully, the stream is gone.
@@ -58,6 +59,19 @@ typedef struct hw__transport_tls {
   int resumed;         /* a ticket's session */
 } hw__transport_tls;
 
+/** What a PROXY protocol header said of the connection (strings
+ *  NUL-terminated, borrowed from the connection until it closes). */
+typedef struct hw__transport_proxy {
+  const char *client;      /* "ip:port" of the balancer's client, or ""
+                              when the header carried no IP address */
+  const char *server;      /* "ip:port" the client connected to, or "" */
+  const char *socket_peer; /* the balancer: the socket's own peer */
+  const uint8_t *tlv;      /* version 2's TLVs as sent, or NULL */
+  size_t tlv_len;
+  int version; /* 1 or 2 */
+  int local;   /* v2 LOCAL or v1 UNKNOWN: the balancer's own connection */
+} hw__transport_proxy;
+
 typedef struct hw__transport_ops {
   /** The batch being filled (taken on first use; the transport's), or NULL
    *  when out of memory. */
@@ -77,6 +91,9 @@ typedef struct hw__transport_ops {
   /** Fills `out` and returns 0 when the stream is TLS; NULL for a
    *  transport that never is. */
   int (*tls)(hw__transport *t, hw__transport_tls *out);
+  /** Fills `out` and returns 0 when the stream began with a PROXY
+   *  protocol header; NULL for a transport that never does. */
+  int (*proxy)(hw__transport *t, hw__transport_proxy *out);
   /** Non-zero if batches may carry file regions (hw__batch_file): the
    *  transport sends them from the file (a TLS layer could not). */
   int files;
@@ -110,6 +127,13 @@ static inline void hw__transport_unsent(hw__transport *t, size_t n, int sign) {
  *  it hands over bytes that will usually be answered), else a new one. */
 static inline hw__batch *hw__transport_batch(hw__transport *t) {
   return t->batch != NULL ? t->batch : t->ops->batch(t);
+}
+
+/** The PROXY header `t` began with (see hw__transport_proxy): 0, or
+ *  UV_ENOTSUP when it began with none. */
+static inline int hw__transport_proxy_of(hw__transport *t,
+                                         hw__transport_proxy *out) {
+  return t->ops->proxy != NULL ? t->ops->proxy(t, out) : UV_ENOTSUP;
 }
 
 /** A protocol, as a transport drives it (one table per protocol). */

@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "process.h"
 #include "tickets.h"
+#include "proxy.h"
 #include "tls.h"
 #include "work.h"
 #include "worker.h"
@@ -190,11 +191,34 @@ static void refuse(hw__worker *w, uv_stream_t *server) {
   uv_close((uv_handle_t *)c, free_handle);
 }
 
+/* The connection is accepted with `proto` and `env`, behind the PROXY
+ * protocol's layer when the listener's entry asks for it now. */
+static void accept_with(hw__worker *w, uv_stream_t *server, size_t i,
+                        const hw__proto *proto, void *env) {
+  const hw__config_tls *lc =
+      i < w->gen->config->nlisten ? &w->gen->config->tls[i] : NULL;
+  hw__proxy_env *pe;
+
+  if (lc != NULL && lc->proxy) {
+    if (w->proxy == NULL &&
+        (w->proxy = calloc(w->nlisteners, sizeof(*w->proxy))) == NULL) {
+      hw__log(HW_LOG_ERROR, "out of memory: a connection refused");
+      refuse(w, server);
+      return;
+    }
+    pe = &w->proxy[i];
+    hw__proxy_env_set(pe, proto, env, lc->proxy_from, lc->nproxy_from);
+    proto = &pe->proto, env = pe;
+  }
+  hw__conn_accept(&w->conns, server, proto, env);
+}
+
 /* Accepts on listener `server` with the protocol it speaks now: TLS when
  * the serving generation gives it TLS contexts (new handshakes take the
  * newest; a connection keeps the ones it began with), with HTTP/2 or
  * HTTP/1.1 on top as ALPN chooses; else HTTP/1.1, or, when the listener
- * takes HTTP/2 by prior knowledge, whichever the first bytes say. */
+ * takes HTTP/2 by prior knowledge, whichever the first bytes say.  A PROXY
+ * header, when the listener takes one, comes before all of them. */
 static void accept_on(hw__worker *w, uv_stream_t *server) {
   size_t i = (size_t)((uv_tcp_t *)server - w->listeners);
   hw__tls_ctx *ctx = w->gen->tls != NULL && i < w->gen->config->nlisten
@@ -208,9 +232,9 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
     if (env->ready && env->ctx != NULL) /* a reload made it plain */
       hw__tls_env_set(env, NULL);
     if (i < w->gen->config->nlisten && w->gen->config->tls[i].http2)
-      hw__conn_accept(&w->conns, server, &w->sel_plain.proto, &w->sel_plain);
+      accept_with(w, server, i, &w->sel_plain.proto, &w->sel_plain);
     else
-      hw__conn_accept(&w->conns, server, &hw__h1_proto, &w->h1);
+      accept_with(w, server, i, &hw__h1_proto, &w->h1);
     return;
   }
   if (!env->ready) {
@@ -230,7 +254,7 @@ static void accept_on(hw__worker *w, uv_stream_t *server) {
   env->metrics = w->core.metrics;
   if (env->ctx != ctx)
     hw__tls_env_set(env, ctx);
-  hw__conn_accept(&w->conns, server, &env->proto, env);
+  accept_with(w, server, i, &env->proto, env);
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -600,6 +624,7 @@ void hw__worker_destroy(hw__worker *w) {
     if (w->tls[i].ready)
       hw__tls_env_destroy(&w->tls[i]);
   free(w->tls);
+  free(w->proxy);
   w->tls = NULL;
   free(w->listeners);
   w->listeners = NULL;

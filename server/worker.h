@@ -49,6 +49,9 @@ typedef struct hw__worker {
   uv_tcp_t *listeners;
   struct hw__tls_env *tls; /* per listener: what its TLS connections share
                               (set up at its first one) */
+  struct hw__proxy_env *proxy; /* per listener: its PROXY protocol layer
+                                  (all taken at the first such listener's
+                                  first connection) */
   size_t nlisteners;
   uv_signal_t sig_int, sig_term, sig_quit, sig_usr1;
   uv_timer_t stop_timer;

@@ -228,7 +228,7 @@ static int t_peer(hw__transport *t, char *buf, size_t len) {
 
 /* Plain TCP; no file regions in batches (the core reads them). */
 static const hw__transport_ops ops = {t_batch, t_flush, t_resume, t_close,
-                                      t_peer,  NULL,    0};
+                                      t_peer,  NULL,    NULL, 0};
 
 ct_conn *ct_open(const hw__proto *proto, void *env) {
   ct_conn *c = calloc(1, sizeof(*c));

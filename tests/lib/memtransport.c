@@ -109,7 +109,7 @@ static int t_peer(hw__transport *t, char *buf, size_t len) {
 
 /* No file regions in batches: the core reads them (as under TLS). */
 static const hw__transport_ops ops = {t_batch, t_flush, t_resume, t_close,
-                                      t_peer,  NULL,    0};
+                                      t_peer,  NULL,    NULL, 0};
 
 mt_conn *mt_open(const hw__proto *proto, void *env) {
   mt_conn *c = calloc(1, sizeof(*c));

@@ -226,7 +226,8 @@ int main(void) {
             "listen[1].http2: must be true or false, not a string");
   bad_exact("listen entry unknown key",
             "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"h2c\":true}]}",
-            "listen[0].h2c: unknown key (address, tls, http2)");
+            "listen[0].h2c: unknown key (address, tls, http2, proxy_protocol, "
+            "proxy_from)");
   bad_exact("listen http2 true, alpn without h2",
             "{\"listen\":[{\"address\":\"127.0.0.1:1\",\"http2\":true,"
             "\"tls\":{\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}],"
@@ -597,6 +598,108 @@ int main(void) {
              back->tls[0].http2 && !back->tls[1].http2,
          "--listen: a named address keeps http2, a new one is HTTP/1.1");
     }
+    hw__config_free(back);
+    free(text);
+  }
+  hw__config_free(cfg);
+
+  /* "proxy_protocol" and "proxy_from" (the balancers trusted to send it). */
+#define LP(x) "{\"listen\":[{\"address\":\"127.0.0.1:1\"," x "}]}"
+  bad_exact("proxy_protocol an integer", LP("\"proxy_protocol\":1"),
+            "listen[0].proxy_protocol: must be true or false, not an integer");
+  bad_exact("proxy_protocol without proxy_from", LP("\"proxy_protocol\":true"),
+            "listen[0].proxy_from: missing: with proxy_protocol, name the "
+            "balancers that may send the header (e.g. [\"127.0.0.1/32\"])");
+  bad_exact("proxy_from without proxy_protocol",
+            LP("\"proxy_from\":[\"10.0.0.0/8\"]"),
+            "listen[0].proxy_from: only with \"proxy_protocol\": true");
+  bad_exact("proxy_from with proxy_protocol false",
+            LP("\"proxy_protocol\":false,\"proxy_from\":[\"10.0.0.0/8\"]"),
+            "listen[0].proxy_from: only with \"proxy_protocol\": true");
+#define FROM_SHAPE                                                             \
+  "listen[0].proxy_from: must be an array of 1 to 256 address ranges "        \
+  "(\"10.0.0.0/8\", \"::1\"), the balancers that may send a PROXY header"
+  bad_exact("proxy_from empty",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[]"), FROM_SHAPE);
+  bad_exact("proxy_from a string",
+            LP("\"proxy_protocol\":true,\"proxy_from\":\"10.0.0.0/8\""),
+            FROM_SHAPE);
+  bad_exact("proxy_from an integer element",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"::1\",1]"),
+            "listen[0].proxy_from[1]: must be a string, not an integer");
+  bad_exact("proxy_from a bad IPv4 address",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"10.0.0.300/8\"]"),
+            "listen[0].proxy_from[0]: \"10.0.0.300/8\": not a numeric IPv4 "
+            "or IPv6 address");
+  bad_exact("proxy_from a host name",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"localhost\"]"),
+            "listen[0].proxy_from[0]: \"localhost\": not a numeric IPv4 or "
+            "IPv6 address");
+  bad_exact("proxy_from an IPv4 prefix past 32",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"10.0.0.0/33\"]"),
+            "listen[0].proxy_from[0]: \"10.0.0.0/33\": prefix length must be "
+            "0-32");
+  bad_exact("proxy_from an IPv6 prefix past 128",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"::/129\"]"),
+            "listen[0].proxy_from[0]: \"::/129\": prefix length must be "
+            "0-128");
+  bad_exact("proxy_from a prefix that is not a number",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"10.0.0.0/x\"]"),
+            "listen[0].proxy_from[0]: \"10.0.0.0/x\": prefix length must be "
+            "0-32");
+  bad_exact("proxy_from an empty prefix",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"10.0.0.0/\"]"),
+            "listen[0].proxy_from[0]: \"10.0.0.0/\": prefix length must be "
+            "0-32");
+  bad_exact("proxy_from an empty string",
+            LP("\"proxy_protocol\":true,\"proxy_from\":[\"\"]"),
+            "listen[0].proxy_from[0]: \"\": expected ADDRESS or "
+            "ADDRESS/BITS");
+#undef FROM_SHAPE
+#undef LP
+  cfg = good("PROXY listeners: plain, with http2, with TLS",
+             "{\"listen\":[\"127.0.0.1:8080\","
+             "{\"address\":\"127.0.0.1:8081\",\"proxy_protocol\":true,"
+             "\"proxy_from\":[\"127.0.0.1\",\"10.1.2.3/8\",\"::1\","
+             "\"2001:db8::/32\"]},"
+             "{\"address\":\"127.0.0.1:8082\",\"http2\":true,"
+             "\"proxy_protocol\":true,\"proxy_from\":[\"0.0.0.0/0\"]},"
+             "{\"address\":\"127.0.0.1:8443\",\"proxy_protocol\":true,"
+             "\"proxy_from\":[\"192.168.0.0/16\"],\"tls\":{"
+             "\"certificates\":[{\"cert\":\"c\",\"key\":\"k\"}]}}]}");
+  if (cfg != NULL && cfg->nlisten == 4) {
+    const hw__config_tls *t = cfg->tls;
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL;
+    hw__config_tls copy;
+    ok(!t[0].proxy && t[0].nproxy_from == 0, "a string entry: no PROXY");
+    ok(t[1].proxy && t[1].nproxy_from == 4 && !t[1].http2,
+       "proxy_protocol true with four ranges");
+    ok(t[2].proxy && t[2].http2 && t[3].proxy && t[3].ncerts == 1,
+       "proxy_protocol beside http2 and beside tls");
+    ok(text != NULL && strstr(text, "\"proxy_protocol\": true") != NULL &&
+           strstr(text, "\"127.0.0.1/32\"") != NULL &&
+           strstr(text, "\"10.0.0.0/8\"") != NULL &&
+           strstr(text, "\"::1/128\"") != NULL &&
+           strstr(text, "\"2001:db8::/32\"") != NULL &&
+           strstr(text, "10.1.2.3") == NULL,
+       "config_write writes the ranges, host bits cleared");
+    ok(hw__config_listen_copy(&copy, &t[1]) == 0 && copy.proxy &&
+           copy.nproxy_from == 4 &&
+           memcmp(copy.proxy_from, t[1].proxy_from,
+                  4 * sizeof(*copy.proxy_from)) == 0,
+       "hw__config_listen_copy copies the ranges");
+    hw__config_listen_free(&copy);
+    ok(text != NULL &&
+           hw__config_parse(text, strlen(text), cfgpath, &back, err,
+                            sizeof(err)) == 0 &&
+           back->nlisten == 4 && back->tls[1].proxy &&
+           back->tls[1].nproxy_from == 4 && back->tls[2].proxy &&
+           back->tls[2].http2 && back->tls[3].proxy &&
+           back->tls[3].ncerts == 1 && !back->tls[0].proxy &&
+           memcmp(back->tls[1].proxy_from, t[1].proxy_from,
+                  4 * sizeof(*t[1].proxy_from)) == 0,
+       "every listener's PROXY settings survive the round trip");
     hw__config_free(back);
     free(text);
   }

@@ -47,7 +47,7 @@ static size_t no_unsent(const hw_request *r) {
   return 0;
 }
 static const hw__request_sink sink = {no_ready, no_cancel, no_peer, no_ready,
-                                      no_unsent, NULL, NULL};
+                                      no_unsent, NULL, NULL, NULL};
 
 static int str_is(hw_str s, const char *want) {
   return s.len == strlen(want) && memcmp(s.data, want, s.len) == 0;

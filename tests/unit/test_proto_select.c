@@ -89,9 +89,9 @@ static int t_tls(hw__transport *t, hw__transport_tls *out) {
 }
 
 static const hw__transport_ops plain_ops = {NULL, NULL, NULL, NULL,
-                                            NULL, NULL, 0};
+                                            NULL, NULL, NULL, 0};
 static const hw__transport_ops tls_ops = {NULL, NULL, NULL, NULL,
-                                          NULL, t_tls, 0};
+                                          NULL, t_tls, NULL, 0};
 
 typedef struct conn {
   hw__transport t;

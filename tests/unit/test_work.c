@@ -52,7 +52,7 @@ static size_t no_unsent(const hw_request *r) {
   return 0;
 }
 static const hw__request_sink sink = {no_ready, no_ready, no_peer, no_ready,
-                                      no_unsent, NULL, NULL};
+                                      no_unsent, NULL, NULL, NULL};
 
 int main(void) {
   uv_loop_t *loop = uv_default_loop();
