@@ -46,8 +46,6 @@ void hw__request_core_set_generation(hw__request_core *core,
                                      hw__generation *gen) {
   core->gen = gen;
   core->limit_body = gen != NULL ? gen->config->limit_body : 0;
-  core->health = gen != NULL ? gen->config->health_route : NULL;
-  core->health_len = core->health != NULL ? gen->config->health_len : SIZE_MAX;
 }
 
 static void release(hw_request *req) {
@@ -482,9 +480,7 @@ void hw__request_route(hw_request *req) {
     g->reqs->gprev = req;
   g->reqs = req;
   g->live++;
-  if (m->path.len == req->core->health_len && hw__request_health(req))
-    return;
-  if (!m->asterisk)
+  if (!m->asterisk && !hw__request_health(req, g->config))
     req->route = hw__router_match(g->router, m->head.data + m->path.off,
                                   m->path.len, SIZE_MAX, &req->match_len);
   if (req->route == NULL)
@@ -627,10 +623,10 @@ int hw__request_dispatch(hw_request *req) {
       return 1;
     }
   }
+  if (req->health) /* no route was asked: the core answers health_route */
+    return hw__request_health_answer(req);
   /* Nothing answered: 404, or 501 for a method outside RFC 9110's set,
    * which no route here implements (RFC 9110 section 15.6.2). */
-  if (req->health)
-    return hw__request_health_answer(req);
   hw__request_respond(req, hw__method_standard(req->msg.method_id) ? 404 : 501,
                       NULL, 0, 1);
   return 1;

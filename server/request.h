@@ -204,8 +204,6 @@ struct hw__request_core {
                                  logged where its route says), else NULL */
   struct hw__metrics_slot *metrics; /* the worker's counters (metrics.c),
                                        or NULL: then nothing counts */
-  const char *health;         /* the current generation's health_route */
-  size_t health_len;          /* ... its length, SIZE_MAX when none */
   int notice;                 /* the drain notice is on: it answers 503 */
 };
 
@@ -303,14 +301,14 @@ hw__ref *hw__request_ref(struct hw_response *res);
 /** Drops the response's body pieces (their free callbacks run). */
 void hw__request_reset_body(hw_request *req);
 
-/** Whether a request being routed whose path is as long as health_route
- *  is a GET or HEAD of exactly that path: then the core answers it, ahead
- *  of every route (the length compare is all others pay, and all pay when
- *  there is none: health_len is SIZE_MAX). */
-static inline int hw__request_health(hw_request *req) {
+/** Whether a request being routed is a GET or HEAD of exactly the path
+ *  health_route names: then the core answers it, ahead of every route (one
+ *  length compare is what every other request pays). */
+static inline int hw__request_health(hw_request *req, const hw__config *cfg) {
   const hw__message *m = &req->msg;
-  if ((m->method_id != HW__METHOD_GET && m->method_id != HW__METHOD_HEAD) ||
-      memcmp(m->head.data + m->path.off, req->core->health, m->path.len) != 0)
+  if (m->path.len != cfg->health_len || cfg->health_route == NULL ||
+      (m->method_id != HW__METHOD_GET && m->method_id != HW__METHOD_HEAD) ||
+      memcmp(m->head.data + m->path.off, cfg->health_route, m->path.len) != 0)
     return 0;
   req->health = 1;
   return 1;
