@@ -480,7 +480,7 @@ void hw__request_route(hw_request *req) {
     g->reqs->gprev = req;
   g->reqs = req;
   g->live++;
-  if (!m->asterisk && !hw__request_health(req, g->config))
+  if (!m->asterisk && !hw__request_health(req, g))
     req->route = hw__router_match(g->router, m->head.data + m->path.off,
                                   m->path.len, SIZE_MAX, &req->match_len);
   if (req->route == NULL)

@@ -304,9 +304,11 @@ void hw__request_reset_body(hw_request *req);
 /** Whether a request being routed is a GET or HEAD of exactly the path
  *  health_route names: then the core answers it, ahead of every route (one
  *  length compare is what every other request pays). */
-static inline int hw__request_health(hw_request *req, const hw__config *cfg) {
+static inline int hw__request_health(hw_request *req,
+                                     const hw__generation *g) {
   const hw__message *m = &req->msg;
-  if (m->path.len != cfg->health_len || cfg->health_route == NULL ||
+  const hw__config *cfg = g->config;
+  if (m->path.len != g->health_len || cfg->health_route == NULL ||
       (m->method_id != HW__METHOD_GET && m->method_id != HW__METHOD_HEAD) ||
       memcmp(m->head.data + m->path.off, cfg->health_route, m->path.len) != 0)
     return 0;
