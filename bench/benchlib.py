@@ -394,12 +394,14 @@ def serving_pids(server):
     return kids or [server.proc.pid]
 
 
-def _drive(port, request, depth, window, requests):
+def _drive(port, request, depth, window, requests, preamble=b""):
     """Sends `requests` requests on one connection, `depth` per write, at
     most `window` unanswered, and reads every answer (each ends with the
-    hello body)."""
+    hello body).  `preamble` goes first (a PROXY protocol header)."""
     batch = request * depth
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        if preamble:
+            s.sendall(preamble)
         sent = got = 0
         buf = b""
         while got < requests:
@@ -414,7 +416,7 @@ def _drive(port, request, depth, window, requests):
 
 
 def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=None,
-                 request=None, extra=None):
+                 request=None, extra=None, proxy=False):
     """Instructions (valgrind --tool=callgrind) the single-process server
     executes to start, answer `requests` requests on one keep-alive
     connection, `depth` per write with at most `window` unanswered (by
@@ -423,11 +425,19 @@ def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=Non
     requests, so that start-up cancels out.  Instruction counts do not
     depend on the machine's load; with a window larger than one write, how
     many requests one read brings depends on timing, which moves the count
-    per request by a few percent.  `extra`: more top-level config keys."""
+    per request by a few percent.  `extra`: more top-level config keys.
+    `proxy`: the listener takes a PROXY protocol header, and the connection
+    begins with one (v2, as HAProxy's send-proxy-v2 sends it)."""
     port = free_port()
     cfg = os.path.join(tmp, f"cg-{tag}.json")
+    listen = (f"127.0.0.1:{port}" if not proxy else
+              {"address": f"127.0.0.1:{port}", "proxy_protocol": True,
+               "proxy_from": ["127.0.0.1"]})
+    preamble = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" +
+                bytes([192, 0, 2, 7, 127, 0, 0, 1, 0x15, 0xb3, 0x1f, 0x90])
+                if proxy else b"")
     with open(cfg, "w") as f:
-        json.dump({"listen": [f"127.0.0.1:{port}"], "workers": 0,
+        json.dump({"listen": [listen], "workers": 0,
                    "modules_dir": os.path.join(BUILD, "modules"),
                    "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes),
                    **(extra or {})}, f)
@@ -439,7 +449,7 @@ def callgrind_ir(tmp, tag, requests, routes=(), depth=1, window=None, binary=Non
     try:
         wait_port(port, p, timeout=60)
         _drive(port, request or b"GET /hello HTTP/1.1\r\nHost: bench\r\n\r\n", depth,
-               window or depth, requests)
+               window or depth, requests, preamble)
     finally:
         p.terminate()
         p.wait(timeout=120)

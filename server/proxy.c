@@ -124,9 +124,15 @@ static int accept_header(proxy *s, const hw__proxy_header *h) {
   return 0;
 }
 
-static const char *why_not(int r) {
-  return r == UV_E2BIG ? "header longer than 4096 bytes"
-                       : "not a PROXY protocol header, or a malformed one";
+/* Why a header was refused, for the log: too long, none at all (the first
+ * byte begins neither version's signature: a client that is not a
+ * balancer, or a balancer not set to send one), or a malformed one. */
+static const char *why_not(int r, char first) {
+  if (r == UV_E2BIG)
+    return "a PROXY protocol header too long (v1: 107 bytes, v2: 4096)";
+  if (first != 'P' && first != '\r')
+    return "no PROXY protocol header (the first bytes cannot begin one)";
+  return "a malformed PROXY protocol header";
 }
 
 /* Bytes before the header's end: gathered, parsed.  Returns how many of
@@ -141,7 +147,7 @@ static size_t read_header(proxy *s, const char *data, size_t len) {
     if ((r = hw__proxy_header_parse(data, len, &h)) > 0)
       return accept_header(s, &h) == 0 ? (size_t)r : len + 1;
     if (r < 0) {
-      refuse(s, why_not(r));
+      refuse(s, why_not(r, data[0]));
       return len + 1;
     }
     if ((s->buf = malloc(HW__PROXY_HEADER_MAX)) == NULL) {
@@ -153,7 +159,7 @@ static size_t read_header(proxy *s, const char *data, size_t len) {
   memcpy(s->buf + before, data, n);
   r = hw__proxy_header_parse(s->buf, before + n, &h);
   if (r < 0) {
-    refuse(s, why_not(r));
+    refuse(s, why_not(r, s->buf[0]));
     return len + 1;
   }
   if (r == 0) { /* (then all of `data` fitted: see HW__PROXY_HEADER_MAX) */

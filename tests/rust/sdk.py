@@ -92,7 +92,7 @@ def test_sdk():
             t.ok(m.group(2) == "ok", name)
     tail = "\n".join(text.splitlines()[-40:])
     t.ok(rc == 0, "cargo test of sdk/rust exits 0", argv, tail)
-    # 3 layout tests, 17 against the fake server, 2 doc examples.
+    # 3 layout tests, 21 against the fake server, 2 doc examples.
     t.cmp_ok(ran, ">=", 15, "cargo ran every test of the crate")
     warnings = [l for l in text.splitlines() if WARNING.match(l)]
     t.ok(not warnings, "the crate and its tests build without a warning",

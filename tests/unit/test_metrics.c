@@ -109,7 +109,7 @@ static void test_counting(void) {
   if (m == NULL)
     return;
   is_int((long long)m->size, (long long)sizeof(hw_metrics), "its size");
-  is_str(m->abi, "1.6", "the ABI it was built with");
+  is_str(m->abi, "1.7", "the ABI it was built with");
   is_int((long long)m->nroutes, 3, "three series: none, /a, /b/c");
   ok(m->nroutes == 3 && m->routes[0].prefix.len == 0 &&
          m->routes[1].prefix.len == 2 && m->routes[2].prefix.len == 4,

@@ -1,7 +1,7 @@
 //! lib.rs - the safe layer of the Haywire module SDK for Rust: the
 //! [`Module`] trait a module implements, the views it is handed
 //! ([`Host`], [`Config`], [`Request`], [`Response`], [`Metrics`],
-//! [`TlsInfo`]), its error type ([`Error`]), and the [`module!`] macro that
+//! [`TlsInfo`], [`ProxyInfo`]), its error type ([`Error`]), and the [`module!`] macro that
 //! exports the C descriptor `hw_module_entry` with `extern "C"` trampolines
 //! around the trait.  The raw ABI lives in [`sys`].
 //!
@@ -62,7 +62,9 @@
 //! complete.  Deferred and streamed answers, timers and pool work exist in
 //! the raw ABI ([`sys::hw_host`]) for a module that drives them itself.
 //! The server's counters (ABI 1.4) are [`Request::metrics`]; the TLS
-//! session a request came over (ABI 1.5) is [`Request::tls`].
+//! session a request came over (ABI 1.5) is [`Request::tls`]; what a load
+//! balancer's PROXY protocol header said (ABI 1.7) is [`Request::proxy`]
+//! and [`Request::proxy_tlv`].
 #![warn(missing_docs)]
 
 pub mod sys;
@@ -736,7 +738,10 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// The peer's address, `"127.0.0.1:5678"` or `"[::1]:5678"`.
+    /// The peer's address, `"127.0.0.1:5678"` or `"[::1]:5678"`.  Behind a
+    /// load balancer that sends a PROXY protocol header (ABI 1.7), the
+    /// client the header named ([`Request::proxy`] has the balancer's own
+    /// address).
     pub fn peer(&self) -> Option<String> {
         let f = host_fn!(self.host, peer)?;
         let mut buf = [0 as c_char; 128];
@@ -795,6 +800,45 @@ impl<'a> Request<'a> {
         // SAFETY: the host returns NULL or a session valid as long as the
         // request; TlsInfo::from_raw checks its size before reading on.
         unsafe { TlsInfo::from_raw(t) }
+    }
+
+    /// What the PROXY protocol header the request's connection began with
+    /// said (ABI 1.7): see [`ProxyInfo`].  `None` when the connection sent
+    /// none (its listener takes none), once the client has gone, when the
+    /// server is out of memory, or on a server older than 1.7.
+    ///
+    /// The description is the server's, allocated for this request and
+    /// borrowed like the request's strings: it lives as long as the
+    /// `&Request`.  Each call allocates a new one that is held until the
+    /// request is over: call it once per request.
+    pub fn proxy(&self) -> Option<ProxyInfo<'_>> {
+        let f = host_fn!(self.host, proxy)?;
+        // SAFETY: a request being handled.
+        let p = unsafe { f(self.raw) };
+        // SAFETY: the host returns NULL or a description valid as long as
+        // the request; ProxyInfo::from_raw checks its size before reading on.
+        unsafe { ProxyInfo::from_raw(p) }
+    }
+
+    /// The value of the first TLV of type `kind` in the PROXY v2 header the
+    /// request's connection began with (ABI 1.7), such as a balancer's own
+    /// types `0xE0..=0xEF`; `PP2_TYPE_SSL`'s sub-types `0x21..=0x25` are
+    /// found inside it.  Borrowed like the request's strings.
+    ///
+    /// Errors: [`Error::Host`] with `HW_ENOENT` when the header has no such
+    /// TLV, `HW_ESTATE` when there was no v2 header (none at all, or a
+    /// version 1 one) or the client has gone; [`Error::Missing`] on a
+    /// server older than 1.7.  [`Error::code`] gives the code.
+    pub fn proxy_tlv(&self, kind: u8) -> Result<&[u8], Error> {
+        let f = host_fn!(self.host, proxy_tlv).ok_or(Error::Missing { call: "proxy_tlv" })?;
+        let mut value = EMPTY;
+        // SAFETY: a request being handled; `value` is ours, filled with a
+        // string of the request's.
+        check("proxy_tlv", unsafe {
+            f(self.raw, std::os::raw::c_uint::from(kind), &mut value)
+        })?;
+        // SAFETY: the host's string, valid as long as the request.
+        Ok(unsafe { bytes(value) })
     }
 }
 
@@ -934,7 +978,7 @@ impl<'a> Metrics<'a> {
         unsafe { name(snap!(self, version)) }
     }
 
-    /// The server's module ABI, e.g. `"1.5"`.
+    /// The server's module ABI, e.g. `"1.7"`.
     pub fn abi(&self) -> &'a str {
         // SAFETY: as for version.
         unsafe { name(snap!(self, abi)) }
@@ -1407,6 +1451,174 @@ impl fmt::Debug for TlsInfo<'_> {
             .field("server_name", &String::from_utf8_lossy(self.server_name()))
             .field("alpn", &String::from_utf8_lossy(self.alpn()))
             .field("resumed", &self.resumed())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The PROXY protocol (ABI 1.7)
+
+/// What the load balancer in front said of a request's client
+/// (`hw_proxy_info`, ABI 1.7), from [`Request::proxy`]: the PROXY protocol
+/// header (version 1 or 2) the request's connection began with.  Its
+/// client is what [`Request::peer`] returns; the balancer's own address is
+/// [`socket_peer`](Self::socket_peer).
+///
+/// The strings are borrowed from the server for the request's life (`'a`),
+/// like the request's: copy what must outlive `handle`.  They are bytes, as
+/// every string the server hands over is, and empty when the header did
+/// not carry them (a version 1 header carries no TLVs).
+#[derive(Clone, Copy)]
+pub struct ProxyInfo<'a> {
+    raw: &'a sys::hw_proxy_info,
+}
+
+impl<'a> ProxyInfo<'a> {
+    /// Wraps a header's description: `None` for NULL, or for one whose
+    /// `size` is shorter than this crate's `hw_proxy_info` (which no 1.7
+    /// server gives).
+    ///
+    /// # Safety
+    /// `raw` is NULL or what the host returned from `proxy`, for a request
+    /// that stays valid for `'a`.
+    pub unsafe fn from_raw(raw: *const sys::hw_proxy_info) -> Option<ProxyInfo<'a>> {
+        if raw.is_null() {
+            return None;
+        }
+        // Only `size` is read until it says the whole struct is there.
+        if ptr::addr_of!((*raw).size).read() < std::mem::size_of::<sys::hw_proxy_info>() {
+            return None;
+        }
+        Some(ProxyInfo { raw: &*raw })
+    }
+
+    /// The raw description, for what the safe layer does not cover.
+    pub fn as_raw(&self) -> *const sys::hw_proxy_info {
+        self.raw
+    }
+
+    /// The header's version: 1 (text) or 2 (binary).
+    pub fn version(&self) -> i32 {
+        self.raw.version
+    }
+
+    /// Whether the connection is the balancer's own (a v2 `LOCAL` or a v1
+    /// `UNKNOWN` header, as its health checks send): it carries no client.
+    pub fn local(&self) -> bool {
+        self.raw.local != 0
+    }
+
+    /// The client's address as the balancer saw it (`b"192.0.2.1:5678"`,
+    /// `b"[2001:db8::1]:5678"`), which [`Request::peer`] returns too; empty
+    /// when the header named none (`local`, or a UNIX socket's client).
+    pub fn client(&self) -> &'a [u8] {
+        // SAFETY: the description's strings live as long as it does.
+        unsafe { bytes(self.raw.client) }
+    }
+
+    /// The address the client connected to (the balancer's frontend).
+    pub fn server(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.server) }
+    }
+
+    /// The balancer: the TCP connection's own peer.
+    pub fn socket_peer(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.socket_peer) }
+    }
+
+    /// Version 2's TLVs exactly as sent (each a type byte, a 2-byte
+    /// big-endian length, the value); empty for version 1.  See also
+    /// [`Request::proxy_tlv`].
+    pub fn tlvs(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.tlvs) }
+    }
+
+    /// `PP2_TYPE_ALPN`: the protocol the client's TLS session chose.
+    pub fn alpn(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.alpn) }
+    }
+
+    /// `PP2_TYPE_AUTHORITY`: the host name the client asked for (its SNI).
+    pub fn authority(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.authority) }
+    }
+
+    /// `PP2_TYPE_UNIQUE_ID`: the balancer's ID of the connection (binary,
+    /// at most 128 bytes).
+    pub fn unique_id(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.unique_id) }
+    }
+
+    /// `PP2_TYPE_SSL`'s client bits: 0x01 the client came over TLS, 0x02
+    /// it sent a certificate on this connection, 0x04 in its session; 0
+    /// without that TLV.
+    pub fn ssl_client(&self) -> u32 {
+        self.raw.ssl_client
+    }
+
+    /// `PP2_TYPE_SSL`'s verify: 0 when a client certificate was verified.
+    pub fn ssl_verify(&self) -> u32 {
+        self.raw.ssl_verify
+    }
+
+    /// `PP2_SUBTYPE_SSL_VERSION`, e.g. `b"TLSv1.3"`.
+    pub fn ssl_version(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.ssl_version) }
+    }
+
+    /// `PP2_SUBTYPE_SSL_CIPHER`, e.g. `b"ECDHE-RSA-AES128-GCM-SHA256"`.
+    pub fn ssl_cipher(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.ssl_cipher) }
+    }
+
+    /// `PP2_SUBTYPE_SSL_SIG_ALG`: the client certificate's signature
+    /// algorithm.
+    pub fn ssl_sig_alg(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.ssl_sig_alg) }
+    }
+
+    /// `PP2_SUBTYPE_SSL_KEY_ALG`: the client certificate's key algorithm.
+    pub fn ssl_key_alg(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.ssl_key_alg) }
+    }
+
+    /// `PP2_SUBTYPE_SSL_CN`: the client certificate's Common Name.
+    pub fn ssl_cn(&self) -> &'a [u8] {
+        // SAFETY: as for client.
+        unsafe { bytes(self.raw.ssl_cn) }
+    }
+}
+
+impl fmt::Debug for ProxyInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        f.debug_struct("ProxyInfo")
+            .field("version", &self.version())
+            .field("local", &self.local())
+            .field("client", &text(self.client()))
+            .field("server", &text(self.server()))
+            .field("socket_peer", &text(self.socket_peer()))
+            .field("tlvs", &self.tlvs().len())
+            .field("alpn", &text(self.alpn()))
+            .field("authority", &text(self.authority()))
+            .field("unique_id", &self.unique_id())
+            .field("ssl_client", &self.ssl_client())
+            .field("ssl_verify", &self.ssl_verify())
+            .field("ssl_version", &text(self.ssl_version()))
+            .field("ssl_cipher", &text(self.ssl_cipher()))
+            .field("ssl_sig_alg", &text(self.ssl_sig_alg()))
+            .field("ssl_key_alg", &text(self.ssl_key_alg()))
+            .field("ssl_cn", &text(self.ssl_cn()))
             .finish()
     }
 }

@@ -1,6 +1,7 @@
-//! sys.rs - the raw module ABI of `include/haywire.h` (ABI 1.5), written by
+//! sys.rs - the raw module ABI of `include/haywire.h` (ABI 1.7), written by
 //! hand: the constants, the opaque types, `hw_str`, the TLS session
-//! (`hw_tls_info`), the metrics snapshot (`hw_metrics` and its parts), the
+//! (`hw_tls_info`), the PROXY protocol header (`hw_proxy_info`), the
+//! metrics snapshot (`hw_metrics` and its parts), the
 //! callback types, the host's function
 //! table `hw_host` and the module descriptor `hw_module`, member for member
 //! in the header's order.  Nothing here is safe to use
@@ -15,13 +16,13 @@
 
 use std::ffi::c_void;
 use std::marker::{PhantomData, PhantomPinned};
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_uint};
 
 /// ABI major version: the server refuses a module built for another one.
 pub const HW_ABI_MAJOR: u32 = 1;
 /// ABI minor version this crate was written against (members are only ever
 /// appended; see the history at the top of `haywire.h`).
-pub const HW_ABI_MINOR: u32 = 6;
+pub const HW_ABI_MINOR: u32 = 7;
 /// The one symbol a module exports: `const hw_module hw_module_entry`.
 pub const HW_MODULE_SYMBOL: &str = "hw_module_entry";
 
@@ -121,6 +122,57 @@ pub struct hw_tls_info {
     pub resumed: c_int,
 }
 
+/// What the load balancer in front said of a request's client (ABI 1.7),
+/// returned by `hw_host.proxy` when the request's connection began with a
+/// PROXY protocol header (version 1 or 2).  Allocated for the request and
+/// borrowed as its strings are (freed with it); the strings are
+/// NUL-terminated as well as counted, and empty when the header did not
+/// carry them.  `size` is what the host filled: members a later minor
+/// appends exist only when `size` reaches past them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hw_proxy_info {
+    /// sizeof(hw_proxy_info) as the host filled it.
+    pub size: usize,
+    /// The header's version: 1 (text) or 2 (binary).
+    pub version: c_int,
+    /// Non-zero for v2 LOCAL or v1 UNKNOWN: the balancer's own connection
+    /// (its health checks), which carries no client.
+    pub local: c_int,
+    /// The client's address as the balancer saw it ("ip:port",
+    /// "[ip]:port"): what `peer` returns; empty when the header named none.
+    pub client: hw_str,
+    /// The address the client connected to (the balancer's frontend).
+    pub server: hw_str,
+    /// The balancer: the TCP connection's own peer.
+    pub socket_peer: hw_str,
+    /// v2's TLVs exactly as sent (each a type byte, a 2-byte big-endian
+    /// length, the value); empty for v1.
+    pub tlvs: hw_str,
+    /// PP2_TYPE_ALPN: the protocol the client's TLS session chose.
+    pub alpn: hw_str,
+    /// PP2_TYPE_AUTHORITY: the host name the client asked for (its SNI).
+    pub authority: hw_str,
+    /// PP2_TYPE_UNIQUE_ID: the balancer's ID of the connection (binary, at
+    /// most 128 bytes).
+    pub unique_id: hw_str,
+    /// PP2_TYPE_SSL's client bits (0x01 TLS, 0x02 a certificate on this
+    /// connection, 0x04 in its session); 0 without that TLV.
+    pub ssl_client: u32,
+    /// PP2_TYPE_SSL's verify: 0 when a client certificate was verified.
+    pub ssl_verify: u32,
+    /// PP2_SUBTYPE_SSL_VERSION ("TLSv1.3").
+    pub ssl_version: hw_str,
+    /// PP2_SUBTYPE_SSL_CIPHER.
+    pub ssl_cipher: hw_str,
+    /// PP2_SUBTYPE_SSL_SIG_ALG.
+    pub ssl_sig_alg: hw_str,
+    /// PP2_SUBTYPE_SSL_KEY_ALG.
+    pub ssl_key_alg: hw_str,
+    /// PP2_SUBTYPE_SSL_CN: the client certificate's Common Name.
+    pub ssl_cn: hw_str,
+}
+
 /// One status code's count in a route's series (ABI 1.4).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -199,7 +251,7 @@ pub struct hw_metrics {
     pub size: usize,
     /// The server's version ("0.9.0"), NUL-terminated.
     pub version: *const c_char,
-    /// The server's ABI ("1.5"), NUL-terminated.
+    /// The server's ABI ("1.7"), NUL-terminated.
     pub abi: *const c_char,
     /// When the server (its master) started, Unix time in seconds.
     pub start_time: f64,
@@ -544,6 +596,19 @@ pub struct hw_host {
     /// (borrowed as its strings are), or NULL: plain TCP, the client gone,
     /// out of memory.
     pub tls: Option<unsafe extern "C" fn(req: *mut hw_request) -> *const hw_tls_info>,
+
+    // ---- ABI 1.7 ----
+    /// What the PROXY protocol header the request's connection began with
+    /// said, allocated for the request (borrowed as its strings are), or
+    /// NULL: no header, the client gone, out of memory.
+    pub proxy: Option<unsafe extern "C" fn(req: *mut hw_request) -> *const hw_proxy_info>,
+    /// The value of the first TLV of `type` (0x00-0xFF) in the connection's
+    /// PROXY v2 header into `*out` (borrowed, not NUL-terminated): 0,
+    /// HW_ENOENT (no such TLV), HW_ESTATE (no v2 header, or the client
+    /// gone), HW_EINVAL (a bad argument).
+    pub proxy_tlv: Option<
+        unsafe extern "C" fn(req: *mut hw_request, r#type: c_uint, out: *mut hw_str) -> c_int,
+    >,
 }
 
 /// `HW_HOST_HAS(host, member)`: true when the table `host` (a

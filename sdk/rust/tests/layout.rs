@@ -89,6 +89,10 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
     struct_probes!(probes, members;
         hw_str { data, len }
         hw_tls_info { size, version, cipher, server_name, alpn, resumed }
+        hw_proxy_info {
+            size, version, local, client, server, socket_peer, tlvs, alpn, authority, unique_id,
+            ssl_client, ssl_verify, ssl_version, ssl_cipher, ssl_sig_alg, ssl_key_alg, ssl_cn,
+        }
         hw_metrics_code { code, count }
         hw_metrics_count { name, count }
         hw_metrics_route {
@@ -116,6 +120,7 @@ fn probes() -> (Vec<Probe>, Vec<(String, Vec<String>)>) {
             body_pause,
             metrics,
             tls,
+            proxy, proxy_tlv,
         }
         hw_module { abi_major, abi_minor, size, name, version, init, handle, fini, abort }
     );
@@ -330,6 +335,7 @@ fn host_has_follows_the_size_member() {
         assert!(!haywire::hw_host_has!(host, body_pause));
         assert!(!haywire::hw_host_has!(host, metrics));
         assert!(!haywire::hw_host_has!(host, tls));
+        assert!(!haywire::hw_host_has!(host, proxy));
     }
     // A 1.3 table (ending after body_pause) lacks 1.4's metrics.
     let (pause_at, pause_size) = haywire::member_extent!(sys::hw_host, body_pause);
@@ -341,6 +347,7 @@ fn host_has_follows_the_size_member() {
         assert!(haywire::hw_host_has!(host, body_pause));
         assert!(!haywire::hw_host_has!(host, metrics));
         assert!(!haywire::hw_host_has!(host, tls));
+        assert!(!haywire::hw_host_has!(host, proxy));
     }
     // A 1.4 table (ending after metrics) lacks 1.5's tls.
     let (metrics_at, metrics_size) = haywire::member_extent!(sys::hw_host, metrics);
@@ -351,8 +358,31 @@ fn host_has_follows_the_size_member() {
     unsafe {
         assert!(haywire::hw_host_has!(host, metrics));
         assert!(!haywire::hw_host_has!(host, tls));
+        assert!(!haywire::hw_host_has!(host, proxy));
     }
-    // A 1.5 table, this crate's whole struct, has tls.
+    // A 1.5 (or 1.6: it appended no member) table, ending after tls, lacks
+    // 1.7's proxy and proxy_tlv.
+    let (tls_at, tls_size) = haywire::member_extent!(sys::hw_host, tls);
+    // SAFETY: as above.
+    unsafe { std::ptr::addr_of_mut!((*table.as_mut_ptr()).size).write(tls_at + tls_size) };
+    let host = table.as_ptr();
+    // SAFETY: as above.
+    unsafe {
+        assert!(haywire::hw_host_has!(host, tls));
+        assert!(!haywire::hw_host_has!(host, proxy));
+        assert!(!haywire::hw_host_has!(host, proxy_tlv));
+    }
+    // One that ends after proxy lacks proxy_tlv.
+    let (proxy_at, proxy_size) = haywire::member_extent!(sys::hw_host, proxy);
+    // SAFETY: as above.
+    unsafe { std::ptr::addr_of_mut!((*table.as_mut_ptr()).size).write(proxy_at + proxy_size) };
+    let host = table.as_ptr();
+    // SAFETY: as above.
+    unsafe {
+        assert!(haywire::hw_host_has!(host, proxy));
+        assert!(!haywire::hw_host_has!(host, proxy_tlv));
+    }
+    // A 1.7 table, this crate's whole struct, has both.
     // SAFETY: as above.
     unsafe {
         std::ptr::addr_of_mut!((*table.as_mut_ptr()).size)
@@ -360,5 +390,9 @@ fn host_has_follows_the_size_member() {
     };
     let host = table.as_ptr();
     // SAFETY: as above.
-    unsafe { assert!(haywire::hw_host_has!(host, tls)) };
+    unsafe {
+        assert!(haywire::hw_host_has!(host, tls));
+        assert!(haywire::hw_host_has!(host, proxy));
+        assert!(haywire::hw_host_has!(host, proxy_tlv));
+    }
 }

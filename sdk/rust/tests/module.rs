@@ -3,7 +3,8 @@
 //! functions read a `FakeReq`, fill a `FakeRes` and record log lines), the
 //! way the real server calls them: the descriptor's fields, config reading
 //! and its errors, the request views, the metrics snapshot (ABI 1.4), the
-//! TLS session (ABI 1.5), the response calls, and every failure path (`Err`,
+//! TLS session (ABI 1.5), the PROXY protocol header (ABI 1.7), the response
+//! calls, and every failure path (`Err`,
 //! panics in init, handle and drop, declining, a host call refused, a host
 //! table or a struct of an older minor).  The real server runs the example
 //! module in tests/integration/rust.py.
@@ -16,9 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use haywire::sys::{
     self, hw_conf, hw_host, hw_metrics, hw_metrics_code, hw_metrics_count, hw_metrics_process,
-    hw_metrics_route, hw_request, hw_response, hw_str, hw_tls_info, ModuleEntry,
+    hw_metrics_route, hw_proxy_info, hw_request, hw_response, hw_str, hw_tls_info, ModuleEntry,
 };
-use haywire::{Config, Error, Host, Metrics, Module, Outcome, Request, Response, TlsInfo};
+use haywire::{
+    Config, Error, Host, Metrics, Module, Outcome, ProxyInfo, Request, Response, TlsInfo,
+};
 
 // ---------------------------------------------------------------------------
 // The module under test
@@ -92,6 +95,30 @@ impl Module for TestModule {
                 }
                 return Ok(Outcome::Handled);
             }
+            b"/proxy" => {
+                match req.proxy() {
+                    None => res.write("direct")?,
+                    Some(p) => {
+                        write!(res, "v{} local={} client=", p.version(), p.local())?;
+                        res.write(p.client())?;
+                        res.write(" via=")?;
+                        res.write(p.socket_peer())?;
+                        res.write(" cn=")?;
+                        res.write(p.ssl_cn())?;
+                        write!(res, " ssl={:#x}/{}", p.ssl_client(), p.ssl_verify())?;
+                    }
+                }
+                // A TLV the balancer may not have sent: its absence is no
+                // failure of the request.
+                match req.proxy_tlv(0xE0) {
+                    Ok(v) => {
+                        res.write(" tenant=")?;
+                        res.write(v)?;
+                    }
+                    Err(e) => write!(res, " tenant: {}", e)?,
+                }
+                return Ok(Outcome::Handled);
+            }
             _ => {}
         }
         self.host.info("handling");
@@ -161,6 +188,9 @@ struct FakeReq {
     /// What `tls` returns for this request (NULL when `None`: plain TCP,
     /// or the client gone).
     tls: Option<&'static hw_tls_info>,
+    /// What `proxy` returns for this request (NULL when `None`: no PROXY
+    /// header, or the client gone); `proxy_tlv` reads its `tlvs`.
+    proxy: Option<&'static hw_proxy_info>,
 }
 
 #[derive(Default)]
@@ -279,6 +309,56 @@ unsafe extern "C" fn f_metrics(req: *mut hw_request) -> *const hw_metrics {
 }
 unsafe extern "C" fn f_tls(req: *mut hw_request) -> *const hw_tls_info {
     r(req).tls.map_or(ptr::null(), |t| t as *const hw_tls_info)
+}
+unsafe extern "C" fn f_proxy(req: *mut hw_request) -> *const hw_proxy_info {
+    r(req)
+        .proxy
+        .map_or(ptr::null(), |p| p as *const hw_proxy_info)
+}
+/// The first TLV of `ty` in `tlvs` (type, 2-byte big-endian length,
+/// value), looking inside PP2_TYPE_SSL (0x20: client bits, verify, then
+/// sub-TLVs) for the sub-types 0x21-0x25, as the server does.
+fn find_tlv(tlvs: &[u8], ty: u8) -> Option<&[u8]> {
+    let mut at = 0;
+    while at + 3 <= tlvs.len() {
+        let len = u16::from_be_bytes([tlvs[at + 1], tlvs[at + 2]]) as usize;
+        let value = &tlvs[at + 3..at + 3 + len];
+        if tlvs[at] == ty {
+            return Some(value);
+        }
+        if tlvs[at] == 0x20 && (0x21..=0x25).contains(&ty) && value.len() >= 5 {
+            if let Some(v) = find_tlv(&value[5..], ty) {
+                return Some(v);
+            }
+        }
+        at += 3 + len;
+    }
+    None
+}
+unsafe extern "C" fn f_proxy_tlv(
+    req: *mut hw_request,
+    ty: std::os::raw::c_uint,
+    out: *mut hw_str,
+) -> c_int {
+    if ty > 0xFF || out.is_null() {
+        return sys::HW_EINVAL;
+    }
+    let p = match r(req).proxy {
+        Some(p) if p.version == 2 => p,
+        _ => return sys::HW_ESTATE, // no v2 header
+    };
+    let tlvs = if p.tlvs.len == 0 {
+        &[][..]
+    } else {
+        std::slice::from_raw_parts(p.tlvs.data as *const u8, p.tlvs.len)
+    };
+    match find_tlv(tlvs, ty as u8) {
+        Some(v) => {
+            *out = s(v);
+            0
+        }
+        None => sys::HW_ENOENT,
+    }
 }
 unsafe extern "C" fn f_set_status(res: *mut hw_response, status: c_int) -> c_int {
     if !(200..=999).contains(&status) {
@@ -441,7 +521,7 @@ unsafe extern "C" fn f_conf_error(
     sys::HW_EINVAL
 }
 
-/// A 1.5 host table with what the fake server implements (the rest NULL).
+/// A 1.7 host table with what the fake server implements (the rest NULL).
 fn fake_host() -> hw_host {
     hw_host {
         abi_major: sys::HW_ABI_MAJOR,
@@ -495,6 +575,8 @@ fn fake_host() -> hw_host {
         body_pause: None,
         metrics: Some(f_metrics),
         tls: Some(f_tls),
+        proxy: Some(f_proxy),
+        proxy_tlv: Some(f_proxy_tlv),
     }
 }
 
@@ -578,6 +660,7 @@ fn get(rest: &str) -> FakeReq {
         body: b"payload".to_vec(),
         metrics: None,
         tls: None,
+        proxy: None,
     }
 }
 
@@ -704,6 +787,77 @@ fn fake_tls() -> &'static hw_tls_info {
     }))
 }
 
+/// One TLV: type, 2-byte big-endian length, value.
+fn tlv(ty: u8, value: &[u8]) -> Vec<u8> {
+    let mut v = vec![ty];
+    v.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    v.extend_from_slice(value);
+    v
+}
+
+/// A PROXY v2 header's description as the server would give it, from a
+/// balancer at 10.0.0.2 for a client at 192.0.2.7 over TLS with a client
+/// certificate: its TLVs (ALPN, authority, unique ID, PP2_TYPE_SSL with
+/// its five sub-types, a balancer's own 0xE0 and an empty 0xE1) and the
+/// members the server fills from them (pointing into the TLVs' bytes, as
+/// counted strings; the TLVs themselves are followed by a NUL).
+fn fake_proxy() -> &'static hw_proxy_info {
+    let mut ssl = vec![0x07, 0, 0, 0, 0]; // client bits, verify 0
+    for (ty, v) in [
+        (0x21u8, &b"TLSv1.3"[..]),
+        (0x22, b"client.example"),
+        (0x23, b"TLS_AES_128_GCM_SHA256"),
+        (0x24, b"SHA256"),
+        (0x25, b"RSA2048"),
+    ] {
+        ssl.extend(tlv(ty, v));
+    }
+    let mut tlvs = Vec::new();
+    tlvs.extend(tlv(0x01, b"h2"));
+    tlvs.extend(tlv(0x02, b"a.example"));
+    tlvs.extend(tlv(0x05, &[0x00, 0x01, 0xfe, 0xff]));
+    tlvs.extend(tlv(0x20, &ssl));
+    tlvs.extend(tlv(0xE0, b"tenant-7"));
+    tlvs.extend(tlv(0xE1, b""));
+    let n = tlvs.len();
+    tlvs.push(0);
+    let tlvs: &'static [u8] = leak(tlvs);
+    // The value of the first TLV of `ty`, as an hw_str into `tlvs`.
+    let value = |ty: u8| {
+        let v = find_tlv(&tlvs[..n], ty).expect("the fake has it");
+        s(v)
+    };
+    Box::leak(Box::new(hw_proxy_info {
+        size: std::mem::size_of::<hw_proxy_info>(),
+        version: 2,
+        local: 0,
+        client: cs(b"192.0.2.7:51000\0"),
+        server: cs(b"203.0.113.1:443\0"),
+        socket_peer: cs(b"10.0.0.2:40000\0"),
+        tlvs: hw_str {
+            data: tlvs.as_ptr() as *const c_char,
+            len: n,
+        },
+        alpn: value(0x01),
+        authority: value(0x02),
+        unique_id: value(0x05),
+        ssl_client: 0x07,
+        ssl_verify: 0,
+        ssl_version: value(0x21),
+        ssl_cipher: value(0x23),
+        ssl_sig_alg: value(0x24),
+        ssl_key_alg: value(0x25),
+        ssl_cn: value(0x22),
+    }))
+}
+
+/// An empty hw_str (NULL data), as the server leaves what a header did not
+/// carry.
+const NONE: hw_str = hw_str {
+    data: ptr::null(),
+    len: 0,
+};
+
 /// `(name, count)` of each named count, for comparisons.
 fn counts(list: &[haywire::MetricsCount<'_>]) -> Vec<(String, u64)> {
     list.iter()
@@ -743,7 +897,7 @@ fn assert_placed(msg: &str, head: &str, tail: &str) {
 #[test]
 fn descriptor_fields() {
     let e = entry();
-    assert_eq!((e.abi_major, e.abi_minor), (1, 6));
+    assert_eq!((e.abi_major, e.abi_minor), (1, 7));
     assert_eq!(e.size, std::mem::size_of::<sys::hw_module>());
     // SAFETY: static NUL-terminated strings.
     assert_eq!(unsafe { CStr::from_ptr(e.name) }.to_str(), Ok("test"));
@@ -1275,4 +1429,236 @@ fn no_tls_from_an_older_host_or_a_short_info() {
     assert!(r.tls().is_none(), "a short session is refused");
     // SAFETY: NULL is allowed.
     assert!(unsafe { TlsInfo::from_raw(ptr::null()) }.is_none());
+}
+
+#[test]
+fn proxy_is_a_borrowed_view_of_the_header() {
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    let req = FakeReq {
+        proxy: Some(fake_proxy()),
+        ..get("/proxy")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    let p: ProxyInfo<'_> = r.proxy().expect("a 1.7 host with a PROXY v2 header");
+    assert_eq!(p.version(), 2);
+    assert!(!p.local());
+    assert_eq!(p.client(), b"192.0.2.7:51000", "the count, not the NUL");
+    assert_eq!(p.server(), b"203.0.113.1:443");
+    assert_eq!(p.socket_peer(), b"10.0.0.2:40000");
+    assert_eq!(p.alpn(), b"h2");
+    assert_eq!(p.authority(), b"a.example");
+    assert_eq!(p.unique_id(), &[0x00, 0x01, 0xfe, 0xff][..]);
+    assert_eq!((p.ssl_client(), p.ssl_verify()), (0x07, 0));
+    assert_eq!(p.ssl_version(), b"TLSv1.3");
+    assert_eq!(p.ssl_cipher(), b"TLS_AES_128_GCM_SHA256");
+    assert_eq!(p.ssl_sig_alg(), b"SHA256");
+    assert_eq!(p.ssl_key_alg(), b"RSA2048");
+    assert_eq!(p.ssl_cn(), b"client.example");
+    let raw = req.proxy.unwrap();
+    assert_eq!(p.tlvs().len(), raw.tlvs.len);
+    assert_eq!(&p.tlvs()[..5], &[0x01, 0x00, 0x02, b'h', b'2'][..]);
+    assert_eq!(p.as_raw(), raw as *const hw_proxy_info);
+    let debug = format!("{:?}", p);
+    assert!(
+        debug.starts_with(
+            "ProxyInfo { version: 2, local: false, client: \"192.0.2.7:51000\", \
+             server: \"203.0.113.1:443\", socket_peer: \"10.0.0.2:40000\""
+        ),
+        "{}",
+        debug
+    );
+    assert!(debug.contains("ssl_cn: \"client.example\""), "{}", debug);
+
+    // A version 1 header: addresses only, no TLVs (empty strings, NULL
+    // data allowed with len 0); proxy_tlv says there is no v2 header.
+    let v1 = hw_proxy_info {
+        version: 1,
+        tlvs: NONE,
+        alpn: NONE,
+        authority: NONE,
+        unique_id: NONE,
+        ssl_client: 0,
+        ssl_verify: 0,
+        ssl_version: NONE,
+        ssl_cipher: NONE,
+        ssl_sig_alg: NONE,
+        ssl_key_alg: NONE,
+        ssl_cn: cs(b"\0"),
+        ..*fake_proxy()
+    };
+    let req = FakeReq {
+        proxy: Some(Box::leak(Box::new(v1))),
+        ..get("/proxy")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    let p = r.proxy().expect("a v1 header");
+    assert_eq!((p.version(), p.local()), (1, false));
+    assert_eq!(p.client(), b"192.0.2.7:51000");
+    assert_eq!(
+        (p.tlvs(), p.alpn(), p.unique_id(), p.ssl_cn()),
+        (&b""[..], &b""[..], &b""[..], &b""[..])
+    );
+    assert_eq!((p.ssl_client(), p.ssl_verify()), (0, 0));
+    assert_eq!(
+        r.proxy_tlv(0x01),
+        Err(Error::Host {
+            call: "proxy_tlv",
+            code: sys::HW_ESTATE
+        })
+    );
+
+    // A v2 LOCAL header (the balancer's health check): no client.
+    let local = hw_proxy_info {
+        local: 1,
+        client: NONE,
+        server: NONE,
+        ..*fake_proxy()
+    };
+    // SAFETY: a description of the fake, leaked.
+    let p = unsafe { ProxyInfo::from_raw(Box::leak(Box::new(local))) }.expect("LOCAL");
+    assert!(p.local());
+    assert_eq!((p.client(), p.server()), (&b""[..], &b""[..]));
+    assert_eq!(p.socket_peer(), b"10.0.0.2:40000");
+
+    // No header (the listener takes none), or the client gone: NULL.
+    let req = get("/proxy");
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.proxy().is_none());
+    assert_eq!(r.proxy_tlv(0xE0).unwrap_err().code(), Some(sys::HW_ESTATE));
+}
+
+#[test]
+fn proxy_tlv_finds_a_tlv_by_type() {
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    let req = FakeReq {
+        proxy: Some(fake_proxy()),
+        ..get("/proxy")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert_eq!(r.proxy_tlv(0x01), Ok(&b"h2"[..]));
+    assert_eq!(r.proxy_tlv(0xE0), Ok(&b"tenant-7"[..]), "a balancer's own");
+    assert_eq!(r.proxy_tlv(0xE1), Ok(&b""[..]), "present but empty");
+    assert_eq!(
+        r.proxy_tlv(0x22),
+        Ok(&b"client.example"[..]),
+        "a sub-type inside PP2_TYPE_SSL"
+    );
+    assert_eq!(r.proxy_tlv(0x20).map(|v| v[0]), Ok(0x07), "PP2_TYPE_SSL");
+    // The value borrows the header's bytes (no copy).
+    let tlvs = r.proxy().unwrap().tlvs().as_ptr_range();
+    assert!(tlvs.contains(&r.proxy_tlv(0xE0).unwrap().as_ptr()));
+    let e = r.proxy_tlv(0xE5).unwrap_err();
+    assert_eq!(
+        e,
+        Error::Host {
+            call: "proxy_tlv",
+            code: sys::HW_ENOENT
+        }
+    );
+    assert_eq!(e.code(), Some(sys::HW_ENOENT));
+    assert_eq!(e.to_string(), "proxy_tlv: HW_ENOENT (-2)");
+}
+
+#[test]
+fn proxy_in_handle_through_the_trampoline() {
+    let st = init(vec![]).expect("init");
+    let req = FakeReq {
+        proxy: Some(fake_proxy()),
+        ..get("/proxy")
+    };
+    let (rc, res) = handle(st, &req);
+    assert_eq!(rc, sys::HW_HANDLED);
+    assert_eq!(
+        String::from_utf8(res.body).unwrap(),
+        "v2 local=false client=192.0.2.7:51000 via=10.0.0.2:40000 cn=client.example \
+         ssl=0x7/0 tenant=tenant-7"
+    );
+    // No header: NULL, and proxy_tlv's HW_ESTATE.
+    let (rc, res) = handle(st, &get("/proxy"));
+    assert_eq!(rc, sys::HW_HANDLED);
+    assert_eq!(
+        String::from_utf8(res.body).unwrap(),
+        "direct tenant: proxy_tlv: HW_ESTATE (-71)"
+    );
+    fini(st);
+}
+
+#[test]
+fn no_proxy_from_an_older_host_or_a_short_info() {
+    // A 1.6 table: it ends after tls (1.6 appended no member), so proxy and
+    // proxy_tlv do not exist (their slots hold functions the SDK must
+    // never call).
+    let mut t = fake_host();
+    let (at, size) = haywire::member_extent!(hw_host, tls);
+    t.size = at + size;
+    t.abi_minor = 6;
+    t.proxy = Some({
+        unsafe extern "C" fn never(_: *mut hw_request) -> *const hw_proxy_info {
+            panic!("proxy called past the end of a 1.6 host table")
+        }
+        never
+    });
+    t.proxy_tlv = Some({
+        unsafe extern "C" fn never(
+            _: *mut hw_request,
+            _: std::os::raw::c_uint,
+            _: *mut hw_str,
+        ) -> c_int {
+            panic!("proxy_tlv called past the end of a 1.6 host table")
+        }
+        never
+    });
+    let host: &'static hw_host = Box::leak(Box::new(t));
+    let req = FakeReq {
+        proxy: Some(fake_proxy()),
+        tls: Some(fake_tls()),
+        ..get("/proxy")
+    };
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.proxy().is_none(), "a 1.6 server has no proxy");
+    assert_eq!(r.proxy_tlv(0xE0), Err(Error::Missing { call: "proxy_tlv" }));
+    assert!(r.tls().is_some(), "but has tls");
+    // The module's handle on that server: as with no header.
+    let st = init_with(host, vec![], 256).expect("init");
+    let (rc, res) = handle(st, &req);
+    assert_eq!(rc, sys::HW_HANDLED);
+    let body = String::from_utf8(res.body).unwrap();
+    assert!(
+        body.starts_with("direct tenant: proxy_tlv: not in this server's module ABI"),
+        "{}",
+        body
+    );
+    fini(st);
+
+    // A table that ends after proxy has it, but not proxy_tlv.
+    let mut t = fake_host();
+    let (at, size) = haywire::member_extent!(hw_host, proxy);
+    t.size = at + size;
+    let host: &'static hw_host = Box::leak(Box::new(t));
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.proxy().is_some());
+    assert_eq!(
+        r.proxy_tlv(0xE0).unwrap_err(),
+        Error::Missing { call: "proxy_tlv" }
+    );
+
+    // A description whose size says it is shorter than 1.7's is not read.
+    let mut short = *fake_proxy();
+    short.size = haywire::member_extent!(hw_proxy_info, ssl_cn).0;
+    let req = FakeReq {
+        proxy: Some(Box::leak(Box::new(short))),
+        ..get("/proxy")
+    };
+    let host: &'static hw_host = Box::leak(Box::new(fake_host()));
+    // SAFETY: the fake table and request.
+    let r = unsafe { Request::from_raw(host, &req as *const FakeReq as *mut hw_request) };
+    assert!(r.proxy().is_none(), "a short description is refused");
+    // SAFETY: NULL is allowed.
+    assert!(unsafe { ProxyInfo::from_raw(ptr::null()) }.is_none());
 }
