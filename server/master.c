@@ -3,13 +3,9 @@
  * the worker processes, and drives reloads.  It never loads module code, so a
  * module that crashes can take down one worker, never the site.
  *
- * Sockets: for every listen address the master opens one SO_REUSEPORT socket
- * per worker slot and keeps them all for its whole life.  The kernel spreads
- * new connections over the sockets of a group, so each worker gets its share
- * even when one is busier (libuv's accept loop would otherwise let the first
- * awake worker drain a shared backlog).  A worker that dies leaves its socket
- * open in the master: connections hashed to it wait in its backlog for the
- * replacement instead of being refused.
+ * Sockets: one SO_REUSEPORT socket per worker slot per address, kept for
+ * the master's whole life (master_sockets.c); each worker inherits its
+ * slot's.
  *
  * Generations: the master stages every generation (private module copies
  * and a snapshot of the config under run_dir/g<N>/) and checks it in a
@@ -40,6 +36,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "master_sockets.h"
 #include "module.h"
 #include "pidfile.h"
 #include "process.h"
@@ -74,7 +71,7 @@ typedef struct slot {
   uint64_t deaths[RESTART_BURST];
   unsigned ndeaths;
   uint64_t backoff;
-  int *fds;        /* its listening sockets, one per address */
+  int *fds;        /* its listening sockets, one per address (socks') */
   hw__buf in;
   hw__module_note *note; /* shared with the worker: what it runs */
 } slot;
@@ -83,6 +80,7 @@ struct master {
   uv_loop_t *loop;
   hw__reloader rl;
   hw__config *cfg; /* the serving generation's (staged) config */
+  hw__master_sockets socks;
   slot *slots;
   int nslots;
   uv_signal_t sig_hup, sig_term, sig_int, sig_quit, sig_usr1;
@@ -100,37 +98,6 @@ struct master {
 static void spawn_slot(slot *s);
 static void conclude_reload(master *m);
 static void maybe_exit(master *m);
-
-/* ---- sockets ------------------------------------------------------------ */
-
-static int open_sockets(master *m, char *err, size_t err_len) {
-  const hw__config *cfg = m->cfg;
-  char text[128];
-
-  for (int k = 0; k < m->nslots; k++) {
-    m->slots[k].fds = calloc(cfg->nlisten, sizeof(int));
-    if (m->slots[k].fds == NULL)
-      return UV_ENOMEM;
-    for (size_t i = 0; i < cfg->nlisten; i++)
-      m->slots[k].fds[i] = -1;
-  }
-  for (size_t i = 0; i < cfg->nlisten; i++) {
-    int port;
-    /* Port 0 asks for any free port: the first socket gets one and the
-     * others of the group join it there. */
-    if (hw__listen_open(&cfg->listen[i], -1, (int)cfg->limit_backlog, 1,
-                        &m->slots[0].fds[i], err, err_len) != 0)
-      return UV_EINVAL;
-    port = hw__listen_bound(m->slots[0].fds[i], text, sizeof(text));
-    for (int k = 1; k < m->nslots; k++)
-      if (hw__listen_open(&cfg->listen[i], port, (int)cfg->limit_backlog, 1,
-                          &m->slots[k].fds[i], err, err_len) != 0)
-        return UV_EINVAL;
-    hw__log(HW_LOG_INFO, "listening on %s (%d SO_REUSEPORT sockets)", text,
-            m->nslots);
-  }
-  return 0;
-}
 
 /* ---- talking to workers ------------------------------------------------- */
 
@@ -573,7 +540,8 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   m->cfg = cfg;
   rl->staged_id = id;
   rl->on_checked = master_checked;
-  if (open_sockets(m, err, sizeof(err)) != 0) {
+  if (hw__master_sockets_open(&m->socks, cfg, m->nslots, NULL, err,
+                              sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s: %s", cfg->path, err);
     m->exit_code = 1;
     hw__reload_finished(rl, 1, NULL);
@@ -583,6 +551,7 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   }
   hw__reload_finished(rl, 1, NULL);
   for (int k = 0; k < m->nslots; k++) {
+    m->slots[k].fds = hw__master_sockets_slot(&m->socks, k);
     if (make_note(m, &m->slots[k]) != 0)
       hw__log(HW_LOG_WARN, "worker %d: no shared state page: %s", k + 1,
               strerror(errno));
@@ -689,11 +658,6 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
 
   for (int k = 0; k < m.nslots; k++) {
     slot *s = &m.slots[k];
-    for (size_t i = 0; s->fds != NULL && m.cfg != NULL && i < m.cfg->nlisten;
-         i++)
-      if (s->fds[i] >= 0)
-        close(s->fds[i]);
-    free(s->fds);
     if (s->note != NULL) {
       char path[4200];
       munmap((void *)s->note, sizeof(hw__module_note));
@@ -701,6 +665,7 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
       unlink(path);
     }
   }
+  hw__master_sockets_close(&m.socks);
   for (unsigned g = 1; g <= m.rl.last_id + 1; g++)
     hw__reload_unstage(&m.rl, g);
   hw__reload_destroy(&m.rl);
