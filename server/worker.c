@@ -422,8 +422,11 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   if (w->stopping)
     return;
   hw__log(HW_LOG_INFO, "%s: %s", why,
-          graceful ? "finishing requests, then shutting down"
-                   : "shutting down");
+          graceful == HW__WORKER_STOP_SOFT
+              ? "not accepting; finishing requests, keep-alive connections "
+                "close after their next response or keep-alive timeout"
+          : graceful ? "finishing requests, then shutting down"
+                     : "shutting down");
   w->reload.stopping = 1;
   for (size_t i = 0; i < w->nlisteners; i++)
     close_handle((uv_handle_t *)&w->listeners[i]);
@@ -431,7 +434,10 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   if (graceful) {
     w->stopping = HW__WORKER_DRAINING;
     w->stop_deadline = uv_now(w->loop) + w->gen->config->drain_ms;
-    hw__conn_drain_all(&w->conns);
+    w->h1.soft_drain = graceful == HW__WORKER_STOP_SOFT;
+    hw__conn_drain_all(&w->conns, graceful == HW__WORKER_STOP_SOFT
+                                      ? HW__CONN_DRAIN_SOFT
+                                      : HW__CONN_DRAIN_HARD);
   } else {
     w->stopping = HW__WORKER_STOPPING;
     hw__conn_close_all(&w->conns);
@@ -615,8 +621,12 @@ static void ctl_line(void *arg, char *line) {
   hw__worker *w = arg;
   hw__control_msg msg;
 
-  if (hw__control_parse(line, &msg) == 0 && msg.kind == HW__CONTROL_RELOAD)
+  if (hw__control_parse(line, &msg) != 0)
+    msg.kind = -1;
+  if (msg.kind == HW__CONTROL_RELOAD)
     ctl_reload(w, msg.id, msg.text);
+  else if (msg.kind == HW__CONTROL_HANDOVER)
+    hw__worker_stop(w, HW__WORKER_STOP_SOFT, "another master serves");
   else
     hw__log(HW_LOG_WARN, "unknown message from the master: %.80s", line);
 }

@@ -75,8 +75,16 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
 int hw__worker_attach(hw__worker *w, int fd, const char *note_file);
 /** Runs until SIGINT/SIGTERM/SIGQUIT, then shuts down cleanly. */
 int hw__worker_run(hw__worker *w);
-/** Stops the worker: gracefully (requests finish, bounded by the drain
- *  timeout) or at once. */
+/* How a worker stops (hw__worker_stop's `graceful`). */
+enum { HW__WORKER_STOP_NOW = 0, HW__WORKER_STOP_GRACEFUL = 1,
+       HW__WORKER_STOP_SOFT = 2 };
+
+/** Stops the worker: at once (HW__WORKER_STOP_NOW), gracefully (requests
+ *  finish, bounded by the drain timeout; idle keep-alive connections end
+ *  now) or softly (HW__WORKER_STOP_SOFT, when another master serves the
+ *  same sockets: as gracefully, but an idle keep-alive connection is kept
+ *  until its keep-alive timeout and its next request is answered with
+ *  Connection: close). */
 void hw__worker_stop(hw__worker *w, int graceful, const char *why);
 /** Builds generation `id` from `cfg` (owned), swaps it in and retires the
  *  old one.  Returns 0 or an error with a message in `err`. */
