@@ -29,6 +29,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "pidfile.h"
 #include "process.h"
 #include "tickets.h"
 #include "tls.h"
@@ -130,11 +131,13 @@ static void attach_metrics(hw__worker *w, hw__generation *g) {
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__reloader rl = w->reload; /* set up by the caller before the build */
   int id = w->id;
+  char *upgrade_record = w->upgrade_record;
   int r;
 
   memset(w, 0, sizeof(*w));
   w->reload = rl;
   w->id = id;
+  w->upgrade_record = upgrade_record;
   w->loop = loop;
   w->gen = gen;
   /* libuv sizes its pool when the process first queues work: now. */
@@ -377,6 +380,7 @@ static void finish_stop(hw__worker *w) {
   close_handle((uv_handle_t *)&w->sig_term);
   close_handle((uv_handle_t *)&w->sig_quit);
   close_handle((uv_handle_t *)&w->sig_usr1);
+  close_handle((uv_handle_t *)&w->sig_usr2);
   hw__reload_close(&w->reload);
 }
 
@@ -455,6 +459,26 @@ static void on_reopen(uv_signal_t *s, int signum) {
   (void)signum;
   n = hw__access_log_reopen(&w->alog);
   hw__log(HW_LOG_INFO, "SIGUSR1: %zu access log file(s) reopened", n);
+}
+
+/* SIGUSR2 to a single process: a binary upgrade needs a master to keep the
+ * sockets and start the new binary beside the old one, so it is refused,
+ * in the log and in the record `haywire -s upgrade` waits for. */
+static void on_upgrade(uv_signal_t *s, int signum) {
+  hw__worker *w = s->data;
+  hw__pidfile_record r;
+  (void)signum;
+  memset(&r, 0, sizeof(r));
+  snprintf(r.reason, sizeof(r.reason), "a binary upgrade needs a master "
+           "process (\"workers\" 1 or more); this single process ignores "
+           "SIGUSR2");
+  hw__log(HW_LOG_WARN, "SIGUSR2: %s", r.reason);
+  if (w->upgrade_record == NULL)
+    return;
+  r.pid = (long)getpid();
+  r.sequence = 1;
+  r.started = uv_hrtime();
+  hw__pidfile_record_write(w->upgrade_record, &r);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -543,6 +567,9 @@ int hw__worker_run(hw__worker *w) {
     w->drain.owner = w;
     w->drain.released = on_released;
     hw__reload_listen_sighup(rl);
+    uv_signal_init(w->loop, &w->sig_usr2);
+    w->sig_usr2.data = w;
+    uv_signal_start(&w->sig_usr2, on_upgrade, SIGUSR2);
   }
   hw__process_block_signals(0); /* the handlers are in place */
   uv_run(w->loop, UV_RUN_DEFAULT);
@@ -577,6 +604,8 @@ void hw__worker_destroy(hw__worker *w) {
     hw__reload_unstage(&w->reload, id);
   }
   hw__reload_destroy(&w->reload);
+  free(w->upgrade_record);
+  w->upgrade_record = NULL;
   hw__request_core_destroy(&w->core);
   hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);

@@ -50,7 +50,9 @@ typedef struct hw__worker {
   struct hw__tls_env *tls; /* per listener: what its TLS connections share
                               (set up at its first one) */
   size_t nlisteners;
-  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1;
+  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1, sig_usr2;
+  char *upgrade_record; /* a single process: where a refused SIGUSR2 is
+                           recorded (set by the caller; freed here) */
   uv_timer_t stop_timer;
   int stopping; /* HW__WORKER_* */
   uint64_t stop_deadline;
