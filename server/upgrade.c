@@ -86,6 +86,10 @@ static void fail(hw__upgrade *u, const char *fmt, ...) {
                         "on, its pid file untouched",
           why, (int)getpid());
   record(u, 0, why);
+}
+
+/* The upgrade under way failed: our pid file loses its ".oldbin" name. */
+static void unlink_oldbin(hw__upgrade *u) {
   if (u->linked)
     unlink(u->oldbin);
   u->linked = 0;
@@ -195,8 +199,9 @@ static void child_exit(uv_process_t *p, int64_t status, int sig) {
 
   describe_exit(how, sizeof(how), status, sig);
   if (u->state == HW__UPGRADE_STARTING || u->state == HW__UPGRADE_PIDFILE) {
+    unlink_oldbin(u);
     fail(u, "new master %d %s before it was ready%s%s", (int)u->pid, how,
-           u->reason[0] ? ": " : " (see its log)", u->reason);
+         u->reason[0] ? ": " : " (see its log)", u->reason);
   } else if (u->state == HW__UPGRADE_BOTH) {
     /* A rollback: this master's pid file gets its name back. */
     if (u->linked && rename(u->oldbin, u->pid_file) != 0)
@@ -218,6 +223,7 @@ static void child_exit(uv_process_t *p, int64_t status, int sig) {
 
 static void on_timeout(uv_timer_t *t) {
   hw__upgrade *u = t->data;
+  unlink_oldbin(u);
   fail(u, "new master %d not ready within %d s%s%s: stopping it",
          (int)u->pid, READY_MS / 1000, u->reason[0] ? ": " : "", u->reason);
   u->state = HW__UPGRADE_FAILING;
@@ -294,13 +300,17 @@ out:
 void hw__upgrade_start(hw__upgrade *u, const hw__master_sockets *ms) {
   char err[4400];
 
-  if (u->state != HW__UPGRADE_IDLE) {
+  /* Three masters on one set of sockets and pid files would leave no
+   * rule for which one ".oldbin" names (nginx refuses this too). */
+  if (u->state != HW__UPGRADE_IDLE || u->parent_open) {
     u->started = uv_hrtime();
     fail(u, "%s",
-           u->state == HW__UPGRADE_BOTH
-               ? "a new master already serves beside this one: send "
-                 "SIGQUIT to one of them first"
-               : "an upgrade is already under way");
+         u->state == HW__UPGRADE_BOTH
+             ? "a new master already serves beside this one: send SIGQUIT "
+               "to one of them first"
+         : u->parent_open ? "the master that started this one still serves "
+                            "beside it: send SIGQUIT to one of them first"
+                          : "an upgrade is already under way");
     return;
   }
   u->started = uv_hrtime();
