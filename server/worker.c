@@ -29,6 +29,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "pidfile.h"
 #include "process.h"
 #include "tickets.h"
 #include "proxy.h"
@@ -131,11 +132,13 @@ static void attach_metrics(hw__worker *w, hw__generation *g) {
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__reloader rl = w->reload; /* set up by the caller before the build */
   int id = w->id;
+  char *upgrade_record = w->upgrade_record;
   int r;
 
   memset(w, 0, sizeof(*w));
   w->reload = rl;
   w->id = id;
+  w->upgrade_record = upgrade_record;
   w->loop = loop;
   w->gen = gen;
   /* libuv sizes its pool when the process first queues work: now. */
@@ -401,6 +404,7 @@ static void finish_stop(hw__worker *w) {
   close_handle((uv_handle_t *)&w->sig_term);
   close_handle((uv_handle_t *)&w->sig_quit);
   close_handle((uv_handle_t *)&w->sig_usr1);
+  close_handle((uv_handle_t *)&w->sig_usr2);
   hw__reload_close(&w->reload);
 }
 
@@ -446,8 +450,11 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   if (w->stopping)
     return;
   hw__log(HW_LOG_INFO, "%s: %s", why,
-          graceful ? "finishing requests, then shutting down"
-                   : "shutting down");
+          graceful == HW__WORKER_STOP_SOFT
+              ? "not accepting; finishing requests, keep-alive connections "
+                "close after their next response or keep-alive timeout"
+          : graceful ? "finishing requests, then shutting down"
+                     : "shutting down");
   w->reload.stopping = 1;
   for (size_t i = 0; i < w->nlisteners; i++)
     close_handle((uv_handle_t *)&w->listeners[i]);
@@ -455,7 +462,10 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   if (graceful) {
     w->stopping = HW__WORKER_DRAINING;
     w->stop_deadline = uv_now(w->loop) + w->gen->config->drain_ms;
-    hw__conn_drain_all(&w->conns);
+    w->h1.soft_drain = graceful == HW__WORKER_STOP_SOFT;
+    hw__conn_drain_all(&w->conns, graceful == HW__WORKER_STOP_SOFT
+                                      ? HW__CONN_DRAIN_SOFT
+                                      : HW__CONN_DRAIN_HARD);
   } else {
     w->stopping = HW__WORKER_STOPPING;
     hw__conn_close_all(&w->conns);
@@ -478,6 +488,26 @@ static void on_reopen(uv_signal_t *s, int signum) {
 static void on_notice_over(uv_timer_t *t) {
   hw__worker *w = hw__bytes_container_of(t, hw__worker, stop_timer);
   hw__worker_stop(w, 1, "drain notice over");
+}
+
+/* SIGUSR2 to a single process: a binary upgrade needs a master to keep the
+ * sockets and start the new binary beside the old one, so it is refused,
+ * in the log and in the record `haywire -s upgrade` waits for. */
+static void on_upgrade(uv_signal_t *s, int signum) {
+  hw__worker *w = s->data;
+  hw__pidfile_record r;
+  (void)signum;
+  memset(&r, 0, sizeof(r));
+  snprintf(r.reason, sizeof(r.reason), "a binary upgrade needs a master "
+           "process (\"workers\" 1 or more); this single process ignores "
+           "SIGUSR2");
+  hw__log(HW_LOG_WARN, "SIGUSR2: %s", r.reason);
+  if (w->upgrade_record == NULL)
+    return;
+  r.pid = (long)getpid();
+  r.sequence = 1;
+  r.started = uv_hrtime();
+  hw__pidfile_record_write(w->upgrade_record, &r);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -582,6 +612,9 @@ int hw__worker_run(hw__worker *w) {
     w->drain.owner = w;
     w->drain.released = on_released;
     hw__reload_listen_sighup(rl);
+    uv_signal_init(w->loop, &w->sig_usr2);
+    w->sig_usr2.data = w;
+    uv_signal_start(&w->sig_usr2, on_upgrade, SIGUSR2);
   }
   hw__process_block_signals(0); /* the handlers are in place */
   uv_run(w->loop, UV_RUN_DEFAULT);
@@ -616,6 +649,8 @@ void hw__worker_destroy(hw__worker *w) {
     hw__reload_unstage(&w->reload, id);
   }
   hw__reload_destroy(&w->reload);
+  free(w->upgrade_record);
+  w->upgrade_record = NULL;
   hw__request_core_destroy(&w->core);
   hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);
@@ -661,8 +696,12 @@ static void ctl_line(void *arg, char *line) {
   hw__worker *w = arg;
   hw__control_msg msg;
 
-  if (hw__control_parse(line, &msg) == 0 && msg.kind == HW__CONTROL_RELOAD)
+  if (hw__control_parse(line, &msg) != 0)
+    msg.kind = -1;
+  if (msg.kind == HW__CONTROL_RELOAD)
     ctl_reload(w, msg.id, msg.text);
+  else if (msg.kind == HW__CONTROL_HANDOVER)
+    hw__worker_stop(w, HW__WORKER_STOP_SOFT, "another master serves");
   else
     hw__log(HW_LOG_WARN, "unknown message from the master: %.80s", line);
 }

@@ -53,7 +53,9 @@ typedef struct hw__worker {
                                   (all taken at the first such listener's
                                   first connection) */
   size_t nlisteners;
-  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1;
+  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1, sig_usr2;
+  char *upgrade_record; /* a single process: where a refused SIGUSR2 is
+                           recorded (set by the caller; freed here) */
   uv_timer_t stop_timer;
   int stopping; /* HW__WORKER_* */
   uint64_t stop_deadline;
@@ -78,8 +80,16 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
 int hw__worker_attach(hw__worker *w, int fd, const char *note_file);
 /** Runs until SIGINT/SIGTERM/SIGQUIT, then shuts down cleanly. */
 int hw__worker_run(hw__worker *w);
-/** Stops the worker: gracefully (requests finish, bounded by the drain
- *  timeout) or at once. */
+/* How a worker stops (hw__worker_stop's `graceful`). */
+enum { HW__WORKER_STOP_NOW = 0, HW__WORKER_STOP_GRACEFUL = 1,
+       HW__WORKER_STOP_SOFT = 2 };
+
+/** Stops the worker: at once (HW__WORKER_STOP_NOW), gracefully (requests
+ *  finish, bounded by the drain timeout; idle keep-alive connections end
+ *  now) or softly (HW__WORKER_STOP_SOFT, when another master serves the
+ *  same sockets: as gracefully, but an idle keep-alive connection is kept
+ *  until its keep-alive timeout and its next request is answered with
+ *  Connection: close). */
 void hw__worker_stop(hw__worker *w, int graceful, const char *why);
 /** Builds generation `id` from `cfg` (owned), swaps it in and retires the
  *  old one.  Returns 0 or an error with a message in `err`. */
