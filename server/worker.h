@@ -26,6 +26,7 @@
 #include "module.h"
 #include "reload.h"
 #include "request.h"
+#include "stack.h"
 
 enum { HW__WORKER_RUNNING = 0, HW__WORKER_DRAINING, HW__WORKER_STOPPING };
 
@@ -47,11 +48,7 @@ typedef struct hw__worker {
   size_t max_conns;
   int accept_paused;
   uv_tcp_t *listeners;
-  struct hw__tls_env *tls; /* per listener: what its TLS connections share
-                              (set up at its first one) */
-  struct hw__proxy_env *proxy; /* per listener: its PROXY protocol layer
-                                  (all taken at the first such listener's
-                                  first connection) */
+  hw__stack stack; /* what each listener's connections speak */
   size_t nlisteners;
   uv_signal_t sig_int, sig_term, sig_quit, sig_usr1, sig_usr2;
   char *upgrade_record; /* a single process: where a refused SIGUSR2 is
