@@ -467,7 +467,8 @@ static void on_signal(uv_signal_t *s, int signum) {
   /* SIGTERM with timeouts_ms.drain_notice: first the notice (the health
    * route answers 503, everything else is served, connections are still
    * accepted) so that a balancer takes this instance out; then the stop.
-   * A second SIGTERM changes nothing; SIGQUIT or SIGINT cut it short. */
+   * A second SIGTERM changes nothing; SIGQUIT or SIGINT cut it short
+   * (a master sends none of them once it is stopping). */
   if (signum == SIGTERM && !w->stopping && cfg->drain_notice_ms > 0) {
     if (w->core.notice)
       return;
