@@ -8,7 +8,8 @@ routed as usual.  With drain_notice > 0, SIGTERM first makes it answer 503
 for that long while every other request is served and new connections are
 accepted (so a balancer takes the instance out), then the server stops as
 SIGTERM always did.  The notice is off by default; SIGQUIT and SIGINT skip
-it.  (Config errors for both keys: config_errors.py, test_config.c.)"""
+it, and so does a master whose sockets another master serves (a binary
+upgrade's old one).  (Config errors for both keys: config_errors.py, test_config.c.)"""
 
 import os
 import signal
@@ -132,7 +133,42 @@ def off_by_default(workers, mode):
               "%s: without health_route /health is nobody's: 404" % mode)
 
 
+def no_notice_beside_another_master():
+    """A binary upgrade's old master, told SIGTERM while the new one serves
+    the same sockets: no notice (the new master's workers serve on, and the
+    old one drains softly), so /health never answers 503."""
+    cfg = config(2, 5000)
+    cfg["pid_file"] = "hw.pid"
+    with hwtest.Server(config=cfg, listen=[], name="upgrade") as srv:
+        pidf = os.path.join(srv.workdir, "hw.pid")
+        t.ok(hwtest.poll(lambda: len([l for l in srv.log_lines()
+                                      if "serving generation" in l]) >= 2,
+                         10), "upgrade: the workers serve")
+        rc, out, err = hwtest.run_haywire(["--pid-file", pidf, "-s",
+                                           "upgrade"], timeout=120)
+        t.ok(rc == 0, "upgrade: -s upgrade starts a new master", rc, err)
+        old = srv.pid
+        t0 = time.monotonic()
+        os.kill(old, signal.SIGTERM)
+        codes = set()
+        while srv.alive() and time.monotonic() - t0 < 8:
+            codes.add(status(srv.port))
+        took = time.monotonic() - t0
+        t.ok(not srv.alive() and took < 4.0,
+             "upgrade: the old master stops without the 5 s notice "
+             "(%.2f s)" % took)
+        t.is_(sorted(codes), [200], "upgrade: /health is 200 throughout")
+        t.like(srv.log(), r"master: SIGTERM: stopping 2 worker\(s\) "
+               r"gracefully\n", "upgrade: its stop names no notice")
+        t.unlike(srv.log(), r"drain notice:", "upgrade: no worker gave one")
+        rc, out, err = hwtest.run_haywire(["--pid-file", pidf, "-s", "quit"],
+                                          timeout=60)
+        t.ok(rc == 0, "upgrade: -s quit stops the new master", rc, err)
+
+
 def main():
+    with t.block("no notice beside another master"):
+        no_notice_beside_another_master()
     for workers, mode in ((2, "workers 2"), (0, "single process")):
         with t.block(mode + " notice"):
             notice_run(workers, mode)
