@@ -33,10 +33,12 @@ esac
 # testssl.sh (the program is /usr/bin/testssl) is what `make check-tls`
 # scans the server's TLS listener with.  libnghttp2-dev is what HTTP/2 is
 # built on; nghttp2-client has the real HTTP/2 clients the tests use (nghttp,
-# h2load).
+# h2load).  libsystemd-dev gives the server sd_notify, so that a Type=notify
+# unit knows when it is ready, reloading or stopping (configure uses it
+# when present; tests/integration/notify.py plays the service manager).
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
-          libnghttp2-dev nghttp2-client
+          libnghttp2-dev nghttp2-client libsystemd-dev
           python3 curl wrk cargo prometheus media-types testssl.sh)
 
 missing=()
