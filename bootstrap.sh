@@ -33,15 +33,18 @@ esac
 # testssl.sh (the program is /usr/bin/testssl) is what `make check-tls`
 # scans the server's TLS listener with.  libnghttp2-dev is what HTTP/2 is
 # built on; nghttp2-client has the real HTTP/2 clients the tests use (nghttp,
-# h2load).  haproxy is the balancer of the scale-out recipe (etc/haproxy/),
-# which `make check-haproxy` runs in front of two instances and bench/haproxy
+# h2load).  libsystemd-dev gives the server sd_notify, so that a Type=notify
+# unit knows when it is ready, reloading or stopping (configure uses it
+# when present; tests/integration/notify.py plays the service manager).
+# haproxy is the balancer of the scale-out recipe (etc/haproxy/), which
+# `make check-haproxy` runs in front of two instances and bench/haproxy
 # measures; like prometheus, the package starts its own service where
 # systemd runs (Debian's config binds no port, but an edited one would, on
 # 80 as often as not), which this script stops and disables again when it
 # is what installed it: the check starts its own haproxy on free ports.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
-          libnghttp2-dev nghttp2-client
+          libnghttp2-dev nghttp2-client libsystemd-dev
           python3 curl wrk cargo prometheus media-types testssl.sh haproxy)
 
 missing=()

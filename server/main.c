@@ -27,6 +27,7 @@
 #include "host.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "metrics.h"
 #include "tickets.h"
 #include "master.h"
@@ -249,6 +250,7 @@ static int run_single(const char *config, const hw__config_listen *listen,
   }
   hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", VERSION_STRING,
           (int)getpid(), w.gen->nroutes);
+  hw__notify_serving(w.gen->id);
   return serve(&w, loop);
 }
 

@@ -42,6 +42,7 @@
 #include "master.h"
 #include "master_sockets.h"
 #include "module.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "process.h"
 #include "metrics.h"
@@ -149,8 +150,10 @@ static void on_line(slot *s, char *line) {
     s->gen = msg.id;
     hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
             (int)s->pid, msg.id);
-    if (all_ready(s->m))
+    if (all_ready(s->m)) {
+      hw__notify_serving(msg.id);
       hw__upgrade_ready(&s->m->up); /* a new master: the old one waits */
+    }
     break;
   case HW__CONTROL_RELOADED:
     s->gen = msg.id;
@@ -491,17 +494,17 @@ static void stop_worker(master *m, slot *s, uint64_t notice) {
 }
 
 static void begin_stop(master *m, int sig) {
-  /* SIGTERM with timeouts_ms.drain_notice, and no other master on the
-   * sockets: the notice first, the stop when it is over. */
-  uint64_t grace, notice = sig == SIGTERM && m->cfg != NULL &&
-                                   !hw__upgrade_other_serves(&m->up)
-                               ? m->cfg->drain_notice_ms
-                               : 0;
+  uint64_t grace, notice = 0;
   if (m->stopping)
     return;
+  if (sig == SIGTERM && m->cfg != NULL && !hw__upgrade_other_serves(&m->up))
+    notice = m->cfg->drain_notice_ms; /* then the stop; see stop_worker */
   m->stopping = 1;
   m->rl.stopping = 1;
   m->graceful = sig != SIGINT;
+  if (hw__upgrade_other_serves(&m->up)) /* not the service's stop */
+    hw__notify_hand_over();
+  hw__notify_stopping();
   hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s%s%.0llu%s",
           hw__process_signame(sig), m->nslots, m->graceful ? " gracefully" : "",
           notice ? " after a drain notice of " : "", (unsigned long long)notice,

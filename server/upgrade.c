@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "process.h"
 #include "upgrade.h"
@@ -149,6 +150,7 @@ static void on_ready(hw__upgrade *u) {
     u->linked = 1;
   }
   u->state = HW__UPGRADE_PIDFILE;
+  hw__notify_hand_over(); /* told "go", the new master is the service's */
   send_line((uv_stream_t *)&u->pipe, "go\n");
 }
 
@@ -199,6 +201,8 @@ static void child_exit(uv_process_t *p, int64_t status, int sig) {
 
   describe_exit(how, sizeof(how), status, sig);
   if (u->state == HW__UPGRADE_STARTING || u->state == HW__UPGRADE_PIDFILE) {
+    if (u->state == HW__UPGRADE_PIDFILE) /* it had been handed the unit */
+      hw__notify_take_over();
     unlink_oldbin(u);
     fail(u, "new master %d %s before it was ready%s%s", (int)u->pid, how,
          u->reason[0] ? ": " : " (see its log)", u->reason);
@@ -215,6 +219,7 @@ static void child_exit(uv_process_t *p, int64_t status, int sig) {
             u->pid_file != NULL ? " and is in the pid file " : "",
             u->pid_file != NULL ? u->pid_file : "");
     move_record(u, 0);
+    hw__notify_take_over();
   } else {
     hw__log(HW_LOG_INFO, "upgrade: new master %d %s", (int)u->pid, how);
   }
@@ -336,7 +341,9 @@ void hw__upgrade_start(hw__upgrade *u, const hw__master_sockets *ms) {
 }
 
 int hw__upgrade_other_serves(const hw__upgrade *u) {
-  return u->state == HW__UPGRADE_BOTH || u->parent_open;
+  /* (Told "go", every worker of the new master serves.) */
+  return u->state == HW__UPGRADE_BOTH || u->state == HW__UPGRADE_PIDFILE ||
+         u->parent_open;
 }
 
 void hw__upgrade_close(hw__upgrade *u) {
@@ -380,6 +387,7 @@ static void parent_line(void *arg, char *line) {
     return;
   hw__log_tee(-1); /* the old master no longer needs our reasons */
   take_pid_file(u);
+  hw__notify_take_over();
   if (u->parent_open)
     send_line((uv_stream_t *)&u->parent, "running\n");
 }
@@ -402,6 +410,8 @@ static void parent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     if (hw__pidfile_write(u->pid_file, err, sizeof(err)) != 0)
       hw__log(HW_LOG_WARN, "%s", err);
   }
+  hw__notify_take_over(); /* (the service's main process, whatever it was
+                             told so far) */
 }
 
 int hw__upgrade_attach(hw__upgrade *u, int fd) {
@@ -412,6 +422,7 @@ int hw__upgrade_attach(hw__upgrade *u, int fd) {
   if ((r = uv_pipe_open(&u->parent, fd)) != 0)
     return r;
   u->parent_open = 1;
+  hw__notify_wait_for_take_over(); /* the old master speaks for the unit */
   /* Alone, the pipe must not keep the master alive at exit. */
   uv_unref((uv_handle_t *)&u->parent);
   return uv_read_start((uv_stream_t *)&u->parent, hw__buf_line_alloc,

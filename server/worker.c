@@ -29,6 +29,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "process.h"
 #include "tickets.h"
@@ -406,6 +407,8 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
           : graceful ? "finishing requests, then shutting down"
                      : "shutting down");
   w->reload.stopping = 1;
+  if (w->id == 0) /* a single process: the service's stop */
+    hw__notify_stopping();
   for (size_t i = 0; i < w->nlisteners; i++)
     close_handle((uv_handle_t *)&w->listeners[i]);
   close_handle((uv_handle_t *)&w->ctl);
