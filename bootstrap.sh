@@ -33,11 +33,16 @@ esac
 # testssl.sh (the program is /usr/bin/testssl) is what `make check-tls`
 # scans the server's TLS listener with.  libnghttp2-dev is what HTTP/2 is
 # built on; nghttp2-client has the real HTTP/2 clients the tests use (nghttp,
-# h2load).
+# h2load).  libsystemd-dev is sd_notify(3), with which the server tells
+# systemd it is ready, reloading or stopping.  debhelper, devscripts,
+# dpkg-dev, fakeroot and lintian build and check the Debian packages
+# (debian/), and logrotate runs their logrotate file, in `make
+# check-package`.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
-          libnghttp2-dev nghttp2-client
-          python3 curl wrk cargo prometheus media-types testssl.sh)
+          libnghttp2-dev nghttp2-client libsystemd-dev
+          python3 curl wrk cargo prometheus media-types testssl.sh
+          debhelper devscripts dpkg-dev fakeroot lintian logrotate)
 
 missing=()
 for p in "${packages[@]}"; do
