@@ -33,11 +33,12 @@ esac
 # testssl.sh (the program is /usr/bin/testssl) is what `make check-tls`
 # scans the server's TLS listener with.  libnghttp2-dev is what HTTP/2 is
 # built on; nghttp2-client has the real HTTP/2 clients the tests use (nghttp,
-# h2load).  libsystemd-dev is sd_notify(3), with which the server tells
-# systemd it is ready, reloading or stopping.  debhelper, devscripts,
-# dpkg-dev, fakeroot and lintian build and check the Debian packages
-# (debian/), and logrotate runs their logrotate file, in `make
-# check-package`.
+# h2load).  libsystemd-dev gives the server sd_notify, so that a Type=notify
+# unit knows when it is ready, reloading or stopping (configure uses it
+# when present; tests/integration/notify.py plays the service manager).
+# debhelper, devscripts, dpkg-dev, fakeroot and lintian build and check the
+# Debian packages (debian/), and logrotate runs their logrotate file, in
+# `make check-package`.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
           libnghttp2-dev nghttp2-client libsystemd-dev

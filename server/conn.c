@@ -19,11 +19,14 @@
  * reading stops, so a client that pipelines without reading cannot grow
  * the server's memory.
  *
- * Timers: a connection is in one state at a time, from the table `states`:
- * lingering, writing, shutting down, or its protocol's phase (idle, head,
- * body, busy), each with its timeout and what happens when it passes.  One
- * pass over the connections every HW__CONN_SWEEP_MS applies them, so
- * timers cost nothing per request and fire up to that much late.
+ * Timers: a connection is in one state at a time (conn_states.h):
+ * lingering, writing, shutting down, or the phase its protocol says it is
+ * in (idle, reading a head, reading a body, busy).  Each state has its
+ * timeout (conn_states.c says how long) and what happens when it passes
+ * (the table `expire` here).  One pass over the worker's
+ * connections every HW__CONN_SWEEP_MS applies them, so timers cost nothing
+ * per request and fire up to that much late; each connection keeps only
+ * the time its state began.
  *
  * Closing: a protocol ends a connection after its last response (a FIN once
  * the output is written, then a lingering read that drops what the client
@@ -36,6 +39,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "conn_states.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
@@ -552,53 +556,20 @@ static void expire_idle(hw__conn *c) {
     conn_close(c);
 }
 
-/* The states a connection's timers know; the first four are the protocol's
- * phases (enum hw__phase). */
-enum { ST_IDLE = 0, ST_HEAD, ST_BODY, ST_BUSY,
-       ST_WRITE, ST_SHUTDOWN, ST_LINGER };
-
-/* How long a state may last. */
-static uint64_t timeout_of(unsigned st, const hw__conn *c,
-                           const hw__config *cfg) {
-  switch (st) {
-  case ST_IDLE:
-    return set_of(c)->draining ? HW__CONN_SWEEP_MS : cfg->timeout_keepalive_ms;
-  case ST_HEAD:
-    return cfg->timeout_head_ms;
-  case ST_BODY:
-    return cfg->timeout_body_idle_ms;
-  case ST_WRITE: /* a client that does not read */
-    return cfg->timeout_write_ms;
-  case ST_LINGER:
-    return HW__CONN_LINGER_MS;
-  default: /* modules are working; a FIN waits for the writes */
-    return UINT64_MAX;
-  }
-}
-
-/* What happens when a state's time has passed, what the counters call that
- * timeout, and what they call the state (nginx's stub_status set). */
-static const struct state {
-  void (*expire)(hw__conn *c);
-  uint8_t kind;  /* enum hw__metrics_timeout */
-  uint8_t gauge; /* enum hw__metrics_conns */
-} states[] = {
-    [ST_IDLE] = {expire_idle, HW__TIMEOUT_KEEPALIVE, HW__CONNS_WAITING},
-    [ST_HEAD] = {expire_protocol, HW__TIMEOUT_HEAD, HW__CONNS_READING},
-    [ST_BODY] = {expire_protocol, HW__TIMEOUT_BODY, HW__CONNS_READING},
-    [ST_BUSY] = {NULL, 0, HW__CONNS_WRITING},
-    [ST_WRITE] = {conn_close, HW__TIMEOUT_WRITE, HW__CONNS_WRITING},
-    [ST_SHUTDOWN] = {NULL, 0, HW__CONNS_WRITING},
-    [ST_LINGER] = {conn_close, HW__TIMEOUT_LINGER, HW__CONNS_WRITING},
+/* What happens when a state's time has passed (conn_states says when). */
+static void (*const expire[HW__CONN_NSTATES])(hw__conn *c) = {
+    [HW__CONN_IDLE] = expire_idle,       [HW__CONN_HEAD] = expire_protocol,
+    [HW__CONN_BODY] = expire_protocol,   [HW__CONN_WRITE] = conn_close,
+    [HW__CONN_LINGER] = conn_close,
 };
 
 static unsigned state_of(const hw__conn *c) {
   if (c->lingering)
-    return ST_LINGER;
+    return HW__CONN_LINGER;
   if (c->nwriting > 0 || (c->sf != NULL && hw__sendfile_busy(c->sf)))
-    return ST_WRITE;
+    return HW__CONN_WRITE;
   if (c->shutting)
-    return ST_SHUTDOWN;
+    return HW__CONN_SHUTDOWN;
   return c->t.phase;
 }
 
@@ -612,12 +583,12 @@ static void sweep(uv_timer_t *timer) {
   s->swept = now;
   for (c = s->list; c != NULL; c = next) {
     unsigned st = state_of(c);
-    const struct state *d = &states[st];
+    const hw__conn_states_names *d = &hw__conn_states_names_of[st];
     int kind = -1;
     next = c->next;
-    if (now - c->mark >= timeout_of(st, c, cfg))
+    if (now - c->mark >= hw__conn_states_timeout(st, s->draining, cfg))
       kind = d->kind;
-    else if (st == ST_BODY &&
+    else if (st == HW__CONN_BODY &&
              hw__rate_slow(&c->rate, elapsed, cfg->limit_body_min_rate,
                            c->reading && !c->paused))
       kind = HW__TIMEOUT_BODY_RATE;
@@ -625,10 +596,9 @@ static void sweep(uv_timer_t *timer) {
       conns[d->gauge]++;
       continue;
     }
-    /* (An idle connection closed so that a graceful stop ends is none.) */
-    if (s->metrics != NULL && !(st == ST_IDLE && s->draining))
+    if (s->metrics != NULL && hw__conn_states_counted(st, s->draining))
       hw__metrics_add(&s->metrics->timeouts[kind], 1);
-    d->expire(c);
+    expire[st](c);
   }
   /* The gauges: once a sweep, not at each change of a connection's state. */
   for (int g = 0; s->metrics != NULL && g < HW__CONNS_STATES; g++)
@@ -689,9 +659,9 @@ void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
     after(c, 0);
 }
 
-void hw__conn_drain_all(hw__conn_set *s) {
+void hw__conn_drain_all(hw__conn_set *s, int how) {
   hw__conn *c, *next;
-  s->draining = 1;
+  s->draining = how;
   for (c = s->list; c != NULL; c = next) {
     next = c->next;
     c->mark = now_ms(c);

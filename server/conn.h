@@ -14,12 +14,8 @@
 
 #include "batch.h"
 #include "config.h"
+#include "conn_states.h"
 #include "transport.h"
-
-#define HW__CONN_SWEEP_MS 500 /* timers are checked this often */
-#define HW__CONN_LINGER_MS                                                     \
-  1500 /* lingering close, plus the sweep's                                    \
-          granularity: at most 2 s */
 
 typedef struct hw__conn hw__conn;
 typedef struct hw__conn_set hw__conn_set;
@@ -35,7 +31,7 @@ struct hw__conn_set {
   hw__batch_pool batches;
   uv_timer_t sweep; /* the timers: one pass over the connections */
   uint32_t swept;   /* loop time (ms) of the last pass */
-  int draining;     /* shutting down gracefully */
+  int draining;     /* shutting down gracefully: HW__CONN_DRAIN_* */
   struct hw__metrics_slot *metrics; /* the worker's counters, or NULL: the
                                        connections accepted, each kind of
                                        timeout, and the states each sweep
@@ -59,8 +55,9 @@ static inline void hw__conn_set_config(hw__conn_set *s,
 void hw__conn_accept(hw__conn_set *s, uv_stream_t *server,
                      const hw__proto *proto, void *env);
 /** Graceful shutdown: every connection finishes what it has begun (its
- *  protocol is told), idle ones end now. */
-void hw__conn_drain_all(hw__conn_set *s);
+ *  protocol is told); idle ones end now (HW__CONN_DRAIN_HARD) or when
+ *  their keep-alive timeout passes, counted from now (HW__CONN_DRAIN_SOFT). */
+void hw__conn_drain_all(hw__conn_set *s, int how);
 /** Closes every connection at once. */
 void hw__conn_close_all(hw__conn_set *s);
 /** Stops the timers and closes their handle (before the loop's last run). */

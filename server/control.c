@@ -21,6 +21,7 @@ static const struct message {
     [HW__CONTROL_READY] = {"ready", 0},
     [HW__CONTROL_RELOADED] = {"reloaded", 0},
     [HW__CONTROL_FAILED] = {"failed", 1},
+    [HW__CONTROL_HANDOVER] = {"handover", 0},
 };
 
 #define NMESSAGES (sizeof(messages) / sizeof(messages[0]))

@@ -7,6 +7,8 @@
  *   worker -> master   ready <id>               serving generation <id>
  *                      reloaded <id>            now serving <id>
  *                      failed <id> <reason>     could not build <id>
+ *   master -> worker   handover 0               another master serves the
+ *                                               sockets now: stop softly
  */
 #ifndef HW_CONTROL_H
 #define HW_CONTROL_H
@@ -17,7 +19,8 @@ enum hw__control_kind {
   HW__CONTROL_RELOAD = 0,
   HW__CONTROL_READY,
   HW__CONTROL_RELOADED,
-  HW__CONTROL_FAILED
+  HW__CONTROL_FAILED,
+  HW__CONTROL_HANDOVER
 };
 
 /** One message; `text` (the snapshot or the reason) is borrowed from the

@@ -638,8 +638,12 @@ static void h1_drain(void *p) {
      * stream, which clients retry, rather than a reset.  A connection that
      * has not sent its first request yet may have it in flight: it stays
      * open a moment (the transport's idle timer, short while draining,
-     * ends it) and the request is answered. */
-    if (h->served) {
+     * ends it) and the request is answered.  In the soft drain (another
+     * master serves the sockets now) an idle one stays until its
+     * keep-alive timeout: its next request is answered with Connection:
+     * close, so a client never meets the end of a connection it had just
+     * sent a request on. */
+    if (h->served && !h->env->soft_drain) {
       h->ending = 1;
       h->t->ops->close(h->t, HW__CLOSE_AFTER_WRITE);
     }

@@ -24,6 +24,8 @@
 typedef struct hw__h1_env {
   hw__request_core *core;
   hw__h1_limits limits;
+  int soft_drain; /* a graceful stop keeps idle connections for their next
+                     request (set by the worker before it drains) */
 } hw__h1_env;
 
 /** Sets up `env` for `core`. */

@@ -19,6 +19,9 @@
 
 static hw_log_level log_level = HW_LOG_INFO;
 static char log_prefix[32];
+static int tee_fd = -1;
+
+void hw__log_tee(int fd) { tee_fd = fd; }
 
 void hw__log_set_prefix(const char *prefix) {
   snprintf(log_prefix, sizeof(log_prefix), "%s", prefix != NULL ? prefix : "");
@@ -32,7 +35,7 @@ void hw__log_v(hw_log_level level, const char *fmt, va_list ap) {
   char line[2048];
   struct timeval tv;
   struct tm tm;
-  size_t n;
+  size_t n, msg;
   int r;
 
   if (level > log_level)
@@ -47,6 +50,7 @@ void hw__log_v(hw_log_level level, const char *fmt, va_list ap) {
                log_prefix[0] != '\0' ? ": " : "");
   if (r > 0)
     n += (size_t)r;
+  msg = n;
   r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
   if (r < 0)
     r = 0;
@@ -60,6 +64,11 @@ void hw__log_v(hw_log_level level, const char *fmt, va_list ap) {
   line[n++] = '\n';
   while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
     ;
+  if (tee_fd >= 0 && level == HW_LOG_ERROR && msg >= 6) {
+    memcpy(line + msg - 6, "error ", 6);
+    while (write(tee_fd, line + msg - 6, n - msg + 6) < 0 && errno == EINTR)
+      ;
+  }
 }
 
 void hw__log(hw_log_level level, const char *fmt, ...) {

@@ -18,6 +18,9 @@ void hw__log_v(hw_log_level level, const char *fmt, va_list ap);
 /** Names the process in every line ("master", "worker 2"); NULL: none.
  *  Copied. */
 void hw__log_set_prefix(const char *prefix);
+/** Errors are also written to `fd` as "error <message>\n" (-1: no more):
+ *  a new master tells the one that started it why it fails. */
+void hw__log_tee(int fd);
 /** Lines above `level` are dropped (default HW_LOG_INFO). */
 void hw__log_set_level(hw_log_level level);
 

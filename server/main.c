@@ -3,7 +3,7 @@
  * configuration and runs the worker.
  *
  *   haywire [-c FILE] [--listen HOST:PORT]... [-t] [--version] [-h]
- *   haywire [-c FILE | --pid-file FILE] -s reload|stop|quit|reopen
+ *   haywire [-c FILE | --pid-file FILE] -s reload|stop|quit|reopen|upgrade
  *
  * `-t` builds the whole configuration exactly as start-up would (every module
  * loaded, every route's init called, then fini) without opening a socket, so
@@ -27,9 +27,11 @@
 #include "host.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "metrics.h"
 #include "tickets.h"
 #include "master.h"
+#include "upgrade.h"
 #include "pidfile.h"
 #include "process.h"
 #include "reload.h"
@@ -67,6 +69,9 @@ typedef struct worker_args {
 #define WAIT_RELOAD_MS 240000
 #define WAIT_STOP_MS 20000
 #define WAIT_SLACK_MS 10000
+/* An upgrade: the new master's first check and its workers (the old
+ * master gives it 90 s). */
+#define WAIT_UPGRADE_MS 100000
 #define MAX_LISTEN 64
 
 static void usage(FILE *f) {
@@ -74,7 +79,8 @@ static void usage(FILE *f) {
       f,
       "usage: haywire [-c FILE] [--listen HOST:PORT]... [-t] [--version] "
       "[-h]\n"
-      "       haywire [-c FILE | --pid-file FILE] -s reload|stop|quit|reopen\n"
+      "       haywire [-c FILE | --pid-file FILE] -s "
+      "reload|stop|quit|reopen|upgrade\n"
       "  -c, --config FILE     routes file (default " DEFAULT_CONFIG ")\n"
       "  -l, --listen ADDR     listen on ADDR instead of the config's list\n"
       "                        (127.0.0.1:8080, [::1]:8080, *:8080, 8080;"
@@ -82,7 +88,8 @@ static void usage(FILE *f) {
       "  -t, --test            check the config and its modules, then exit\n"
       "  -s, --signal WORD     signal the running server (found through its\n"
       "                        pid file) and wait for the result: reload,\n"
-      "                        stop (fast), quit (graceful), reopen (logs)\n"
+      "                        stop (fast), quit (graceful), reopen (logs),\n"
+      "                        upgrade (start a new master from the binary)\n"
       "      --workers N       worker processes (default: the config's\n"
       "                        \"workers\", \"auto\" = one per CPU; 0 = "
       "single\n"
@@ -112,8 +119,8 @@ static int take_signal_word(const char **word, const char *arg) {
   if (*word != NULL)
     return usage_error("-s given twice (\"%s\" after another)", arg);
   if (!hw__sigcmd_known(arg))
-    return usage_error("-s: unknown signal \"%s\" (reload, stop, quit or "
-                       "reopen)",
+    return usage_error("-s: unknown signal \"%s\" (reload, stop, quit, "
+                       "reopen or upgrade)",
                        arg);
   *word = arg;
   return 0;
@@ -159,6 +166,7 @@ static int check_config(const char *path, const hw__config_listen *listen,
   /* `haywire -t` is also the reload's preflight child: a logrotate's
    * `pkill -USR1 haywire` must not end it (its default action). */
   signal(SIGUSR1, SIG_IGN);
+  signal(SIGUSR2, SIG_IGN);
   if (hw__check_config(path, listen, nlisten, err, sizeof(err)) != 0) {
     fprintf(stderr, "haywire: %s\n", err);
     return 1;
@@ -210,6 +218,11 @@ static int run_single(const char *config, const hw__config_listen *listen,
   }
   w.reload.config_path = strdup(config);
   w.reload.record_path = record_path(pid_file);
+  if (pid_file != NULL) {
+    char path[4200];
+    hw__pidfile_upgrade_path(pid_file, path, sizeof(path));
+    w.upgrade_record = strdup(path);
+  }
   if (load(config, listen, nlisten, &w.reload, &gen, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
     hw__reload_unstage(&w.reload, 1);
@@ -237,6 +250,7 @@ static int run_single(const char *config, const hw__config_listen *listen,
   }
   hw__log(HW_LOG_INFO, "%s started (pid %d, %zu routes)", VERSION_STRING,
           (int)getpid(), w.gen->nroutes);
+  hw__notify_serving(w.gen->id);
   return serve(&w, loop);
 }
 
@@ -258,6 +272,7 @@ static int run_worker(const worker_args *wa, const char *snapshot) {
   /* The master drives reloads; a SIGHUP sent to the whole process group
    * must not end a worker. */
   signal(SIGHUP, SIG_IGN);
+  signal(SIGUSR2, SIG_IGN); /* the master's; a pkill must not end it */
   if (nfds < 1 || nfds > MAX_LISTEN) {
     hw__log(HW_LOG_ERROR, "bad --listen-fds %d", nfds);
     return 1;
@@ -313,6 +328,8 @@ static int signal_server(const char *word, const char *config,
   }
   if (strcmp(word, "reload") == 0) {
     wait_ms = WAIT_RELOAD_MS;
+  } else if (strcmp(word, "upgrade") == 0) {
+    wait_ms = WAIT_UPGRADE_MS;
   } else if (strcmp(word, "quit") == 0) {
     /* The drain the server will grant, if the config says (best effort:
      * the server's own config is what counts). */
@@ -330,9 +347,10 @@ static int signal_server(const char *word, const char *config,
 /* The pid file is --pid-file's, the config's "pid_file", or the built-in
  * default; a file asked for must be written, the default is best effort (a
  * server run by hand from a build tree may not own the system's run
- * directory): then *pid_file becomes NULL.  Returns 0 or -1 (logged). */
+ * directory): then *pid_file becomes NULL.  `deferred`: only the path is
+ * decided.  Returns 0 or -1 (logged). */
 static int take_pid_file(const hw__config *cfg, const char **pid_file,
-                         char **owned) {
+                         char **owned, int deferred) {
   char err[4400];
   int r, by_default = 0;
 
@@ -342,6 +360,10 @@ static int take_pid_file(const hw__config *cfg, const char **pid_file,
     *pid_file = DEFAULT_PID_FILE;
     by_default = 1;
   }
+  /* A new master of an upgrade: the old one holds the file until this one
+   * is ready (upgrade.c hands it over). */
+  if (deferred)
+    return 0;
   if ((r = hw__pidfile_write(*pid_file, err, sizeof(err))) == 0)
     return 0;
   if (by_default && r != UV_EEXIST) {
@@ -385,6 +407,35 @@ static int take_worker_opt(int ch, const char *arg, worker_args *wa) {
   }
 }
 
+/* What a binary upgrade starts again: this command line (before getopt
+ * reorders it) and this binary's path, made absolute now (the current
+ * directory could change; /proc/self/exe names a deleted file once the
+ * binary is replaced).  Returns the copy of argv to free. */
+static char **remember_command(int argc, char **argv, hw__master_opts *mo,
+                               char *exe, size_t exe_len) {
+  char **copy = calloc((size_t)argc + 1, sizeof(char *));
+  for (int i = 0; copy != NULL && i < argc; i++)
+    copy[i] = argv[i];
+  if (hw__upgrade_exe_path(argv[0], exe, exe_len) == 0)
+    mo->exe = exe;
+  mo->argv = copy;
+  return copy;
+}
+
+/* Started by a binary upgrade: the old master's sockets and pipe (not for
+ * this one's children: the variables go), and errors told to it. */
+static void take_inherited(hw__master_opts *mo) {
+  const char *fd = getenv("HAYWIRE_UPGRADE_FD");
+  const char *fds = getenv("HAYWIRE_LISTEN_FDS");
+
+  if (fd != NULL && parse_int(fd, 3, 1 << 20, &mo->upgrade_fd) == 0)
+    hw__log_tee(mo->upgrade_fd);
+  if (fds != NULL)
+    mo->inherited_fds = strdup(fds);
+  unsetenv("HAYWIRE_UPGRADE_FD");
+  unsetenv("HAYWIRE_LISTEN_FDS");
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -413,8 +464,10 @@ int main(int argc, char **argv) {
   size_t nlisten = 0;
   worker_args wa = {0, 0, 1, -1, -1, NULL};
   int test = 0, ch, workers = -2, r;
-  char err[4096];
+  char err[4096], exe[4096];
   hw__config *cfg;
+  hw__master_opts mo = {NULL, NULL, NULL, NULL, NULL, -1};
+  char **orig_argv = remember_command(argc, argv, &mo, exe, sizeof(exe));
 
   while ((ch = getopt_long(argc, argv, "c:l:ts:vh", opts, NULL)) != -1) {
     switch (ch) {
@@ -492,6 +545,7 @@ int main(int argc, char **argv) {
   raise_nofile();
   if (wa.id > 0)
     return run_worker(&wa, config);
+  take_inherited(&mo);
 
   /* The master or the single process: which is the config's (or the
    * command line's) call. */
@@ -503,11 +557,17 @@ int main(int argc, char **argv) {
     workers = cfg->workers;
   if (workers == HW__CONFIG_WORKERS_AUTO)
     workers = (int)uv_available_parallelism();
-  if (take_pid_file(cfg, &pid_file, &cfg_pid_file) != 0) {
+  if (take_pid_file(cfg, &pid_file, &cfg_pid_file, mo.upgrade_fd >= 0) != 0) {
     hw__config_free(cfg);
     return 1;
   }
-  if (workers == 0) {
+  if (workers == 0 && mo.upgrade_fd >= 0) {
+    hw__log(HW_LOG_ERROR, "%s: a binary upgrade needs a master, and this "
+                          "config runs a single process (\"workers\": 0)",
+            cfg->path);
+    hw__config_free(cfg);
+    r = 1;
+  } else if (workers == 0) {
     hw__config_free(cfg);
     r = run_single(config, listen, nlisten, run_dir, pid_file);
   } else if (nlisten > 0 &&
@@ -516,9 +576,13 @@ int main(int argc, char **argv) {
     r = 1;
   } else {
     hw__log_set_prefix("master");
-    r = hw__master_run(cfg, workers, run_dir, pid_file);
+    mo.run_dir_parent = run_dir;
+    mo.pid_file = pid_file;
+    r = hw__master_run(cfg, workers, &mo);
   }
   hw__pidfile_remove(pid_file);
   free(cfg_pid_file);
+  free((char *)mo.inherited_fds);
+  free(orig_argv);
   return r;
 }

@@ -3,19 +3,19 @@
  * the worker processes, and drives reloads.  It never loads module code, so a
  * module that crashes can take down one worker, never the site.
  *
- * Sockets: for every listen address the master opens one SO_REUSEPORT socket
- * per worker slot and keeps them all for its whole life.  The kernel spreads
- * new connections over the sockets of a group, so each worker gets its share
- * even when one is busier (libuv's accept loop would otherwise let the first
- * awake worker drain a shared backlog).  A worker that dies leaves its socket
- * open in the master: connections hashed to it wait in its backlog for the
- * replacement instead of being refused.
+ * Sockets: one SO_REUSEPORT socket per worker slot per address, kept for
+ * the master's whole life (master_sockets.c); each worker inherits its
+ * slot's.
  *
  * Generations: the master stages every generation (private module copies
  * and a snapshot of the config under run_dir/g<N>/) and checks it in a
  * preflight child; workers are only ever started or reloaded from such a
  * snapshot, never from the files users edit, so all workers run the same
  * code and an edit takes effect only on SIGHUP.
+ *
+ * Binary upgrade (SIGUSR2): a new master started from the binary on disk
+ * takes over these very sockets and the pid file (upgrade.c); while two
+ * masters serve, the one that is stopped drains its workers softly.
  *
  * Workers talk to the master over a pipe on their fd 3 (control.c): the
  * master sends "reload <id> <snapshot>", a worker answers "ready <id>",
@@ -40,12 +40,15 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "master_sockets.h"
 #include "module.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "process.h"
 #include "metrics.h"
 #include "reload.h"
 #include "tickets.h"
+#include "upgrade.h"
 
 #define RESTART_WINDOW_MS 10000
 #define RESTART_BURST 5
@@ -74,7 +77,7 @@ typedef struct slot {
   uint64_t deaths[RESTART_BURST];
   unsigned ndeaths;
   uint64_t backoff;
-  int *fds;        /* its listening sockets, one per address */
+  int *fds;        /* its listening sockets, one per address (socks') */
   hw__buf in;
   hw__module_note *note; /* shared with the worker: what it runs */
 } slot;
@@ -83,9 +86,12 @@ struct master {
   uv_loop_t *loop;
   hw__reloader rl;
   hw__config *cfg; /* the serving generation's (staged) config */
+  hw__master_sockets socks;
   slot *slots;
   int nslots;
-  uv_signal_t sig_hup, sig_term, sig_int, sig_quit, sig_usr1;
+  uv_signal_t sig_hup, sig_term, sig_int, sig_quit, sig_usr1, sig_usr2;
+  hw__upgrade up;
+  const hw__master_opts *opts;
   uv_timer_t stop_timer;
   uint64_t stop_deadline;
   int stopping, graceful, exit_code;
@@ -100,37 +106,6 @@ struct master {
 static void spawn_slot(slot *s);
 static void conclude_reload(master *m);
 static void maybe_exit(master *m);
-
-/* ---- sockets ------------------------------------------------------------ */
-
-static int open_sockets(master *m, char *err, size_t err_len) {
-  const hw__config *cfg = m->cfg;
-  char text[128];
-
-  for (int k = 0; k < m->nslots; k++) {
-    m->slots[k].fds = calloc(cfg->nlisten, sizeof(int));
-    if (m->slots[k].fds == NULL)
-      return UV_ENOMEM;
-    for (size_t i = 0; i < cfg->nlisten; i++)
-      m->slots[k].fds[i] = -1;
-  }
-  for (size_t i = 0; i < cfg->nlisten; i++) {
-    int port;
-    /* Port 0 asks for any free port: the first socket gets one and the
-     * others of the group join it there. */
-    if (hw__listen_open(&cfg->listen[i], -1, (int)cfg->limit_backlog, 1,
-                        &m->slots[0].fds[i], err, err_len) != 0)
-      return UV_EINVAL;
-    port = hw__listen_bound(m->slots[0].fds[i], text, sizeof(text));
-    for (int k = 1; k < m->nslots; k++)
-      if (hw__listen_open(&cfg->listen[i], port, (int)cfg->limit_backlog, 1,
-                          &m->slots[k].fds[i], err, err_len) != 0)
-        return UV_EINVAL;
-    hw__log(HW_LOG_INFO, "listening on %s (%d SO_REUSEPORT sockets)", text,
-            m->nslots);
-  }
-  return 0;
-}
 
 /* ---- talking to workers ------------------------------------------------- */
 
@@ -152,6 +127,13 @@ static void reload_answer(slot *s, int ok, const char *why) {
     conclude_reload(m);
 }
 
+static int all_ready(const master *m) {
+  for (int k = 0; k < m->nslots; k++)
+    if (!m->slots[k].ready)
+      return 0;
+  return 1;
+}
+
 static void on_line(slot *s, char *line) {
   hw__control_msg msg;
 
@@ -168,6 +150,10 @@ static void on_line(slot *s, char *line) {
     s->gen = msg.id;
     hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
             (int)s->pid, msg.id);
+    if (all_ready(s->m)) {
+      hw__notify_serving(msg.id);
+      hw__upgrade_ready(&s->m->up); /* a new master: the old one waits */
+    }
     break;
   case HW__CONTROL_RELOADED:
     s->gen = msg.id;
@@ -365,24 +351,8 @@ static void spawn_slot(slot *s) {
 
 static int make_note(master *m, slot *s) {
   char path[4200];
-  int fd;
-  void *p;
-
   snprintf(path, sizeof(path), "%s/slot-%d", m->rl.run_dir, s->id);
-  fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -1;
-  if (ftruncate(fd, sizeof(hw__module_note)) != 0) {
-    close(fd);
-    return -1;
-  }
-  p = mmap(NULL, sizeof(hw__module_note), PROT_READ | PROT_WRITE, MAP_SHARED,
-           fd, 0);
-  close(fd);
-  if (p == MAP_FAILED)
-    return -1;
-  s->note = p;
-  return 0;
+  return (s->note = hw__module_note_create(path)) != NULL ? 0 : -1;
 }
 
 /* ---- reloads ------------------------------------------------------------ */
@@ -493,6 +463,8 @@ static void maybe_exit(master *m) {
   close_if_open((uv_handle_t *)&m->sig_int);
   close_if_open((uv_handle_t *)&m->sig_quit);
   close_if_open((uv_handle_t *)&m->sig_usr1);
+  close_if_open((uv_handle_t *)&m->sig_usr2);
+  hw__upgrade_close(&m->up); /* a new master runs on */
   for (int k = 0; k < m->nslots; k++)
     close_if_open((uv_handle_t *)&m->slots[k].restart);
   hw__tickets_stop();
@@ -509,6 +481,16 @@ static void on_stop_timer(uv_timer_t *t) {
     }
 }
 
+/* While another master serves the same sockets, a graceful stop is a
+ * handover: the worker drains softly (its idle keep-alive connections are
+ * kept for their next request); else SIGTERM, or SIGINT for a fast stop. */
+static void stop_worker(master *m, slot *s) {
+  if (m->graceful && s->ready && hw__upgrade_other_serves(&m->up))
+    hw__control_send((uv_stream_t *)&s->ctl, HW__CONTROL_HANDOVER, 0, NULL);
+  else
+    uv_process_kill(&s->proc, m->graceful ? SIGTERM : SIGINT);
+}
+
 static void begin_stop(master *m, int sig) {
   uint64_t grace;
   if (m->stopping)
@@ -516,13 +498,16 @@ static void begin_stop(master *m, int sig) {
   m->stopping = 1;
   m->rl.stopping = 1;
   m->graceful = sig != SIGINT;
+  if (hw__upgrade_other_serves(&m->up)) /* not the service's stop */
+    hw__notify_hand_over();
+  hw__notify_stopping();
   hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", hw__process_signame(sig),
           m->nslots, m->graceful ? " gracefully" : "");
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     uv_timer_stop(&s->restart);
     if (s->alive)
-      uv_process_kill(&s->proc, m->graceful ? SIGTERM : SIGINT);
+      stop_worker(m, s);
   }
   /* Before the first generation is checked there is no config in force
    * (and no worker): nothing to drain. */
@@ -559,6 +544,8 @@ static void on_signal(uv_signal_t *h, int sig) {
     hw__reload_request(&m->rl);
   else if (sig == SIGUSR1)
     forward_reopen(m);
+  else if (sig == SIGUSR2 && !m->stopping)
+    hw__upgrade_start(&m->up, &m->socks);
   else
     begin_stop(m, sig);
 }
@@ -573,7 +560,8 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   m->cfg = cfg;
   rl->staged_id = id;
   rl->on_checked = master_checked;
-  if (open_sockets(m, err, sizeof(err)) != 0) {
+  if (hw__master_sockets_open(&m->socks, cfg, m->nslots,
+                              m->opts->inherited_fds, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s: %s", cfg->path, err);
     m->exit_code = 1;
     hw__reload_finished(rl, 1, NULL);
@@ -583,6 +571,7 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   }
   hw__reload_finished(rl, 1, NULL);
   for (int k = 0; k < m->nslots; k++) {
+    m->slots[k].fds = hw__master_sockets_slot(&m->socks, k);
     if (make_note(m, &m->slots[k]) != 0)
       hw__log(HW_LOG_WARN, "worker %d: no shared state page: %s", k + 1,
               strerror(errno));
@@ -590,6 +579,10 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
   }
   uv_signal_start(&m->sig_hup, on_signal, SIGHUP);
   uv_signal_start(&m->sig_usr1, on_signal, SIGUSR1);
+  uv_signal_start(&m->sig_usr2, on_signal, SIGUSR2);
+  if (m->opts->upgrade_fd >= 0 &&
+      hw__upgrade_attach(&m->up, m->opts->upgrade_fd) != 0)
+    hw__log(HW_LOG_WARN, "cannot read the pipe to the old master");
   hw__process_block_signals(0); /* SIGHUP waited until there was
                                    something to reload */
 }
@@ -606,14 +599,26 @@ static void initial_finished(hw__reloader *rl, int ok) {
   }
 }
 
-int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
-                   const char *pid_file) {
+/* A new master that could not take the pid file stops (the old one then
+ * reports the upgrade failed). */
+static void upgrade_failed(hw__upgrade *u) { begin_stop(u->owner, SIGTERM); }
+
+int hw__master_run(hw__config *cfg, int nworkers, const hw__master_opts *o) {
+  const char *run_dir_parent = o->run_dir_parent, *pid_file = o->pid_file;
   master m;
   char err[4096];
 
   memset(&m, 0, sizeof(m));
   m.loop = uv_default_loop();
   m.nslots = nworkers;
+  m.opts = o;
+  hw__upgrade_init(&m.up, m.loop);
+  m.up.exe = o->exe;
+  m.up.argv = o->argv;
+  m.up.pid_file = pid_file;
+  m.up.owner = &m;
+  m.up.record_path = &m.rl.record_path;
+  m.up.failed = upgrade_failed;
   m.slots = calloc((size_t)nworkers, sizeof(slot));
   if (m.slots == NULL) {
     hw__config_free(cfg);
@@ -662,8 +667,9 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
   uv_signal_init(m.loop, &m.sig_int);
   uv_signal_init(m.loop, &m.sig_quit);
   uv_signal_init(m.loop, &m.sig_usr1);
+  uv_signal_init(m.loop, &m.sig_usr2);
   m.sig_hup.data = m.sig_term.data = m.sig_int.data = m.sig_quit.data = &m;
-  m.sig_usr1.data = &m;
+  m.sig_usr1.data = m.sig_usr2.data = &m;
   uv_signal_start(&m.sig_term, on_signal, SIGTERM);
   uv_signal_start(&m.sig_int, on_signal, SIGINT);
   uv_signal_start(&m.sig_quit, on_signal, SIGQUIT);
@@ -689,18 +695,13 @@ int hw__master_run(hw__config *cfg, int nworkers, const char *run_dir_parent,
 
   for (int k = 0; k < m.nslots; k++) {
     slot *s = &m.slots[k];
-    for (size_t i = 0; s->fds != NULL && m.cfg != NULL && i < m.cfg->nlisten;
-         i++)
-      if (s->fds[i] >= 0)
-        close(s->fds[i]);
-    free(s->fds);
     if (s->note != NULL) {
       char path[4200];
-      munmap((void *)s->note, sizeof(hw__module_note));
       snprintf(path, sizeof(path), "%s/slot-%d", m.rl.run_dir, s->id);
-      unlink(path);
+      hw__module_note_destroy(s->note, path);
     }
   }
+  hw__master_sockets_close(&m.socks);
   for (unsigned g = 1; g <= m.rl.last_id + 1; g++)
     hw__reload_unstage(&m.rl, g);
   hw__reload_destroy(&m.rl);

@@ -17,9 +17,12 @@
 #include "autoconf.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "module.h"
 
@@ -298,4 +301,25 @@ void hw__module_call_writable(const hw__module_site *site, hw_writable_cb cb,
 void hw__module_call_body(const hw__module_site *site, hw_body_cb cb,
                           hw_request *req, void *arg, hw_str piece, int end) {
   CALL(site, cb(req, arg, piece, end));
+}
+
+hw__module_note *hw__module_note_create(const char *path) {
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  void *p;
+
+  if (fd < 0)
+    return NULL;
+  if (ftruncate(fd, sizeof(hw__module_note)) != 0) {
+    close(fd);
+    return NULL;
+  }
+  p = mmap(NULL, sizeof(hw__module_note), PROT_READ | PROT_WRITE, MAP_SHARED,
+           fd, 0);
+  close(fd);
+  return p != MAP_FAILED ? p : NULL;
+}
+
+void hw__module_note_destroy(hw__module_note *page, const char *path) {
+  munmap((void *)page, sizeof(hw__module_note));
+  unlink(path);
 }

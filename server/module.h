@@ -74,6 +74,11 @@ uv_loop_t *hw__module_current_loop(void);
  *  or in a call made for no route: a free callback).  A host function uses
  *  it to know whose timer or work it is given. */
 const hw__module_site *hw__module_current_site(void);
+/** The master's side of a worker slot's note page: a file at `path`
+ *  (created, sized) mapped shared; NULL when it cannot be made (errno). */
+hw__module_note *hw__module_note_create(const char *path);
+/** Unmaps a page hw__module_note_create made and removes its file. */
+void hw__module_note_destroy(hw__module_note *page, const char *path);
 /** Attaches the note page (the worker's, mapped; NULL: none). */
 void hw__module_note_attach(hw__module_note *page);
 /** Forgets which route the note page names (its generation is being freed:

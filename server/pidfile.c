@@ -221,12 +221,50 @@ void hw__pidfile_record_path(const char *pid_file, char *buf, size_t len) {
   snprintf(buf, len, "%s.reload", pid_file);
 }
 
+void hw__pidfile_upgrade_path(const char *pid_file, char *buf, size_t len) {
+  snprintf(buf, len, "%s.upgrade", pid_file);
+}
+
+int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
+  char tmp[4200], text[32];
+  int fd, n, e = 0;
+
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
+                       (long)getpid()) >= sizeof(tmp))
+    e = UV_ENAMETOOLONG;
+  else if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+    e = -errno;
+  if (e != 0) {
+    snprintf(err, err_len, "cannot write the pid file %s: %s", path,
+             uv_strerror(e));
+    return e;
+  }
+  /* The lock is the open file's: it stays with the file through the
+   * rename (it is the file replaced by a rename that loses its lock). */
+  n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || write(fd, text, (size_t)n) != n ||
+      rename(tmp, path) != 0) {
+    e = errno != 0 ? -errno : UV_EIO;
+    close(fd);
+    unlink(tmp);
+    snprintf(err, err_len, "cannot write the pid file %s: %s", path,
+             uv_strerror(e));
+    return e;
+  }
+  if (held_fd >= 0)
+    close(held_fd);
+  held_fd = fd;
+  return 0;
+}
+
 void hw__pidfile_remove(const char *path) {
   char text[64], record[4200];
   if (path == NULL || read_small(path, text, sizeof(text)) <= 0 ||
       strtol(text, NULL, 10) != (long)getpid())
     return;
   hw__pidfile_record_path(path, record, sizeof(record));
+  unlink(record);
+  hw__pidfile_upgrade_path(path, record, sizeof(record));
   unlink(record);
   unlink(path);
   /* The lock goes with the file: a server starting now creates a new one. */

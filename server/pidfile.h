@@ -29,7 +29,7 @@ typedef struct hw__pidfile_record {
  * `err`.
  */
 int hw__pidfile_write(const char *path, char *err, size_t err_len);
-/** Removes `path` and its reload record if the pid file still names this
+/** Removes `path` and its reload and upgrade records if the pid file still names this
  *  process (a successor's is left alone).  NULL: nothing. */
 void hw__pidfile_remove(const char *path);
 /**
@@ -46,6 +46,16 @@ int hw__pidfile_is_haywire(pid_t pid);
 int hw__pidfile_alive(pid_t pid);
 /** The reload record's path beside pid file `pid_file`: "<pid_file>.reload". */
 void hw__pidfile_record_path(const char *pid_file, char *buf, size_t len);
+/** The upgrade record's path beside pid file `pid_file`:
+ *  "<pid_file>.upgrade" (same format as the reload record). */
+void hw__pidfile_upgrade_path(const char *pid_file, char *buf, size_t len);
+/**
+ * A binary upgrade's new master takes `path` over from the old one (which
+ * has linked it as "<path>.oldbin" and keeps its lock): writes its pid to
+ * a new file, locked, and renames it over `path`, so `path` always names
+ * one of the two.  Returns 0 or a negative code with a message in `err`.
+ */
+int hw__pidfile_take_over(const char *path, char *err, size_t err_len);
 /** Replaces the record at `path` in one rename (a reader sees the old or the
  *  new one, never half).  Returns 0 or a negative code. */
 int hw__pidfile_record_write(const char *path, const hw__pidfile_record *r);

@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-/** Blocks (or unblocks) SIGHUP, SIGTERM, SIGINT, SIGQUIT and SIGUSR1. */
+/** Blocks (or unblocks) SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1 and
+ *  SIGUSR2. */
 void hw__process_block_signals(int block);
 /** What a child of this process execs to run this server again:
  *  "/proc/self/exe" where there is one (the running binary, even replaced

@@ -78,10 +78,43 @@ static void call(proxy *s, void (*fn)(void *)) {
 
 /* ---- the header --------------------------------------------------------------- */
 
+/* One line per refused connection, from a bucket of LOG_BURST lines per
+ * worker refilled at one a second: a scanner reaching the port, or a
+ * client that skips the balancer, would otherwise fill the log.  The next
+ * line logged says how many were held back. */
+#define LOG_BURST 20
+static void log_refusal(const proxy *s, const char *why) {
+  static uint64_t at_ms; /* when the bucket was last filled up to now */
+  static unsigned tokens = LOG_BURST, held;
+  uint64_t now = uv_hrtime() / 1000000;
+  uint64_t add = (now - at_ms) / 1000;
+  if (add > 0) {
+    tokens = add >= LOG_BURST || tokens + add >= LOG_BURST
+                 ? LOG_BURST
+                 : tokens + (unsigned)add;
+    at_ms = now;
+  }
+  if (tokens == 0) {
+    held++;
+    return;
+  }
+  tokens--;
+  if (held > 0)
+    hw__log(HW_LOG_WARN, "PROXY protocol: connection from %s closed: %s "
+            "(%u refusals before it not logged)",
+            s->socket_peer[0] != '\0' ? s->socket_peer : "an unknown peer",
+            why, held);
+  else
+    hw__log(HW_LOG_WARN, "PROXY protocol: connection from %s closed: %s",
+            s->socket_peer[0] != '\0' ? s->socket_peer : "an unknown peer",
+            why);
+  held = 0;
+}
+
+/* `why` NULL: closed without a log line. */
 static void refuse(proxy *s, const char *why) {
-  hw__log(HW_LOG_WARN, "PROXY protocol: connection from %s closed: %s",
-          s->socket_peer[0] != '\0' ? s->socket_peer : "an unknown peer",
-          why);
+  if (why != NULL)
+    log_refusal(s, why);
   s->dead = 1;
   free(s->buf);
   s->buf = NULL;
@@ -124,13 +157,14 @@ static int accept_header(proxy *s, const hw__proxy_header *h) {
   return 0;
 }
 
-/* Why a header was refused, for the log: too long, none at all (the first
- * byte begins neither version's signature: a client that is not a
- * balancer, or a balancer not set to send one), or a malformed one. */
-static const char *why_not(int r, char first) {
+/* Why a header was refused, for the log: too long, none at all (the bytes
+ * stray from both versions' signatures before either is whole: a client
+ * that is not a balancer, or a balancer not set to send one), or a
+ * malformed one. */
+static const char *why_not(int r, const char *p, size_t len) {
   if (r == UV_E2BIG)
     return "a PROXY protocol header too long (v1: 107 bytes, v2: 4096)";
-  if (first != 'P' && first != '\r')
+  if (!hw__proxy_header_signed(p, len))
     return "no PROXY protocol header (the first bytes cannot begin one)";
   return "a malformed PROXY protocol header";
 }
@@ -147,7 +181,7 @@ static size_t read_header(proxy *s, const char *data, size_t len) {
     if ((r = hw__proxy_header_parse(data, len, &h)) > 0)
       return accept_header(s, &h) == 0 ? (size_t)r : len + 1;
     if (r < 0) {
-      refuse(s, why_not(r, data[0]));
+      refuse(s, why_not(r, data, len));
       return len + 1;
     }
     if ((s->buf = malloc(HW__PROXY_HEADER_MAX)) == NULL) {
@@ -159,7 +193,7 @@ static size_t read_header(proxy *s, const char *data, size_t len) {
   memcpy(s->buf + before, data, n);
   r = hw__proxy_header_parse(s->buf, before + n, &h);
   if (r < 0) {
-    refuse(s, why_not(r, s->buf[0]));
+    refuse(s, why_not(r, s->buf, before + n));
     return len + 1;
   }
   if (r == 0) { /* (then all of `data` fitted: see HW__PROXY_HEADER_MAX) */
@@ -209,9 +243,8 @@ static void p_eof(void *p) {
   proxy *s = p;
   if (s->inner_state != NULL)
     call(s, s->inner->eof);
-  else if (!s->dead)
-    refuse(s, s->have > 0 ? "the connection ended inside the header"
-                          : "the connection ended before a header");
+  else if (!s->dead) /* (silently before a byte: a TCP health check) */
+    refuse(s, s->have > 0 ? "the connection ended inside the header" : NULL);
 }
 
 static void p_timeout(void *p) {
@@ -228,15 +261,22 @@ static void p_writable(void *p) {
     call(s, s->inner->writable);
 }
 
+/* A graceful stop before the header is complete: the header and a request
+ * may be on their way (a balancer sends them at once), so the protocol is
+ * told as soon as it opens.  A connection that has sent nothing is idle
+ * as far as HTTP goes: the connection's idle timer, short while draining,
+ * ends it with a FIN, as HTTP/1.1 leaves a connection before its first
+ * request; half a header keeps the head timeout. */
 static void p_drain(void *p) {
   proxy *s = p;
-  if (s->inner_state != NULL)
+  if (s->inner_state != NULL) {
     call(s, s->inner->drain);
-  else if (s->have > 0) /* a request may follow: the head timeout bounds */
-    s->drain_due = 1;
-  else if (!s->dead) {
-    s->dead = 1; /* an idle connection, as far as HTTP goes */
-    s->lower->ops->close(s->lower, HW__CLOSE_NOW);
+    return;
+  }
+  s->drain_due = 1;
+  if (s->have == 0 && !s->dead) {
+    s->lower->phase = HW__PHASE_IDLE;
+    s->lower->epoch++;
   }
 }
 

@@ -110,6 +110,8 @@ static int parse_v1(const char *p, size_t len, hw__proxy_header *out) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
     if (c == '\r') {
+      if (i + 2 > V1_MAX) /* CRLF included, the line is at most 107 */
+        return UV_E2BIG;
       if (i + 1 == len)
         return 0;
       if (p[i + 1] != '\n')
@@ -246,6 +248,11 @@ int hw__proxy_header_parse(const char *p, size_t len, hw__proxy_header *out) {
   if (memcmp(p, v2_sig, n) != 0)
     return UV_EPROTO;
   return parse_v2((const uint8_t *)p, len, out);
+}
+
+int hw__proxy_header_signed(const char *p, size_t len) {
+  return (len >= 6 && memcmp(p, v1_sig, 6) == 0) ||
+         (len >= sizeof(v2_sig) && memcmp(p, v2_sig, sizeof(v2_sig)) == 0);
 }
 
 int hw__proxy_header_tlv(const uint8_t *tlv, size_t len, unsigned type,

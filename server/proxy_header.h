@@ -65,6 +65,11 @@ typedef struct hw__proxy_header {
  */
 int hw__proxy_header_parse(const char *p, size_t len, hw__proxy_header *out);
 
+/** Non-zero when `p` (`len` bytes) begins with a whole signature of either
+ *  version ("PROXY ", or v2's 12 bytes): bytes refused after that are a
+ *  malformed header rather than none at all. */
+int hw__proxy_header_signed(const char *p, size_t len);
+
 /** The first TLV of `type` in `tlv` (`len` bytes, as a parsed header's):
  *  0 with `*v`, `*vlen` set, or UV_ENOENT.  PP2_TYPE_SSL's sub-TLVs are
  *  found by their own types (0x21-0x25) as well. */

@@ -31,6 +31,7 @@
 #include "config_write.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "process.h"
 #include "reload.h"
@@ -313,6 +314,8 @@ void hw__reload_finished(hw__reloader *rl, int ok, const char *why) {
     hw__metrics_started(rl->last_id);
   else if (!starting)
     hw__metrics_reloaded(ok, rl->last_id);
+  if (!starting)
+    hw__notify_reloaded(rl->last_id, ok);
   if (!starting && rl->record_path != NULL)
     record(rl, ok, why);
   if (rl->on_finished != NULL)
@@ -470,6 +473,8 @@ static void begin(hw__reloader *rl) {
   rl->started = uv_hrtime();
   rl->staged_id = rl->last_id + 1; /* what a failure below cleans up */
   hw__log(HW_LOG_INFO, "reload: reading %s", rl->config_path);
+  if (rl->last_id > 0) /* (not the first generation's check) */
+    hw__notify_reloading();
   if (hw__config_load(rl->config_path, &cfg, err, sizeof(err)) != 0) {
     hw__reload_finished(rl, 0, err);
     return;

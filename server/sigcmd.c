@@ -11,6 +11,11 @@
  *   stop    SIGINT: the fast stop; wait for the process to exit.
  *   quit    SIGQUIT: the graceful stop (requests in flight finish); wait.
  *   reopen  SIGUSR1: reopen log files; nothing to wait for.
+ *   upgrade SIGUSR2: the master starts a new master from the binary on
+ *           disk; wait for its record (beside the pid file, ".upgrade") of
+ *           an upgrade that began after the signal, then check that the
+ *           pid file names the new master and "<pid_file>.oldbin" the old
+ *           one.
  *
  * systemd 252 cannot be told a reload's outcome (no notify-reload), so
  * `ExecReload=haywire -s reload` is how a failed reload reaches it: through
@@ -38,6 +43,7 @@ static const struct {
     {"stop", SIGINT},
     {"quit", SIGQUIT},
     {"reopen", SIGUSR1},
+    {"upgrade", SIGUSR2},
 };
 
 static int signal_of(const char *word) {
@@ -89,6 +95,54 @@ static int wait_reload(pid_t pid, const char *pid_file, uint64_t sent,
   }
 }
 
+/* The upgrade succeeded: the pid files say who is who. */
+static int upgraded(pid_t old, const char *pid_file) {
+  char oldbin[4220], err[4400];
+  pid_t now, was;
+
+  snprintf(oldbin, sizeof(oldbin), "%s.oldbin", pid_file);
+  if (hw__pidfile_read(pid_file, &now, err, sizeof(err)) != 0 || now == old ||
+      hw__pidfile_read(oldbin, &was, err, sizeof(err)) != 0 || was != old) {
+    fprintf(stderr, "haywire: upgrade: the master recorded success, but "
+                    "the pid files do not agree: %s\n", err);
+    return 1;
+  }
+  printf("haywire: upgrade: new master %ld serves (%s); the old master %ld "
+         "(%s) serves too until it is sent SIGQUIT\n",
+         (long)now, pid_file, (long)old, oldbin);
+  return 0;
+}
+
+static int wait_upgrade(pid_t pid, const char *pid_file, uint64_t sent,
+                        uint64_t deadline) {
+  char path[4200];
+  hw__pidfile_record rec;
+
+  hw__pidfile_upgrade_path(pid_file, path, sizeof(path));
+  for (;;) {
+    if (hw__pidfile_record_read(path, &rec) == 0 && rec.pid == (long)pid &&
+        rec.started >= sent) {
+      if (rec.ok)
+        return upgraded(pid, pid_file);
+      fprintf(stderr, "haywire: upgrade failed: %s\n", rec.reason);
+      return 1;
+    }
+    if (!hw__pidfile_alive(pid)) {
+      fprintf(stderr, "haywire: the server (pid %ld) exited during the "
+                      "upgrade\n",
+              (long)pid);
+      return 1;
+    }
+    if (uv_hrtime() > deadline) {
+      fprintf(stderr, "haywire: no outcome of the upgrade in %s after %.0f s "
+                      "(the server, pid %ld, still runs: see its log)\n",
+              path, (double)(deadline - sent) / 1e9, (long)pid);
+      return 1;
+    }
+    nap();
+  }
+}
+
 static int wait_exit(pid_t pid, uint64_t deadline) {
   while (hw__pidfile_alive(pid)) {
     if (uv_hrtime() > deadline) {
@@ -121,6 +175,8 @@ int hw__sigcmd_run(const char *word, const char *pid_file, uint64_t wait_ms) {
   switch (sig) {
   case SIGHUP:
     return wait_reload(pid, pid_file, sent, sent + wait_ms * 1000000u);
+  case SIGUSR2:
+    return wait_upgrade(pid, pid_file, sent, sent + wait_ms * 1000000u);
   case SIGINT:
   case SIGQUIT:
     return wait_exit(pid, sent + wait_ms * 1000000u);

@@ -1,5 +1,5 @@
 /*
- * sigcmd.h - `haywire -s reload|stop|quit|reopen` (sigcmd.c): finds the
+ * sigcmd.h - `haywire -s reload|stop|quit|reopen|upgrade` (sigcmd.c): finds the
  * running server through its pid file, signals it, and waits for what the
  * signal asked (a reload's outcome, the process's exit), as `nginx -s` does.
  */

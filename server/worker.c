@@ -29,10 +29,11 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
+#include "pidfile.h"
 #include "process.h"
 #include "tickets.h"
-#include "proxy.h"
-#include "tls.h"
+#include "stack.h"
 #include "work.h"
 #include "worker.h"
 
@@ -131,11 +132,13 @@ static void attach_metrics(hw__worker *w, hw__generation *g) {
 int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
   hw__reloader rl = w->reload; /* set up by the caller before the build */
   int id = w->id;
+  char *upgrade_record = w->upgrade_record;
   int r;
 
   memset(w, 0, sizeof(*w));
   w->reload = rl;
   w->id = id;
+  w->upgrade_record = upgrade_record;
   w->loop = loop;
   w->gen = gen;
   /* libuv sizes its pool when the process first queues work: now. */
@@ -155,6 +158,13 @@ int hw__worker_init(hw__worker *w, uv_loop_t *loop, hw__generation *gen) {
                         &w->h2, 1);
   hw__proto_select_init(&w->sel_tls, &hw__h1_proto, &w->h1, &hw__h2_proto,
                         &w->h2, 0);
+  w->stack = (hw__stack){.h1 = &hw__h1_proto,
+                         .h1_env = &w->h1,
+                         .sel_plain = &w->sel_plain.proto,
+                         .sel_plain_env = &w->sel_plain,
+                         .sel_tls = &w->sel_tls.proto,
+                         .sel_tls_env = &w->sel_tls,
+                         .metrics = w->core.metrics};
   if ((r = hw__conn_set_init(&w->conns, loop, gen->config)) != 0)
     return r;
   w->conns.on_closed = on_conn_closed;
@@ -191,70 +201,16 @@ static void refuse(hw__worker *w, uv_stream_t *server) {
   uv_close((uv_handle_t *)c, free_handle);
 }
 
-/* The connection is accepted with `proto` and `env`, behind the PROXY
- * protocol's layer when the listener's entry asks for it now. */
-static void accept_with(hw__worker *w, uv_stream_t *server, size_t i,
-                        const hw__proto *proto, void *env) {
-  const hw__config_tls *lc =
-      i < w->gen->config->nlisten ? &w->gen->config->tls[i] : NULL;
-  hw__proxy_env *pe;
-
-  if (lc != NULL && lc->proxy) {
-    if (w->proxy == NULL &&
-        (w->proxy = calloc(w->nlisteners, sizeof(*w->proxy))) == NULL) {
-      hw__log(HW_LOG_ERROR, "out of memory: a connection refused");
-      refuse(w, server);
-      return;
-    }
-    pe = &w->proxy[i];
-    hw__proxy_env_set(pe, proto, env, lc->proxy_from, lc->nproxy_from);
-    proto = &pe->proto, env = pe;
-  }
-  hw__conn_accept(&w->conns, server, proto, env);
-}
-
-/* Accepts on listener `server` with the protocol it speaks now: TLS when
- * the serving generation gives it TLS contexts (new handshakes take the
- * newest; a connection keeps the ones it began with), with HTTP/2 or
- * HTTP/1.1 on top as ALPN chooses; else HTTP/1.1, or, when the listener
- * takes HTTP/2 by prior knowledge, whichever the first bytes say.  A PROXY
- * header, when the listener takes one, comes before all of them. */
+/* Accepts on listener `server` with what it speaks now (stack.c). */
 static void accept_on(hw__worker *w, uv_stream_t *server) {
   size_t i = (size_t)((uv_tcp_t *)server - w->listeners);
-  hw__tls_ctx *ctx = w->gen->tls != NULL && i < w->gen->config->nlisten
-                         ? w->gen->tls[i]
-                         : NULL;
-  hw__tls_env *env = &w->tls[i];
-  struct sockaddr_storage sa;
-  int len = sizeof(sa), port = 0;
-
-  if (ctx == NULL) {
-    if (env->ready && env->ctx != NULL) /* a reload made it plain */
-      hw__tls_env_set(env, NULL);
-    if (i < w->gen->config->nlisten && w->gen->config->tls[i].http2)
-      accept_with(w, server, i, &w->sel_plain.proto, &w->sel_plain);
-    else
-      accept_with(w, server, i, &hw__h1_proto, &w->h1);
-    return;
-  }
-  if (!env->ready) {
-    if (uv_tcp_getsockname((uv_tcp_t *)server, (struct sockaddr *)&sa,
-                           &len) == 0)
-      port = ntohs(sa.ss_family == AF_INET6
-                       ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                       : ((struct sockaddr_in *)&sa)->sin_port);
-    if (hw__tls_env_init(env, &w->sel_tls.proto, &w->sel_tls, port) != 0) {
-      hw__log(HW_LOG_ERROR, "out of memory setting up TLS: a connection "
-                            "refused");
-      hw__tls_env_destroy(env);
-      refuse(w, server);
-      return;
-    }
-  }
-  env->metrics = w->core.metrics;
-  if (env->ctx != ctx)
-    hw__tls_env_set(env, ctx);
-  accept_with(w, server, i, &env->proto, env);
+  void *env = NULL;
+  const hw__proto *p =
+      hw__stack_choose(&w->stack, w->gen, i, (uv_tcp_t *)server, &env);
+  if (p == NULL)
+    refuse(w, server);
+  else
+    hw__conn_accept(&w->conns, server, p, env);
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -320,8 +276,7 @@ int hw__worker_listen(hw__worker *w, char *err, size_t err_len) {
   int r;
 
   w->listeners = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->listeners));
-  w->tls = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->tls));
-  if (w->listeners == NULL || w->tls == NULL)
+  if (w->listeners == NULL || hw__stack_init(&w->stack, cfg->nlisten) != 0)
     return UV_ENOMEM;
   for (size_t i = 0; i < cfg->nlisten; i++) {
     char text[96];
@@ -346,8 +301,7 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
                           size_t err_len) {
   int r;
   w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
-  w->tls = calloc(n ? n : 1, sizeof(*w->tls));
-  if (w->listeners == NULL || w->tls == NULL)
+  if (w->listeners == NULL || hw__stack_init(&w->stack, n) != 0)
     return UV_ENOMEM;
   for (size_t i = 0; i < n; i++)
     if ((r = listen_on(w, fds[i], err, err_len)) != 0)
@@ -401,6 +355,7 @@ static void finish_stop(hw__worker *w) {
   close_handle((uv_handle_t *)&w->sig_term);
   close_handle((uv_handle_t *)&w->sig_quit);
   close_handle((uv_handle_t *)&w->sig_usr1);
+  close_handle((uv_handle_t *)&w->sig_usr2);
   hw__reload_close(&w->reload);
 }
 
@@ -446,16 +401,24 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
   if (w->stopping)
     return;
   hw__log(HW_LOG_INFO, "%s: %s", why,
-          graceful ? "finishing requests, then shutting down"
-                   : "shutting down");
+          graceful == HW__WORKER_STOP_SOFT
+              ? "not accepting; finishing requests, keep-alive connections "
+                "close after their next response or keep-alive timeout"
+          : graceful ? "finishing requests, then shutting down"
+                     : "shutting down");
   w->reload.stopping = 1;
+  if (w->id == 0) /* a single process: the service's stop */
+    hw__notify_stopping();
   for (size_t i = 0; i < w->nlisteners; i++)
     close_handle((uv_handle_t *)&w->listeners[i]);
   close_handle((uv_handle_t *)&w->ctl);
   if (graceful) {
     w->stopping = HW__WORKER_DRAINING;
     w->stop_deadline = uv_now(w->loop) + w->gen->config->drain_ms;
-    hw__conn_drain_all(&w->conns);
+    w->h1.soft_drain = graceful == HW__WORKER_STOP_SOFT;
+    hw__conn_drain_all(&w->conns, graceful == HW__WORKER_STOP_SOFT
+                                      ? HW__CONN_DRAIN_SOFT
+                                      : HW__CONN_DRAIN_HARD);
   } else {
     w->stopping = HW__WORKER_STOPPING;
     hw__conn_close_all(&w->conns);
@@ -473,6 +436,26 @@ static void on_reopen(uv_signal_t *s, int signum) {
   (void)signum;
   n = hw__access_log_reopen(&w->alog);
   hw__log(HW_LOG_INFO, "SIGUSR1: %zu access log file(s) reopened", n);
+}
+
+/* SIGUSR2 to a single process: a binary upgrade needs a master to keep the
+ * sockets and start the new binary beside the old one, so it is refused,
+ * in the log and in the record `haywire -s upgrade` waits for. */
+static void on_upgrade(uv_signal_t *s, int signum) {
+  hw__worker *w = s->data;
+  hw__pidfile_record r;
+  (void)signum;
+  memset(&r, 0, sizeof(r));
+  snprintf(r.reason, sizeof(r.reason), "a binary upgrade needs a master "
+           "process (\"workers\" 1 or more); this single process ignores "
+           "SIGUSR2");
+  hw__log(HW_LOG_WARN, "SIGUSR2: %s", r.reason);
+  if (w->upgrade_record == NULL)
+    return;
+  r.pid = (long)getpid();
+  r.sequence = 1;
+  r.started = uv_hrtime();
+  hw__pidfile_record_write(w->upgrade_record, &r);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -561,6 +544,9 @@ int hw__worker_run(hw__worker *w) {
     w->drain.owner = w;
     w->drain.released = on_released;
     hw__reload_listen_sighup(rl);
+    uv_signal_init(w->loop, &w->sig_usr2);
+    w->sig_usr2.data = w;
+    uv_signal_start(&w->sig_usr2, on_upgrade, SIGUSR2);
   }
   hw__process_block_signals(0); /* the handlers are in place */
   uv_run(w->loop, UV_RUN_DEFAULT);
@@ -595,16 +581,13 @@ void hw__worker_destroy(hw__worker *w) {
     hw__reload_unstage(&w->reload, id);
   }
   hw__reload_destroy(&w->reload);
+  free(w->upgrade_record);
+  w->upgrade_record = NULL;
   hw__request_core_destroy(&w->core);
   hw__access_log_destroy(&w->alog); /* the last lines */
   hw__conn_set_destroy(&w->conns);
   hw__h2_env_destroy(&w->h2);
-  for (size_t i = 0; w->tls != NULL && i < w->nlisteners; i++)
-    if (w->tls[i].ready)
-      hw__tls_env_destroy(&w->tls[i]);
-  free(w->tls);
-  free(w->proxy);
-  w->tls = NULL;
+  hw__stack_destroy(&w->stack);
   free(w->listeners);
   w->listeners = NULL;
   hw__buf_free(&w->ctl_in);
@@ -640,8 +623,12 @@ static void ctl_line(void *arg, char *line) {
   hw__worker *w = arg;
   hw__control_msg msg;
 
-  if (hw__control_parse(line, &msg) == 0 && msg.kind == HW__CONTROL_RELOAD)
+  if (hw__control_parse(line, &msg) != 0)
+    msg.kind = -1;
+  if (msg.kind == HW__CONTROL_RELOAD)
     ctl_reload(w, msg.id, msg.text);
+  else if (msg.kind == HW__CONTROL_HANDOVER)
+    hw__worker_stop(w, HW__WORKER_STOP_SOFT, "another master serves");
   else
     hw__log(HW_LOG_WARN, "unknown message from the master: %.80s", line);
 }

@@ -26,6 +26,7 @@
 #include "module.h"
 #include "reload.h"
 #include "request.h"
+#include "stack.h"
 
 enum { HW__WORKER_RUNNING = 0, HW__WORKER_DRAINING, HW__WORKER_STOPPING };
 
@@ -47,13 +48,11 @@ typedef struct hw__worker {
   size_t max_conns;
   int accept_paused;
   uv_tcp_t *listeners;
-  struct hw__tls_env *tls; /* per listener: what its TLS connections share
-                              (set up at its first one) */
-  struct hw__proxy_env *proxy; /* per listener: its PROXY protocol layer
-                                  (all taken at the first such listener's
-                                  first connection) */
+  hw__stack stack; /* what each listener's connections speak */
   size_t nlisteners;
-  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1;
+  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1, sig_usr2;
+  char *upgrade_record; /* a single process: where a refused SIGUSR2 is
+                           recorded (set by the caller; freed here) */
   uv_timer_t stop_timer;
   int stopping; /* HW__WORKER_* */
   uint64_t stop_deadline;
@@ -78,8 +77,16 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
 int hw__worker_attach(hw__worker *w, int fd, const char *note_file);
 /** Runs until SIGINT/SIGTERM/SIGQUIT, then shuts down cleanly. */
 int hw__worker_run(hw__worker *w);
-/** Stops the worker: gracefully (requests finish, bounded by the drain
- *  timeout) or at once. */
+/* How a worker stops (hw__worker_stop's `graceful`). */
+enum { HW__WORKER_STOP_NOW = 0, HW__WORKER_STOP_GRACEFUL = 1,
+       HW__WORKER_STOP_SOFT = 2 };
+
+/** Stops the worker: at once (HW__WORKER_STOP_NOW), gracefully (requests
+ *  finish, bounded by the drain timeout; idle keep-alive connections end
+ *  now) or softly (HW__WORKER_STOP_SOFT, when another master serves the
+ *  same sockets: as gracefully, but an idle keep-alive connection is kept
+ *  until its keep-alive timeout and its next request is answered with
+ *  Connection: close). */
 void hw__worker_stop(hw__worker *w, int graceful, const char *why);
 /** Builds generation `id` from `cfg` (owned), swaps it in and retires the
  *  old one.  Returns 0 or an error with a message in `err`. */

@@ -334,6 +334,36 @@ def test_refused(srv, port, untrusted_port):
             r"no complete header within timeouts_ms\.head", hold=(0.8, 3.0))
     refused(srv, port, b"", "no byte at all", r"no complete header within",
             hold=(0.8, 3.0))
+    refused(srv, port, b"POST / HTTP/1.1\r\n\r\n", "a POST, no header",
+            r"no PROXY protocol header")
+
+    # A TCP health check (connect, close) is not worth a line; a flood of
+    # refusals is logged 20 at once, then one a second with a count.
+    n = len(srv.log_lines())
+    for _ in range(5):
+        connect(port).close()
+    time.sleep(0.3 * SLOW)
+    f = fields(exchange(port, v1() + req()))
+    t.is_(f.get("peer"), "192.0.2.7:5555", "after five bare TCP checks: "
+          "served")
+    t.is_([x for x in srv.log_lines()[n:] if "PROXY protocol" in x], [],
+          "a connection that ends before a byte logs nothing")
+    time.sleep(2.2)  # the bucket fills up again (one line a second)
+    n = len(srv.log_lines())
+    for _ in range(60):
+        out = exchange(untrusted_port, b"")
+    time.sleep(0.3 * SLOW)
+    lines = [x for x in srv.log_lines()[n:] if "PROXY protocol" in x]
+    t.ok(20 <= len(lines) <= 45,
+         "60 refusals at once: %d lines (a bucket of 20 in each of the 2 "
+         "workers)" % len(lines))
+    time.sleep(1.1)
+    n = len(srv.log_lines())
+    exchange(untrusted_port, b"")
+    exchange(untrusted_port, b"")
+    t.ok(wait_new_line(srv, n, r"refusals before it not logged\)",
+                       3 * SLOW) is not None,
+         "the next line counts those held back")
 
 
 def make_cert(d):
@@ -402,6 +432,29 @@ def main():
         out = exchange(plain, v1() + req())
         t.like(out or b"", rb"^HTTP/1\.1 400 ",
                "a header sent where none is taken is HTTP's problem: 400")
+
+    # A graceful stop: a connection accepted before it, whose header and
+    # request come just after, is answered (as HTTP/1.1 answers a first
+    # request on its way); one with nothing is ended by the drain.
+    dd = hwtest.make_tmpdir("proxy-drain")
+    with hwtest.Server(config=config(dd, [proxied()], workers=0), listen=[],
+                       workdir=dd) as srv:
+        quiet = connect(srv.port)
+        late = connect(srv.port)
+        time.sleep(0.1 * SLOW)
+        os.kill(srv.pid, signal.SIGTERM)
+        time.sleep(0.05)
+        late.sendall(v1(src="192.0.2.55") + req())
+        f = fields(read_all(late))
+        late.close()
+        t.is_(f.get("peer"), "192.0.2.55:5555",
+              "a stop before the header: the header and request that follow "
+              "are answered")
+        t.is_(read_all(quiet), b"", "a connection that sends nothing: "
+              "ended with a FIN by the drain")
+        quiet.close()
+        srv.proc.wait(15 * SLOW)
+        t.is_(srv.proc.returncode, 0, "the server then stops cleanly")
 
     # A reload turns the header off, then on again, for new connections
     # (one listener: its address, 127.0.0.1:0, is how a reload finds it).

@@ -449,8 +449,8 @@ def test_wrong_uses():
     with t.block("-s: usage errors and pid files naming no server"):
         rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "restart"])
         t.is_(rc, 2, "an unknown word exits 2")
-        t.like(err, r'unknown signal "restart" \(reload, stop, quit or '
-               r'reopen\)', "naming the words it knows")
+        t.like(err, r'unknown signal "restart" \(reload, stop, quit, '
+               r'reopen or upgrade\)', "naming the words it knows")
         t.like(err, r"usage: haywire", "with the usage")
         rc, out, err = hwtest.run_haywire(["--no-such-option"])
         t.is_(rc, 2, "an unknown option exits 2 too")

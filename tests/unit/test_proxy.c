@@ -239,8 +239,22 @@ int main(void) {
   ok(c->low.closes == 1, "the head timeout mid-header: closed");
   close_conn(c);
   c = open_conn("127.0.0.1:1", "127.0.0.0/8");
-  c->env.proto.drain(c->state);
-  ok(c->low.closes == 1, "a graceful stop before any byte: closed");
+  {
+    uint8_t epoch = c->low.t.epoch;
+    c->env.proto.drain(c->state);
+    ok(c->low.closes == 0 && c->low.t.phase == HW__PHASE_IDLE &&
+           c->low.t.epoch != epoch,
+       "a graceful stop before any byte: idle (the connection's drain "
+       "timer ends it), not closed");
+  }
+  feed(c, v1, V1_LEN);
+  ok(last != NULL && last->opens == 1 && last->drains == 1,
+     "a header that comes then: the protocol opens, told to stop");
+  close_conn(c);
+  c = open_conn("127.0.0.1:1", "127.0.0.0/8");
+  c->env.proto.eof(c->state);
+  ok(c->low.closes == 1 && c->low.close_how == HW__CLOSE_NOW,
+     "end of input before any byte (a TCP health check): closed");
   close_conn(c);
   c = open_conn("127.0.0.1:1", "127.0.0.0/8");
   feed(c, v1, 10);

@@ -109,6 +109,23 @@ static void v1_tests(void) {
   is_int(strlen(longest), 107, "(the longest v1 line is 107 bytes)");
   is_int(parse(longest, 107, &h), 107, "v1: the longest line is taken");
   {
+    char l108[120];
+    memset(l108, 'a', sizeof(l108));
+    memcpy(l108, "PROXY UNKNOWN ", 14);
+    memcpy(l108 + 106, "\r\n", 2);
+    is_int(parse(l108, 107, &h), UV_E2BIG,
+           "v1: a CR at byte 107 (a 108-byte line) is too long");
+    is_int(parse(l108, 108, &h), UV_E2BIG, "v1: a 108-byte line refused");
+    memcpy(l108 + 105, "\r\n", 2);
+    is_int(parse(l108, 107, &h), 107, "v1: a 107-byte UNKNOWN line taken");
+  }
+  ok(hw__proxy_header_signed("PROXY ", 6) &&
+         !hw__proxy_header_signed("PROXY", 5) &&
+         !hw__proxy_header_signed("POST / HTTP/1.1", 15) &&
+         hw__proxy_header_signed("\r\n\r\n\0\r\nQUIT\n", 12) &&
+         !hw__proxy_header_signed("\r\n\r\n\0\r\nQUI", 11),
+     "signed: a whole signature of either version");
+  {
     const char *tcp6 = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
                        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535"
                        "\r\n";
