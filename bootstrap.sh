@@ -36,10 +36,14 @@ esac
 # h2load).  libsystemd-dev gives the server sd_notify, so that a Type=notify
 # unit knows when it is ready, reloading or stopping (configure uses it
 # when present; tests/integration/notify.py plays the service manager).
+# debhelper, devscripts, dpkg-dev, fakeroot and lintian build and check the
+# Debian packages (debian/), and logrotate runs their logrotate file, in
+# `make check-package`.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
           libnghttp2-dev nghttp2-client libsystemd-dev
-          python3 curl wrk cargo prometheus media-types testssl.sh)
+          python3 curl wrk cargo prometheus media-types testssl.sh
+          debhelper devscripts dpkg-dev fakeroot lintian logrotate)
 
 missing=()
 for p in "${packages[@]}"; do
