@@ -42,10 +42,14 @@ esac
 # systemd runs (Debian's config binds no port, but an edited one would, on
 # 80 as often as not), which this script stops and disables again when it
 # is what installed it: the check starts its own haproxy on free ports.
+# debhelper, devscripts, dpkg-dev, fakeroot and lintian build and check the
+# Debian packages (debian/), and logrotate runs their logrotate file, in
+# `make check-package`.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
           libnghttp2-dev nghttp2-client libsystemd-dev
-          python3 curl wrk cargo prometheus media-types testssl.sh haproxy)
+          python3 curl wrk cargo prometheus media-types testssl.sh haproxy
+          debhelper devscripts dpkg-dev fakeroot lintian logrotate)
 
 missing=()
 for p in "${packages[@]}"; do

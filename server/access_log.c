@@ -110,14 +110,29 @@ static int open_path(const char *path) {
   return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
+/* An existing file is opened for appending; a missing one is not made
+ * here (`haywire -t` run as root would leave a root-owned file the server,
+ * running as its own user, could not open): its directory must let this
+ * user create it. */
 int hw__access_log_probe(const char *path, char *err, size_t err_len) {
-  int fd = open_path(path), e = errno;
-  if (fd < 0) {
-    snprintf(err, err_len, "%s: %s", path, strerror(e));
-    return -e;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC), e = errno;
+  char dir[4096];
+  const char *slash;
+
+  if (fd >= 0) {
+    close(fd);
+    return 0;
   }
-  close(fd);
-  return 0;
+  if (e == ENOENT && (slash = strrchr(path, '/')) != NULL &&
+      (size_t)(slash - path) < sizeof(dir)) {
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    if (access(dir[0] != '\0' ? dir : "/", W_OK | X_OK) == 0)
+      return 0;
+    e = errno;
+  }
+  snprintf(err, err_len, "%s: %s", path, strerror(e));
+  return -e;
 }
 
 /* Lines in `n` bytes of a buffer of whole lines. */

@@ -398,6 +398,26 @@ def test_open_errors(d):
     t.like(err, r"bad\.json: access_log\.path: .*nodir/sub/access\.log: "
            r"No such file or directory", "naming the key and the path")
     t.ok(len(err.strip().splitlines()) == 1, "in one line", err)
+    # -t checks that a log can be made, without making it: run as root
+    # before the first start, it would leave a file the server's own user
+    # could not open.
+    os.makedirs(os.path.join(d, "fresh"), exist_ok=True)
+    c3 = config(d, log={"path": "fresh/access.log"})
+    hwtest.write_config(os.path.join(d, "fresh.json"), c3)
+    rc, out, err = hwtest.run_haywire(["-c", os.path.join(d, "fresh.json"),
+                                       "-t"])
+    t.is_(rc, 0, "-t: a log that does not exist yet in a writable directory")
+    t.ok(not os.path.exists(os.path.join(d, "fresh", "access.log")),
+         "-t does not create the log file")
+    if os.geteuid() != 0:
+        os.chmod(os.path.join(d, "fresh"), 0o500)
+        rc, out, err = hwtest.run_haywire(["-c", os.path.join(d, "fresh.json"),
+                                           "-t"])
+        os.chmod(os.path.join(d, "fresh"), 0o700)
+        t.ok(rc == 1 and "Permission denied" in err,
+             "-t: a directory the user cannot write in is an error", err)
+    else:
+        t.skip("run as root: every directory is writable")
     c2 = config(d, routes=[dict(route("/a", "hello.so"),
                                 access_log={"path": "/proc/nope/x.log"})])
     hwtest.write_config(os.path.join(d, "bad2.json"), c2)
