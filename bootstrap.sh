@@ -36,13 +36,19 @@ esac
 # h2load).  libsystemd-dev gives the server sd_notify, so that a Type=notify
 # unit knows when it is ready, reloading or stopping (configure uses it
 # when present; tests/integration/notify.py plays the service manager).
+# haproxy is the balancer of the scale-out recipe (etc/haproxy/), which
+# `make check-haproxy` runs in front of two instances and bench/haproxy
+# measures; like prometheus, the package starts its own service where
+# systemd runs (Debian's config binds no port, but an edited one would, on
+# 80 as often as not), which this script stops and disables again when it
+# is what installed it: the check starts its own haproxy on free ports.
 # debhelper, devscripts, dpkg-dev, fakeroot and lintian build and check the
 # Debian packages (debian/), and logrotate runs their logrotate file, in
 # `make check-package`.
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
           libnghttp2-dev nghttp2-client libsystemd-dev
-          python3 curl wrk cargo prometheus media-types testssl.sh
+          python3 curl wrk cargo prometheus media-types testssl.sh haproxy
           debhelper devscripts dpkg-dev fakeroot lintian logrotate)
 
 missing=()
@@ -58,6 +64,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
   if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
     $sudo systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" haproxy "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now haproxy.service >/dev/null 2>&1 || true
   fi
 fi
 

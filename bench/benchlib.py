@@ -100,14 +100,19 @@ class Haywire:
     name = "haywire"
 
     def __init__(self, tmp, workers=1, routes=None, cpus=SERVER_CPU, tag="haywire",
-                 access_log=None, tls=None, http2=False):
+                 access_log=None, tls=None, http2=False, proxy=False,
+                 health_route=None):
         """workers: worker processes (0: the single-process mode).  routes:
         extra routes (the hello route on /hello is always there).
         access_log: None (off), or the format ("combined", "json") of an
         access log in tmp/<tag>-access.log.  tls: None (plain HTTP), or a
         (cert, key) pair of absolute paths: the listener speaks TLS.
         http2: the listener speaks HTTP/2 too: by prior knowledge on a
-        plain listener ("http2": true), by ALPN ("h2" first) over TLS."""
+        plain listener ("http2": true), by ALPN ("h2" first) over TLS.
+        proxy: every connection begins with a PROXY header, taken from
+        127.0.0.1 (a balancer's send-proxy-v2; plain listeners only).
+        health_route: the path the server answers itself (a balancer's
+        check)."""
         self.port = free_port()
         listen = f"127.0.0.1:{self.port}"
         if tls:
@@ -117,6 +122,9 @@ class Haywire:
                 listen["tls"]["alpn"] = ["h2", "http/1.1"]
         elif http2:
             listen = {"address": listen, "http2": True}
+        elif proxy:
+            listen = {"address": listen, "proxy_protocol": True,
+                      "proxy_from": ["127.0.0.1/32"]}
         cfg = os.path.join(tmp, f"{tag}.json")
         self.access_log = os.path.join(tmp, f"{tag}-access.log")
         # Long idle timeouts: a benchmark's connections must not be closed
@@ -129,7 +137,8 @@ class Haywire:
                        "limits": {"connections": 20000},
                        "access_log": {"path": self.access_log, "format": access_log}
                        if access_log else False,
-                       "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes or [])}, f)
+                       "routes": [{"prefix": "/hello", "module": "hello.so"}] + list(routes or []),
+                       **({"health_route": health_route} if health_route else {})}, f)
         self.log = open(os.path.join(tmp, f"{tag}.log"), "w")
         # Its own pid file: the built-in default is the system's.
         argv = [os.path.join(BUILD, "server", "haywire"), "-c", cfg,
@@ -149,7 +158,7 @@ class Nginx:
     name = "nginx"
 
     def __init__(self, tmp, cpus=SERVER_CPU, locations="", access_log=False, tls=None,
-                 http2=False):
+                 http2=False, proxy=False, tag="nginx"):
         """locations: more nginx `location` blocks for the server.
         access_log: log in the combined format with a 64 KiB buffer
         flushed every second (what Haywire's access log does).
@@ -157,14 +166,16 @@ class Nginx:
         TLS 1.2 and 1.3, resumption by session tickets only (the built-in
         session cache off, so neither server resumes by session ID).
         http2: `listen ... http2`: HTTP/2 only on a plain listener (by prior
-        knowledge, h2c), h2 or HTTP/1.1 by ALPN over TLS."""
+        knowledge, h2c), h2 or HTTP/1.1 by ALPN over TLS.
+        proxy: `listen ... proxy_protocol` (a balancer's send-proxy-v2).
+        tag: its directory in tmp (two instances need two)."""
         self.port = free_port()
         ssl = ""
         if tls:
             ssl = (f"ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};\n"
                    "    ssl_protocols TLSv1.2 TLSv1.3;\n"
                    "    ssl_session_tickets on;\n    ssl_session_cache off;")
-        prefix = os.path.join(tmp, "nginx")
+        prefix = os.path.join(tmp, tag)
         os.makedirs(prefix, exist_ok=True)
         conf = os.path.join(prefix, "nginx.conf")
         self.access_log = os.path.join(prefix, "access.log")
@@ -184,7 +195,7 @@ http {{
   keepalive_timeout 600s;
   client_body_temp_path {prefix}/body;
   server {{
-    listen 127.0.0.1:{self.port}{" ssl" if tls else ""}{" http2" if http2 else ""} backlog=4096;
+    listen 127.0.0.1:{self.port}{" ssl" if tls else ""}{" http2" if http2 else ""}{" proxy_protocol" if proxy else ""} backlog=4096;
     {ssl}
     location / {{ default_type text/plain; return 200 "Hello, World!"; }}
 {locations}

@@ -57,10 +57,11 @@ static const struct int_key limit_keys[] = {
 #undef LIMIT_KEY
 };
 
-/* Zero would close every connection at once: at least a millisecond. */
+/* Zero would close every connection at once: at least a millisecond
+ * (drain_notice's zero is "no notice"). */
 static const struct int_key timeout_keys[] = {
-#define TIMEOUT_KEY(name, field, dflt)                                         \
-  {#name, FIELD(field), 1, 24 * 3600 * 1000, "milliseconds", dflt},
+#define TIMEOUT_KEY(name, field, lo, dflt)                                     \
+  {#name, FIELD(field), lo, 24 * 3600 * 1000, "milliseconds", dflt},
     HW__CONFIG_TIMEOUTS(TIMEOUT_KEY)
 #undef TIMEOUT_KEY
 };
@@ -482,6 +483,16 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
       if ((r = parse_access_log(x, k, path, &cfg->access_log, err,
                                 err_len)) != 0)
         return r;
+    } else if (strcmp(k, "health_route") == 0) {
+      /* A path, answered by the server itself (exactly that path). */
+      const char *why = json_is_string(x)
+                            ? prefix_problem(json_string_value(x))
+                            : "must be a path string such as \"/health\"";
+      if (why != NULL)
+        return fail(err, err_len, path, k, "%s", why);
+      if ((cfg->health_route = strdup(json_string_value(x))) == NULL)
+        return UV_ENOMEM;
+      cfg->health_len = strlen(cfg->health_route);
     } else {
       return fail(err, err_len, path, k, "unknown key");
     }
@@ -509,6 +520,10 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     return UV_ENOMEM;
   if ((r = parse_pid_file(pidf, path, &cfg->pid_file, err, err_len)) != 0)
     return r;
+  if (cfg->drain_notice_ms > 0 && cfg->health_route == NULL)
+    return fail(err, err_len, path, "timeouts_ms.drain_notice",
+                "needs \"health_route\" (the path that answers 503 during "
+                "the notice)");
 
   if (listen == NULL) {
     hw__config_listen l;
@@ -665,6 +680,7 @@ void hw__config_free(hw__config *cfg) {
     free(cfg->routes[i].access_log.path);
   }
   free(cfg->access_log.path);
+  free(cfg->health_route);
   free(cfg->routes);
   free_tls(cfg);
   free(cfg->listen);

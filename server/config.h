@@ -28,13 +28,15 @@
   X(backlog, limit_backlog, "connections", 4096)                               \
   X(body_min_rate, limit_body_min_rate, "bytes per second, 0 for none", 500)
 
-/* The keys of "timeouts_ms": name, field, default (milliseconds). */
+/* The keys of "timeouts_ms": name, field, lowest, default (milliseconds).
+ * drain_notice 0 is off: SIGTERM stops at once, as SIGQUIT does. */
 #define HW__CONFIG_TIMEOUTS(X)                                                 \
-  X(head, timeout_head_ms, 10000)                                              \
-  X(body_idle, timeout_body_idle_ms, 30000)                                    \
-  X(keepalive, timeout_keepalive_ms, 5000)                                     \
-  X(write, timeout_write_ms, 30000)                                            \
-  X(drain, drain_ms, 30000)
+  X(head, timeout_head_ms, 1, 10000)                                           \
+  X(body_idle, timeout_body_idle_ms, 1, 30000)                                 \
+  X(keepalive, timeout_keepalive_ms, 1, 5000)                                  \
+  X(write, timeout_write_ms, 1, 30000)                                         \
+  X(drain, drain_ms, 1, 30000)                                                 \
+  X(drain_notice, drain_notice_ms, 0, 0)
 
 /* The keys of "http2" (RFC 9113 section 6.5.2's settings the server
  * sends): name, field, lowest, highest, default.  max_header_list_size 0
@@ -89,6 +91,7 @@ typedef struct hw__config {
   size_t limit_backlog;          /* limits.backlog */
   size_t limit_body_min_rate;    /* limits.body_min_rate: bytes/s, 0 = none */
   uint64_t drain_ms;             /* timeouts_ms.drain */
+  uint64_t drain_notice_ms;      /* timeouts_ms.drain_notice: 0 = off */
   uint64_t timeout_head_ms;      /* timeouts_ms.head: 408 */
   uint64_t timeout_body_idle_ms; /* timeouts_ms.body_idle: 408 */
   uint64_t timeout_keepalive_ms; /* timeouts_ms.keepalive: silent close */
@@ -98,6 +101,10 @@ typedef struct hw__config {
   uint32_t h2_max_frame;         /* http2.max_frame_size (bytes) */
   uint32_t h2_max_header_list;   /* http2.max_header_list_size, or 0 */
   hw__config_alog access_log;    /* "access_log" */
+  char *health_route;            /* "health_route": a path the server answers
+                                    itself (200, 503 during the drain
+                                    notice); NULL: none */
+  size_t health_len;             /* its length, 0 when none */
   hw__route_conf *routes;
   size_t nroutes;
 } hw__config;

@@ -62,7 +62,7 @@ char *hw__config_write_json(const hw__config *cfg) {
                              json_integer((json_int_t)cfg->field));
     HW__CONFIG_LIMITS(LIMIT)
 #undef LIMIT
-#define TIMEOUT(name, field, dflt)                                             \
+#define TIMEOUT(name, field, lo, dflt)                                         \
   bad |= json_object_set_new(timeouts, #name,                                  \
                              json_integer((json_int_t)cfg->field));
     HW__CONFIG_TIMEOUTS(TIMEOUT)
@@ -88,6 +88,9 @@ char *hw__config_write_json(const hw__config *cfg) {
     bad |= json_object_set(root, "http2", http2);
     bad |= json_object_set_new(root, "access_log",
                                access_log_json(&cfg->access_log));
+    if (cfg->health_route != NULL)
+      bad |= json_object_set_new(root, "health_route",
+                                 json_string(cfg->health_route));
     bad |= json_object_set(root, "routes", routes);
   }
   if (!bad)

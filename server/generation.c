@@ -40,6 +40,7 @@ int hw__generation_build(hw__config *cfg, unsigned id, const hw_host *host,
   }
   g->id = id;
   g->config = cfg;
+  g->health_len = cfg->health_len;
   g->router = hw__router_new();
   g->routes = calloc(cfg->nroutes + 1, sizeof(*g->routes));
   g->modules = calloc(cfg->nroutes + 1, sizeof(*g->modules));

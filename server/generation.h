@@ -55,6 +55,8 @@ struct hw__generation {
   uint64_t fini_tick;   /* reaper tick of its fini */
   int unload_warned;
   hw__config *config;
+  size_t health_len;    /* config's health_route's length (0: none), where
+                           routing reads it for every request */
   hw__router *router;
   hw__route *routes;
   size_t nroutes;

@@ -172,7 +172,7 @@ static void on_line(slot *s, char *line) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, msg.id);
       s->replacing = 1;
-      uv_process_kill(&s->proc, SIGTERM);
+      uv_process_kill(&s->proc, SIGQUIT); /* graceful, no drain notice */
     }
     break;
   default:
@@ -424,7 +424,7 @@ static void conclude_reload(master *m) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, m->next_id);
       s->replacing = 1;
-      uv_process_kill(&s->proc, SIGTERM);
+      uv_process_kill(&s->proc, SIGQUIT); /* graceful, no drain notice */
     } else {
       /* Started during the roll-out on the generation before: it catches
        * up the same way the others did (and is replaced if that fails). */
@@ -483,35 +483,41 @@ static void on_stop_timer(uv_timer_t *t) {
 
 /* While another master serves the same sockets, a graceful stop is a
  * handover: the worker drains softly (its idle keep-alive connections are
- * kept for their next request); else SIGTERM, or SIGINT for a fast stop. */
-static void stop_worker(master *m, slot *s) {
+ * kept for their next request); else SIGTERM when a drain notice is due
+ * (worker.c gives it), SIGQUIT for a graceful stop, SIGINT for a fast one. */
+static void stop_worker(master *m, slot *s, uint64_t notice) {
   if (m->graceful && s->ready && hw__upgrade_other_serves(&m->up))
     hw__control_send((uv_stream_t *)&s->ctl, HW__CONTROL_HANDOVER, 0, NULL);
   else
-    uv_process_kill(&s->proc, m->graceful ? SIGTERM : SIGINT);
+    uv_process_kill(&s->proc, !m->graceful ? SIGINT : notice ? SIGTERM
+                                                             : SIGQUIT);
 }
 
 static void begin_stop(master *m, int sig) {
-  uint64_t grace;
+  uint64_t grace, notice = 0;
   if (m->stopping)
     return;
+  if (sig == SIGTERM && m->cfg != NULL && !hw__upgrade_other_serves(&m->up))
+    notice = m->cfg->drain_notice_ms; /* then the stop; see stop_worker */
   m->stopping = 1;
   m->rl.stopping = 1;
   m->graceful = sig != SIGINT;
   if (hw__upgrade_other_serves(&m->up)) /* not the service's stop */
     hw__notify_hand_over();
   hw__notify_stopping();
-  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s", hw__process_signame(sig),
-          m->nslots, m->graceful ? " gracefully" : "");
+  hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s%s%.0llu%s",
+          hw__process_signame(sig), m->nslots, m->graceful ? " gracefully" : "",
+          notice ? " after a drain notice of " : "", (unsigned long long)notice,
+          notice ? " ms" : "");
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
     uv_timer_stop(&s->restart);
     if (s->alive)
-      stop_worker(m, s);
+      stop_worker(m, s, notice);
   }
   /* Before the first generation is checked there is no config in force
    * (and no worker): nothing to drain. */
-  grace = (m->graceful && m->cfg != NULL ? m->cfg->drain_ms : 0) +
+  grace = (m->graceful && m->cfg != NULL ? m->cfg->drain_ms : 0) + notice +
           KILL_GRACE_MS;
   uv_timer_start(&m->stop_timer, on_stop_timer, grace, 0);
   maybe_exit(m);

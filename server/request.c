@@ -480,7 +480,7 @@ void hw__request_route(hw_request *req) {
     g->reqs->gprev = req;
   g->reqs = req;
   g->live++;
-  if (!m->asterisk)
+  if (!m->asterisk && !hw__request_health(req, g))
     req->route = hw__router_match(g->router, m->head.data + m->path.off,
                                   m->path.len, SIZE_MAX, &req->match_len);
   if (req->route == NULL)
@@ -623,6 +623,8 @@ int hw__request_dispatch(hw_request *req) {
       return 1;
     }
   }
+  if (req->health) /* no route was asked: the core answers health_route */
+    return hw__request_health_answer(req);
   /* Nothing answered: 404, or 501 for a method outside RFC 9110's set,
    * which no route here implements (RFC 9110 section 15.6.2). */
   hw__request_respond(req, hw__method_standard(req->msg.method_id) ? 404 : 501,
@@ -649,7 +651,6 @@ int hw__request_finish(hw_request *req) {
   return 0;
 }
 
-/* Tells the module its client has gone (or is going), once. */
 /* Tells the module its client has gone (or is going), once, from the loop
  * (see on_idle); synchronously only once the loop is ending. */
 static void tell_abort(hw_request *req) {

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "access_log.h"
 #include "buf.h"
@@ -21,6 +22,7 @@
 #include "generation.h"
 #include "haywire.h"
 #include "message.h"
+#include "method.h"
 #include "metrics.h"
 #include "transport.h"
 
@@ -113,6 +115,7 @@ struct hw_request {
   unsigned sent : 1;           /* its protocol has taken all of its response
                                   (else, when it goes, its client went away) */
   unsigned timed : 1;          /* `started` and `remote` are set */
+  unsigned health : 1;         /* for the health route: the core answers */
   uint16_t holds;              /* work or file reads in flight */
   unsigned cancelled_gen;      /* the generation that cancelled it while
                                   its module held it (its route is gone
@@ -201,6 +204,7 @@ struct hw__request_core {
                                  logged where its route says), else NULL */
   struct hw__metrics_slot *metrics; /* the worker's counters (metrics.c),
                                        or NULL: then nothing counts */
+  int notice;                 /* the drain notice is on: it answers 503 */
 };
 
 /** Sets up a core serving generation `gen` (borrowed; the caller owns it). */
@@ -296,5 +300,28 @@ void hw__request_reset_response(hw_request *req);
 hw__ref *hw__request_ref(struct hw_response *res);
 /** Drops the response's body pieces (their free callbacks run). */
 void hw__request_reset_body(hw_request *req);
+
+/** Whether a request being routed is a GET or HEAD of exactly the path
+ *  health_route names: then the core answers it, ahead of every route (one
+ *  length compare is what every other request pays). */
+static inline int hw__request_health(hw_request *req,
+                                     const hw__generation *g) {
+  const hw__message *m = &req->msg;
+  const hw__config *cfg = g->config;
+  if (m->path.len != g->health_len || cfg->health_route == NULL ||
+      (m->method_id != HW__METHOD_GET && m->method_id != HW__METHOD_HEAD) ||
+      memcmp(m->head.data + m->path.off, cfg->health_route, m->path.len) != 0)
+    return 0;
+  req->health = 1;
+  return 1;
+}
+
+/** The health route's answer: 200, or 503 while the drain notice is on (the
+ *  balancer takes the instance out before it stops).  Returns 1. */
+static inline int hw__request_health_answer(hw_request *req) {
+  hw__request_respond(req, req->core->notice ? 503 : 200,
+                      "Cache-Control: no-store\r\n", 25, 1);
+  return 1;
+}
 
 #endif /* HW_REQUEST_H */

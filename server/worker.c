@@ -438,6 +438,11 @@ static void on_reopen(uv_signal_t *s, int signum) {
   hw__log(HW_LOG_INFO, "SIGUSR1: %zu access log file(s) reopened", n);
 }
 
+static void on_notice_over(uv_timer_t *t) {
+  hw__worker *w = hw__bytes_container_of(t, hw__worker, stop_timer);
+  hw__worker_stop(w, 1, "drain notice over");
+}
+
 /* SIGUSR2 to a single process: a binary upgrade needs a master to keep the
  * sockets and start the new binary beside the old one, so it is refused,
  * in the log and in the record `haywire -s upgrade` waits for. */
@@ -460,6 +465,23 @@ static void on_upgrade(uv_signal_t *s, int signum) {
 
 static void on_signal(uv_signal_t *s, int signum) {
   hw__worker *w = s->data;
+  const hw__config *cfg = w->gen->config;
+
+  /* SIGTERM with timeouts_ms.drain_notice: first the notice (the health
+   * route answers 503, everything else is served, connections are still
+   * accepted) so that a balancer takes this instance out; then the stop.
+   * A second SIGTERM changes nothing; SIGQUIT or SIGINT cut it short
+   * (a master sends none of them once it is stopping). */
+  if (signum == SIGTERM && !w->stopping && cfg->drain_notice_ms > 0) {
+    if (w->core.notice)
+      return;
+    w->core.notice = 1;
+    hw__log(HW_LOG_INFO, "SIGTERM: drain notice: %s answers 503 for %llu ms, "
+            "then finishing requests", cfg->health_route,
+            (unsigned long long)cfg->drain_notice_ms);
+    uv_timer_start(&w->stop_timer, on_notice_over, cfg->drain_notice_ms, 0);
+    return;
+  }
   /* SIGINT is the impatient one; SIGTERM and SIGQUIT let requests finish. */
   hw__worker_stop(w, signum != SIGINT, hw__process_signame(signum));
 }

@@ -112,6 +112,18 @@ def cases():
                                "alpn": ["h2", "h3"]}}]),
          [r"listen\[0\]\.tls\.alpn\[1\]: "],
          [r"\"h3\" is not a protocol this server speaks"]),
+        ("drain_notice without health_route",
+         base(timeouts_ms={"drain_notice": 2000}),
+         [r": timeouts_ms\.drain_notice: "], [r"needs \"health_route\""]),
+        ("drain_notice negative",
+         base(health_route="/health", timeouts_ms={"drain_notice": -5}),
+         [r": timeouts_ms\.drain_notice: "],
+         [r"must be an integer from 0 to 86400000 \(milliseconds\)$"]),
+        ("health_route without a leading slash",
+         base(health_route="health"),
+         [r": health_route: "], [r"must start with '/'$"]),
+        ("health_route a number", base(health_route=200),
+         [r": health_route: "], [r"must be a path string"]),
     ]
     reasons = {
         "nodesc": r"(?i)hw_module_entry|symbol|descriptor",

@@ -195,6 +195,21 @@ int main(void) {
             "(milliseconds)");
   bad_exact("timeouts_ms unknown key", "{\"timeouts_ms\":{\"idle\":5}}",
             "timeouts_ms.idle: unknown key");
+  bad_exact("timeouts_ms.drain_notice negative",
+            "{\"health_route\":\"/h\",\"timeouts_ms\":{\"drain_notice\":-1}}",
+            "timeouts_ms.drain_notice: must be an integer from 0 to 86400000 "
+            "(milliseconds)");
+  bad_exact("timeouts_ms.drain_notice without health_route",
+            "{\"timeouts_ms\":{\"drain_notice\":3000}}",
+            "timeouts_ms.drain_notice: needs \"health_route\" (the path that "
+            "answers 503 during the notice)");
+  bad_exact("health_route not a string", "{\"health_route\":true}",
+            "health_route: must be a path string such as \"/health\"");
+  bad_exact("health_route without '/'", "{\"health_route\":\"health\"}",
+            "health_route: must start with '/'");
+  bad_exact("health_route with a query", "{\"health_route\":\"/h?x=1\"}",
+            "health_route: must not contain spaces, control characters, '?' "
+            "or '#'");
   bad_exact("limits.body_min_rate negative",
             "{\"limits\":{\"body_min_rate\":-1}}",
             "limits.body_min_rate: must be a non-negative integer (bytes per "
@@ -341,6 +356,8 @@ int main(void) {
     is_int((long long)cfg->h2_max_header_list, 0,
            "default http2.max_header_list_size 0: limits.header_bytes");
     is_int((long long)cfg->timeout_head_ms, 10000, "default timeouts_ms.head");
+    is_int((long long)cfg->drain_notice_ms, 0, "default drain_notice 0: off");
+    ok(cfg->health_route == NULL, "default: no health_route");
     is_int((long long)cfg->limit_body_min_rate, 500,
            "default limits.body_min_rate");
     is_int((long long)cfg->tls[0].http2, 0,
@@ -450,6 +467,31 @@ int main(void) {
        "every http2 key survives the round trip");
     hw__config_free(back);
     free(text);
+  }
+  hw__config_free(cfg);
+  cfg = good("drain notice and health route",
+             "{\"health_route\":\"/health\","
+             "\"timeouts_ms\":{\"drain_notice\":2500}}");
+  if (cfg != NULL) {
+    char *text = hw__config_write_json(cfg);
+    hw__config *back = NULL;
+    is_int((long long)cfg->drain_notice_ms, 2500, "drain_notice read");
+    is_str(cfg->health_route, "/health", "health_route read");
+    is_int((long long)cfg->health_len, 7, "health_route's length");
+    ok(text != NULL && hw__config_parse(text, strlen(text), cfgpath, &back,
+                                        err, sizeof(err)) == 0 &&
+           back->drain_notice_ms == 2500 && back->health_route != NULL &&
+           strcmp(back->health_route, "/health") == 0,
+       "drain_notice and health_route survive the snapshot");
+    hw__config_free(back);
+    free(text);
+  }
+  hw__config_free(cfg);
+  cfg = good("health_route alone (the notice off)",
+             "{\"health_route\":\"/\"}");
+  if (cfg != NULL) {
+    is_int((long long)cfg->drain_notice_ms, 0, "default drain_notice: 0, off");
+    is_str(cfg->health_route, "/", "health_route \"/\" read");
   }
   hw__config_free(cfg);
   cfg = good("http2 absent", "{}");
