@@ -466,8 +466,11 @@ int main(int argc, char **argv) {
   int test = 0, ch, workers = -2, r;
   char err[4096], exe[4096];
   hw__config *cfg;
-  hw__master_opts mo = {NULL, NULL, NULL, NULL, NULL, -1};
-  char **orig_argv = remember_command(argc, argv, &mo, exe, sizeof(exe));
+  /* (Static: kept for the process's life, as the upgrade may need them at
+   * any time; and reachable to the end, which leak checkers count.) */
+  static hw__master_opts mo = {NULL, NULL, NULL, NULL, NULL, -1};
+  static char **orig_argv;
+  orig_argv = remember_command(argc, argv, &mo, exe, sizeof(exe));
 
   while ((ch = getopt_long(argc, argv, "c:l:ts:vh", opts, NULL)) != -1) {
     switch (ch) {
