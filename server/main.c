@@ -436,27 +436,29 @@ static void take_inherited(hw__master_opts *mo) {
   unsetenv("HAYWIRE_LISTEN_FDS");
 }
 
+/* The command line's long options. */
+static const struct option opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"listen", required_argument, NULL, 'l'},
+    {"test", no_argument, NULL, 't'},
+    {"signal", required_argument, NULL, 's'},
+    {"run-dir", required_argument, NULL, 'r'},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"single", no_argument, NULL, OPT_SINGLE},
+    {"pid-file", required_argument, NULL, OPT_PID_FILE},
+    {"version", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    /* Used by the master to start its workers; not for people. */
+    {"worker", required_argument, NULL, OPT_WORKER},
+    {"generation", required_argument, NULL, OPT_GENERATION},
+    {"listen-fds", required_argument, NULL, OPT_LISTEN_FDS},
+    {"slot-file", required_argument, NULL, OPT_SLOT_FILE},
+    {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
+    {"tickets-fd", required_argument, NULL, OPT_TICKETS_FD},
+    {NULL, 0, NULL, 0},
+};
+
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"config", required_argument, NULL, 'c'},
-      {"listen", required_argument, NULL, 'l'},
-      {"test", no_argument, NULL, 't'},
-      {"signal", required_argument, NULL, 's'},
-      {"run-dir", required_argument, NULL, 'r'},
-      {"workers", required_argument, NULL, OPT_WORKERS},
-      {"single", no_argument, NULL, OPT_SINGLE},
-      {"pid-file", required_argument, NULL, OPT_PID_FILE},
-      {"version", no_argument, NULL, 'v'},
-      {"help", no_argument, NULL, 'h'},
-      /* Used by the master to start its workers; not for people. */
-      {"worker", required_argument, NULL, OPT_WORKER},
-      {"generation", required_argument, NULL, OPT_GENERATION},
-      {"listen-fds", required_argument, NULL, OPT_LISTEN_FDS},
-      {"slot-file", required_argument, NULL, OPT_SLOT_FILE},
-      {"metrics-fd", required_argument, NULL, OPT_METRICS_FD},
-      {"tickets-fd", required_argument, NULL, OPT_TICKETS_FD},
-      {NULL, 0, NULL, 0},
-  };
   const char *config = DEFAULT_CONFIG, *run_dir = NULL, *pid_file = NULL;
   const char *signal_word = NULL;
   char *cfg_pid_file = NULL;
