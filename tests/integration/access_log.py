@@ -240,6 +240,12 @@ def test_refusals(d):
 def test_499(d):
     path = os.path.join(d, "logs", "access.log")
     with server(config(d), d) as srv:
+        # The timing below is the request's: a connection that waited in a
+        # backlog for a worker still starting (slow under the sanitizers)
+        # would begin only when its client had already gone.
+        for slot in (1, 2):
+            srv.wait_log(r"worker %d \(pid \d+\) serving generation" % slot,
+                         10 * SLOW)
         with Conn(srv.port) as c:
             c.send(get("/delay/x?ms=400"))
             time.sleep(0.1)
