@@ -21,6 +21,7 @@
 #include "autoconf.h"
 
 #include "metrics.h"
+#include "os.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -104,29 +104,13 @@ static void name_slot(hw__metrics_slot *s) {
 
 static int make(unsigned nslots, int shared) {
   size_t size = HEADER_SIZE + (size_t)nslots * SLOT_SIZE;
-  void *p;
+  void *p = NULL;
   int fd = -1;
+  int r = shared ? hw__os_pages_create("haywire-metrics", size, &fd, &p)
+                 : hw__os_pages_anon(size, 0, &p);
 
-  if (shared) {
-    fd = memfd_create("haywire-metrics", MFD_CLOEXEC);
-    if (fd < 0)
-      return -errno;
-    if (ftruncate(fd, (off_t)size) != 0) {
-      int e = errno;
-      close(fd);
-      return -e;
-    }
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  } else {
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
-  }
-  if (p == MAP_FAILED) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return -e;
-  }
+  if (r != 0)
+    return r;
   region = p;
   region_size = size;
   region_fd = fd;
@@ -233,25 +217,25 @@ static void even_sequences(hw__metrics_slot *s) {
 }
 
 int hw__metrics_attach(int fd, unsigned slot) {
-  struct stat st;
+  size_t size;
   header h;
-  void *p;
+  void *p = NULL;
   hw__metrics_slot *s;
+  int r;
 
-  if (fstat(fd, &st) != 0 || (size_t)st.st_size < HEADER_SIZE ||
+  if (hw__os_pages_size(fd, &size) != 0 || size < HEADER_SIZE ||
       pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != MAGIC ||
       slot < 1 || slot > h.nslots ||
-      (size_t)st.st_size != HEADER_SIZE + (size_t)h.nslots * SLOT_SIZE) {
+      size != HEADER_SIZE + (size_t)h.nslots * SLOT_SIZE) {
     close(fd);
     return -EINVAL;
   }
-  p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-           0);
+  r = hw__os_pages_map(fd, size, 1, &p);
   close(fd);
-  if (p == MAP_FAILED)
-    return -errno;
+  if (r != 0)
+    return r;
   region = p;
-  region_size = (size_t)st.st_size;
+  region_size = size;
   s = mine = slot_at(slot - 1);
   /* The slot's last worker may have died in the middle of a count (and a
    * master that died too could not clear it). */
@@ -356,7 +340,7 @@ void hw__metrics_started(unsigned generation) {
 
 void hw__metrics_close(void) {
   if (region != NULL)
-    munmap(region, region_size);
+    hw__os_pages_unmap(region, region_size);
   if (region_fd >= 0)
     close(region_fd);
   region = NULL;

@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "os.h"
 #include "pidfile.h"
 
 /* The pid file this process holds locked (-1: none). */
@@ -35,8 +35,7 @@ static int locked_by_other(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC), held = 0;
   if (fd < 0)
     return 0;
-  if (flock(fd, LOCK_SH | LOCK_NB) != 0)
-    held = errno == EWOULDBLOCK;
+  held = hw__os_lock_file(fd, 0) == 1;
   close(fd);
   return held;
 }
@@ -180,8 +179,8 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
              uv_strerror(e));
     return e;
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    e = errno == EWOULDBLOCK ? UV_EEXIST : -errno;
+  if ((e = hw__os_lock_file(fd, 1)) != 0) {
+    e = e == 1 ? UV_EEXIST : e;
     close(fd);
     if (e != UV_EEXIST) {
       snprintf(err, err_len, "cannot lock the pid file %s: %s", path,
@@ -242,7 +241,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
   /* The lock is the open file's: it stays with the file through the
    * rename (it is the file replaced by a rename that loses its lock). */
   n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || write(fd, text, (size_t)n) != n ||
+  if (hw__os_lock_file(fd, 1) != 0 || write(fd, text, (size_t)n) != n ||
       rename(tmp, path) != 0) {
     e = errno != 0 ? -errno : UV_EIO;
     close(fd);
