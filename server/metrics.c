@@ -217,7 +217,7 @@ static void even_sequences(hw__metrics_slot *s) {
 }
 
 int hw__metrics_attach(int fd, unsigned slot) {
-  size_t size;
+  size_t size = 0;
   header h;
   void *p = NULL;
   hw__metrics_slot *s;

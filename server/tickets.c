@@ -185,7 +185,7 @@ int hw__tickets_create(void) {
   uint64_t w[KEYS][WORDS] = {{0}};
   key k;
   void *p = NULL;
-  int fd, rc;
+  int fd = -1, rc;
 
   if (region != NULL)
     return UV_EBUSY;
@@ -215,7 +215,7 @@ int hw__tickets_create(void) {
 int hw__tickets_fd(void) { return region_fd; }
 
 int hw__tickets_attach(int fd) {
-  size_t size;
+  size_t size = 0;
   void *p = NULL;
   int rc;
 
