@@ -23,7 +23,6 @@
 #include "metrics.h"
 #include "os.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -539,33 +538,16 @@ out:
   return rc;
 }
 
-/* A process's resident memory and open descriptors, from /proc. */
+/* A process's resident memory and open descriptors (left 0 when the
+ * system cannot tell). */
 static void read_proc(hw_metrics_process *p) {
-  char path[64], buf[256];
-  unsigned long long size = 0, resident = 0;
-  FILE *f;
-  DIR *d;
-  struct dirent *de;
+  uint64_t resident, fds;
+  int known = hw__os_process_usage(p->pid, &resident, &fds);
 
-  snprintf(path, sizeof(path), "/proc/%lld/statm", (long long)p->pid);
-  if ((f = fopen(path, "re")) != NULL) {
-    if (fgets(buf, sizeof(buf), f) != NULL &&
-        sscanf(buf, "%llu %llu", &size, &resident) == 2)
-      p->resident_bytes = resident * (uint64_t)sysconf(_SC_PAGESIZE);
-    fclose(f);
-  }
-  snprintf(path, sizeof(path), "/proc/%lld/fd", (long long)p->pid);
-  if ((d = opendir(path)) != NULL) {
-    uint64_t n = 0;
-    while ((de = readdir(d)) != NULL)
-      if (de->d_name[0] != '.')
-        n++;
-    closedir(d);
-    /* Reading our own list shows the directory being read too. */
-    if (p->pid == (int64_t)getpid() && n > 0)
-      n--;
-    p->open_fds = n;
-  }
+  if (known & HW__OS_USAGE_RESIDENT)
+    p->resident_bytes = resident;
+  if (known & HW__OS_USAGE_FDS)
+    p->open_fds = fds;
 }
 
 static int processes(hw_metrics *m, hw__metrics_alloc alloc, void *ctx) {

@@ -1,20 +1,22 @@
 /*
- * os.h - the platform unit's portable interface (os_posix.c on Linux and
- * the BSDs; os_win32.c is to come, issue 21): what the server needs of the
+ * os.h - the platform unit's portable interface (os_posix.c on Linux;
+ * os_win32.c is to come, issue 21): what the server needs of the
  * operating system that has no portable spelling, and nothing else.  It
  * owns the shared pages between a master and its workers (a region by
  * descriptor, a page in a named file, anonymous pages), the bookkeeping of
  * loaded modules (is an object still in the process, does an address lie
  * in it), the staging of files (copies in binary mode, the private run
- * directory, removing a retired generation's directory) and the pid
- * file's lock.  A unit calls down into it; it calls nothing of ours and
- * logs nothing: it answers with error codes (or, where the caller's
- * messages name files, writes the message into the caller's buffer).
+ * directory, removing a retired generation's directory), a process's
+ * memory and descriptors, and the pid file's lock.  A unit calls down
+ * into it; it calls nothing of ours and logs nothing: it answers with
+ * error codes (or, where the caller's messages name files, writes the
+ * message into the caller's buffer).
  */
 #ifndef HW_OS_H
 #define HW_OS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- shared pages ------------------------------------------------------- */
 
@@ -86,6 +88,16 @@ int hw__os_run_dir(const char *parent, char **out, char *err, size_t err_len);
 /** Removes `dir` and its files, `depth` levels of subdirectories deep.  Its
  *  files may still be loaded (a retired generation's module copies). */
 void hw__os_remove_tree(const char *dir, int depth);
+
+/* ---- processes ---------------------------------------------------------- */
+
+#define HW__OS_USAGE_RESIDENT 1 /* *resident was set */
+#define HW__OS_USAGE_FDS 2      /* *fds was set */
+
+/** The resident memory (bytes) and the open descriptors of process `pid`
+ *  (this one's not counting the look itself): which of the two it could
+ *  read, as HW__OS_USAGE_* bits. */
+int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds);
 
 /* ---- the pid file's lock ------------------------------------------------ */
 

@@ -7,10 +7,11 @@
  * loaded modules (dlopen with RTLD_NOW and RTLD_NOLOAD, dladdr), the
  * staging of files (the copies of modules and certificates, the run
  * directory made by mkdtemp off a noexec file system, removing a retired
- * generation's directory: a mapped file may be unlinked here) and the pid
- * file's flock.  It calls nothing of ours and logs nothing: errors go back
- * as codes, and the few messages that name files are written into the
- * caller's buffer, worded as they always were.
+ * generation's directory: a mapped file may be unlinked here), a
+ * process's memory and descriptors (/proc) and the pid file's flock.  It
+ * calls nothing of ours and logs nothing: errors go back as codes, and
+ * the few messages that name files are written into the caller's buffer,
+ * worded as they always were.
  */
 #define _GNU_SOURCE
 #include "autoconf.h"
@@ -252,6 +253,41 @@ void hw__os_remove_tree(const char *dir, int depth) {
   }
   closedir(d);
   rmdir(dir);
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds) {
+  char path[64], buf[256];
+  unsigned long long size = 0, pages = 0;
+  int known = 0;
+  FILE *f;
+  DIR *d;
+  struct dirent *de;
+
+  snprintf(path, sizeof(path), "/proc/%lld/statm", pid);
+  if ((f = fopen(path, "re")) != NULL) {
+    if (fgets(buf, sizeof(buf), f) != NULL &&
+        sscanf(buf, "%llu %llu", &size, &pages) == 2) {
+      *resident = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+      known |= HW__OS_USAGE_RESIDENT;
+    }
+    fclose(f);
+  }
+  snprintf(path, sizeof(path), "/proc/%lld/fd", pid);
+  if ((d = opendir(path)) != NULL) {
+    uint64_t n = 0;
+    while ((de = readdir(d)) != NULL)
+      if (de->d_name[0] != '.')
+        n++;
+    closedir(d);
+    /* Reading our own list shows the directory being read too. */
+    if (pid == (long long)getpid() && n > 0)
+      n--;
+    *fds = n;
+    known |= HW__OS_USAGE_FDS;
+  }
+  return known;
 }
 
 /* ---- the pid file's lock ------------------------------------------------ */
