@@ -7,7 +7,7 @@
  * loaded modules (is an object still in the process, does an address lie
  * in it), the staging of files (copies in binary mode, the private run
  * directory, removing a retired generation's directory), a process's
- * memory and descriptors, and the pid file's lock.  A unit calls down
+ * memory, descriptors, name and state, and the pid file's lock.  A unit calls down
  * into it; it calls nothing of ours and logs nothing: it answers with
  * error codes (or, where the caller's messages name files, writes the
  * message into the caller's buffer).
@@ -98,6 +98,17 @@ void hw__os_remove_tree(const char *dir, int depth);
  *  (this one's not counting the look itself): which of the two it could
  *  read, as HW__OS_USAGE_* bits. */
 int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds);
+
+/** The command name of process `pid` (0: this one), as the system keeps
+ *  it ("haywire"), into buf: 0, or -1 when it cannot be read. */
+int hw__os_process_name(long pid, char *buf, size_t cap);
+
+/** 1 if the system can tell processes' names (hw__os_process_name). */
+int hw__os_process_names_known(void);
+
+/** 1 if process `pid`, which still answers a signal, has exited and waits
+ *  to be reaped (or is gone); 0 if it runs, or if the system cannot tell. */
+int hw__os_process_exited(long pid);
 
 /* ---- the pid file's lock ------------------------------------------------ */
 

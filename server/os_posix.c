@@ -8,10 +8,10 @@
  * staging of files (the copies of modules and certificates, the run
  * directory made by mkdtemp off a noexec file system, removing a retired
  * generation's directory: a mapped file may be unlinked here), a
- * process's memory and descriptors (/proc) and the pid file's flock.  It
- * calls nothing of ours and logs nothing: errors go back as codes, and
- * the few messages that name files are written into the caller's buffer,
- * worded as they always were.
+ * process's memory, descriptors, name and state (/proc) and the pid
+ * file's flock.  It calls nothing of ours and logs nothing: errors go back
+ * as codes, and the few messages that name files are written into the
+ * caller's buffer, worded as they always were.
  */
 #define _GNU_SOURCE
 #include "autoconf.h"
@@ -288,6 +288,50 @@ int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds) {
     known |= HW__OS_USAGE_FDS;
   }
   return known;
+}
+
+/* Reads a small file whole into buf (NUL-terminated); its length, or a
+ * negative code. */
+static ssize_t read_small(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n, got = 0;
+  if (fd < 0)
+    return -errno;
+  while ((size_t)got < cap - 1 &&
+         (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
+    got += n;
+  close(fd);
+  buf[got] = '\0';
+  return got;
+}
+
+int hw__os_process_name(long pid, char *buf, size_t cap) {
+  char path[64];
+  ssize_t n;
+  if (pid == 0)
+    snprintf(path, sizeof(path), "/proc/self/comm");
+  else
+    snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+  if ((n = read_small(path, buf, cap)) <= 0)
+    return -1;
+  if (buf[n - 1] == '\n')
+    buf[n - 1] = '\0';
+  return 0;
+}
+
+int hw__os_process_names_known(void) {
+  return access("/proc/self", F_OK) == 0;
+}
+
+int hw__os_process_exited(long pid) {
+  char path[64], stat[512], *close_paren;
+  /* Its state in /proc is Z; no entry while /proc is there: gone. */
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  if (read_small(path, stat, sizeof(stat)) <= 0)
+    return hw__os_process_names_known();
+  close_paren = strrchr(stat, ')');
+  return !(close_paren == NULL || close_paren[1] == '\0' ||
+           close_paren[2] != 'Z');
 }
 
 /* ---- the pid file's lock ------------------------------------------------ */
