@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "generation.h"
 #include "host.h"
 #include "module.h"
+#include "os.h"
 #include "process.h"
 
 /* Opens `path` for appending as the key `key` of the config at `cfgpath`
@@ -142,20 +142,21 @@ static void child(int fd, pid_t parent, const char *path,
 int hw__check_config(const char *path, const hw__config_listen *listen,
                      size_t nlisten, char *err, size_t err_len) {
   hw__module_note *note;
+  void *p = NULL;
   int fds[2], status = 0;
   size_t got = 0;
   pid_t parent = getpid(), pid, waited;
   ssize_t n;
 
-  note = mmap(NULL, sizeof(*note), PROT_READ | PROT_WRITE,
-              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   /* Close-on-exec: a helper a module starts must not hold the pipe. */
-  if (note == MAP_FAILED || pipe2(fds, O_CLOEXEC) != 0) {
+  if (hw__os_pages_anon(sizeof(*note), 1, &p) != 0 ||
+      pipe2(fds, O_CLOEXEC) != 0) {
     snprintf(err, err_len, "cannot check %s: %s", path, strerror(errno));
-    if (note != MAP_FAILED)
-      munmap(note, sizeof(*note));
+    if (p != NULL)
+      hw__os_pages_unmap(p, sizeof(*note));
     return 1;
   }
+  note = p;
   memset(note, 0, sizeof(*note));
   /* An inherited SIGCHLD ignored would reap the child before waitpid. */
   signal(SIGCHLD, SIG_DFL);
@@ -172,7 +173,7 @@ int hw__check_config(const char *path, const hw__config_listen *listen,
   if (pid < 0) {
     snprintf(err, err_len, "cannot check %s: %s", path, strerror(errno));
     close(fds[0]);
-    munmap(note, sizeof(*note));
+    hw__os_pages_unmap(note, sizeof(*note));
     return 1;
   }
   /* Wait first, then read what is there: a process the module forked may
@@ -196,7 +197,7 @@ int hw__check_config(const char *path, const hw__config_listen *listen,
              WTERMSIG(status), hw__process_signame(WTERMSIG(status)));
     crashed(path, note, how, err, err_len);
   } else if (err[0] == '+' && WEXITSTATUS(status) == 0) {
-    munmap(note, sizeof(*note));
+    hw__os_pages_unmap(note, sizeof(*note));
     return 0;
   } else if (err[0] == '-' && WEXITSTATUS(status) != 0) {
     memmove(err, err + 1, got); /* the reason, with its NUL */
@@ -208,6 +209,6 @@ int hw__check_config(const char *path, const hw__config_listen *listen,
              WEXITSTATUS(status));
     crashed(path, note, how, err, err_len);
   }
-  munmap(note, sizeof(*note));
+  hw__os_pages_unmap(note, sizeof(*note));
   return 1;
 }

@@ -21,14 +21,13 @@
 #include "autoconf.h"
 
 #include "metrics.h"
+#include "os.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -104,29 +103,13 @@ static void name_slot(hw__metrics_slot *s) {
 
 static int make(unsigned nslots, int shared) {
   size_t size = HEADER_SIZE + (size_t)nslots * SLOT_SIZE;
-  void *p;
+  void *p = NULL;
   int fd = -1;
+  int r = shared ? hw__os_pages_create("haywire-metrics", size, &fd, &p)
+                 : hw__os_pages_anon(size, 0, &p);
 
-  if (shared) {
-    fd = memfd_create("haywire-metrics", MFD_CLOEXEC);
-    if (fd < 0)
-      return -errno;
-    if (ftruncate(fd, (off_t)size) != 0) {
-      int e = errno;
-      close(fd);
-      return -e;
-    }
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  } else {
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
-  }
-  if (p == MAP_FAILED) {
-    int e = errno;
-    if (fd >= 0)
-      close(fd);
-    return -e;
-  }
+  if (r != 0)
+    return r;
   region = p;
   region_size = size;
   region_fd = fd;
@@ -233,25 +216,25 @@ static void even_sequences(hw__metrics_slot *s) {
 }
 
 int hw__metrics_attach(int fd, unsigned slot) {
-  struct stat st;
+  size_t size = 0;
   header h;
-  void *p;
+  void *p = NULL;
   hw__metrics_slot *s;
+  int r;
 
-  if (fstat(fd, &st) != 0 || (size_t)st.st_size < HEADER_SIZE ||
+  if (hw__os_pages_size(fd, &size) != 0 || size < HEADER_SIZE ||
       pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != MAGIC ||
       slot < 1 || slot > h.nslots ||
-      (size_t)st.st_size != HEADER_SIZE + (size_t)h.nslots * SLOT_SIZE) {
+      size != HEADER_SIZE + (size_t)h.nslots * SLOT_SIZE) {
     close(fd);
     return -EINVAL;
   }
-  p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-           0);
+  r = hw__os_pages_map(fd, size, 1, &p);
   close(fd);
-  if (p == MAP_FAILED)
-    return -errno;
+  if (r != 0)
+    return r;
   region = p;
-  region_size = (size_t)st.st_size;
+  region_size = size;
   s = mine = slot_at(slot - 1);
   /* The slot's last worker may have died in the middle of a count (and a
    * master that died too could not clear it). */
@@ -356,7 +339,7 @@ void hw__metrics_started(unsigned generation) {
 
 void hw__metrics_close(void) {
   if (region != NULL)
-    munmap(region, region_size);
+    hw__os_pages_unmap(region, region_size);
   if (region_fd >= 0)
     close(region_fd);
   region = NULL;
@@ -555,33 +538,16 @@ out:
   return rc;
 }
 
-/* A process's resident memory and open descriptors, from /proc. */
+/* A process's resident memory and open descriptors (left 0 when the
+ * system cannot tell). */
 static void read_proc(hw_metrics_process *p) {
-  char path[64], buf[256];
-  unsigned long long size = 0, resident = 0;
-  FILE *f;
-  DIR *d;
-  struct dirent *de;
+  uint64_t resident, fds;
+  int known = hw__os_process_usage(p->pid, &resident, &fds);
 
-  snprintf(path, sizeof(path), "/proc/%lld/statm", (long long)p->pid);
-  if ((f = fopen(path, "re")) != NULL) {
-    if (fgets(buf, sizeof(buf), f) != NULL &&
-        sscanf(buf, "%llu %llu", &size, &resident) == 2)
-      p->resident_bytes = resident * (uint64_t)sysconf(_SC_PAGESIZE);
-    fclose(f);
-  }
-  snprintf(path, sizeof(path), "/proc/%lld/fd", (long long)p->pid);
-  if ((d = opendir(path)) != NULL) {
-    uint64_t n = 0;
-    while ((de = readdir(d)) != NULL)
-      if (de->d_name[0] != '.')
-        n++;
-    closedir(d);
-    /* Reading our own list shows the directory being read too. */
-    if (p->pid == (int64_t)getpid() && n > 0)
-      n--;
-    p->open_fds = n;
-  }
+  if (known & HW__OS_USAGE_RESIDENT)
+    p->resident_bytes = resident;
+  if (known & HW__OS_USAGE_FDS)
+    p->open_fds = fds;
 }
 
 static int processes(hw_metrics *m, hw__metrics_alloc alloc, void *ctx) {

@@ -16,15 +16,13 @@
  */
 #include "autoconf.h"
 
-#include <dlfcn.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "module.h"
+#include "os.h"
 
 /* The size of the first published hw_module (ABI 1.0): everything up to and
  * including `fini`.  A module built against 1.0 has no `abort` member, so a
@@ -68,20 +66,14 @@ int hw__module_load(const char *path, hw__module **out, char *err,
   /* uv_dlopen binds lazily: a symbol the module needs but no library
    * provides would only fail on the first request that calls it.  Opening
    * once with RTLD_NOW first binds everything now, or fails here. */
-  now = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  now = hw__os_module_open_now(path, why, sizeof(why));
   if (now == NULL) {
-    const char *e = dlerror();
-    const char *colon = e != NULL ? strstr(e, ": ") : NULL;
-    snprintf(why, sizeof(why), "cannot load: %s",
-             e == NULL ? "unknown error"
-             : colon != NULL && strncmp(e, path, strlen(path)) == 0 ? colon + 2
-                                                                    : e);
     free(m->path);
     free(m);
     return refuse(NULL, err, err_len, path, why);
   }
   r = uv_dlopen(path, &m->lib);
-  dlclose(now); /* uv_dlopen holds its own reference */
+  hw__os_module_close(now); /* uv_dlopen holds its own reference */
   if (r != 0) {
     /* dlerror() already names the file; keep only its reason. */
     const char *e = uv_dlerror(&m->lib);
@@ -123,20 +115,11 @@ void hw__module_unload(hw__module *m) {
 }
 
 int hw__module_is_mapped(const char *path) {
-  /* RTLD_NOLOAD finds an object already in the process without loading
-   * it; a hit means dlclose did not really unload it. */
-  void *h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-  if (h == NULL)
-    return 0;
-  dlclose(h);
-  return 1;
+  return hw__os_module_loaded(path);
 }
 
 int hw__module_owns(const hw__module *m, const void *addr) {
-  Dl_info self, other;
-  if (addr == NULL || dladdr(m->desc, &self) == 0 || dladdr(addr, &other) == 0)
-    return 0;
-  return self.dli_fbase == other.dli_fbase;
+  return hw__os_module_owns(m->desc, addr);
 }
 
 /* ---- calls into module code -------------------------------------------- */
@@ -304,22 +287,22 @@ void hw__module_call_body(const hw__module_site *site, hw_body_cb cb,
 }
 
 hw__module_note *hw__module_note_create(const char *path) {
-  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  void *p;
+  void *p = NULL;
+  return hw__os_pages_file(path, sizeof(hw__module_note), 1, &p) == 0 ? p
+                                                                     : NULL;
+}
 
-  if (fd < 0)
-    return NULL;
-  if (ftruncate(fd, sizeof(hw__module_note)) != 0) {
-    close(fd);
-    return NULL;
-  }
-  p = mmap(NULL, sizeof(hw__module_note), PROT_READ | PROT_WRITE, MAP_SHARED,
-           fd, 0);
-  close(fd);
-  return p != MAP_FAILED ? p : NULL;
+hw__module_note *hw__module_note_open(const char *path) {
+  void *p = NULL;
+  return hw__os_pages_file(path, sizeof(hw__module_note), 0, &p) == 0 ? p
+                                                                     : NULL;
+}
+
+void hw__module_note_close(hw__module_note *page) {
+  hw__os_pages_unmap((void *)page, sizeof(hw__module_note));
 }
 
 void hw__module_note_destroy(hw__module_note *page, const char *path) {
-  munmap((void *)page, sizeof(hw__module_note));
+  hw__os_pages_unmap((void *)page, sizeof(hw__module_note));
   unlink(path);
 }

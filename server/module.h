@@ -79,6 +79,11 @@ const hw__module_site *hw__module_current_site(void);
 hw__module_note *hw__module_note_create(const char *path);
 /** Unmaps a page hw__module_note_create made and removes its file. */
 void hw__module_note_destroy(hw__module_note *page, const char *path);
+/** The worker's side: the page the master made at `path`, mapped shared;
+ *  NULL when it cannot be. */
+hw__module_note *hw__module_note_open(const char *path);
+/** Unmaps a page hw__module_note_open mapped (the file stays). */
+void hw__module_note_close(hw__module_note *page);
 /** Attaches the note page (the worker's, mapped; NULL: none). */
 void hw__module_note_attach(hw__module_note *page);
 /** Forgets which route the note page names (its generation is being freed:

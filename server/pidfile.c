@@ -11,7 +11,8 @@
  * number or the new one, each ending in a newline.  The reload record is
  * replaced by rename(2), so a reader never sees half of one.  A pid file no
  * process holds is told apart by whether its pid is still a Haywire (its
- * command name in /proc): a process that is not is never signalled.
+ * command name in /proc, which os_posix.c reads): a process that is not
+ * is never signalled.
  */
 #include "autoconf.h"
 
@@ -21,10 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "os.h"
 #include "pidfile.h"
 
 /* The pid file this process holds locked (-1: none). */
@@ -35,8 +36,7 @@ static int locked_by_other(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC), held = 0;
   if (fd < 0)
     return 0;
-  if (flock(fd, LOCK_SH | LOCK_NB) != 0)
-    held = errno == EWOULDBLOCK;
+  held = hw__os_lock_file(fd, 0) == 1;
   close(fd);
   return held;
 }
@@ -80,43 +80,25 @@ static ssize_t read_small(const char *path, char *buf, size_t cap) {
   return got;
 }
 
-/* The command name of `pid` ("haywire"), into buf; -1 when unknown. */
-static int comm_of(const char *pid, char *buf, size_t cap) {
-  char path[64];
-  ssize_t n;
-  snprintf(path, sizeof(path), "/proc/%s/comm", pid);
-  if ((n = read_small(path, buf, cap)) <= 0)
-    return -1;
-  if (buf[n - 1] == '\n')
-    buf[n - 1] = '\0';
-  return 0;
-}
-
 int hw__pidfile_alive(pid_t pid) {
-  char path[64], stat[512], *close_paren;
   if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
     return 0;
-  /* A process that has exited but is not yet reaped still answers kill();
-   * its state in /proc is Z.  (Without /proc, kill() is all there is.) */
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-  if (read_small(path, stat, sizeof(stat)) <= 0)
-    return access("/proc/self", F_OK) != 0;
-  close_paren = strrchr(stat, ')');
-  return close_paren == NULL || close_paren[1] == '\0' ||
-         close_paren[2] != 'Z';
+  /* A process that has exited but is not yet reaped still answers kill().
+   * (Where the system cannot tell, kill() is all there is.) */
+  return !hw__os_process_exited((long)pid);
 }
 
 int hw__pidfile_is_haywire(pid_t pid) {
-  char num[32], comm[64], self[64];
+  char comm[64], self[64];
   if (!hw__pidfile_alive(pid))
     return 0;
-  snprintf(num, sizeof(num), "%ld", (long)pid);
-  if (comm_of(num, comm, sizeof(comm)) != 0)
-    return access("/proc/self", F_OK) != 0; /* no /proc: cannot tell */
+  if (hw__os_process_name((long)pid, comm, sizeof(comm)) != 0)
+    return !hw__os_process_names_known(); /* cannot tell */
   /* The installed name, libtool's uninstalled one, or whatever this very
    * binary is called (a renamed copy asks its own kind). */
   return strcmp(comm, "haywire") == 0 || strcmp(comm, "lt-haywire") == 0 ||
-         (comm_of("self", self, sizeof(self)) == 0 && strcmp(comm, self) == 0);
+         (hw__os_process_name(0, self, sizeof(self)) == 0 &&
+          strcmp(comm, self) == 0);
 }
 
 int hw__pidfile_read(const char *path, pid_t *pid, char *err, size_t err_len) {
@@ -180,8 +162,8 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
              uv_strerror(e));
     return e;
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    e = errno == EWOULDBLOCK ? UV_EEXIST : -errno;
+  if ((e = hw__os_lock_file(fd, 1)) != 0) {
+    e = e == 1 ? UV_EEXIST : e;
     close(fd);
     if (e != UV_EEXIST) {
       snprintf(err, err_len, "cannot lock the pid file %s: %s", path,
@@ -242,7 +224,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
   /* The lock is the open file's: it stays with the file through the
    * rename (it is the file replaced by a rename that loses its lock). */
   n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || write(fd, text, (size_t)n) != n ||
+  if (hw__os_lock_file(fd, 1) != 0 || write(fd, text, (size_t)n) != n ||
       rename(tmp, path) != 0) {
     e = errno != 0 ? -errno : UV_EIO;
     close(fd);

@@ -18,20 +18,19 @@
  */
 #include "autoconf.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "config_write.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "os.h"
 #include "pidfile.h"
 #include "process.h"
 #include "reload.h"
@@ -50,129 +49,21 @@ void hw__reload_snapshot(const hw__reloader *rl, unsigned id, char *buf,
   snprintf(buf, len, "%s/g%u/routes.json", rl->run_dir, id);
 }
 
-/* Removes `dir` and what is in it, one level of subdirectories deep (a
- * generation's directory: routes.json and a directory per copied module).
- * The files may still be mapped: unlinking a mapped file is harmless on
- * Linux. */
-static void remove_tree(const char *dir, int depth) {
-  char path[4352];
-  DIR *d = opendir(dir);
-  struct dirent *e;
-
-  if (d == NULL)
-    return;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-    if (unlink(path) != 0 && errno == EISDIR && depth > 0)
-      remove_tree(path, depth - 1);
-  }
-  closedir(d);
-  rmdir(dir);
-}
-
 void hw__reload_unstage(const hw__reloader *rl, unsigned id) {
   char dir[4096];
 
   if (rl->run_dir == NULL)
     return; /* a worker's master owns the copies */
   gen_dir(rl, id, dir, sizeof(dir));
-  remove_tree(dir, 1);
+  hw__os_remove_tree(dir, 1); /* routes.json and a directory per module */
 }
 
 int hw__reload_rundir(hw__reloader *rl, const char *parent, char *err,
                       size_t err_len) {
-  char tmpl[4096];
-  struct statvfs vfs;
-  const char *base = parent;
+  int r = hw__os_run_dir(parent, &rl->run_dir, err, err_len);
 
-  if (base == NULL)
-    base = getenv("TMPDIR");
-  if (base == NULL || base[0] == '\0')
-    base = "/tmp";
-  snprintf(tmpl, sizeof(tmpl), "%s/haywire.%d.XXXXXX", base, (int)getpid());
-  if (mkdtemp(tmpl) == NULL) {
-    snprintf(err, err_len, "cannot create a run directory under %s: %s", base,
-             strerror(errno));
-    return uv_translate_sys_error(errno);
-  }
-  /* Module copies are mapped executable: a noexec file system cannot
-   * hold them. */
-  if (statvfs(tmpl, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC)) {
-    rmdir(tmpl);
-    snprintf(err, err_len,
-             "%s is on a noexec file system: modules cannot be loaded from "
-             "it (choose another with --run-dir)",
-             base);
-    return UV_EINVAL;
-  }
-  if (tmpl[0] != '/') {
-    char *abs = realpath(tmpl, NULL);
-    if (abs == NULL) {
-      rmdir(tmpl);
-      snprintf(err, err_len, "%s: %s", tmpl, strerror(errno));
-      return UV_EINVAL;
-    }
-    rl->run_dir = abs;
-  } else {
-    rl->run_dir = strdup(tmpl);
-  }
-  rl->own_run_dir = 1;
-  return rl->run_dir != NULL ? 0 : UV_ENOMEM;
-}
-
-/* Copies `from` to `to` (created with `mode`, never overwritten); `mode`
- * 0: readable by whom the original is (a private key's copy keeps what
- * draws the warning about a key readable by everyone). */
-static int copy_file(const char *from, const char *to, mode_t mode,
-                     char *why, size_t why_len) {
-  char buf[65536];
-  int in, out, r = 0;
-  ssize_t n;
-  struct stat st;
-
-  in = open(from, O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    snprintf(why, why_len, "%s: %s", from, strerror(errno));
-    return -1;
-  }
-  if (mode == 0)
-    mode = 0400 | (fstat(in, &st) == 0 ? st.st_mode & 0044 : 0);
-  out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (out < 0) {
-    snprintf(why, why_len, "cannot create %s: %s", to, strerror(errno));
-    close(in);
-    return -1;
-  }
-  while ((n = read(in, buf, sizeof(buf))) != 0) {
-    char *p = buf;
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      snprintf(why, why_len, "%s: %s", from, strerror(errno));
-      r = -1;
-      break;
-    }
-    while (n > 0) {
-      ssize_t w = write(out, p, (size_t)n);
-      if (w < 0) {
-        if (errno == EINTR)
-          continue;
-        snprintf(why, why_len, "cannot write %s: %s", to, strerror(errno));
-        r = -1;
-        goto done;
-      }
-      p += w;
-      n -= w;
-    }
-  }
-done:
-  close(in);
-  if (close(out) != 0 && r == 0) {
-    snprintf(why, why_len, "cannot write %s: %s", to, strerror(errno));
-    r = -1;
-  }
+  if (r == 0)
+    rl->own_run_dir = 1;
   return r;
 }
 
@@ -192,7 +83,8 @@ static int stage_cert(hw__config *cfg, const char *dir, size_t l, size_t i,
     char **source = k == 0 ? &c->cert_source : &c->key_source;
     snprintf(path, sizeof(path), "%s/tls-%zu-%zu.%s", dir, l, i,
              k == 0 ? "crt" : "key");
-    if (copy_file(*file, path, k == 0 ? 0444 : 0, why, sizeof(why)) != 0) {
+    if (hw__os_copy_file(*file, path, k == 0 ? 0444 : 0, why,
+                         sizeof(why)) != 0) {
       snprintf(err, err_len, "%s: listen[%zu].tls.certificates[%zu].%s: %s",
                cfg->path, l, i, what[k], why);
       return -1;
@@ -239,7 +131,7 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
         return UV_EIO;
       }
       snprintf(path, sizeof(path), "%s/%zu/%s", dir, i, base);
-      if (copy_file(rc->module_path, path, 0500, why, sizeof(why)) != 0) {
+      if (hw__os_copy_file(rc->module_path, path, 0500, why, sizeof(why)) != 0) {
         snprintf(err, err_len, "%s: routes[%zu].module: %s", cfg->path, i,
                  why);
         return UV_EIO;

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -39,6 +38,7 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "os.h"
 
 #define MAGIC 0x48575449434b4554ull /* "HWTICKET" */
 #define PAGE 4096
@@ -184,30 +184,22 @@ static int read_ring(const hw__tickets_region *r, uint64_t w[KEYS][WORDS],
 int hw__tickets_create(void) {
   uint64_t w[KEYS][WORDS] = {{0}};
   key k;
-  void *p;
-  int fd, rc;
+  void *p = NULL;
+  int fd = -1, rc;
 
   if (region != NULL)
     return UV_EBUSY;
   /* Without memfd there is no region a worker could inherit through exec
    * (an anonymous shared mapping is lost there): an error, and no
    * tickets, rather than keys each worker would make for itself. */
-  fd = memfd_create("haywire-tickets", MFD_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  if (ftruncate(fd, PAGE) != 0 ||
-      (p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
-          MAP_FAILED) {
-    rc = -errno;
-    close(fd);
+  if ((rc = hw__os_pages_create("haywire-tickets", PAGE, &fd, &p)) != 0)
     return rc;
-  }
   if ((rc = make_key(&k)) != 0) {
-    munmap(p, PAGE);
+    hw__os_pages_unmap(p, PAGE);
     close(fd);
     return rc;
   }
-  (void)madvise(p, PAGE, MADV_DONTDUMP); /* keys stay out of core files */
+  hw__os_pages_nodump(p, PAGE); /* keys stay out of core files */
   region = p;
   region_fd = fd;
   maker = 1;
@@ -223,29 +215,28 @@ int hw__tickets_create(void) {
 int hw__tickets_fd(void) { return region_fd; }
 
 int hw__tickets_attach(int fd) {
-  struct stat st;
-  void *p;
+  size_t size = 0;
+  void *p = NULL;
   int rc;
 
   if (region != NULL) {
     close(fd);
     return UV_EBUSY;
   }
-  if (fstat(fd, &st) != 0 || st.st_size != PAGE) {
+  if (hw__os_pages_size(fd, &size) != 0 || size != PAGE) {
     close(fd);
     return UV_EINVAL;
   }
-  p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
-  rc = p == MAP_FAILED ? -errno : 0;
+  rc = hw__os_pages_map(fd, PAGE, 0, &p);
   close(fd);
   if (rc != 0)
     return rc;
   if (__atomic_load_n(&((hw__tickets_region *)p)->magic, __ATOMIC_ACQUIRE) !=
       MAGIC) {
-    munmap(p, PAGE);
+    hw__os_pages_unmap(p, PAGE);
     return UV_EINVAL;
   }
-  (void)madvise(p, PAGE, MADV_DONTDUMP);
+  hw__os_pages_nodump(p, PAGE);
   region = p;
   maker = 0;
   __atomic_store_n(&stuck_at, 0, __ATOMIC_RELAXED);
@@ -394,7 +385,7 @@ int hw__tickets_current(unsigned char name[16], uint64_t *rotations) {
 void hw__tickets_close(void) {
   hw__tickets_stop();
   if (region != NULL)
-    munmap(region, PAGE);
+    hw__os_pages_unmap(region, PAGE);
   if (region_fd >= 0)
     close(region_fd);
   region = NULL;

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -615,7 +614,7 @@ void hw__worker_destroy(hw__worker *w) {
   hw__buf_free(&w->ctl_in);
   if (w->note != NULL) {
     hw__module_note_attach(NULL);
-    munmap((void *)w->note, sizeof(hw__module_note));
+    hw__module_note_close(w->note);
     w->note = NULL;
   }
   hw__module_serve_on(NULL);
@@ -671,15 +670,10 @@ int hw__worker_attach(hw__worker *w, int fd, const char *note_file) {
   int r;
 
   if (note_file != NULL) {
-    int nfd = open(note_file, O_RDWR | O_CLOEXEC);
-    if (nfd >= 0) {
-      void *p = mmap(NULL, sizeof(hw__module_note), PROT_READ | PROT_WRITE,
-                     MAP_SHARED, nfd, 0);
-      close(nfd);
-      if (p != MAP_FAILED) {
-        w->note = p;
-        hw__module_note_attach(p);
-      }
+    hw__module_note *p = hw__module_note_open(note_file);
+    if (p != NULL) {
+      w->note = p;
+      hw__module_note_attach(p);
     }
   }
   uv_pipe_init(w->loop, &w->ctl, 0);

@@ -30,6 +30,9 @@ BUILD = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRC)
 SERVER = os.path.join(SRC, "server")
 # Headers that are interfaces or data types, with no code of their own.
 HEADER_ONLY = {"bytes", "message", "transport"}
+# The platform unit: one header, os.h, and one implementation per system
+# (os_posix.c, os_win32.c); each is unit "os", its names hw__os_....
+PLATFORM = {"os_posix": "os", "os_win32": "os"}
 MAX_FILE_LINES = 720
 MAX_FUNCTION_LINES = 150
 
@@ -48,8 +51,13 @@ def ok(cond, name, *diags):
                 print("#   " + line)
 
 
+def unit_of(name):
+    return PLATFORM.get(name, name)
+
+
 def units():
-    cs = {os.path.basename(f)[:-2] for f in glob.glob(SERVER + "/*.c")}
+    cs = {unit_of(os.path.basename(f)[:-2])
+          for f in glob.glob(SERVER + "/*.c")}
     hs = {os.path.basename(f)[:-2] for f in glob.glob(SERVER + "/*.h")}
     return cs, hs
 
@@ -83,7 +91,7 @@ def find_cycle(graph):
 def include_graph(all_units):
     g = {}
     for f in glob.glob(SERVER + "/*.[ch]"):
-        u = os.path.basename(f)[:-2]
+        u = unit_of(os.path.basename(f)[:-2])
         for inc in re.findall(r'^#include "([a-z0-9_]+)\.h"',
                               open(f).read(), re.M):
             if inc in all_units and inc != u:
@@ -98,13 +106,17 @@ def symbol_graph(cs):
     if nm is None or not os.path.isdir(objdir):
         return None, None
     defined, used = {}, {}
-    for u in cs:
-        obj = os.path.join(objdir, "libhwcore_la-%s.o" % u)
+    files = {os.path.basename(f)[:-2] for f in glob.glob(SERVER + "/*.c")}
+    for f in files:
+        u = unit_of(f)
+        obj = os.path.join(objdir, "libhwcore_la-%s.o" % f)
         if u == "main" or not os.path.exists(obj):
             continue
         out = subprocess.run([nm, obj], capture_output=True, text=True).stdout
-        defined[u] = set(re.findall(r"^\S*\s+[TDRB]\s+(hw__\w+)$", out, re.M))
-        used[u] = set(re.findall(r"^\s+U\s+(hw__\w+)$", out, re.M))
+        defined.setdefault(u, set()).update(
+            re.findall(r"^\S*\s+[TDRB]\s+(hw__\w+)$", out, re.M))
+        used.setdefault(u, set()).update(
+            re.findall(r"^\s+U\s+(hw__\w+)$", out, re.M))
     owner = {s: u for u, ss in defined.items() for s in ss}
     g = {u: {owner[s] for s in ss if s in owner and owner[s] != u}
          for u, ss in used.items()}

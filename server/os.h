@@ -1,0 +1,120 @@
+/*
+ * os.h - the platform unit's portable interface (os_posix.c on Linux;
+ * os_win32.c is to come, issue 21): what the server needs of the
+ * operating system that has no portable spelling, and nothing else.  It
+ * owns the shared pages between a master and its workers (a region by
+ * descriptor, a page in a named file, anonymous pages), the bookkeeping of
+ * loaded modules (is an object still in the process, does an address lie
+ * in it), the staging of files (copies in binary mode, the private run
+ * directory, removing a retired generation's directory), a process's
+ * memory, descriptors, name and state, and the pid file's lock.  A unit calls down
+ * into it; it calls nothing of ours and logs nothing: it answers with
+ * error codes (or, where the caller's messages name files, writes the
+ * message into the caller's buffer).
+ */
+#ifndef HW_OS_H
+#define HW_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- shared pages ------------------------------------------------------- */
+
+/** Makes a region of `size` bytes in no file system, shared by its
+ *  descriptor (close-on-exec; a worker is handed it explicitly), `name`
+ *  for debuggers.  0 with *fd and the read-write mapping *out, or -errno
+ *  with nothing left open. */
+int hw__os_pages_create(const char *name, size_t size, int *fd, void **out);
+
+/** Maps `size` bytes of a region's descriptor `fd` (not closed), shared,
+ *  read-write or read-only.  0 with *out, or -errno. */
+int hw__os_pages_map(int fd, size_t size, int writable, void **out);
+
+/** The size of the region behind `fd`: 0 with *size, or -errno. */
+int hw__os_pages_size(int fd, size_t *size);
+
+/** Anonymous read-write pages: private to this process, or (`shared`)
+ *  shared with the children it forks.  0 with *out, or -errno. */
+int hw__os_pages_anon(size_t size, int shared, void **out);
+
+/** Maps `size` bytes of the file `path`, shared and read-write: made anew
+ *  (mode 0600, cut to `size`) when `create`, else opened as it is.  The
+ *  file stays; the mapping is kept after the descriptor is closed.  0 with
+ *  *out, or -errno. */
+int hw__os_pages_file(const char *path, size_t size, int create, void **out);
+
+/** Unmaps what one of the calls above mapped (its `size`). */
+void hw__os_pages_unmap(void *p, size_t size);
+
+/** Keeps the pages out of core dumps (secrets), where the system can. */
+void hw__os_pages_nodump(void *p, size_t size);
+
+/* ---- modules ------------------------------------------------------------ */
+
+/** Opens the object at `path` with every symbol bound now (libuv's
+ *  uv_dlopen binds lazily: a symbol no library provides would fail on the
+ *  first call, not here), locally.  The handle, for hw__os_module_close, or
+ *  NULL with "cannot load: <the loader's reason>" in `why` (the file's
+ *  name, which the reason repeats, left out). */
+void *hw__os_module_open_now(const char *path, char *why, size_t why_len);
+
+/** Drops a reference hw__os_module_open_now took. */
+void hw__os_module_close(void *handle);
+
+/** 1 if the object at `path` is loaded in this process (a dlclose that did
+ *  not really unload it), without loading it; else 0. */
+int hw__os_module_loaded(const char *path);
+
+/** 1 if `addr` lies in the same loaded object as `known` (an address in a
+ *  module: its descriptor); 0 if not, or if either is in none. */
+int hw__os_module_owns(const void *known, const void *addr);
+
+/* ---- files and directories ---------------------------------------------- */
+
+/** Copies `from` to `to`, byte for byte, created with `mode` and never
+ *  overwritten; `mode` 0: readable by whom the original is (owner read,
+ *  plus the original's group and other read bits).  0, or -1 with the
+ *  reason in `why` ("<file>: <error>", "cannot create <to>: <error>",
+ *  "cannot write <to>: <error>"). */
+int hw__os_copy_file(const char *from, const char *to, unsigned mode,
+                     char *why, size_t why_len);
+
+/** Makes a private directory "haywire.<pid>.XXXXXX" under `parent` (NULL:
+ *  $TMPDIR, else the system's temporary directory), on a file system that
+ *  may hold executable code.  0 with *out its absolute path (malloc'd), or
+ *  a libuv error code with the message in `err`. */
+int hw__os_run_dir(const char *parent, char **out, char *err, size_t err_len);
+
+/** Removes `dir` and its files, `depth` levels of subdirectories deep.  Its
+ *  files may still be loaded (a retired generation's module copies). */
+void hw__os_remove_tree(const char *dir, int depth);
+
+/* ---- processes ---------------------------------------------------------- */
+
+#define HW__OS_USAGE_RESIDENT 1 /* *resident was set */
+#define HW__OS_USAGE_FDS 2      /* *fds was set */
+
+/** The resident memory (bytes) and the open descriptors of process `pid`
+ *  (this one's not counting the look itself): which of the two it could
+ *  read, as HW__OS_USAGE_* bits. */
+int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds);
+
+/** The command name of process `pid` (0: this one), as the system keeps
+ *  it ("haywire"), into buf: 0, or -1 when it cannot be read. */
+int hw__os_process_name(long pid, char *buf, size_t cap);
+
+/** 1 if the system can tell processes' names (hw__os_process_name). */
+int hw__os_process_names_known(void);
+
+/** 1 if process `pid`, which still answers a signal, has exited and waits
+ *  to be reaped (or is gone); 0 if it runs, or if the system cannot tell. */
+int hw__os_process_exited(long pid);
+
+/* ---- the pid file's lock ------------------------------------------------ */
+
+/** Locks the open file `fd` without waiting, shared or exclusive: 0; 1
+ *  when another process holds a lock that conflicts; -errno else.  The
+ *  lock is the open file's and goes with its last descriptor. */
+int hw__os_lock_file(int fd, int exclusive);
+
+#endif
