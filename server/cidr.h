@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
+#include "os.h"
 
 /** One range: the first `bits` bits of `addr` (IPv4 as mapped IPv6). */
 typedef struct hw__cidr {

@@ -80,7 +80,7 @@ static const struct int_key http2_keys[] = {
 };
 
 static int fail(char *err, size_t err_len, const char *path, const char *key,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                const char *fmt, ...) HW__PRINTF(5, 6);
 
 static int fail(char *err, size_t err_len, const char *path, const char *key,
                 const char *fmt, ...) {

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
+#include "os.h"
 
 #include "config_listen.h"
 #include "listen.h"

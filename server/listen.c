@@ -9,7 +9,6 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "haywire.h"
 #include "listen.h"
+#include "os.h"
 
 int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len) {
   char ip[64];

@@ -8,7 +8,7 @@
 #define HW_LISTEN_H
 
 #include <stddef.h>
-#include <sys/socket.h>
+#include "os.h"
 #include <uv.h>
 
 /** One "host:port" to listen on, resolved to a socket address. */

@@ -8,11 +8,12 @@
 #include <stdarg.h>
 
 #include "haywire.h"
+#include "os.h"
 
 /** Writes one line "<time> [<level>] <prefix>: <message>" to stderr with a
  *  single write(2); `fmt` is borrowed for the call. */
 void hw__log(hw_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    HW__PRINTF(2, 3);
 /** As hw__log, with a va_list. */
 void hw__log_v(hw_log_level level, const char *fmt, va_list ap);
 /** Names the process in every line ("master", "worker 2"); NULL: none.

@@ -25,13 +25,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -43,6 +41,7 @@
 #include "master_sockets.h"
 #include "module.h"
 #include "notify.h"
+#include "os.h"
 #include "pidfile.h"
 #include "process.h"
 #include "metrics.h"

@@ -22,16 +22,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "listen.h"
 #include "log.h"
 #include "master_sockets.h"
+#include "os.h"
 
 #define MAX_INHERITED 4096
 

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "modconf.h"
+#include "os.h"
 
 /* A handle's bits: the init's serial above TAG_SHIFT, index + 1 below. */
 #define TAG_SHIFT (sizeof(uintptr_t) * 4)
@@ -108,7 +109,7 @@ static const hw_conf *new_handle(json_t *j, const char *where, size_t len) {
 
 /* Writes a complaint into the caller's `err`, which may be absent. */
 static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    HW__PRINTF(3, 4);
 static void say(char *err, size_t err_len, const char *fmt, ...) {
   va_list ap;
   if (err == NULL || err_len == 0)

@@ -26,11 +26,12 @@
 #endif
 
 #include "notify.h"
+#include "os.h"
 
 static int quiet;       /* not the main process (now or yet) */
 static unsigned serving; /* the generation in force, for the status */
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) HW__PRINTF(1, 2);
 static void say(const char *fmt, ...) {
 #ifdef HAVE_SYSTEMD
   char msg[256];

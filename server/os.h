@@ -18,6 +18,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- sockets and addresses ---------------------------------------------- */
+
+/* The headers for sockets, their addresses and the address functions
+ * (inet_pton, inet_ntop, htons...), for both systems: a unit that needs
+ * them includes this header instead of naming the system's own.  On
+ * Windows, winsock2.h before anything that includes windows.h (uv.h does
+ * the same; autoconf.h defines WIN32_LEAN_AND_MEAN there). */
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+/* ---- printf-like functions ---------------------------------------------- */
+
+/** Marks a function whose argument `fmt` is a printf format and whose
+ *  variable arguments start at `args`, for the compiler to check.  On
+ *  mingw, gnu_printf: the C library there is msvcrt's, and the "printf"
+ *  archetype would warn on %zu and %lld, which __USE_MINGW_ANSI_STDIO
+ *  (autoconf.h) makes work. */
+#if defined(__MINGW32__)
+#define HW__PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
+#define HW__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define HW__PRINTF(fmt, args)
+#endif
+
 /* ---- shared pages ------------------------------------------------------- */
 
 /** Makes a region of `size` bytes in no file system, shared by its

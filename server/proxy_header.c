@@ -12,11 +12,10 @@
  */
 #include "autoconf.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <uv.h>
 
+#include "os.h"
 #include "proxy_header.h"
 
 #define V1_MAX 107 /* "PROXY TCP6 " + two longest IPv6 + two ports + CRLF */

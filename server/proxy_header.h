@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
+#include "os.h"
 
 /** The longest header taken (bytes).  v1's is at most 107; v2's length
  *  field allows 64 KiB, but what a balancer sends (addresses, a TLS

@@ -12,10 +12,10 @@
  */
 #include "autoconf.h"
 
-#include <netinet/in.h>
 #include <stdlib.h>
 
 #include "log.h"
+#include "os.h"
 #include "proxy.h"
 #include "stack.h"
 #include "tls.h"

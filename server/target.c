@@ -12,10 +12,10 @@
  */
 #include "autoconf.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "chars.h"
+#include "os.h"
 #include "target.h"
 
 #define IS(ch, cls) hw__chars_is((unsigned char)(ch), (cls))

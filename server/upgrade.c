@@ -38,6 +38,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "os.h"
 #include "pidfile.h"
 #include "process.h"
 #include "upgrade.h"
@@ -75,7 +76,7 @@ static void record(hw__upgrade *u, int ok, const char *reason) {
 
 /* One line saying why the upgrade failed, and the same in the record. */
 static void fail(hw__upgrade *u, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    HW__PRINTF(2, 3);
 static void fail(hw__upgrade *u, const char *fmt, ...) {
   char why[2048];
   va_list ap;

@@ -10,7 +10,6 @@
 #include "autoconf.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "control.h"
 #include "h1.h"
 #include "h2.h"
+#include "os.h"
 #include "proto_select.h"
 #include "h1_response.h"
 #include "host.h"
