@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t (mingw has it there too) */
 
 /* ---- sockets and addresses ---------------------------------------------- */
 
@@ -129,6 +130,10 @@ void hw__os_remove_tree(const char *dir, int depth);
  *  (this one's not counting the look itself): which of the two it could
  *  read, as HW__OS_USAGE_* bits. */
 int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds);
+
+/** Reads a small file whole into `buf` (`cap` bytes, NUL-terminated):
+ *  its length, or a negative error code. */
+ssize_t hw__os_read_small(const char *path, char *buf, size_t cap);
 
 /** The command name of process `pid` (0: this one), as the system keeps
  *  it ("haywire"), into buf: 0, or -1 when it cannot be read. */

@@ -290,9 +290,7 @@ int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds) {
   return known;
 }
 
-/* Reads a small file whole into buf (NUL-terminated); its length, or a
- * negative code. */
-static ssize_t read_small(const char *path, char *buf, size_t cap) {
+ssize_t hw__os_read_small(const char *path, char *buf, size_t cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   ssize_t n, got = 0;
   if (fd < 0)
@@ -312,7 +310,7 @@ int hw__os_process_name(long pid, char *buf, size_t cap) {
     snprintf(path, sizeof(path), "/proc/self/comm");
   else
     snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-  if ((n = read_small(path, buf, cap)) <= 0)
+  if ((n = hw__os_read_small(path, buf, cap)) <= 0)
     return -1;
   if (buf[n - 1] == '\n')
     buf[n - 1] = '\0';
@@ -327,7 +325,7 @@ int hw__os_process_exited(long pid) {
   char path[64], stat[512], *close_paren;
   /* Its state in /proc is Z; no entry while /proc is there: gone. */
   snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-  if (read_small(path, stat, sizeof(stat)) <= 0)
+  if (hw__os_read_small(path, stat, sizeof(stat)) <= 0)
     return hw__os_process_names_known();
   close_paren = strrchr(stat, ')');
   return !(close_paren == NULL || close_paren[1] == '\0' ||

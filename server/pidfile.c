@@ -65,21 +65,6 @@ static int replace_file(const char *path, const char *text, size_t len) {
   return e;
 }
 
-/* Reads a small file whole into buf (NUL-terminated); its length, or a
- * negative code. */
-static ssize_t read_small(const char *path, char *buf, size_t cap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n, got = 0;
-  if (fd < 0)
-    return -errno;
-  while ((size_t)got < cap - 1 &&
-         (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
-    got += n;
-  close(fd);
-  buf[got] = '\0';
-  return got;
-}
-
 int hw__pidfile_alive(pid_t pid) {
   if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
     return 0;
@@ -104,7 +89,7 @@ int hw__pidfile_is_haywire(pid_t pid) {
 int hw__pidfile_read(const char *path, pid_t *pid, char *err, size_t err_len) {
   char text[64], *end;
   long v;
-  ssize_t n = read_small(path, text, sizeof(text));
+  ssize_t n = hw__os_read_small(path, text, sizeof(text));
 
   if (n < 0) {
     if (n == UV_ENOENT)
@@ -241,7 +226,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
 
 void hw__pidfile_remove(const char *path) {
   char text[64], record[4200];
-  if (path == NULL || read_small(path, text, sizeof(text)) <= 0 ||
+  if (path == NULL || hw__os_read_small(path, text, sizeof(text)) <= 0 ||
       strtol(text, NULL, 10) != (long)getpid())
     return;
   hw__pidfile_record_path(path, record, sizeof(record));
@@ -277,7 +262,7 @@ int hw__pidfile_record_read(const char *path, hw__pidfile_record *r) {
   char text[4700], result[16] = "";
   unsigned long long seq, started;
   const char *reason;
-  ssize_t n = read_small(path, text, sizeof(text));
+  ssize_t n = hw__os_read_small(path, text, sizeof(text));
 
   if (n < 0)
     return n == UV_ENOENT ? UV_ENOENT : UV_EINVAL;
