@@ -1,31 +1,29 @@
 /*
- * check.c - the configuration check (see check.h).
+ * check.c - the configuration check (see check.h): what the child does and
+ * how its parent reads the outcome.  Making the child is the system's
+ * business: check_posix.c forks one, check_win32.c starts the binary again
+ * (Windows has no fork).
  *
  * The child builds the generation as start-up would and finalises it; it
  * reports its verdict on a pipe ("+", or "-" and the one-line reason) and
- * as its exit status, so that module code calling exit(0) is no pass.  While module code runs, the child keeps the note page (module.c)
- * up to date on a page shared with the parent: when the child dies of a
- * signal, the page says whose init or fini it was in.
+ * as its exit status, so that module code calling exit(0) is no pass.
+ * While module code runs, the child keeps the note page (module.c) up to
+ * date on a page shared with the parent: when the child dies of a signal
+ * (or, on Windows, of an exception), the page says whose init or fini it
+ * was in.
  */
 #include "autoconf.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <unistd.h> /* write, _exit (mingw: io.h via unistd.h) */
 
 #include "access_log.h"
 #include "check.h"
 #include "generation.h"
 #include "host.h"
 #include "module.h"
-#include "os.h"
-#include "process.h"
 
 /* Opens `path` for appending as the key `key` of the config at `cfgpath`
  * says; on failure, one line naming both.  (The message is written behind
@@ -112,20 +110,11 @@ static void crashed(const char *path, const hw__module_note *note,
   hw__config_free(cfg);
 }
 
-/* In the child: the check, and its verdict on the pipe: "+" for a pass,
- * "-" and the reason for a failure; no verdict means module code ended the
- * process.  _exit skips the parent's atexit handlers. */
-static void child(int fd, pid_t parent, const char *path,
-                  const hw__config_listen *listen, size_t nlisten) {
+void hw__check_child(int fd, const char *path, const hw__config_listen *listen,
+                     size_t nlisten) {
   char why[4096];
-  ssize_t w;
-  int failed;
+  int failed, w;
 
-  /* A check whose parent is gone (the reload preflight's timeout kills
-   * `haywire -t`) must not live on in a module's endless init. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent)
-    _exit(1);
   why[0] = '-';
   why[1] = '\0';
   failed = build(path, listen, nlisten, why + 1, sizeof(why) - 1) != 0;
@@ -133,82 +122,30 @@ static void child(int fd, pid_t parent, const char *path,
     snprintf(why + 1, sizeof(why) - 1, "%s: the check failed", path);
   if (!failed)
     why[0] = '+';
-  w = write(fd, why, failed ? strlen(why) : 1);
+  w = (int)write(fd, why, (unsigned)(failed ? strlen(why) : 1));
   (void)w;
   fflush(NULL); /* what modules printed */
   _exit(failed);
 }
 
-int hw__check_config(const char *path, const hw__config_listen *listen,
-                     size_t nlisten, char *err, size_t err_len) {
-  hw__module_note *note;
-  void *p = NULL;
-  int fds[2], status = 0;
-  size_t got = 0;
-  pid_t parent = getpid(), pid, waited;
-  ssize_t n;
+int hw__check_judge(const char *path, const hw__module_note *note,
+                    const char *how, int status, char *err, size_t got,
+                    size_t err_len) {
+  char exited[64];
 
-  /* Close-on-exec: a helper a module starts must not hold the pipe. */
-  if (hw__os_pages_anon(sizeof(*note), 1, &p) != 0 ||
-      pipe2(fds, O_CLOEXEC) != 0) {
-    snprintf(err, err_len, "cannot check %s: %s", path, strerror(errno));
-    if (p != NULL)
-      hw__os_pages_unmap(p, sizeof(*note));
-    return 1;
-  }
-  note = p;
-  memset(note, 0, sizeof(*note));
-  /* An inherited SIGCHLD ignored would reap the child before waitpid. */
-  signal(SIGCHLD, SIG_DFL);
-  fflush(stdout);
-  fflush(stderr);
-  pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    hw__module_note_attach(note);
-    child(fds[1], parent, path, listen, nlisten);
-  }
-  close(fds[1]);
-  err[0] = '\0';
-  if (pid < 0) {
-    snprintf(err, err_len, "cannot check %s: %s", path, strerror(errno));
-    close(fds[0]);
-    hw__os_pages_unmap(note, sizeof(*note));
-    return 1;
-  }
-  /* Wait first, then read what is there: a process the module forked may
-   * hold the pipe open for ever, and the verdict (at most 4 KiB) fits in
-   * the pipe's buffer, so the child never blocks writing it. */
-  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-    ;
-  fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  while (got < err_len - 1 &&
-         ((n = read(fds[0], err + got, err_len - 1 - got)) > 0 ||
-          (n < 0 && errno == EINTR)))
-    got += n > 0 ? (size_t)n : 0;
-  err[got] = '\0';
-  close(fds[0]);
-  if (waited < 0) {
-    snprintf(err, err_len, "cannot check %s: waitpid: %s", path,
-             strerror(errno));
-  } else if (WIFSIGNALED(status)) {
-    char how[96];
-    snprintf(how, sizeof(how), "crashed with signal %d (%s)",
-             WTERMSIG(status), hw__process_signame(WTERMSIG(status)));
+  if (how != NULL) {
     crashed(path, note, how, err, err_len);
-  } else if (err[0] == '+' && WEXITSTATUS(status) == 0) {
-    hw__os_pages_unmap(note, sizeof(*note));
+    return 1;
+  }
+  if (got > 0 && err[0] == '+' && status == 0)
     return 0;
-  } else if (err[0] == '-' && WEXITSTATUS(status) != 0) {
+  if (got > 0 && err[0] == '-' && status != 0) {
     memmove(err, err + 1, got); /* the reason, with its NUL */
-  } else {
-    /* No verdict: module code called exit() (with any status), or a
-     * sanitizer reported a fault and exited rather than die of it. */
-    char how[64];
-    snprintf(how, sizeof(how), "exited with status %d",
-             WEXITSTATUS(status));
-    crashed(path, note, how, err, err_len);
+    return 1;
   }
-  hw__os_pages_unmap(note, sizeof(*note));
+  /* No verdict: module code called exit() (with any status), or a
+   * sanitizer reported a fault and exited rather than die of it. */
+  snprintf(exited, sizeof(exited), "exited with status %d", status);
+  crashed(path, note, exited, err, err_len);
   return 1;
 }

@@ -22,4 +22,24 @@
 int hw__check_config(const char *path, const hw__config_listen *listen,
                      size_t nlisten, char *err, size_t err_len);
 
+/* ---- between check.c and its platform halves (check_posix.c,
+ * check_win32.c), which define hw__check_config ---------------------------- */
+
+struct hw__module_note;
+
+/** In the child: builds and finalises the config at `path` (with `listen`,
+ *  as above), writes the verdict to descriptor `fd` ("+", or "-" and the
+ *  reason) and exits 0 or 1; never returns. */
+void hw__check_child(int fd, const char *path, const hw__config_listen *listen,
+                     size_t nlisten);
+
+/** In the parent, once the child is gone: `err` holds the `got` bytes it
+ *  wrote (NUL-terminated; `err_len` its room), `how` says how it died
+ *  ("crashed with signal 11 (SIGSEGV)") or is NULL when it exited with
+ *  `status`, and `note` is the page it kept.  0 for a pass, else 1 with
+ *  the one line in `err`. */
+int hw__check_judge(const char *path, const struct hw__module_note *note,
+                    const char *how, int status, char *err, size_t got,
+                    size_t err_len);
+
 #endif /* HW_CHECK_H */

@@ -30,9 +30,12 @@ BUILD = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRC)
 SERVER = os.path.join(SRC, "server")
 # Headers that are interfaces or data types, with no code of their own.
 HEADER_ONLY = {"bytes", "message", "transport"}
-# The platform unit: one header, os.h, and one implementation per system
-# (os_posix.c, os_win32.c); each is unit "os", its names hw__os_....
-PLATFORM = {"os_posix": "os", "os_win32": "os"}
+# Platform halves: a unit's header and one implementation per system
+# (os_posix.c, os_win32.c: unit "os", its names hw__os_...), or a unit's
+# portable file beside its platform halves (check.c, check_posix.c,
+# check_win32.c: unit "check").
+PLATFORM = {"os_posix": "os", "os_win32": "os",
+            "check_posix": "check", "check_win32": "check"}
 MAX_FILE_LINES = 720
 MAX_FUNCTION_LINES = 150
 
