@@ -31,6 +31,16 @@ The pieces:
 
 Environment: HW_SRCDIR, HW_BUILDDIR (absolute), HW_CC, HW_SAN_CFLAGS.  When run
 by hand they default to the source tree this file lives in.
+
+Windows under wine (`make check-windows`, tests/windows/check-windows): with
+HW_WINE set to the wine binary, the server is $HW_BUILDDIR/server/haywire.exe
+run through it, modules and fixtures are .dll files (module(), fixture() and
+route() map a "name.so" to "name.dll"), and the POSIX signals a test would
+send become the server's own commands: `Server.signal()` and `Server.stop()`
+run `haywire -s reload|stop|quit|reopen` with the server's pid file, since
+a signal sent to wine kills it without running the server's handlers.  A
+check that needs what wine cannot give (/proc, the server's real pids,
+signals) says so with `skip_on_wine(reason, count)`.
 """
 
 import atexit
@@ -60,7 +70,38 @@ BUILDDIR = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRCDIR)
 CC = shlex.split(os.environ.get("HW_CC") or "cc")
 SAN_CFLAGS = shlex.split(os.environ.get("HW_SAN_CFLAGS") or "")
 
-HAYWIRE = os.path.join(BUILDDIR, "server", "haywire")
+# The wine binary when the server under test is the Windows one.
+WINE = os.environ.get("HW_WINE") or None
+EXE = ".exe" if WINE else ""
+MODULE_EXT = ".dll" if WINE else ".so"
+HAYWIRE = os.path.join(BUILDDIR, "server", "haywire" + EXE)
+# How the server is started: through wine, or itself.
+HAYWIRE_ARGV = [WINE, HAYWIRE] if WINE else [HAYWIRE]
+# Under wine every start, request and stop is slower (about 5x in the
+# tests' own timings); waits scale by this.
+SLOWER = float(os.environ.get("HW_WINE_SLOWER", "4")) if WINE else 1.0
+
+# What each POSIX signal a test sends means to the server, as the -s word
+# that asks the same of it where there are no signals (Windows).
+SIGNAL_WORDS = {signal.SIGHUP: "reload", signal.SIGINT: "stop",
+                signal.SIGTERM: "quit", signal.SIGQUIT: "quit",
+                signal.SIGUSR1: "reopen"}
+
+
+def skip_on_wine(reason, count=1):
+    """Under wine: records `count` skipped tests with `reason` and returns
+    True (the caller leaves them out); else False."""
+    if not WINE:
+        return False
+    t.skip("under wine: " + reason, count)
+    return True
+
+
+def _mod_name(name):
+    """"x.so" or "x" as the system names a module file: x.so, or x.dll."""
+    if name.endswith(".so"):
+        name = name[:-3]
+    return name if name.endswith(MODULE_EXT) else name + MODULE_EXT
 
 
 def sanitized():
@@ -89,21 +130,20 @@ SANITIZER_RE = re.compile(
 
 
 def module(name):
-    """Absolute path of a shipped module, e.g. module("hello") or "hello.so"."""
-    if not name.endswith(".so"):
-        name += ".so"
-    return os.path.join(MODULES_DIR, name)
+    """Absolute path of a shipped module, e.g. module("hello") or "hello.so"
+    (hello.dll under wine)."""
+    return os.path.join(MODULES_DIR, _mod_name(name))
 
 
 def fixture(name):
     """Absolute path of a test fixture module (built by `make check`)."""
-    if not name.endswith(".so"):
-        name += ".so"
-    return os.path.join(FIXTURES_DIR, name)
+    return os.path.join(FIXTURES_DIR, _mod_name(name))
 
 
 def route(prefix, mod, config=None):
-    """One routes[] entry."""
+    """One routes[] entry (a module named "x.so" is "x.dll" under wine)."""
+    if WINE and mod.endswith(".so"):
+        mod = mod[:-3] + MODULE_EXT
     r = {"prefix": prefix, "module": mod}
     if config is not None:
         r["config"] = config
@@ -449,7 +489,7 @@ def run_haywire(args, timeout=TIMEOUT, cwd=None):
     args = list(args)
     if not ({"-t", "--test", "-s", "--signal", "--pid-file"} & set(args)):
         args += ["--pid-file", os.path.join(make_tmpdir("pid"), "hw.pid")]
-    return _run([HAYWIRE] + args, timeout, cwd=cwd)
+    return _run(HAYWIRE_ARGV + args, timeout * SLOWER, cwd=cwd)
 
 
 def check_config(path, timeout=TIMEOUT, cwd=None, extra=()):
@@ -599,12 +639,21 @@ class Server:
         argv += self.args
         # Each server its own pid file (in its directory), unless the test
         # chose one: the built-in default is one file for every server.
-        if "--pid-file" not in self.args and not (
-                isinstance(self.config, dict) and "pid_file" in self.config):
-            argv += ["--pid-file", os.path.join(self.workdir, "haywire.pid")]
+        self.pid_file = None
+        if "--pid-file" in self.args:
+            self.pid_file = self.args[self.args.index("--pid-file") + 1]
+        elif isinstance(self.config, dict) and "pid_file" in self.config:
+            self.pid_file = self.config["pid_file"]
+        else:
+            self.pid_file = os.path.join(self.workdir, "haywire.pid")
+            argv += ["--pid-file", self.pid_file]
+        if self.pid_file and not os.path.isabs(self.pid_file):
+            self.pid_file = os.path.join(self.cwd, self.pid_file)
         if not os.path.exists(HAYWIRE):
             raise ServerError("no server binary at %s" % HAYWIRE)
         self.argv = argv
+        if WINE:
+            argv = [WINE] + argv
         self.proc = subprocess.Popen(
             argv, cwd=self.cwd, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -615,7 +664,7 @@ class Server:
         want = len(self.listen)
         if want == 0 and isinstance(self.config, dict):
             want = len(self.config.get("listen", ["127.0.0.1:8080"]))
-        deadline = time.monotonic() + self.start_timeout
+        deadline = time.monotonic() + self.start_timeout * SLOWER
         with self._cond:
             while len(self.addrs) < want and self.proc.poll() is None:
                 left = deadline - time.monotonic()
@@ -705,12 +754,32 @@ class Server:
         for line in lines[-last:]:
             t.diag("  | " + line)
 
+    def signal(self, sig):
+        """Sends `sig` to the server (the master); under wine, asks the same
+        with `haywire -s WORD` (SIGNAL_WORDS) and returns its (rc, stdout,
+        stderr), else None."""
+        if not WINE:
+            os.kill(self.proc.pid, sig)
+            return None
+        word = SIGNAL_WORDS.get(sig)
+        if word is None:
+            raise ServerError("no command means %r where there are no "
+                              "signals" % (sig,))
+        return _run(HAYWIRE_ARGV + ["-s", word, "-c", self.config_path,
+                                    "--pid-file", self.pid_file],
+                    TIMEOUT * SLOWER, cwd=self.cwd)
+
     def stop(self, sig=signal.SIGTERM, timeout=TIMEOUT):
         """Sends `sig` and waits; returns the exit status (negative for a
         signal) or None if it had to be killed after `timeout`."""
+        timeout *= SLOWER
         if self.proc.poll() is None:
             try:
-                self.proc.send_signal(sig)
+                if WINE:
+                    threading.Thread(target=self.signal, args=(sig,),
+                                     daemon=True).start()
+                else:
+                    self.proc.send_signal(sig)
             except OSError:
                 pass
             try:
