@@ -30,9 +30,12 @@ BUILD = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRC)
 SERVER = os.path.join(SRC, "server")
 # Headers that are interfaces or data types, with no code of their own.
 HEADER_ONLY = {"bytes", "message", "transport"}
-# The platform unit: one header, os.h, and one implementation per system
-# (os_posix.c, os_win32.c); each is unit "os", its names hw__os_....
-PLATFORM = {"os_posix": "os", "os_win32": "os"}
+# The platform units: one header (os.h, signals.h, procenv.h) and one
+# implementation per system (os_posix.c, os_win32.c...); each pair is one
+# unit ("os"), its names hw__os_....
+PLATFORM = {"os_posix": "os", "os_win32": "os",
+            "signals_posix": "signals", "signals_win32": "signals",
+            "procenv_posix": "procenv", "procenv_win32": "procenv"}
 MAX_FILE_LINES = 720
 MAX_FUNCTION_LINES = 150
 
