@@ -22,6 +22,10 @@ static const struct message {
     [HW__CONTROL_RELOADED] = {"reloaded", 0},
     [HW__CONTROL_FAILED] = {"failed", 1},
     [HW__CONTROL_HANDOVER] = {"handover", 0},
+    [HW__CONTROL_STOP] = {"stop", 0},
+    [HW__CONTROL_QUIT] = {"quit", 0},
+    [HW__CONTROL_TERM] = {"term", 0},
+    [HW__CONTROL_REOPEN] = {"reopen", 0},
 };
 
 #define NMESSAGES (sizeof(messages) / sizeof(messages[0]))

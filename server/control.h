@@ -9,6 +9,9 @@
  *                      failed <id> <reason>     could not build <id>
  *   master -> worker   handover 0               another master serves the
  *                                               sockets now: stop softly
+ *   master -> worker   stop 0, quit 0, term 0,  a command (signals.h) where
+ *                      reopen 0                 signals cannot carry it
+ *                                               (Windows)
  */
 #ifndef HW_CONTROL_H
 #define HW_CONTROL_H
@@ -20,7 +23,11 @@ enum hw__control_kind {
   HW__CONTROL_READY,
   HW__CONTROL_RELOADED,
   HW__CONTROL_FAILED,
-  HW__CONTROL_HANDOVER
+  HW__CONTROL_HANDOVER,
+  HW__CONTROL_STOP,
+  HW__CONTROL_QUIT,
+  HW__CONTROL_TERM,
+  HW__CONTROL_REOPEN
 };
 
 /** One message; `text` (the snapshot or the reason) is borrowed from the

@@ -14,11 +14,9 @@
 #include "autoconf.h"
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -34,8 +32,10 @@
 #include "upgrade.h"
 #include "pidfile.h"
 #include "process.h"
+#include "procenv.h"
 #include "reload.h"
 #include "sigcmd.h"
+#include "signals.h"
 #include "worker.h"
 
 /* The installed config (the build passes its path). */
@@ -129,12 +129,8 @@ static int take_signal_word(const char **word, const char *arg) {
 /* Many keep-alive connections need many descriptors: take all the system
  * allows this process. */
 static void raise_nofile(void) {
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-      hw__log(HW_LOG_WARN, "cannot raise the open file limit");
-  }
+  if (hw__procenv_raise_nofile() != 0)
+    hw__log(HW_LOG_WARN, "cannot raise the open file limit");
 }
 
 /* Loads the config, applies --listen, builds generation 1 (from private
@@ -165,8 +161,8 @@ static int check_config(const char *path, const hw__config_listen *listen,
   char err[4096];
   /* `haywire -t` is also the reload's preflight child: a logrotate's
    * `pkill -USR1 haywire` must not end it (its default action). */
-  signal(SIGUSR1, SIG_IGN);
-  signal(SIGUSR2, SIG_IGN);
+  hw__signals_ignore(HW__SIGNALS_BIT(HW__SIGNALS_REOPEN) |
+                     HW__SIGNALS_BIT(HW__SIGNALS_UPGRADE));
   if (hw__check_config(path, listen, nlisten, err, sizeof(err)) != 0) {
     fprintf(stderr, "haywire: %s\n", err);
     return 1;
@@ -177,12 +173,12 @@ static int check_config(const char *path, const hw__config_listen *listen,
 
 /* Serves until stopped, then tears the worker down; returns the exit code. */
 static int serve(hw__worker *w, uv_loop_t *loop) {
-  hw__worker_run(w);
+  int r = hw__worker_run(w);
   hw__worker_destroy(w);
   if (uv_loop_close(loop) != 0)
     hw__log(HW_LOG_WARN, "a module left libuv handles open at exit");
   hw__log(HW_LOG_INFO, "stopped");
-  return 0;
+  return r;
 }
 
 /* Where reloads are recorded: beside the pid file (none: nowhere). */
@@ -271,8 +267,9 @@ static int run_worker(const worker_args *wa, const char *snapshot) {
   hw__log_set_prefix(prefix);
   /* The master drives reloads; a SIGHUP sent to the whole process group
    * must not end a worker. */
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGUSR2, SIG_IGN); /* the master's; a pkill must not end it */
+  hw__signals_ignore(HW__SIGNALS_BIT(HW__SIGNALS_RELOAD) |
+                     /* the master's; a pkill must not end it */
+                     HW__SIGNALS_BIT(HW__SIGNALS_UPGRADE));
   if (nfds < 1 || nfds > MAX_LISTEN) {
     hw__log(HW_LOG_ERROR, "bad --listen-fds %d", nfds);
     return 1;
@@ -432,8 +429,8 @@ static void take_inherited(hw__master_opts *mo) {
     hw__log_tee(mo->upgrade_fd);
   if (fds != NULL)
     mo->inherited_fds = strdup(fds);
-  unsetenv("HAYWIRE_UPGRADE_FD");
-  unsetenv("HAYWIRE_LISTEN_FDS");
+  hw__procenv_unset("HAYWIRE_UPGRADE_FD");
+  hw__procenv_unset("HAYWIRE_LISTEN_FDS");
 }
 
 /* The command line's long options. */
@@ -539,7 +536,7 @@ int main(int argc, char **argv) {
 
   /* A peer that resets while we write must cost an error code, not the
    * process. */
-  signal(SIGPIPE, SIG_IGN);
+  hw__signals_ignore(HW__SIGNALS_BIT(HW__SIGNALS_PIPE));
 
   if (test)
     return check_config(config, listen, nlisten);

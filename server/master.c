@@ -24,12 +24,10 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -46,8 +44,10 @@
 #include "process.h"
 #include "metrics.h"
 #include "reload.h"
+#include "signals.h"
 #include "tickets.h"
 #include "upgrade.h"
+#include "worker_spawn.h"
 
 #define RESTART_WINDOW_MS 10000
 #define RESTART_BURST 5
@@ -88,7 +88,7 @@ struct master {
   hw__master_sockets socks;
   slot *slots;
   int nslots;
-  uv_signal_t sig_hup, sig_term, sig_int, sig_quit, sig_usr1, sig_usr2;
+  hw__signals *sig; /* the commands (signals.h) */
   hw__upgrade up;
   const hw__master_opts *opts;
   uv_timer_t stop_timer;
@@ -144,7 +144,9 @@ static void on_line(slot *s, char *line) {
   case HW__CONTROL_READY:
     s->ready = 1;
     /* It may have opened its log files before they were renamed. */
-    if (s->reopen_due && uv_process_kill(&s->proc, SIGUSR1) == 0)
+    if (s->reopen_due &&
+        hw__signals_tell(&s->proc, (uv_stream_t *)&s->ctl,
+                         HW__SIGNALS_REOPEN) == 0)
       s->reopen_due = 0;
     s->gen = msg.id;
     hw__log(HW_LOG_INFO, "worker %d (pid %d) serving generation %u", s->id,
@@ -171,7 +173,8 @@ static void on_line(slot *s, char *line) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, msg.id);
       s->replacing = 1;
-      uv_process_kill(&s->proc, SIGQUIT); /* graceful, no drain notice */
+      /* graceful, no drain notice */
+      hw__signals_tell(&s->proc, (uv_stream_t *)&s->ctl, HW__SIGNALS_QUIT);
     }
     break;
   default:
@@ -237,6 +240,7 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   slot *s = p->data;
   master *m = s->m;
   char where[400] = "";
+  const char *crash;
 
   s->alive = 0;
   s->ready = 0;
@@ -253,6 +257,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   else if (sig != 0)
     hw__log(HW_LOG_INFO, "worker %d (pid %d) stopped by signal %d (%s)",
             s->id, (int)s->pid, sig, hw__process_signame(sig));
+  else if ((crash = hw__process_status_name(status)) != NULL)
+    hw__log(HW_LOG_ERROR, "worker %d (pid %d) crashed: 0x%08llX %s%s", s->id,
+            (int)s->pid, (unsigned long long)status, crash, where);
   else if (status != 0 || !(m->stopping || s->replacing))
     hw__log(status != 0 ? HW_LOG_ERROR : HW_LOG_INFO,
             "worker %d (pid %d) exited with status %lld%s", s->id,
@@ -264,7 +271,9 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
   /* Its connections are gone; its counts stay for its successor. */
   hw__metrics_slot_dead((unsigned)s->id);
   if (!(m->stopping || s->replacing))
-    hw__metrics_restart(sig != 0 ? HW__RESTART_SIGNAL : HW__RESTART_EXIT);
+    hw__metrics_restart(sig != 0 || hw__process_status_name(status) != NULL
+                            ? HW__RESTART_SIGNAL
+                            : HW__RESTART_EXIT);
   if (status != 0 && m->exit_code == 0 && m->stopping)
     m->exit_code = 1;
   reload_answer(s, 0, "a worker exited during the reload");
@@ -277,71 +286,33 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
 
 static void spawn_slot(slot *s) {
   master *m = s->m;
-  char exe[4096], path[4096], id[16], gen[16], nfds[16], snap[4352];
-  char state[4200], mfd[16], tfd[16];
-  size_t exe_len = sizeof(exe);
-  /* The shared regions follow the sockets: the counters, the ticket keys. */
-  char *args[] = {exe,         "--worker",      id,    "--generation",
-                  gen,         "--listen-fds",  nfds,  "--slot-file",
-                  state,       "-c",            snap,  "--metrics-fd",
-                  mfd,         "--tickets-fd",  tfd,   NULL};
-  int metrics_fd = hw__metrics_fd(), tickets_fd = hw__tickets_fd();
-  uv_stdio_container_t *stdio;
-  uv_process_options_t opt;
-  size_t n = m->cfg->nlisten;
+  char snap[4352], state[4200];
+  hw__worker_spawn a = {s->id, m->rl.last_id, snap, state, s->fds,
+                        m->cfg->nlisten, hw__metrics_fd(), hw__tickets_fd(),
+                        on_exit_cb};
   int r;
 
   if (m->stopping)
     return;
-  uv_exepath(exe, &exe_len); /* argv[0]: what ps shows */
-  snprintf(id, sizeof(id), "%d", s->id);
-  snprintf(gen, sizeof(gen), "%u", m->rl.last_id);
-  snprintf(nfds, sizeof(nfds), "%zu", n);
   hw__reload_snapshot(&m->rl, m->rl.last_id, snap, sizeof(snap));
   snprintf(state, sizeof(state), "%s/slot-%d", m->rl.run_dir, s->id);
-  snprintf(mfd, sizeof(mfd), "%d", metrics_fd >= 0 ? (int)(4 + n) : -1);
-  snprintf(tfd, sizeof(tfd), "%d", tickets_fd >= 0 ? (int)(5 + n) : -1);
-
-  stdio = calloc(6 + n, sizeof(*stdio));
-  if (stdio == NULL)
-    return;
-  uv_pipe_init(m->loop, &s->ctl, 0);
-  s->ctl.data = s;
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_INHERIT_FD;
-  stdio[1].data.fd = 1;
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = 2;
-  stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
-  stdio[3].data.stream = (uv_stream_t *)&s->ctl;
-  for (size_t i = 0; i < n; i++) {
-    stdio[4 + i].flags = UV_INHERIT_FD;
-    stdio[4 + i].data.fd = s->fds[i];
-  }
-  stdio[4 + n].flags = metrics_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
-  stdio[4 + n].data.fd = metrics_fd;
-  stdio[5 + n].flags = tickets_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
-  stdio[5 + n].data.fd = tickets_fd;
-  memset(&opt, 0, sizeof(opt));
-  opt.file = hw__process_exec_path(path, sizeof(path));
-  if (opt.file == NULL)
-    opt.file = exe;
-  opt.args = args;
-  opt.exit_cb = on_exit_cb;
-  opt.stdio = stdio;
-  opt.stdio_count = (int)(6 + n);
-  s->proc.data = s;
-  r = uv_spawn(m->loop, &s->proc, &opt);
-  free(stdio);
-  s->handles = 2;
+  /* Zeroed: on an error, the handles the start initialised have a loop. */
+  memset(&s->proc, 0, sizeof(s->proc));
+  memset(&s->ctl, 0, sizeof(s->ctl));
+  r = hw__worker_spawn_start(m->loop, &s->proc, &s->ctl, &a);
+  s->proc.data = s->ctl.data = s;
   if (r != 0) {
     hw__log(HW_LOG_ERROR, "cannot start worker %d: %s", s->id,
             uv_strerror(r));
     s->alive = 0;
-    uv_close((uv_handle_t *)&s->proc, slot_closed);
-    uv_close((uv_handle_t *)&s->ctl, slot_closed);
+    s->handles = (s->proc.loop != NULL) + (s->ctl.loop != NULL);
+    if (s->proc.loop != NULL)
+      uv_close((uv_handle_t *)&s->proc, slot_closed);
+    if (s->ctl.loop != NULL)
+      uv_close((uv_handle_t *)&s->ctl, slot_closed);
     return;
   }
+  s->handles = 2;
   s->alive = 1;
   s->pid = s->proc.pid;
   s->gen = m->rl.last_id;
@@ -423,7 +394,8 @@ static void conclude_reload(master *m) {
       hw__log(HW_LOG_WARN, "worker %d (pid %d) is replaced to serve "
                            "generation %u", s->id, (int)s->pid, m->next_id);
       s->replacing = 1;
-      uv_process_kill(&s->proc, SIGQUIT); /* graceful, no drain notice */
+      /* graceful, no drain notice */
+      hw__signals_tell(&s->proc, (uv_stream_t *)&s->ctl, HW__SIGNALS_QUIT);
     } else {
       /* Started during the roll-out on the generation before: it catches
        * up the same way the others did (and is replaced if that fails). */
@@ -457,12 +429,8 @@ static void maybe_exit(master *m) {
   uv_timer_stop(&m->stop_timer);
   close_if_open((uv_handle_t *)&m->stop_timer);
   close_if_open((uv_handle_t *)&m->reload_timer);
-  close_if_open((uv_handle_t *)&m->sig_hup);
-  close_if_open((uv_handle_t *)&m->sig_term);
-  close_if_open((uv_handle_t *)&m->sig_int);
-  close_if_open((uv_handle_t *)&m->sig_quit);
-  close_if_open((uv_handle_t *)&m->sig_usr1);
-  close_if_open((uv_handle_t *)&m->sig_usr2);
+  hw__signals_close(m->sig);
+  m->sig = NULL;
   hw__upgrade_close(&m->up); /* a new master runs on */
   for (int k = 0; k < m->nslots; k++)
     close_if_open((uv_handle_t *)&m->slots[k].restart);
@@ -488,24 +456,26 @@ static void stop_worker(master *m, slot *s, uint64_t notice) {
   if (m->graceful && s->ready && hw__upgrade_other_serves(&m->up))
     hw__control_send((uv_stream_t *)&s->ctl, HW__CONTROL_HANDOVER, 0, NULL);
   else
-    uv_process_kill(&s->proc, !m->graceful ? SIGINT : notice ? SIGTERM
-                                                             : SIGQUIT);
+    hw__signals_tell(&s->proc, (uv_stream_t *)&s->ctl,
+                     !m->graceful ? HW__SIGNALS_STOP
+                     : notice     ? HW__SIGNALS_TERM
+                                  : HW__SIGNALS_QUIT);
 }
 
-static void begin_stop(master *m, int sig) {
+static void begin_stop(master *m, int cmd) {
   uint64_t grace, notice = 0;
   if (m->stopping)
     return;
-  if (sig == SIGTERM && m->cfg != NULL && !hw__upgrade_other_serves(&m->up))
+  if (cmd == HW__SIGNALS_TERM && m->cfg != NULL && !hw__upgrade_other_serves(&m->up))
     notice = m->cfg->drain_notice_ms; /* then the stop; see stop_worker */
   m->stopping = 1;
   m->rl.stopping = 1;
-  m->graceful = sig != SIGINT;
+  m->graceful = cmd != HW__SIGNALS_STOP;
   if (hw__upgrade_other_serves(&m->up)) /* not the service's stop */
     hw__notify_hand_over();
   hw__notify_stopping();
   hw__log(HW_LOG_INFO, "%s: stopping %d worker(s)%s%s%.0llu%s",
-          hw__process_signame(sig), m->nslots, m->graceful ? " gracefully" : "",
+          hw__signals_cmd_name(cmd), m->nslots, m->graceful ? " gracefully" : "",
           notice ? " after a drain notice of " : "", (unsigned long long)notice,
           notice ? " ms" : "");
   for (int k = 0; k < m->nslots; k++) {
@@ -535,24 +505,27 @@ static void forward_reopen(master *m) {
    * it says ready. */
   for (int k = 0; k < m->nslots; k++) {
     slot *s = &m->slots[k];
-    if (s->alive && s->ready && uv_process_kill(&s->proc, SIGUSR1) == 0)
+    if (s->alive && s->ready &&
+        hw__signals_tell(&s->proc, (uv_stream_t *)&s->ctl,
+                         HW__SIGNALS_REOPEN) == 0)
       n++;
     else if (s->alive)
       s->reopen_due = 1;
   }
-  hw__log(HW_LOG_INFO, "SIGUSR1: %d worker(s) reopen their log files", n);
+  hw__log(HW_LOG_INFO, "%s: %d worker(s) reopen their log files",
+          hw__signals_cmd_name(HW__SIGNALS_REOPEN), n);
 }
 
-static void on_signal(uv_signal_t *h, int sig) {
-  master *m = h->data;
-  if (sig == SIGHUP)
+static void on_command(void *arg, int cmd) {
+  master *m = arg;
+  if (cmd == HW__SIGNALS_RELOAD)
     hw__reload_request(&m->rl);
-  else if (sig == SIGUSR1)
+  else if (cmd == HW__SIGNALS_REOPEN)
     forward_reopen(m);
-  else if (sig == SIGUSR2 && !m->stopping)
+  else if (cmd == HW__SIGNALS_UPGRADE && !m->stopping)
     hw__upgrade_start(&m->up, &m->socks);
-  else
-    begin_stop(m, sig);
+  else if (cmd != HW__SIGNALS_UPGRADE)
+    begin_stop(m, cmd);
 }
 
 /* The first generation's preflight is done: start the workers, or give
@@ -582,9 +555,9 @@ static void initial_checked(hw__reloader *rl, hw__config *cfg, unsigned id) {
               strerror(errno));
     spawn_slot(&m->slots[k]);
   }
-  uv_signal_start(&m->sig_hup, on_signal, SIGHUP);
-  uv_signal_start(&m->sig_usr1, on_signal, SIGUSR1);
-  uv_signal_start(&m->sig_usr2, on_signal, SIGUSR2);
+  hw__signals_watch(m->sig, HW__SIGNALS_BIT(HW__SIGNALS_RELOAD) |
+                                HW__SIGNALS_BIT(HW__SIGNALS_REOPEN) |
+                                HW__SIGNALS_BIT(HW__SIGNALS_UPGRADE));
   if (m->opts->upgrade_fd >= 0 &&
       hw__upgrade_attach(&m->up, m->opts->upgrade_fd) != 0)
     hw__log(HW_LOG_WARN, "cannot read the pipe to the old master");
@@ -606,7 +579,7 @@ static void initial_finished(hw__reloader *rl, int ok) {
 
 /* A new master that could not take the pid file stops (the old one then
  * reports the upgrade failed). */
-static void upgrade_failed(hw__upgrade *u) { begin_stop(u->owner, SIGTERM); }
+static void upgrade_failed(hw__upgrade *u) { begin_stop(u->owner, HW__SIGNALS_TERM); }
 
 int hw__master_run(hw__config *cfg, int nworkers, const hw__master_opts *o) {
   const char *run_dir_parent = o->run_dir_parent, *pid_file = o->pid_file;
@@ -617,6 +590,16 @@ int hw__master_run(hw__config *cfg, int nworkers, const hw__master_opts *o) {
   m.loop = uv_default_loop();
   m.nslots = nworkers;
   m.opts = o;
+  /* Where `haywire -s` has a channel of its own (Windows' command pipe), a
+   * second owner is refused before anything starts. */
+  m.sig = hw__signals_new(m.loop, on_command, &m);
+  if (m.sig == NULL || hw__signals_serve(m.sig, err, sizeof(err)) != 0) {
+    hw__log(HW_LOG_ERROR, "%s", m.sig == NULL ? "out of memory" : err);
+    hw__signals_close(m.sig);
+    uv_run(m.loop, UV_RUN_DEFAULT);
+    hw__config_free(cfg);
+    return 1;
+  }
   hw__upgrade_init(&m.up, m.loop);
   m.up.exe = o->exe;
   m.up.argv = o->argv;
@@ -667,27 +650,15 @@ int hw__master_run(hw__config *cfg, int nworkers, const hw__master_opts *o) {
   m.stop_timer.data = &m;
   uv_timer_init(m.loop, &m.reload_timer);
   m.reload_timer.data = &m;
-  uv_signal_init(m.loop, &m.sig_hup);
-  uv_signal_init(m.loop, &m.sig_term);
-  uv_signal_init(m.loop, &m.sig_int);
-  uv_signal_init(m.loop, &m.sig_quit);
-  uv_signal_init(m.loop, &m.sig_usr1);
-  uv_signal_init(m.loop, &m.sig_usr2);
-  m.sig_hup.data = m.sig_term.data = m.sig_int.data = m.sig_quit.data = &m;
-  m.sig_usr1.data = m.sig_usr2.data = &m;
-  uv_signal_start(&m.sig_term, on_signal, SIGTERM);
-  uv_signal_start(&m.sig_int, on_signal, SIGINT);
-  uv_signal_start(&m.sig_quit, on_signal, SIGQUIT);
-  {
-    /* Stopping works from now on; SIGHUP stays blocked until the first
-     * generation serves. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGQUIT);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-  }
+  hw__signals_watch(m.sig, HW__SIGNALS_BIT(HW__SIGNALS_TERM) |
+                              HW__SIGNALS_BIT(HW__SIGNALS_STOP) |
+                              HW__SIGNALS_BIT(HW__SIGNALS_QUIT));
+  /* Stopping works from now on; SIGHUP stays blocked until the first
+   * generation serves. */
+  hw__signals_block(HW__SIGNALS_BIT(HW__SIGNALS_TERM) |
+                        HW__SIGNALS_BIT(HW__SIGNALS_STOP) |
+                        HW__SIGNALS_BIT(HW__SIGNALS_QUIT),
+                    0);
 
   hw__log(HW_LOG_INFO, "%s master started (pid %d, %d workers)",
           "haywire " PACKAGE_VERSION, (int)getpid(), nworkers);

@@ -17,48 +17,46 @@
  *           pid file names the new master and "<pid_file>.oldbin" the old
  *           one.
  *
+ * On Windows the words reach the server through its command pipe instead
+ * of a signal (signals.h), with the same waits; upgrade is refused there.
+ *
  * systemd 252 cannot be told a reload's outcome (no notify-reload), so
  * `ExecReload=haywire -s reload` is how a failed reload reaches it: through
  * this command's exit code.
  */
 #include "autoconf.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <uv.h>
 
 #include "pidfile.h"
 #include "sigcmd.h"
+#include "signals.h"
 
 #define POLL_MS 20
 
 static const struct {
   const char *word;
-  int sig;
+  int cmd; /* signals.h */
 } words[] = {
-    {"reload", SIGHUP},
-    {"stop", SIGINT},
-    {"quit", SIGQUIT},
-    {"reopen", SIGUSR1},
-    {"upgrade", SIGUSR2},
+    {"reload", HW__SIGNALS_RELOAD},
+    {"stop", HW__SIGNALS_STOP},
+    {"quit", HW__SIGNALS_QUIT},
+    {"reopen", HW__SIGNALS_REOPEN},
+    {"upgrade", HW__SIGNALS_UPGRADE},
 };
 
-static int signal_of(const char *word) {
+static int command_of(const char *word) {
   for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
     if (strcmp(words[i].word, word) == 0)
-      return words[i].sig;
+      return words[i].cmd;
   return 0;
 }
 
-int hw__sigcmd_known(const char *word) { return signal_of(word) != 0; }
+int hw__sigcmd_known(const char *word) { return command_of(word) != 0; }
 
-static void nap(void) {
-  struct timespec ts = {0, POLL_MS * 1000000L};
-  nanosleep(&ts, NULL);
-}
+static void nap(void) { uv_sleep(POLL_MS); }
 
 static int wait_reload(pid_t pid, const char *pid_file, uint64_t sent,
                        uint64_t deadline) {
@@ -157,7 +155,7 @@ static int wait_exit(pid_t pid, uint64_t deadline) {
 }
 
 int hw__sigcmd_run(const char *word, const char *pid_file, uint64_t wait_ms) {
-  int sig = signal_of(word);
+  int cmd = command_of(word);
   char err[4400];
   pid_t pid;
   uint64_t sent;
@@ -167,18 +165,17 @@ int hw__sigcmd_run(const char *word, const char *pid_file, uint64_t wait_ms) {
     return 1;
   }
   sent = uv_hrtime();
-  if (kill(pid, sig) != 0) {
-    fprintf(stderr, "haywire: -s %s: cannot signal process %ld: %s\n", word,
-            (long)pid, strerror(errno));
+  if (hw__signals_send((long)pid, cmd, err, sizeof(err)) != 0) {
+    fprintf(stderr, "haywire: -s %s: %s\n", word, err);
     return 1;
   }
-  switch (sig) {
-  case SIGHUP:
+  switch (cmd) {
+  case HW__SIGNALS_RELOAD:
     return wait_reload(pid, pid_file, sent, sent + wait_ms * 1000000u);
-  case SIGUSR2:
+  case HW__SIGNALS_UPGRADE:
     return wait_upgrade(pid, pid_file, sent, sent + wait_ms * 1000000u);
-  case SIGINT:
-  case SIGQUIT:
+  case HW__SIGNALS_STOP:
+  case HW__SIGNALS_QUIT:
     return wait_exit(pid, sent + wait_ms * 1000000u);
   default:
     return 0;

@@ -9,12 +9,9 @@
  */
 #include "autoconf.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +28,7 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "process.h"
+#include "procenv.h"
 #include "tickets.h"
 #include "stack.h"
 #include "work.h"
@@ -72,10 +70,10 @@ static void on_date_timer(uv_timer_t *t) {
  * descriptors this process may open, less a margin for everything else
  * (listeners, module files, the preflight's pipes). */
 static size_t connection_limit(const hw__config *cfg) {
-  struct rlimit rl;
+  uint64_t nofile = hw__procenv_nofile(); /* 0: no such limit */
   size_t max = cfg->limit_connections;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    size_t fit = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+  if (nofile != 0) {
+    size_t fit = nofile > 128 ? (size_t)nofile - 64 : 64;
     if (fit < max)
       max = fit;
   }
@@ -230,6 +228,7 @@ static void on_connection(uv_stream_t *server, int status) {
         hw__metrics_add(&w->core.metrics->paused, 1);
     }
     w->accept_paused = 1;
+    w->held[(uv_tcp_t *)server - w->listeners] = 1;
     return;
   }
   accept_on(w, server);
@@ -244,8 +243,10 @@ static void on_conn_closed(hw__conn_set *s) {
    * libuv's watching of that listener. */
   for (size_t i = 0; i < w->nlisteners; i++) {
     uv_tcp_t *l = &w->listeners[i];
-    if (l->accepted_fd != -1 && !uv_is_closing((uv_handle_t *)l))
+    if (w->held[i] && !uv_is_closing((uv_handle_t *)l)) {
+      w->held[i] = 0;
       accept_on(w, (uv_stream_t *)l);
+    }
   }
 }
 
@@ -275,7 +276,8 @@ int hw__worker_listen(hw__worker *w, char *err, size_t err_len) {
   int r;
 
   w->listeners = calloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->listeners));
-  if (w->listeners == NULL || hw__stack_init(&w->stack, cfg->nlisten) != 0)
+  w->held = calloc(cfg->nlisten ? cfg->nlisten : 1, 1);
+  if (w->listeners == NULL || w->held == NULL || hw__stack_init(&w->stack, cfg->nlisten) != 0)
     return UV_ENOMEM;
   for (size_t i = 0; i < cfg->nlisten; i++) {
     char text[96];
@@ -300,7 +302,8 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
                           size_t err_len) {
   int r;
   w->listeners = calloc(n ? n : 1, sizeof(*w->listeners));
-  if (w->listeners == NULL || hw__stack_init(&w->stack, n) != 0)
+  w->held = calloc(n ? n : 1, 1);
+  if (w->listeners == NULL || w->held == NULL || hw__stack_init(&w->stack, n) != 0)
     return UV_ENOMEM;
   for (size_t i = 0; i < n; i++)
     if ((r = listen_on(w, fds[i], err, err_len)) != 0)
@@ -350,11 +353,8 @@ static void finish_stop(hw__worker *w) {
   close_handle((uv_handle_t *)&w->stop_timer);
   close_handle((uv_handle_t *)&w->date_timer);
   hw__tickets_stop(); /* a single process rotates its own keys */
-  close_handle((uv_handle_t *)&w->sig_int);
-  close_handle((uv_handle_t *)&w->sig_term);
-  close_handle((uv_handle_t *)&w->sig_quit);
-  close_handle((uv_handle_t *)&w->sig_usr1);
-  close_handle((uv_handle_t *)&w->sig_usr2);
+  hw__signals_close(w->sig);
+  w->sig = NULL;
   hw__reload_close(&w->reload);
 }
 
@@ -429,12 +429,10 @@ void hw__worker_stop(hw__worker *w, int graceful, const char *why) {
 /* SIGUSR1 (haywire -s reopen, or the master passing it on): the access
  * log files logrotate has renamed are flushed and opened anew.  stderr
  * belongs to whoever started the server and is not reopened. */
-static void on_reopen(uv_signal_t *s, int signum) {
-  hw__worker *w = s->data;
-  size_t n;
-  (void)signum;
-  n = hw__access_log_reopen(&w->alog);
-  hw__log(HW_LOG_INFO, "SIGUSR1: %zu access log file(s) reopened", n);
+static void on_reopen(hw__worker *w) {
+  size_t n = hw__access_log_reopen(&w->alog);
+  hw__log(HW_LOG_INFO, "%s: %zu access log file(s) reopened",
+          hw__signals_cmd_name(HW__SIGNALS_REOPEN), n);
 }
 
 static void on_notice_over(uv_timer_t *t) {
@@ -445,10 +443,8 @@ static void on_notice_over(uv_timer_t *t) {
 /* SIGUSR2 to a single process: a binary upgrade needs a master to keep the
  * sockets and start the new binary beside the old one, so it is refused,
  * in the log and in the record `haywire -s upgrade` waits for. */
-static void on_upgrade(uv_signal_t *s, int signum) {
-  hw__worker *w = s->data;
+static void on_upgrade(hw__worker *w) {
   hw__pidfile_record r;
-  (void)signum;
   memset(&r, 0, sizeof(r));
   snprintf(r.reason, sizeof(r.reason), "a binary upgrade needs a master "
            "process (\"workers\" 1 or more); this single process ignores "
@@ -462,27 +458,41 @@ static void on_upgrade(uv_signal_t *s, int signum) {
   hw__pidfile_record_write(w->upgrade_record, &r);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
-  hw__worker *w = s->data;
+static void on_command(void *arg, int cmd) {
+  hw__worker *w = arg;
   const hw__config *cfg = w->gen->config;
+
+  if (cmd == HW__SIGNALS_REOPEN) {
+    on_reopen(w);
+    return;
+  }
+  if (cmd == HW__SIGNALS_UPGRADE) {
+    on_upgrade(w);
+    return;
+  }
+  if (cmd == HW__SIGNALS_RELOAD) { /* a single process's */
+    hw__reload_request(&w->reload);
+    return;
+  }
 
   /* SIGTERM with timeouts_ms.drain_notice: first the notice (the health
    * route answers 503, everything else is served, connections are still
    * accepted) so that a balancer takes this instance out; then the stop.
    * A second SIGTERM changes nothing; SIGQUIT or SIGINT cut it short
    * (a master sends none of them once it is stopping). */
-  if (signum == SIGTERM && !w->stopping && cfg->drain_notice_ms > 0) {
+  if (cmd == HW__SIGNALS_TERM && !w->stopping && cfg->drain_notice_ms > 0) {
     if (w->core.notice)
       return;
     w->core.notice = 1;
-    hw__log(HW_LOG_INFO, "SIGTERM: drain notice: %s answers 503 for %llu ms, "
-            "then finishing requests", cfg->health_route,
+    hw__log(HW_LOG_INFO, "%s: drain notice: %s answers 503 for %llu ms, "
+            "then finishing requests", hw__signals_cmd_name(cmd),
+            cfg->health_route,
             (unsigned long long)cfg->drain_notice_ms);
     uv_timer_start(&w->stop_timer, on_notice_over, cfg->drain_notice_ms, 0);
     return;
   }
   /* SIGINT is the impatient one; SIGTERM and SIGQUIT let requests finish. */
-  hw__worker_stop(w, signum != SIGINT, hw__process_signame(signum));
+  hw__worker_stop(w, cmd != HW__SIGNALS_STOP, hw__signals_cmd_name(cmd));
 }
 
 /* ---- generations -------------------------------------------------------- */
@@ -542,16 +552,17 @@ static void on_released(hw__drain *d, unsigned id) {
 int hw__worker_run(hw__worker *w) {
   hw__reloader *rl = &w->reload;
 
-  uv_signal_init(w->loop, &w->sig_int);
-  uv_signal_init(w->loop, &w->sig_term);
-  uv_signal_init(w->loop, &w->sig_quit);
-  uv_signal_init(w->loop, &w->sig_usr1);
-  w->sig_int.data = w->sig_term.data = w->sig_quit.data = w;
-  w->sig_usr1.data = w;
-  uv_signal_start(&w->sig_usr1, on_reopen, SIGUSR1);
-  uv_signal_start(&w->sig_int, on_signal, SIGINT);
-  uv_signal_start(&w->sig_term, on_signal, SIGTERM);
-  uv_signal_start(&w->sig_quit, on_signal, SIGQUIT);
+  char err[512];
+  int r = 0;
+
+  if (w->sig == NULL)
+    w->sig = hw__signals_new(w->loop, on_command, w);
+  if (w->sig == NULL)
+    return 1;
+  hw__signals_watch(w->sig, HW__SIGNALS_BIT(HW__SIGNALS_REOPEN) |
+                                HW__SIGNALS_BIT(HW__SIGNALS_STOP) |
+                                HW__SIGNALS_BIT(HW__SIGNALS_TERM) |
+                                HW__SIGNALS_BIT(HW__SIGNALS_QUIT));
   rl->loop = w->loop;
   rl->last_id = w->gen->id;
   /* A worker under a master is reloaded by it; a single process listens
@@ -564,14 +575,17 @@ int hw__worker_run(hw__worker *w) {
       hw__log(HW_LOG_WARN, "out of memory: reloads cannot keep \"listen\"");
     w->drain.owner = w;
     w->drain.released = on_released;
-    hw__reload_listen_sighup(rl);
-    uv_signal_init(w->loop, &w->sig_usr2);
-    w->sig_usr2.data = w;
-    uv_signal_start(&w->sig_usr2, on_upgrade, SIGUSR2);
+    /* SIGHUP reloads it (hw__reload_request), SIGUSR2 is refused. */
+    hw__signals_watch(w->sig, HW__SIGNALS_BIT(HW__SIGNALS_RELOAD) |
+                                  HW__SIGNALS_BIT(HW__SIGNALS_UPGRADE));
+    if ((r = hw__signals_serve(w->sig, err, sizeof(err))) != 0) {
+      hw__log(HW_LOG_ERROR, "%s", err);
+      hw__worker_stop(w, HW__WORKER_STOP_NOW, "no command channel");
+    }
   }
   hw__process_block_signals(0); /* the handlers are in place */
   uv_run(w->loop, UV_RUN_DEFAULT);
-  return 0;
+  return r != 0;
 }
 
 int hw__worker_abandon(hw__worker *w) {
@@ -611,6 +625,8 @@ void hw__worker_destroy(hw__worker *w) {
   hw__stack_destroy(&w->stack);
   free(w->listeners);
   w->listeners = NULL;
+  free(w->held);
+  w->held = NULL;
   hw__buf_free(&w->ctl_in);
   if (w->note != NULL) {
     hw__module_note_attach(NULL);
@@ -640,6 +656,17 @@ static void ctl_reload(hw__worker *w, unsigned id, const char *path) {
   hw__control_send((uv_stream_t *)&w->ctl, HW__CONTROL_RELOADED, id, NULL);
 }
 
+/* The command a control message stands for (0: none). */
+static int command_of(int kind) {
+  switch (kind) {
+  case HW__CONTROL_STOP: return HW__SIGNALS_STOP;
+  case HW__CONTROL_QUIT: return HW__SIGNALS_QUIT;
+  case HW__CONTROL_TERM: return HW__SIGNALS_TERM;
+  case HW__CONTROL_REOPEN: return HW__SIGNALS_REOPEN;
+  default: return 0;
+  }
+}
+
 static void ctl_line(void *arg, char *line) {
   hw__worker *w = arg;
   hw__control_msg msg;
@@ -650,6 +677,8 @@ static void ctl_line(void *arg, char *line) {
     ctl_reload(w, msg.id, msg.text);
   else if (msg.kind == HW__CONTROL_HANDOVER)
     hw__worker_stop(w, HW__WORKER_STOP_SOFT, "another master serves");
+  else if (command_of(msg.kind) != 0) /* Windows: no signals */
+    hw__signals_take(w->sig, command_of(msg.kind));
   else
     hw__log(HW_LOG_WARN, "unknown message from the master: %.80s", line);
 }

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "conn.h"
 #include "drain.h"
+#include "signals.h"
 #include "generation.h"
 #include "h1.h"
 #include "h2.h"
@@ -48,9 +49,11 @@ typedef struct hw__worker {
   size_t max_conns;
   int accept_paused;
   uv_tcp_t *listeners;
+  unsigned char *held; /* per listener: a connection left unaccepted at
+                          the limit (libuv watches it again once taken) */
   hw__stack stack; /* what each listener's connections speak */
   size_t nlisteners;
-  uv_signal_t sig_int, sig_term, sig_quit, sig_usr1, sig_usr2;
+  hw__signals *sig; /* the commands it takes (signals.h) */
   char *upgrade_record; /* a single process: where a refused SIGUSR2 is
                            recorded (set by the caller; freed here) */
   uv_timer_t stop_timer;
@@ -75,7 +78,9 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
 /** Opens the control pipe to the master on `fd`, maps the note page at
  *  `note_file` (may be NULL) and says "ready". */
 int hw__worker_attach(hw__worker *w, int fd, const char *note_file);
-/** Runs until SIGINT/SIGTERM/SIGQUIT, then shuts down cleanly. */
+/** Runs until a stop command (SIGINT/SIGTERM/SIGQUIT, signals.h), then
+ *  shuts down cleanly.  0, or 1 when a single process cannot own its
+ *  command channel (logged; it stops at once). */
 int hw__worker_run(hw__worker *w);
 /* How a worker stops (hw__worker_stop's `graceful`). */
 enum { HW__WORKER_STOP_NOW = 0, HW__WORKER_STOP_GRACEFUL = 1,

@@ -30,12 +30,12 @@ BUILD = os.path.abspath(os.environ.get("HW_BUILDDIR") or SRC)
 SERVER = os.path.join(SRC, "server")
 # Headers that are interfaces or data types, with no code of their own.
 HEADER_ONLY = {"bytes", "message", "transport"}
-# Platform halves: a unit's header and one implementation per system
-# (os_posix.c, os_win32.c: unit "os", its names hw__os_...), or a unit's
-# portable file beside its platform halves (check.c, check_posix.c,
-# check_win32.c: unit "check").
-PLATFORM = {"os_posix": "os", "os_win32": "os",
-            "check_posix": "check", "check_win32": "check"}
+# Platform halves: a unit's implementation for one system is
+# <unit>_posix.c or <unit>_win32.c, beside its header (os.h, signals.h,
+# procenv.h) and, for some, a portable file of its own (check.c beside
+# check_posix.c and check_win32.c): all of them are the one unit <unit>,
+# its names hw__<unit>_....
+PLATFORM_SUFFIXES = ("_posix", "_win32")
 MAX_FILE_LINES = 720
 MAX_FUNCTION_LINES = 150
 
@@ -55,7 +55,10 @@ def ok(cond, name, *diags):
 
 
 def unit_of(name):
-    return PLATFORM.get(name, name)
+    for suffix in PLATFORM_SUFFIXES:
+        if name.endswith(suffix):
+            return name[:-len(suffix)]
+    return name
 
 
 def units():

@@ -36,7 +36,7 @@ Windows under wine (`make check-windows`, tests/windows/check-windows): with
 HW_WINE set to the wine binary, the server is $HW_BUILDDIR/server/haywire.exe
 run through it, modules and fixtures are .dll files (module(), fixture() and
 route() map a "name.so" to "name.dll"), and the POSIX signals a test would
-send become the server's own commands: `Server.signal()` and `Server.stop()`
+send become the server's own commands: `Server.send_signal()` and `Server.stop()`
 run `haywire -s reload|stop|quit|reopen` with the server's pid file, since
 a signal sent to wine kills it without running the server's handlers.  A
 check that needs what wine cannot give (/proc, the server's real pids,
@@ -754,7 +754,7 @@ class Server:
         for line in lines[-last:]:
             t.diag("  | " + line)
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         """Sends `sig` to the server (the master); under wine, asks the same
         with `haywire -s WORD` (SIGNAL_WORDS) and returns its (rc, stdout,
         stderr), else None."""
@@ -776,7 +776,7 @@ class Server:
         if self.proc.poll() is None:
             try:
                 if WINE:
-                    threading.Thread(target=self.signal, args=(sig,),
+                    threading.Thread(target=self.send_signal, args=(sig,),
                                      daemon=True).start()
                 else:
                     self.proc.send_signal(sig)

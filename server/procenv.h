@@ -1,0 +1,24 @@
+/*
+ * procenv.h - the platform unit of a process's limits and environment
+ * (procenv_posix.c, procenv_win32.c): the open-descriptor limit a server
+ * of many connections raises and sizes itself by, and removing a variable
+ * from the environment its children inherit.  It calls nothing of ours and
+ * logs nothing.
+ */
+#ifndef HW_PROCENV_H
+#define HW_PROCENV_H
+
+#include <stdint.h>
+
+/** Raises this process's soft limit of open descriptors to its hard
+ *  limit.  0 (also where there is no such limit, as on Windows, whose
+ *  sockets are handles without one), or -1 when the raise was refused. */
+int hw__procenv_raise_nofile(void);
+
+/** The soft limit of open descriptors: 0 when there is none. */
+uint64_t hw__procenv_nofile(void);
+
+/** Removes `name` from the environment (children do not inherit it). */
+void hw__procenv_unset(const char *name);
+
+#endif /* HW_PROCENV_H */

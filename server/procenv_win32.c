@@ -1,0 +1,20 @@
+/*
+ * procenv_win32.c - limits and environment on Windows (see procenv.h).
+ * Sockets are kernel handles there, with no per-process limit like
+ * RLIMIT_NOFILE (the C runtime's 8192 descriptors count files opened with
+ * open(), not sockets): the configured connection limit alone applies.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+
+#include "procenv.h"
+
+int hw__procenv_raise_nofile(void) { return 0; }
+
+uint64_t hw__procenv_nofile(void) { return 0; }
+
+void hw__procenv_unset(const char *name) {
+  /* An empty value removes the variable (msvcrt's _putenv_s). */
+  _putenv_s(name, "");
+}
