@@ -136,14 +136,17 @@ static int start(uv_loop_t *loop, check_run *c, const char *path,
  * NULL for an ordinary exit. */
 static const char *died(const check_run *c, char *how, size_t cap) {
   unsigned long code = (unsigned long)(c->exit_status & 0xFFFFFFFF);
+  const char *name;
   if (c->term_signal != 0) {
     snprintf(how, cap, "was killed with signal %d", c->term_signal);
     return how;
   }
+  /* Severity "error" (the top two bits): an exception, not an exit. */
   if ((code & 0xC0000000UL) != 0xC0000000UL)
     return NULL;
+  name = hw__process_status_name(c->exit_status);
   snprintf(how, cap, "crashed with 0x%08lX (%s)", code,
-           hw__process_status_name(code));
+           name != NULL ? name : "an unhandled exception");
   return how;
 }
 
