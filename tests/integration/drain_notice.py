@@ -66,7 +66,7 @@ def notice_run(workers, mode):
         t.is_(kept.read_response().status, 200,
               "%s: a keep-alive connection is served" % mode)
         t0 = time.monotonic()
-        os.kill(srv.pid, signal.SIGTERM)
+        srv.send_signal(signal.SIGTERM)
         want = workers if workers > 0 else 1
         t.ok(hwtest.poll(lambda: len([l for l in srv.log_lines()
                                       if "drain notice: /health answers 503"

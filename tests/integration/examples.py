@@ -283,7 +283,7 @@ def test_timer_reload():
         with hwtest.Server(config=cfg, name="timer-reload") as srv:
             held = waiter(srv.port, "/later?ms=30000")
             t.ok(held.is_open(0.3), "a request waits")
-            os.kill(srv.pid, signal.SIGHUP)
+            srv.send_signal(signal.SIGHUP)
             t.ok(srv.wait_log(r"generation 2 active") is not None,
                  "reload: generation 2 active")
             start = time.monotonic()

@@ -1122,7 +1122,7 @@ def test_reload():
                 route("/hello", "hello.so"),
                 route("/d", "hello.so", {"body": "generation 2"})])
             hwtest.write_config(srv.config_path, cfg2)
-            os.kill(srv.pid, signal.SIGHUP)
+            srv.send_signal(signal.SIGHUP)
             m = srv.wait_log(r"reload: generation 2 active", 15 * SLOW)
             t.ok(m is not None, "SIGHUP: generation 2 active")
             s = fetch(c, "/d/new")
@@ -1144,7 +1144,7 @@ def test_graceful_stop():
             sid = c.request(path="/delay?ms=%d" % (1000 * SLOW))
             c.ping_rtt()
             t0 = time.monotonic()
-            srv.proc.send_signal(signal.SIGQUIT)
+            srv.send_signal(signal.SIGQUIT)
             c.wait(lambda: c.eof, 15 * SLOW)
             ga = c.goaways
             s = c.streams[sid]
@@ -1179,7 +1179,7 @@ def test_graceful_stop():
             sid = c.request(path="/delay?ms=%d" % (2500 * SLOW))
             time.sleep(0.2)
             t0 = time.monotonic()
-            srv.proc.send_signal(signal.SIGQUIT)
+            srv.send_signal(signal.SIGQUIT)
             c.wait(lambda: len(c.goaways) >= 2 or c.eof, 10 * SLOW)
             ga = c.goaways
             gap = ga[1][3] - ga[0][3] if len(ga) >= 2 else None

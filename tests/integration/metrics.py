@@ -252,7 +252,7 @@ def reload(srv, cfg, want=ACTIVE_RE):
     it; returns that line (or None)."""
     mark = len(srv.log_lines())
     rewrite(srv, cfg)
-    os.kill(srv.pid, signal.SIGHUP)
+    srv.send_signal(signal.SIGHUP)
     rx = re.compile(ACTIVE_RE + "|" + FAILED_RE)
     deadline = time.monotonic() + 20 * SLOW
     while time.monotonic() < deadline:

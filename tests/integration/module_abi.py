@@ -11,6 +11,7 @@ import os
 import re
 import resource
 import subprocess
+import signal
 import sys
 import time
 
@@ -228,7 +229,7 @@ def test_reload_crash(d):
             cfg = dict(srv.config)
             cfg["routes"] = routes + [route("/crash", crash)]
             hwtest.write_config(srv.config_path, cfg)
-            os.kill(srv.pid, 1)
+            srv.send_signal(signal.SIGHUP)
             m = srv.wait_log(r"reload failed: .*", 15)
             t.like(m.group(0) if m else "",
                    r"routes\[1\]\.config: %s: init crashed with signal 11 "

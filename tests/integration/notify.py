@@ -137,7 +137,7 @@ def check_lifecycle(workers):
               "%s: serving when it said so" % what)
 
         before = time.clock_gettime(time.CLOCK_MONOTONIC)
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         r = mgr.wait("RELOADING", "1")
         after = time.clock_gettime(time.CLOCK_MONOTONIC)
         t.ok(r is not None, "%s: SIGHUP: RELOADING=1" % what)
@@ -151,7 +151,7 @@ def check_lifecycle(workers):
 
         with open(srv.config_path, "w") as f:
             f.write("{ not json")
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         t.ok(mgr.wait("RELOADING", "1") is not None,
              "%s: a failed reload: RELOADING=1" % what)
         m = mgr.wait("READY", "1")
@@ -160,7 +160,7 @@ def check_lifecycle(workers):
                "%s: then READY=1, generation 2 still, and the failure"
                % what)
 
-        os.kill(srv.pid, signal.SIGTERM)
+        srv.send_signal(signal.SIGTERM)
         m = mgr.wait("STOPPING", "1")
         t.ok(m is not None and m[0] == srv.pid,
              "%s: SIGTERM: STOPPING=1 from the main process" % what)

@@ -236,7 +236,7 @@ def test_stop_with_deferred():
                 c.send(get("/delay/slow?ms=700"))
                 r = hwtest.one(srv.port, get("/hello"))
                 t.is_(r.status, 200, "server busy with a deferred request")
-                srv.proc.send_signal(signal.SIGTERM)
+                srv.send_signal(signal.SIGTERM)
                 r = c.read_response()
                 t.is_((r.status, r.body), (200, b"/delay/slow"),
                       "the deferred request completes after SIGTERM")

@@ -442,7 +442,7 @@ def main():
         quiet = connect(srv.port)
         late = connect(srv.port)
         time.sleep(0.1 * SLOW)
-        os.kill(srv.pid, signal.SIGTERM)
+        srv.send_signal(signal.SIGTERM)
         time.sleep(0.05)
         late.sendall(v1(src="192.0.2.55") + req())
         f = fields(read_all(late))
@@ -466,7 +466,7 @@ def main():
         keep.sendall(v1(src="192.0.2.99")[:8])
         time.sleep(0.1 * SLOW)
         hwtest.write_config(srv.config_path, dict(c, listen=["127.0.0.1:0"]))
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         t.ok(srv.wait_log(r"reload: generation 2 active",
                           timeout=10 * SLOW) is not None, "reload 1 done")
         f = fields(exchange(port, req()))
@@ -478,7 +478,7 @@ def main():
         t.is_(f.get("peer"), "192.0.2.99:5555",
               "a connection accepted before the reload keeps its header")
         hwtest.write_config(srv.config_path, c)
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         t.ok(srv.wait_log(r"reload: generation 3 active",
                           timeout=10 * SLOW) is not None, "reload 2 done")
         f = fields(exchange(port, v1(src="192.0.2.100") + req()))

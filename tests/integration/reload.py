@@ -135,7 +135,7 @@ def reload(srv, config=None, timeout=RELOAD_TIMEOUT):
     mark = len(srv.log_lines())
     if config is not None:
         rewrite(srv, config)
-    os.kill(srv.pid, signal.SIGHUP)
+    srv.send_signal(signal.SIGHUP)
     r = find_line(srv, RESULT_RE, mark, timeout)
     return r[1] if r else None
 
@@ -403,7 +403,7 @@ def test_under_load():
                 while time.monotonic() < deadline and \
                         any(p.poll() is None for p in procs.values()):
                     rewrite(srv, b if sent % 2 == 0 else a)
-                    os.kill(srv.pid, signal.SIGHUP)
+                    srv.send_signal(signal.SIGHUP)
                     sent += 1
                     time.sleep(0.1 + 0.1 * ((sent * 7) % 11) / 10.0)
                 outs = {}
@@ -813,10 +813,10 @@ def test_coalesce():
                               route("/slow", slow_so)]))
             mark = len(srv.log_lines())
             t0 = time.monotonic()
-            os.kill(srv.pid, signal.SIGHUP)
+            srv.send_signal(signal.SIGHUP)
             os.replace(c_tmp, srv.config_path)
             for _ in range(4):
-                os.kill(srv.pid, signal.SIGHUP)
+                srv.send_signal(signal.SIGHUP)
             took = time.monotonic() - t0
             t.cmp_ok(took, "<", 0.25, "5 SIGHUPs sent within 0.25 s")
             t.ok(find_line(srv, ACTIVE_RE, mark) is not None,

@@ -270,7 +270,7 @@ def test_coalesced():
             w1 = int(m.group(1))
             os.kill(w1, signal.SIGSTOP)
             try:
-                os.kill(srv.pid, signal.SIGHUP)
+                srv.send_signal(signal.SIGHUP)
                 t.ok(srv.wait_log(r"worker 2: generation 2 active",
                                   10 * SLOW),
                      "reload A is under way (worker 2 took generation 2, "

@@ -757,7 +757,7 @@ def test_cache_bound(tmp):
             t.cmp_ok(held, ">=", base + 100, "its 120 descriptors held (%d)" %
                      (held - base))
             mark = len(srv.log_lines())
-            os.kill(srv.pid, signal.SIGHUP)
+            srv.send_signal(signal.SIGHUP)
             m = srv.wait_log(r"generation 1 drained|generation 2 drained",
                              timeout=SLACK * 2)
             t.ok(m is not None, "a reload retires the generation",

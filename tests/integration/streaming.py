@@ -11,6 +11,7 @@ file_region.so.  The misuse of each call is answered with its error code
 
 import os
 import socket
+import signal
 import sys
 import threading
 import time
@@ -443,7 +444,7 @@ HW_MODULE_DEFINE("waits", "1", i, h, NULL);
             wk.sendall(get("/s/work?ms=1500"))
             time.sleep(0.1)
             t0 = time.monotonic()
-            os.kill(srv.pid, 15)
+            srv.send_signal(signal.SIGTERM)
             t.ok(srv.wait_log(r"waits: told, aborted=1", 5) is not None,
                  "its connection closed (at the stop): it is told, aborted")
             s.close()
@@ -466,7 +467,7 @@ def test_drain_upload():
             s.sendall(b"POST /up/upload?ms=1 HTTP/1.1\r\nHost: x\r\n"
                       b"Content-Length: 20000\r\n\r\n" + b"q" * 5000)
             time.sleep(0.2)
-            os.kill(srv.pid, 15)
+            srv.send_signal(signal.SIGTERM)
             time.sleep(0.2)
             s.sendall(b"q" * 15000)
             out = read_all(s)
@@ -499,7 +500,7 @@ def test_timers_and_reload():
             cfg2 = dict(cfg)
             cfg2["routes"] = [route("/hello", "hello.so")]
             hwtest.write_config(srv.config_path, cfg2)
-            os.kill(srv.pid, 1)
+            srv.send_signal(signal.SIGHUP)
             t.ok(srv.wait_log(r"generation 1 drained", 10) is not None,
                  "the streaming request is cut at the drain deadline")
             t.cmp_ok(time.monotonic() - t0, ">=", 1.4,

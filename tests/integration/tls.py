@@ -749,7 +749,7 @@ def test_reload(d, certs):
         t.is_(old.cert(), der(certs["a"][0]), "it has the first certificate")
         shutil.copy(certs["b"][0], cert)
         shutil.copy(certs["b"][1], key)
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         t.ok(srv.wait_log(r"generation 2 active|reload: generation 2",
                           15) is not None, "SIGHUP: generation 2")
         time.sleep(0.3)
@@ -765,7 +765,7 @@ def test_reload(d, certs):
         old.close()
         with open(key, "w") as f:
             f.write("not a key\n")
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         m = srv.wait_log(r"reload failed: .*", 15)
         t.ok(m is not None and key in m.group(0),
              "a broken key: the reload fails naming the file",
@@ -783,7 +783,7 @@ def test_reload(d, certs):
         cfg["listen"][0]["tls"] = dict(cfg["listen"][0]["tls"],
                                        protocols=["TLSv1.3"])
         hwtest.write_config(srv.config_path, cfg)
-        os.kill(srv.pid, signal.SIGHUP)
+        srv.send_signal(signal.SIGHUP)
         t.ok(srv.wait_log(r"generation 3 active|reload: generation 3",
                           15) is not None, "a reload to TLS 1.3 only")
         v12 = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)

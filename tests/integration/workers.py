@@ -495,7 +495,7 @@ def test_reload_under_load():
                 while time.monotonic() < deadline and \
                         any(p.poll() is None for p in procs.values()):
                     rewrite(srv, b if sent % 2 == 0 else a)
-                    os.kill(srv.pid, signal.SIGHUP)
+                    srv.send_signal(signal.SIGHUP)
                     sent += 1
                     time.sleep(0.15)
                 for k, p in procs.items():
@@ -587,7 +587,7 @@ def test_reloads_and_restarts():
                     break
                 m0 = len(srv.log_lines())
                 rewrite(srv, b if i % 2 == 0 else a)
-                os.kill(srv.pid, signal.SIGHUP)
+                srv.send_signal(signal.SIGHUP)
                 if i in kill_at:
                     # Kill while the reload runs, but between two client
                     # requests (one inside the victim would die with it).
@@ -690,7 +690,7 @@ def test_stop_signals():
                 c.send(get("/delay/x?ms=%d" % ms))
                 time.sleep(0.2)
                 t0 = time.monotonic()
-                os.kill(srv.pid, sig)
+                srv.send_signal(sig)
                 try:
                     r = c.read_response()
                 except (OSError, hwtest.ProtocolError) as e:
@@ -732,7 +732,7 @@ def test_stop_signals():
             c.send(get("/delay/x?ms=60000"))
             time.sleep(0.2)
             t0 = time.monotonic()
-            os.kill(srv.pid, signal.SIGINT)
+            srv.send_signal(signal.SIGINT)
             rc = wait_exit(srv, 10 * SLOW)
             took = time.monotonic() - t0
             t.is_(rc, 0, "the master exits 0")
@@ -759,7 +759,7 @@ def test_failed_reload():
             new["routes"][0] = route("/r", hwtest.fixture("abi_major"))
             mark = len(srv.log_lines())
             rewrite(srv, new)
-            os.kill(srv.pid, signal.SIGHUP)
+            srv.send_signal(signal.SIGHUP)
             v = find_line(srv, VERDICT_RE, mark, 10 * SLOW)
             line = v[2] if v else ""
             t.like(line, r"master: reload failed: ",
