@@ -178,8 +178,10 @@ ssize_t hw__os_send_file(uv_os_sock_t s, int fd, uint64_t off, size_t len) {
   return sent;
 }
 
-/* libuv polls a Windows socket through AFD beside the handle that owns
- * it: no duplicate is needed (nor could a socket be duplicated cheaply). */
+/* libuv's uv_poll_init_socket on Windows polls through an AFD peer socket
+ * of its own and never ties the socket to the loop's completion port
+ * (libuv 1.44 src/win/poll.c), so the socket the TCP handle owns is
+ * polled as it is: no duplicate. */
 int hw__os_sock_watch(uv_os_sock_t s, uv_os_sock_t *out) {
   *out = s;
   return 0;
@@ -382,10 +384,7 @@ void hw__os_pages_unmap(void *p, size_t size) {
 }
 
 /* Windows has no MADV_DONTDUMP; a minidump of the process shows them. */
-void hw__os_pages_nodump(void *p, size_t size) {
-  (void)p;
-  (void)size;
-}
+void hw__os_pages_nodump(void *p, size_t size) { (void)p, (void)size; }
 
 /* ---- modules ------------------------------------------------------------ */
 
