@@ -24,6 +24,12 @@
 
 #include "haywire.h"
 
+/* Windows' C library: close-on-exec is O_NOINHERIT, and O_BINARY keeps the
+ * bytes as they are. */
+#if defined(_WIN32) && !defined(O_CLOEXEC)
+#define O_CLOEXEC (O_NOINHERIT | O_BINARY)
+#endif
+
 typedef struct region_route {
   const hw_host *host;
   char file[4096];

@@ -51,6 +51,18 @@
 
 #include "haywire.h"
 
+/* Windows' C library: close-on-exec is O_NOINHERIT, and files are read in
+ * binary mode (O_BINARY: the bytes as they are).  It has no O_NOFOLLOW:
+ * open follows a symbolic link or junction there (making one takes a
+ * privilege or developer mode); a module that must refuse them checks
+ * FILE_ATTRIBUTE_REPARSE_POINT through the Win32 API. */
+#if defined(_WIN32) && !defined(O_CLOEXEC)
+#define O_CLOEXEC (O_NOINHERIT | O_BINARY)
+#endif
+#if defined(_WIN32) && !defined(O_NOFOLLOW)
+#define O_NOFOLLOW 0
+#endif
+
 #define MAX_NAME 255 /* NAME_MAX */
 #define PIECE (64 * 1024)
 #define TEXT(s) s, sizeof(s) - 1 /* a string literal and its length */

@@ -55,7 +55,6 @@
  */
 #define _GNU_SOURCE /* O_PATH, syscall(), fdopendir, CLOCK_MONOTONIC_COARSE */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -64,29 +63,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "haywire.h"
 
-/* openat2(2)'s request and resolve flags, declared here so that the module
- * builds where <linux/openat2.h> is missing (the kernel then says
- * ENOSYS and the walk is used). */
-struct static_open_how {
-  uint64_t flags;
-  uint64_t mode;
-  uint64_t resolve;
-};
-#define STATIC_RESOLVE_NO_MAGICLINKS 0x02
-#define STATIC_RESOLVE_BENEATH 0x08
-
 /* A test may run code between the type check and the open for reading
  * (tests/unit/test_static.c replaces a file there). */
 #ifndef STATIC_BETWEEN_OPENS
 #define STATIC_BETWEEN_OPENS(rel) ((void)0)
 #endif
+
+/* The platform part's (included further down, see "The file system"). */
+static int open_plain(const char *path);
 
 #define TEXT(s) s, sizeof(s) - 1 /* a string literal and its length */
 #define REL_MAX 4096             /* PATH_MAX: a longer path opens nothing */
@@ -153,12 +143,6 @@ static hw_str trim(hw_str v) {
   while (v.len > 0 && is_ows(v.data[v.len - 1]))
     v.len--;
   return v;
-}
-
-static uint64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* A growing output buffer whose appends never fail one by one: running out
@@ -951,7 +935,7 @@ static int mime_load(mime_table *t, const char *path, int *err_no) {
       mime_grow(t) != 0)
     return -1;
   if (path != NULL) {
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    fd = open_plain(path);
     if (fd < 0 || fstat(fd, &st) != 0)
       *err_no = errno;
     else if (!S_ISREG(st.st_mode))
@@ -1071,120 +1055,6 @@ typedef struct static_route {
   hw_header *f_cache_control, *f_vary, *f_ranges, *f_encoding[NENC];
 } static_route;
 
-/* ------------------------------------------------------------------------
- * Opening beneath the root.  These run on a pool thread: they read the
- * static_conf and write only their arguments.
- */
-
-/* The fallback: one segment at a time, each opened with O_NOFOLLOW, so a
- * symbolic link is never followed (a link inside the root is refused too:
- * the price of having no openat2).  Returns a descriptor or -errno. */
-static int walk_open(int rootfd, const char *rel, int flags) {
-  char buf[REL_MAX + 8];
-  char *seg = buf, *slash;
-  int dir = rootfd, fd, e;
-  size_t n = strlen(rel);
-
-  if (n == 0)
-    return (fd = openat(rootfd, ".", flags | O_CLOEXEC)) >= 0 ? fd : -errno;
-  if (n >= sizeof(buf))
-    return -ENAMETOOLONG;
-  memcpy(buf, rel, n + 1);
-  /* At most one step per '/' of a path shorter than REL_MAX. */
-  while ((slash = strchr(seg, '/')) != NULL) {
-    *slash = '\0';
-    if (strcmp(seg, "..") == 0 || strcmp(seg, ".") == 0 || *seg == '\0')
-      fd = -1, errno = ENOENT;
-    else
-      fd = openat(dir, seg, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    e = errno;
-    if (dir != rootfd)
-      close(dir);
-    if (fd < 0)
-      return -e;
-    dir = fd;
-    seg = slash + 1;
-  }
-  if (strcmp(seg, "..") == 0 || strcmp(seg, ".") == 0)
-    fd = -1, errno = ENOENT;
-  else
-    fd = openat(dir, seg, flags | O_NOFOLLOW | O_CLOEXEC);
-  e = errno;
-  if (dir != rootfd)
-    close(dir);
-  return fd >= 0 ? fd : -e;
-}
-
-/* Opens `rel` beneath the root: openat2 with RESOLVE_BENEATH (no "..", no
- * absolute link, no link whose target is outside the root; no /proc magic
- * link), or the walk.  Returns a descriptor or -errno. */
-static int open_beneath(const static_conf *c, const char *rel, int flags) {
-  if (c->openat2) {
-#ifdef SYS_openat2
-    struct static_open_how how = {(uint64_t)(flags | O_CLOEXEC), 0,
-                                  STATIC_RESOLVE_BENEATH |
-                                      STATIC_RESOLVE_NO_MAGICLINKS};
-    /* EAGAIN: a rename raced the lookup (openat2(2)); a few tries. */
-    for (int tries = 0; tries < 4; tries++) {
-      long fd =
-          syscall(SYS_openat2, c->rootfd, *rel ? rel : ".", &how, sizeof(how));
-      if (fd >= 0)
-        return (int)fd;
-      if (errno != EAGAIN)
-        break;
-    }
-    if (errno != ENOSYS && errno != EPERM)
-      return -errno;
-#endif
-  }
-  return walk_open(c->rootfd, rel, flags);
-}
-
-/* The type of `rel`, from an O_PATH descriptor: nothing is opened for
- * reading.  0 or -errno; a link the walk stopped at is -ELOOP. */
-static int stat_beneath(const static_conf *c, const char *rel,
-                        struct stat *st) {
-  int fd = open_beneath(c, rel, O_PATH), e = 0;
-  if (fd < 0)
-    return fd;
-  if (fstat(fd, st) != 0)
-    e = -errno;
-  close(fd);
-  if (e == 0 && S_ISLNK(st->st_mode))
-    e = -ELOOP;
-  return e;
-}
-
-/* Opens a regular file for reading into `r`: O_NONBLOCK so that a FIFO
- * put there since the type was checked does not block the open (it is
- * then refused by its type), cleared again for the host's reads.  0 or
- * -errno (-EACCES: not a regular file). */
-static int open_regular(const static_conf *c, const char *rel, rep *r) {
-  struct stat st;
-  int fd, fl;
-
-  STATIC_BETWEEN_OPENS(rel);
-  fd = open_beneath(c, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    return fd;
-  if (fstat(fd, &st) != 0) {
-    int e = -errno;
-    close(fd);
-    return e;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
-  }
-  if ((fl = fcntl(fd, F_GETFL)) >= 0)
-    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-  r->fd = fd;
-  r->size = (uint64_t)st.st_size;
-  r->mtime = (int64_t)st.st_mtim.tv_sec;
-  r->mtime_ns = st.st_mtim.tv_nsec;
-  return 0;
-}
-
 enum kind { K_FILE, K_REDIRECT, K_LISTING, K_NOTFOUND, K_FORBIDDEN, K_ERROR };
 
 /* One lookup, handed to the pool.  Between queue_work and the done
@@ -1230,56 +1100,33 @@ static int name_cmp(const void *a, const void *b) {
   return strcmp(((const dname *)a)->s, ((const dname *)b)->s);
 }
 
+/* ------------------------------------------------------------------------
+ * The file system: opening beneath the root, a directory's names, the
+ * clocks.  The one part that differs between Linux (openat2, O_PATH
+ * descriptors) and Windows (handles walked one name at a time), each in a
+ * file of its own included here, where the types it reads are defined.
+ */
+#ifdef _WIN32
+#include "static_win32.h"
+#else
+#include "static_posix.h"
+#endif
+
 /* The list of a directory (K_LISTING): one line per name, sorted
  * bytewise, directories with a trailing '/', hidden names left out unless
  * "hidden" is on; names escaped for HTML, links percent-encoded (every
  * byte but the unreserved ones, so that "a:b" is no scheme). */
 static void list_dir(const static_conf *c, job *j) {
   dname *names = NULL;
-  size_t n = 0, cap = 0;
-  struct dirent *de;
+  size_t n = 0;
   obuf o = {NULL, 0, 0, 0};
   char href[3 * SEG_MAX + 2];
-  DIR *d;
-  int fd = open_beneath(c, j->path, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+  int e = read_dir(c, j->path, &names, &n, &j->listing_cut);
 
-  if (fd < 0) {
-    job_errno(j, -fd);
+  if (e != 0) {
+    job_errno(j, e);
     return;
   }
-  if ((d = fdopendir(fd)) == NULL) {
-    job_errno(j, errno);
-    close(fd);
-    return;
-  }
-  while ((de = readdir(d)) != NULL) {
-    const char *s = de->d_name;
-    int isdir = de->d_type == DT_DIR;
-    struct stat st;
-    if (s[0] == '.' && (s[1] == '\0' || (s[1] == '.' && s[2] == '\0')))
-      continue;
-    if (s[0] == '.' && !c->hidden)
-      continue;
-    if (n == MAX_LISTING) {
-      j->listing_cut = 1;
-      break;
-    }
-    if (de->d_type == DT_UNKNOWN &&
-        fstatat(dirfd(d), s, &st, AT_SYMLINK_NOFOLLOW) == 0)
-      isdir = S_ISDIR(st.st_mode);
-    if (n == cap) {
-      size_t nc = cap ? cap * 2 : 64;
-      dname *p = realloc(names, nc * sizeof(*p));
-      if (p == NULL)
-        break;
-      names = p;
-      cap = nc;
-    }
-    if ((names[n].s = strdup(s)) == NULL)
-      break;
-    names[n++].dir = isdir;
-  }
-  closedir(d);
   if (n > 1)
     qsort(names, n, sizeof(*names), name_cmp);
   for (size_t i = 0; i < n; i++) {
@@ -1340,7 +1187,7 @@ static void lookup(void *arg) {
   /* The root as its path names it now (if it cannot be opened, as init
    * opened it: a missing root then answers 404 from there). */
   now.rootfd = j->conf->root != NULL
-                   ? open(j->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                   ? root_open(j->conf->root)
                    : -1;
   if (now.rootfd < 0)
     now.rootfd = j->conf->rootfd;
@@ -2115,14 +1962,14 @@ static int read_root(static_route *rt, const hw_conf *conf, char *err,
   }
   if (r != 0)
     return -1;
-  if (s.len == 0 || s.data[0] != '/' || s.len >= sizeof(path) ||
+  if (s.len == 0 || !path_absolute(s.data, s.len) || s.len >= sizeof(path) ||
       memchr(s.data, '\0', s.len) != NULL) {
     host->conf_error(conf, "root", "must be an absolute path", err, err_len);
     return -1;
   }
   memcpy(path, s.data, s.len);
   path[s.len] = '\0';
-  rt->conf.rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  rt->conf.rootfd = root_open(path);
   if (rt->conf.rootfd >= 0 && (rt->conf.root = strdup(path)) == NULL) {
     snprintf(err, err_len, "static: out of memory");
     return -1;
@@ -2268,24 +2115,11 @@ static int static_init(const hw_host *host, const char *config,
    * from choosing which bucket they fall in. */
   {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    real_time(&ts);
     rt->cache.seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
                      (uint64_t)(uintptr_t)rt ^ ((uint64_t)getpid() << 40);
   }
-  /* Does this kernel let us use openat2?  ENOSYS before Linux 5.6, EPERM
-   * under some seccomp filters: then the walk serves this route. */
-  rt->conf.openat2 = 0;
-#ifdef SYS_openat2
-  {
-    struct static_open_how how = {O_PATH | O_CLOEXEC, 0,
-                                  STATIC_RESOLVE_BENEATH};
-    long fd = syscall(SYS_openat2, rt->conf.rootfd, ".", &how, sizeof(how));
-    if (fd >= 0) {
-      close((int)fd);
-      rt->conf.openat2 = 1;
-    }
-  }
-#endif
+  rt->conf.openat2 = probe_openat2(rt->conf.rootfd);
   *state = rt;
   return 0;
 fail:

@@ -24,11 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "access_log.h"
 #include "log.h"
+#include "os.h"
 
 static const char hex[] = "0123456789ABCDEF";
 
@@ -107,7 +107,7 @@ int hw__access_log_escape(hw__buf *out, const char *s, size_t n, int json) {
 /* ---- files --------------------------------------------------------------- */
 
 static int open_path(const char *path) {
-  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  return open(path, O_WRONLY | O_APPEND | O_CREAT | HW__O_CLOEXEC, 0644);
 }
 
 /* An existing file is opened for appending; a missing one is not made
@@ -115,7 +115,7 @@ static int open_path(const char *path) {
  * running as its own user, could not open): its directory must let this
  * user create it. */
 int hw__access_log_probe(const char *path, char *err, size_t err_len) {
-  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC), e = errno;
+  int fd = open(path, O_WRONLY | O_APPEND | HW__O_CLOEXEC), e = errno;
   char dir[4096];
   const char *slash;
 
@@ -160,7 +160,7 @@ static void tell_dropped(hw__access_file *f) {
  * disk) loses the lines it did not finish; if it stopped inside a line,
  * the next write begins with a newline, so that only that line is bad. */
 static void flush_file(hw__access_file *f) {
-  struct iovec iov[2] = {{(void *)"\n", 1}, {f->buf.data, f->buf.len}};
+  hw__os_iov iov[2] = {{(void *)"\n", 1}, {f->buf.data, f->buf.len}};
   size_t lost = 0, sent;
   ssize_t w;
   int e;
@@ -170,10 +170,8 @@ static void flush_file(hw__access_file *f) {
   if (f->fd < 0) {
     lost = f->nbuf;
   } else {
-    do
-      w = writev(f->fd, iov + !f->torn, f->torn ? 2 : 1);
-    while (w < 0 && errno == EINTR);
-    e = w == 0 ? EIO : errno;
+    w = hw__os_append_v(f->fd, iov + !f->torn, f->torn ? 2 : 1);
+    e = w == 0 ? EIO : (int)-w;
     f->flushes++;
     if (w > 0 && f->torn) {
       f->torn = 0;
@@ -229,10 +227,9 @@ static void on_timer(uv_timer_t *t) {
 /* The texts of second `sec` (since 1970, UTC). */
 static void set_stamps(hw__access_log *al, int64_t sec) {
   static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  time_t t = (time_t)sec;
   struct tm tm;
 
-  gmtime_r(&t, &tm);
+  hw__os_gmtime(sec, &tm);
   snprintf(al->iso, sizeof(al->iso), "%04d-%02d-%02dT%02d:%02d:%02d.",
            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
            tm.tm_min, tm.tm_sec);

@@ -103,8 +103,9 @@ static uint32_t now_ms(const hw__conn *c) {
   return (uint32_t)uv_now(set_of(c)->loop);
 }
 
-/* One of the protocol's notifications, marked as inside it (see after). */
-static void tell(hw__conn *c, void (*fn)(void *p)) {
+/* One of the protocol's notifications, marked as inside it (see after).
+ * Not named tell: mingw's io.h declares a tell of its own. */
+static void tell_proto(hw__conn *c, void (*fn)(void *p)) {
   c->in_proto = 1;
   fn(c->state);
   c->in_proto = 0;
@@ -128,7 +129,7 @@ static void on_write(uv_write_t *wr, int status) {
     return;
   }
   if (was_full && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT) {
-    tell(c, c->proto->writable);
+    tell_proto(c, c->proto->writable);
   }
   if (c->sf != NULL && c->nwriting == 0) /* what waited behind this write */
     hw__sendfile_push(c->sf, NULL, 1);
@@ -151,7 +152,7 @@ static void sf_done(void *owner, hw__batch *b, int status) {
   if (status < 0 && status != HW__SENDFILE_SHORT)
     conn_close(c); /* (nothing when it is closing already) */
   else if (c->sf_drained && !c->closing)
-    c->sf_drained = 0, tell(c, c->proto->writable);
+    c->sf_drained = 0, tell_proto(c, c->proto->writable);
   if (c->closing || c->shutting)
     return;
   c->finish_due |= status != 0;
@@ -168,7 +169,8 @@ static void ordered(hw__conn *c, hw__batch *b) {
   uv_os_fd_t fd;
   if (c->sf == NULL &&
       (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 ||
-       (c->sf = hw__sendfile_new(set_of(c)->loop, fd, &sf_cb, c)) == NULL)) {
+       (c->sf = hw__sendfile_new(set_of(c)->loop, (uv_os_sock_t)fd, &sf_cb,
+                                 c)) == NULL)) {
     hw__batch_give(&set_of(c)->batches, b);
     conn_close(c);
   } else {
@@ -262,7 +264,7 @@ static void conn_close(hw__conn *c) {
   }
   /* The protocol lets go of its requests; batches still being written are
    * cancelled by libuv, and release theirs before on_close runs. */
-  tell(c, c->proto->close);
+  tell_proto(c, c->proto->close);
   free(c->pending);
   c->pending = NULL;
   free(c->peer);
@@ -421,7 +423,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == UV_EOF) {
     c->eof = 1;
     set_reading(c, 0);
-    tell(c, c->proto->eof);
+    tell_proto(c, c->proto->eof);
     after(c, 0);
     return;
   }
@@ -544,7 +546,7 @@ static const hw__transport_ops tcp_ops = {
 
 /* The protocol's request took too long: it answers (408) and ends. */
 static void expire_protocol(hw__conn *c) {
-  tell(c, c->proto->timeout);
+  tell_proto(c, c->proto->timeout);
   after(c, 0);
 }
 
@@ -665,7 +667,7 @@ void hw__conn_drain_all(hw__conn_set *s, int how) {
   for (c = s->list; c != NULL; c = next) {
     next = c->next;
     c->mark = now_ms(c);
-    tell(c, c->proto->drain);
+    tell_proto(c, c->proto->drain);
     after(c, 0); /* may close it, unlinking it from the list */
   }
 }

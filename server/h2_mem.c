@@ -9,7 +9,7 @@
  * KiB on each idle HTTP/2 one.  Placed on pages of their own, the frame
  * buffer costs the pages frames have been written to, and a sweep of an
  * idle connection hands those back (madvise MADV_DONTNEED: the next touch
- * gets a zeroed page), as it does the table's page once every bucket is
+ * gets a zeroed page; hw__os_pages_discard), as it does the table's page once every bucket is
  * empty again (all zero: the page given back reads the same).  Other
  * allocations go to malloc untouched.
  */
@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "h2_mem.h"
+#include "os.h"
 
 #define PAGE 4096
 /* What nghttp2 asks for the two blocks (checked by test_h2's allocation
@@ -34,9 +34,8 @@ static size_t pages(size_t n) { return (n + PAGE - 1) & ~(size_t)(PAGE - 1); }
  * gaps whose free-list headers keep a page each resident, and a mapping's
  * pages are zero until written (the table needs no memset). */
 static void *page_alloc(size_t n) {
-  void *p = mmap(NULL, pages(n), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  void *p = NULL;
+  return hw__os_pages_anon(pages(n), 0, &p) == 0 ? p : NULL;
 }
 
 static void *m_malloc(size_t n, void *ud) {
@@ -49,10 +48,10 @@ static void m_free(void *p, void *ud) {
   if (p == NULL)
     return;
   if (p == m->frames) {
-    munmap(p, pages(m->frames_len));
+    hw__os_pages_unmap(p, pages(m->frames_len));
     m->frames = NULL;
   } else if (p == m->table) {
-    munmap(p, pages(m->table_len));
+    hw__os_pages_unmap(p, pages(m->table_len));
     m->table = NULL;
   } else {
     free(p);
@@ -79,7 +78,7 @@ static void *move(void **slot, size_t *len, size_t n) {
   if (p == NULL)
     return NULL;
   memcpy(p, *slot, *len < n ? *len : n);
-  munmap(*slot, pages(*len));
+  hw__os_pages_unmap(*slot, pages(*len));
   *slot = p;
   *len = n;
   return p;
@@ -97,7 +96,7 @@ static void *m_realloc(void *q, size_t n, void *ud) {
     size_t *len = q == m->frames ? &m->frames_len : &m->table_len;
     if (n > 0)
       return move(slot, len, n);
-    munmap(q, pages(*len));
+    hw__os_pages_unmap(q, pages(*len));
     *slot = NULL;
     return NULL;
   }
@@ -120,10 +119,10 @@ static int all_zero(const void *p, size_t n) {
 size_t hw__h2_mem_trim(hw__h2_mem *m) {
   size_t given = 0, n;
   if (m->frames != NULL && (n = pages(m->frames_len)) > 0 &&
-      madvise(m->frames, n, MADV_DONTNEED) == 0)
+      hw__os_pages_discard(m->frames, n) == 0)
     given += n;
   if (m->table != NULL && (n = pages(m->table_len)) > 0 &&
-      all_zero(m->table, n) && madvise(m->table, n, MADV_DONTNEED) == 0)
+      all_zero(m->table, n) && hw__os_pages_discard(m->table, n) == 0)
     given += n;
   return given;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "os.h"
 
 static hw_log_level log_level = HW_LOG_INFO;
 static char log_prefix[32];
@@ -43,7 +44,8 @@ void hw__log_v(hw_log_level level, const char *fmt, va_list ap) {
   if ((unsigned)level > HW_LOG_DEBUG)
     level = HW_LOG_DEBUG;
   gettimeofday(&tv, NULL);
-  gmtime_r(&tv.tv_sec, &tm);
+  /* tv_sec is a long: 32 bits on Windows, hence no pointer to it. */
+  hw__os_gmtime((int64_t)tv.tv_sec, &tm);
   n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
   r = snprintf(line + n, sizeof(line) - n, ".%03dZ [%s] %s%s",
                (int)(tv.tv_usec / 1000), level_names[level], log_prefix,

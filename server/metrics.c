@@ -223,7 +223,7 @@ int hw__metrics_attach(int fd, unsigned slot) {
   int r;
 
   if (hw__os_pages_size(fd, &size) != 0 || size < HEADER_SIZE ||
-      pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != MAGIC ||
+      hw__os_pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.magic != MAGIC ||
       slot < 1 || slot > h.nslots ||
       size != HEADER_SIZE + (size_t)h.nslots * SLOT_SIZE) {
     close(fd);

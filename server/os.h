@@ -1,13 +1,16 @@
 /*
  * os.h - the platform unit's portable interface (os_posix.c on Linux;
- * os_win32.c is to come, issue 21): what the server needs of the
+ * os_win32.c on Windows, issue 21): what the server needs of the
  * operating system that has no portable spelling, and nothing else.  It
  * owns the shared pages between a master and its workers (a region by
  * descriptor, a page in a named file, anonymous pages), the bookkeeping of
  * loaded modules (is an object still in the process, does an address lie
  * in it), the staging of files (copies in binary mode, the private run
- * directory, removing a retired generation's directory), a process's
- * memory, descriptors, name and state, and the pid file's lock.  A unit calls down
+ * directory, removing a retired generation's directory), files at offsets
+ * and gathered writes, a socket's writes from memory and from files, a
+ * process's memory, descriptors, name and state, the pid file's lock, and
+ * the few C library calls one of the systems lacks (gmtime_r, strndup,
+ * memmem, setenv, random bytes).  A unit calls down
  * into it; it calls nothing of ours and logs nothing: it answers with
  * error codes (or, where the caller's messages name files, writes the
  * message into the caller's buffer).
@@ -18,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h> /* ssize_t (mingw has it there too) */
+#include <time.h>
 
 /* ---- sockets and addresses ---------------------------------------------- */
 
@@ -33,7 +37,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #endif
+#include <uv.h> /* uv_os_sock_t */
 
 /* ---- printf-like functions ---------------------------------------------- */
 
@@ -49,6 +55,91 @@
 #else
 #define HW__PRINTF(fmt, args)
 #endif
+
+/* ---- descriptors --------------------------------------------------------- */
+
+/** The flag a unit's open(2) adds so that no child inherits the file:
+ *  O_CLOEXEC; on Windows O_NOINHERIT, and O_BINARY so that the bytes are
+ *  the same as on Linux (no CR added before LF, no ^Z end). */
+#ifdef _WIN32
+#define HW__O_CLOEXEC (O_NOINHERIT | O_BINARY)
+#else
+#define HW__O_CLOEXEC O_CLOEXEC
+#endif
+
+/** One buffer of a gathered write: struct iovec where there is one (the
+ *  fields are iov_base and iov_len on both systems). */
+#ifdef _WIN32
+typedef struct hw__os_iov {
+  void *iov_base;
+  size_t iov_len;
+} hw__os_iov;
+#else
+typedef struct iovec hw__os_iov;
+#endif
+
+/** A duplicate of `fd`, not inherited by children, numbered above the
+ *  standard three: the new descriptor, or -errno (-EBADF: `fd` is none). */
+int hw__os_dup_cloexec(int fd);
+
+/** Reads up to `n` bytes of `fd` at `off`, not using (on Windows: not
+ *  relying on) its file position: the count (0 at the end), or -errno.
+ *  An interrupted call is retried. */
+ssize_t hw__os_pread(int fd, void *buf, size_t n, uint64_t off);
+
+/** Writes up to `n` bytes to `fd` at `off`: the count, or -errno. */
+ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+
+/** Appends the `n` buffers to the file `fd` (opened O_APPEND) with one
+ *  write, so that they land in one piece at its end even while other
+ *  processes append to it (writev; on Windows one WriteFile of their
+ *  concatenation at the end-of-file offset, which is atomic as O_APPEND
+ *  is): the count written, or -errno.  Never retries a short write. */
+ssize_t hw__os_append_v(int fd, const hw__os_iov *iov, int n);
+
+/* ---- sockets' writes ---------------------------------------------------- */
+
+/** Sends the `n` buffers on the non-blocking socket `s` (no SIGPIPE);
+ *  `more`: a file region follows, hold the packet for it where the system
+ *  can (MSG_MORE; nothing on Windows).  The count sent, -EAGAIN when the
+ *  socket is full, or -errno. */
+ssize_t hw__os_send_gather(uv_os_sock_t s, const hw__os_iov *iov, size_t n,
+                           int more);
+
+/** Sends up to `len` bytes of file `fd` from `off` on the non-blocking
+ *  socket `s`, without moving `fd`'s position: the count sent, 0 when the
+ *  file ends before `off`, -EAGAIN when the socket is full, or -errno.
+ *  sendfile(2) on Linux; on Windows a read into a buffer and a send. */
+ssize_t hw__os_send_file(uv_os_sock_t s, int fd, uint64_t off, size_t len);
+
+/** Gives a socket to watch for writability with a uv_poll_t beside the
+ *  libuv handle that owns `s` (one loop cannot watch one descriptor
+ *  twice on Linux: a close-on-exec duplicate; Windows polls the socket
+ *  itself).  0 with *out, or -errno. */
+int hw__os_sock_watch(uv_os_sock_t s, uv_os_sock_t *out);
+
+/** Lets go of what hw__os_sock_watch gave. */
+void hw__os_sock_unwatch(uv_os_sock_t w);
+
+/* ---- the C library ------------------------------------------------------ */
+
+/** UTC broken-down time of `sec` since 1970 (64 bits on both systems):
+ *  0, or -EINVAL. */
+int hw__os_gmtime(int64_t sec, struct tm *out);
+
+/** `n` bytes from the kernel's random generator: 0, or -errno. */
+int hw__os_random(void *p, size_t n);
+
+/** strndup(3): a malloc'd copy of at most `n` bytes of `s`, or NULL. */
+char *hw__os_strndup(const char *s, size_t n);
+
+/** memmem(3): the first `nl` bytes `needle` in `hl` bytes `hay`, or NULL. */
+void *hw__os_memmem(const void *hay, size_t hl, const void *needle,
+                    size_t nl);
+
+/** Sets the environment variable `name` to `value` (replacing it): 0, or
+ *  -errno. */
+int hw__os_setenv(const char *name, const char *value);
 
 /* ---- shared pages ------------------------------------------------------- */
 
@@ -74,6 +165,10 @@ int hw__os_pages_anon(size_t size, int shared, void **out);
  *  file stays; the mapping is kept after the descriptor is closed.  0 with
  *  *out, or -errno. */
 int hw__os_pages_file(const char *path, size_t size, int create, void **out);
+
+/** Gives back private anonymous pages (hw__os_pages_anon, not shared):
+ *  the next touch reads zeros.  0, or -errno. */
+int hw__os_pages_discard(void *p, size_t size);
 
 /** Unmaps what one of the calls above mapped (its `size`). */
 void hw__os_pages_unmap(void *p, size_t size);
@@ -141,6 +236,10 @@ int hw__os_process_name(long pid, char *buf, size_t cap);
 
 /** 1 if the system can tell processes' names (hw__os_process_name). */
 int hw__os_process_names_known(void);
+
+/** 1 if process `pid` exists (kill(pid, 0) succeeds or is refused for
+ *  want of permission; on Windows, OpenProcess finds it), else 0. */
+int hw__os_process_alive(long pid);
 
 /** 1 if process `pid`, which still answers a signal, has exited and waits
  *  to be reaped (or is gone); 0 if it runs, or if the system cannot tell. */

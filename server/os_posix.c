@@ -9,7 +9,9 @@
  * directory made by mkdtemp off a noexec file system, removing a retired
  * generation's directory: a mapped file may be unlinked here), a
  * process's memory, descriptors, name and state (/proc) and the pid
- * file's flock.  It calls nothing of ours and logs nothing: errors go back
+ * file's flock, files at offsets and gathered writes, a socket's writes
+ * from memory (sendmsg with MSG_MORE) and from files (sendfile), and the
+ * kernel's random bytes.  It calls nothing of ours and logs nothing: errors go back
  * as codes, and the few messages that name files are written into the
  * caller's buffer, worded as they always were.
  */
@@ -20,6 +22,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,10 +30,107 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
+
+/* ---- descriptors -------------------------------------------------------- */
+
+int hw__os_dup_cloexec(int fd) {
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return d < 0 ? -errno : d;
+}
+
+ssize_t hw__os_pread(int fd, void *buf, size_t n, uint64_t off) {
+  ssize_t r;
+  do
+    r = pread(fd, buf, n, (off_t)off);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off) {
+  ssize_t r = pwrite(fd, buf, n, (off_t)off);
+  return r < 0 ? -errno : r;
+}
+
+ssize_t hw__os_append_v(int fd, const hw__os_iov *iov, int n) {
+  ssize_t r;
+  do
+    r = writev(fd, iov, n);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+/* ---- sockets' writes ---------------------------------------------------- */
+
+ssize_t hw__os_send_gather(uv_os_sock_t s, const hw__os_iov *iov, size_t n,
+                           int more) {
+  struct msghdr msg = {0};
+  ssize_t r;
+  msg.msg_iov = (struct iovec *)iov;
+  msg.msg_iovlen = n;
+  do
+    r = sendmsg(s, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+ssize_t hw__os_send_file(uv_os_sock_t s, int fd, uint64_t off, size_t len) {
+  off_t o = (off_t)off;
+  ssize_t r;
+  do
+    r = sendfile(s, fd, &o, len);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+int hw__os_sock_watch(uv_os_sock_t s, uv_os_sock_t *out) {
+  int d = fcntl(s, F_DUPFD_CLOEXEC, 0);
+  if (d < 0)
+    return -errno;
+  *out = d;
+  return 0;
+}
+
+void hw__os_sock_unwatch(uv_os_sock_t w) { close(w); }
+
+/* ---- the C library ------------------------------------------------------ */
+
+int hw__os_gmtime(int64_t sec, struct tm *out) {
+  time_t t = (time_t)sec;
+  return gmtime_r(&t, out) != NULL ? 0 : -EINVAL;
+}
+
+int hw__os_random(void *p, size_t n) {
+  unsigned char *b = p;
+  while (n > 0) {
+    ssize_t r = getrandom(b, n, 0);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    b += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+char *hw__os_strndup(const char *s, size_t n) { return strndup(s, n); }
+
+void *hw__os_memmem(const void *hay, size_t hl, const void *needle,
+                    size_t nl) {
+  return memmem(hay, hl, needle, nl);
+}
+
+int hw__os_setenv(const char *name, const char *value) {
+  return setenv(name, value, 1) == 0 ? 0 : -errno;
+}
 
 /* ---- shared pages ------------------------------------------------------- */
 
@@ -95,6 +195,10 @@ int hw__os_pages_file(const char *path, size_t size, int create, void **out) {
   r = hw__os_pages_map(fd, size, 1, out);
   close(fd);
   return r;
+}
+
+int hw__os_pages_discard(void *p, size_t size) {
+  return madvise(p, size, MADV_DONTNEED) == 0 ? 0 : -errno;
 }
 
 void hw__os_pages_unmap(void *p, size_t size) { munmap(p, size); }
@@ -319,6 +423,10 @@ int hw__os_process_name(long pid, char *buf, size_t cap) {
 
 int hw__os_process_names_known(void) {
   return access("/proc/self", F_OK) == 0;
+}
+
+int hw__os_process_alive(long pid) {
+  return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 int hw__os_process_exited(long pid) {

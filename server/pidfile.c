@@ -33,7 +33,7 @@ static int held_fd = -1;
 
 /* 1 if some process holds `path` locked (a running server owns it). */
 static int locked_by_other(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), held = 0;
+  int fd = open(path, O_RDONLY | HW__O_CLOEXEC), held = 0;
   if (fd < 0)
     return 0;
   held = hw__os_lock_file(fd, 0) == 1;
@@ -50,7 +50,7 @@ static int replace_file(const char *path, const char *text, size_t len) {
   if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
       sizeof(tmp))
     return UV_ENAMETOOLONG;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | HW__O_CLOEXEC, 0644);
   if (fd < 0)
     return -errno;
   n = write(fd, text, len);
@@ -66,7 +66,7 @@ static int replace_file(const char *path, const char *text, size_t len) {
 }
 
 int hw__pidfile_alive(pid_t pid) {
-  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+  if (pid <= 0 || !hw__os_process_alive((long)pid))
     return 0;
   /* A process that has exited but is not yet reaped still answers kill().
    * (Where the system cannot tell, kill() is all there is.) */
@@ -140,7 +140,7 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
   ssize_t w;
   int n, fd, e;
 
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd = open(path, O_RDWR | O_CREAT | HW__O_CLOEXEC, 0644);
   if (fd < 0) {
     e = -errno;
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,
@@ -170,9 +170,9 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
     return UV_EEXIST;
   }
   n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-  w = pwrite(fd, text, (size_t)n, 0);
+  w = hw__os_pwrite(fd, text, (size_t)n, 0);
   if (w != n || ftruncate(fd, n) != 0) {
-    e = w < 0 || w == n ? -errno : UV_EIO;
+    e = w < 0 ? (int)w : w == n ? -errno : UV_EIO;
     close(fd);
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,
              uv_strerror(e));
@@ -199,7 +199,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
   if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
                        (long)getpid()) >= sizeof(tmp))
     e = UV_ENAMETOOLONG;
-  else if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+  else if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | HW__O_CLOEXEC, 0644)) < 0)
     e = -errno;
   if (e != 0) {
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,

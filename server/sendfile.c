@@ -26,38 +26,36 @@
  * tells the client the answer is incomplete).  The bytes sent are the
  * file's when the kernel sends them: a file rewritten in place while it
  * is sent shows the new bytes.
+ *
+ * The system calls are the platform unit's (os.h): on Linux sendmsg and
+ * sendfile(2) as described; on Windows a send of the gathered memory and,
+ * for a file region, a read of the file into a buffer and a send of what
+ * was read (the same bytes on the wire; no MSG_MORE there, so the head may
+ * leave in a packet of its own).
  */
-#define _GNU_SOURCE
 #include "autoconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
+#include "os.h"
 #include "sendfile.h"
 
 #define MAX_IOV 64
 #define TURN_BYTES (1024 * 1024)
-
-/* Offsets in files of any size (configure's AC_SYS_LARGEFILE). */
-_Static_assert(sizeof(off_t) == 8, "file regions need a 64-bit off_t");
 
 /* The poll over the duplicate descriptor: apart from the writer, because
  * closing it takes a turn of the loop, and the writer may need a new one
  * (or be gone) by then. */
 typedef struct waiter {
   uv_poll_t poll;
-  int dup;
+  uv_os_sock_t dup; /* hw__os_sock_watch's */
   hw__sendfile *sf; /* NULL once let go */
 } waiter;
 
 struct hw__sendfile {
   uv_loop_t *loop;
-  int fd;                /* the socket (borrowed) */
+  uv_os_sock_t fd;       /* the socket (borrowed) */
   waiter *w;             /* while the socket is full, or NULL */
   unsigned running : 1;  /* inside run(): a push only queues */
   unsigned closing : 1;  /* closed while running: freed on the way out */
@@ -72,7 +70,7 @@ struct hw__sendfile {
 
 static void on_writable(uv_poll_t *p, int status, int events);
 
-hw__sendfile *hw__sendfile_new(uv_loop_t *loop, int fd,
+hw__sendfile *hw__sendfile_new(uv_loop_t *loop, uv_os_sock_t fd,
                                const hw__sendfile_cb *cb, void *owner) {
   hw__sendfile *sf = calloc(1, sizeof(*sf));
   if (sf != NULL) {
@@ -112,16 +110,13 @@ static ssize_t write_some(hw__sendfile *sf, size_t budget) {
   ssize_t n;
 
   if (s->fd >= 0) {
-    off_t off = (off_t)(s->off + sf->at);
     size_t want = s->len - sf->at;
-    do
-      n = sendfile(sf->fd, s->fd, &off, want < budget ? want : budget);
-    while (n < 0 && errno == EINTR);
+    n = hw__os_send_file(sf->fd, s->fd, s->off + sf->at,
+                         want < budget ? want : budget);
     if (n == 0)
       return HW__SENDFILE_SHORT;
   } else {
-    struct iovec iov[MAX_IOV];
-    struct msghdr msg = {0};
+    hw__os_iov iov[MAX_IOV];
     size_t k = 0, i = sf->seg, skip = sf->at;
     int more = 0;
     for (; i < b->nsegs && k < MAX_IOV; i++, k++) {
@@ -136,20 +131,16 @@ static ssize_t write_some(hw__sendfile *sf, size_t budget) {
       iov[k].iov_len = m->len - skip;
       skip = 0;
     }
-    msg.msg_iov = iov;
-    msg.msg_iovlen = k;
-    do
-      n = sendmsg(sf->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-    while (n < 0 && errno == EINTR);
+    n = hw__os_send_gather(sf->fd, iov, k, more);
   }
   if (n < 0)
-    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    return n == -EAGAIN || n == -EWOULDBLOCK ? 0 : n;
   return n;
 }
 
 static void free_waiter(uv_handle_t *h) {
   waiter *w = h->data;
-  close(w->dup);
+  hw__os_sock_unwatch(w->dup);
   free(w);
 }
 
@@ -168,18 +159,18 @@ static void stop_waiting(hw__sendfile *sf) {
  * started while the writer waits. */
 static int wait_writable(hw__sendfile *sf) {
   waiter *w;
+  int e;
   if (sf->w != NULL)
     return 0;
   if ((w = calloc(1, sizeof(*w))) == NULL)
     return UV_ENOMEM;
-  w->dup = fcntl(sf->fd, F_DUPFD_CLOEXEC, 0);
-  if (w->dup < 0) {
-    int e = -errno;
+  e = hw__os_sock_watch(sf->fd, &w->dup);
+  if (e != 0) {
     free(w);
     return e;
   }
-  if (uv_poll_init(sf->loop, &w->poll, w->dup) != 0) {
-    close(w->dup);
+  if (uv_poll_init_socket(sf->loop, &w->poll, w->dup) != 0) {
+    hw__os_sock_unwatch(w->dup);
     free(w);
     return UV_EIO;
   }

@@ -33,7 +33,7 @@ typedef struct hw__sendfile_cb {
 
 /** A writer for the socket `fd` (the connection's, borrowed) on `loop`;
  *  NULL when out of memory.  `cb` and `owner` are borrowed for its life. */
-hw__sendfile *hw__sendfile_new(uv_loop_t *loop, int fd,
+hw__sendfile *hw__sendfile_new(uv_loop_t *loop, uv_os_sock_t fd,
                                const hw__sendfile_cb *cb, void *owner);
 /** Queues `b` (may be NULL: nothing to add).  `go`: the connection has no
  *  write of its own in flight, so what is queued is written now as far as

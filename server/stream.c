@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "module.h"
+#include "os.h"
 #include "status.h"
 #include "stream.h"
 
@@ -150,9 +151,9 @@ int hw__stream_write_file(hw_request *req, int fd, uint64_t off,
     res->written += len;
     return 0;
   }
-  own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  own = hw__os_dup_cloexec(fd);
   if (own < 0)
-    return errno == EBADF ? HW_EINVAL : HW_ENOMEM;
+    return own == -EBADF ? HW_EINVAL : HW_ENOMEM;
   if ((ref = hw__request_ref(res)) == NULL) {
     close(own);
     return HW_ENOMEM;
@@ -280,10 +281,7 @@ static void read_piece(uv_work_t *w) {
   file_read *f = hw__bytes_container_of(w, file_read, w);
   size_t got = 0;
   while (got < f->want) {
-    ssize_t n = pread(f->fd, f->buf + got, f->want - got,
-                      (off_t)(f->off + got));
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = hw__os_pread(f->fd, f->buf + got, f->want - got, f->off + got);
     if (n <= 0)
       break; /* an error, or the end of a file that was truncated */
     got += (size_t)n;

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,17 +94,7 @@ static void from_words(const uint64_t w[WORDS], key *k) {
 static int random_bytes(unsigned char *p, size_t n) {
   if (RAND_bytes(p, (int)n) == 1)
     return 0;
-  while (n > 0) {
-    ssize_t r = getrandom(p, n, 0);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      return -errno;
-    }
-    p += r;
-    n -= (size_t)r;
-  }
-  return 0;
+  return hw__os_random(p, n);
 }
 
 static int make_key(key *k) {

@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "os.h"
 #include "tickets.h"
 #include "tls_ctx.h"
 
@@ -126,7 +127,7 @@ static int add_names(hw__tls_ctx *c, X509 *x, size_t ctx) {
     if (grown == NULL)
       break;
     c->names = grown;
-    if ((grown[c->nnames].name = strndup((const char *)s, (size_t)len)) ==
+    if ((grown[c->nnames].name = hw__os_strndup((const char *)s, (size_t)len)) ==
         NULL)
       break;
     grown[c->nnames++].ctx = ctx;

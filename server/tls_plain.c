@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "os.h"
 #include "target.h"
 #include "tls_plain.h"
 
@@ -75,8 +76,8 @@ size_t hw__tls_plain_answer(const char *head, size_t n, int redirect,
     /* The empty line ends the head ("\n\r\n" or a bare "\n\n"; memmem,
      * since the bytes may hold a NUL); a Host line after it (a body, the
      * next request) is not this request's. */
-    crlf = memmem(head, n, "\n\r\n", 3);
-    lf = memmem(head, n, "\n\n", 2);
+    crlf = hw__os_memmem(head, n, "\n\r\n", 3);
+    lf = hw__os_memmem(head, n, "\n\n", 2);
     if (crlf == NULL && lf == NULL) {
       if (n < HW__TLS_PLAIN_HEAD)
         return 0;

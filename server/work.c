@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "generation.h"
+#include "os.h"
 #include "work.h"
 
 typedef struct item {
@@ -39,7 +40,7 @@ void hw__work_configure(unsigned pool_size) {
   if (pool_size > HW__WORK_POOL_MAX)
     pool_size = HW__WORK_POOL_MAX;
   snprintf(v, sizeof(v), "%u", pool_size);
-  setenv("UV_THREADPOOL_SIZE", v, 1);
+  hw__os_setenv("UV_THREADPOOL_SIZE", v);
   cap = pool_size - 1;
 }
 
