@@ -41,6 +41,18 @@ static int locked_by_other(const char *path) {
   return held;
 }
 
+/* rename(2), which replaces `to` in one step.  Windows' C runtime refuses
+ * to replace an existing file (EEXIST, or EACCES): there the old one is
+ * removed first, and a reader polling for the record (haywire -s) finds
+ * it missing for that instant, which it takes as "not yet". */
+static int rename_over(const char *from, const char *to) {
+  if (rename(from, to) == 0)
+    return 0;
+  if ((errno != EEXIST && errno != EACCES) || unlink(to) != 0)
+    return -1;
+  return rename(from, to);
+}
+
 /* Writes `text` to `path` through a temporary file beside it. */
 static int replace_file(const char *path, const char *text, size_t len) {
   char tmp[4200];
@@ -58,7 +70,7 @@ static int replace_file(const char *path, const char *text, size_t len) {
     e = n < 0 ? -errno : UV_EIO;
   if (close(fd) != 0 && e == 0)
     e = -errno;
-  if (e == 0 && rename(tmp, path) != 0)
+  if (e == 0 && rename_over(tmp, path) != 0)
     e = -errno;
   if (e != 0)
     unlink(tmp);
