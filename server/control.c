@@ -26,6 +26,7 @@ static const struct message {
     [HW__CONTROL_QUIT] = {"quit", 0},
     [HW__CONTROL_TERM] = {"term", 0},
     [HW__CONTROL_REOPEN] = {"reopen", 0},
+    [HW__CONTROL_LISTEN] = {"listen", 0},
 };
 
 #define NMESSAGES (sizeof(messages) / sizeof(messages[0]))
@@ -34,8 +35,8 @@ static void written(uv_write_t *req, int status) {
   free(req);
 }
 
-void hw__control_send(uv_stream_t *stream, int kind, unsigned id,
-                      const char *text) {
+static void send_msg(uv_stream_t *stream, int kind, unsigned id,
+                     const char *text, uv_stream_t *handle) {
   uv_write_t *req;
   char *line;
   uv_buf_t buf;
@@ -62,8 +63,19 @@ void hw__control_send(uv_stream_t *stream, int kind, unsigned id,
       line[i] = ' ';
   line[n++] = '\n';
   buf = uv_buf_init(line, (unsigned)n);
-  if (uv_write(req, stream, &buf, 1, written) != 0)
+  if ((handle != NULL ? uv_write2(req, stream, &buf, 1, handle, written)
+                      : uv_write(req, stream, &buf, 1, written)) != 0)
     free(req);
+}
+
+void hw__control_send(uv_stream_t *stream, int kind, unsigned id,
+                      const char *text) {
+  send_msg(stream, kind, id, text, NULL);
+}
+
+void hw__control_send_handle(uv_stream_t *stream, int kind, unsigned id,
+                             uv_stream_t *handle) {
+  send_msg(stream, kind, id, NULL, handle);
 }
 
 int hw__control_parse(const char *line, hw__control_msg *msg) {

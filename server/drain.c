@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "drain.h"
+#include "listen.h"
 #include "log.h"
 #include "work.h"
 
@@ -56,7 +57,8 @@ static void walk_cb(uv_handle_t *h, void *arg) {
     case UV_TTY:
       fns[1] = (const void *)((uv_stream_t *)h)->read_cb;
       fns[2] = (const void *)((uv_stream_t *)h)->alloc_cb;
-      fns[3] = (const void *)((uv_stream_t *)h)->connection_cb;
+      /* A listener a module left open would call into unloaded code. */
+      fns[3] = (const void *)hw__listen_callback((const uv_stream_t *)h);
       break;
     case UV_UDP:
       fns[1] = (const void *)((uv_udp_t *)h)->recv_cb;

@@ -1,10 +1,15 @@
 /*
- * listen.c - listening sockets and socket addresses (see listen.h).
+ * listen.c - listening sockets and socket addresses (see listen.h): the
+ * part that is the same on every system (addresses as text, taking a
+ * socket from a control pipe); opening and adopting sockets are
+ * listen_posix.c's and listen_win32.c's.
  *
- * Under a master, each listen address gets one socket per worker slot, all
- * bound with SO_REUSEPORT so that the kernel spreads new connections over
- * them; a single process binds its addresses alone.  An IPv6 socket takes
- * only IPv6, so "[::]:80" and "0.0.0.0:80" can be listed side by side.
+ * Under a master on POSIX, each listen address gets one socket per worker
+ * slot, all bound with SO_REUSEPORT so that the kernel spreads new
+ * connections over them; on Windows the master binds each address once and
+ * every worker accepts on that socket.  A single process binds its
+ * addresses alone.  An IPv6 socket takes only IPv6, so "[::]:80" and
+ * "0.0.0.0:80" can be listed side by side.
  */
 #include "autoconf.h"
 
@@ -12,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "haywire.h"
@@ -36,77 +40,10 @@ int hw__listen_format(const struct sockaddr *sa, char *buf, size_t len) {
   return r;
 }
 
-/* SO_REUSEPORT lets any socket of the same user join a group: a second
- * server started on a busy address would not fail, it would share the
- * port's connections with the first.  So before the first socket of a group
- * binds, a plain one (SO_REUSEADDR only, which TIME_WAIT does not stop)
- * tries the address: in use, it fails as a server without SO_REUSEPORT
- * would. */
-static int probe_free(const struct sockaddr_storage *ss, socklen_t len) {
-  int one = 1, r = 0, e;
-  int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return 0; /* the real socket will say why */
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (ss->ss_family == AF_INET6)
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  if (bind(fd, (const struct sockaddr *)ss, len) != 0 && errno == EADDRINUSE)
-    r = -1;
-  e = errno;
-  close(fd);
-  errno = e;
-  return r;
-}
-
-int hw__listen_open(const hw__config_listen *l, int port, int backlog,
-                    int group, int *out, char *err, size_t err_len) {
-  struct sockaddr_storage ss = l->addr;
-  socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                           : sizeof(struct sockaddr_in);
-  int one = 1, fd = -1;
-  uint16_t want = ntohs(ss.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                            : ((struct sockaddr_in *)&ss)->sin_port);
-
-  if (group && port < 0 && want != 0 && probe_free(&ss, len) != 0) {
-    snprintf(err, err_len,
-             "cannot listen on %s: address already in use (another server "
-             "listens there)",
-             l->text);
-    return UV_EADDRINUSE;
-  }
-
-  if (port >= 0) {
-    if (ss.ss_family == AF_INET6)
-      ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    else
-      ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  }
-  fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    goto fail;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      (group &&
-       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0))
-    goto fail;
-  if (ss.ss_family == AF_INET6 &&
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
-    goto fail;
-  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0)
-    goto fail;
-  *out = fd;
-  return 0;
-fail:
-  snprintf(err, err_len, "cannot listen on %s: %s", l->text, strerror(errno));
-  if (fd >= 0)
-    close(fd);
-  return UV_EINVAL;
-}
-
-int hw__listen_bound(int fd, char *buf, size_t len) {
+int hw__listen_bound(uv_os_sock_t sock, char *buf, size_t len) {
   struct sockaddr_storage bound;
   socklen_t blen = sizeof(bound);
-  if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0)
+  if (getsockname(sock, (struct sockaddr *)&bound, &blen) != 0)
     return -1;
   hw__listen_format((const struct sockaddr *)&bound, buf, len);
   return ntohs(bound.ss_family == AF_INET6
@@ -189,4 +126,17 @@ int hw__listen_peer(const uv_tcp_t *tcp, char *buf, size_t len) {
   if ((r = uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n)) != 0)
     return r;
   return hw__listen_format((const struct sockaddr *)&ss, buf, len);
+}
+
+int hw__listen_take(uv_pipe_t *ipc, uv_tcp_t *l) {
+  int r;
+
+  uv_tcp_init(ipc->loop, l);
+  if (uv_pipe_pending_count(ipc) == 0)
+    return UV_EAGAIN;
+  if (uv_pipe_pending_type(ipc) != UV_TCP)
+    return UV_EINVAL;
+  if ((r = uv_accept((uv_stream_t *)ipc, (uv_stream_t *)l)) != 0)
+    return r;
+  return uv_tcp_simultaneous_accepts(l, 0);
 }

@@ -5,7 +5,8 @@
  *
  * Sockets: one SO_REUSEPORT socket per worker slot per address, kept for
  * the master's whole life (master_sockets.c); each worker inherits its
- * slot's.
+ * slot's.  On Windows one socket per address, sent to each worker over its
+ * control pipe when it starts.
  *
  * Generations: the master stages every generation (private module copies
  * and a snapshot of the config under run_dir/g<N>/) and checks it in a
@@ -76,7 +77,7 @@ typedef struct slot {
   uint64_t deaths[RESTART_BURST];
   unsigned ndeaths;
   uint64_t backoff;
-  int *fds;        /* its listening sockets, one per address (socks') */
+  uv_os_sock_t *fds; /* its listening sockets, one per address (socks') */
   hw__buf in;
   hw__module_note *note; /* shared with the worker: what it runs */
 } slot;
@@ -317,6 +318,9 @@ static void spawn_slot(slot *s) {
   s->pid = s->proc.pid;
   s->gen = m->rl.last_id;
   uv_read_start((uv_stream_t *)&s->ctl, hw__buf_line_alloc, ctl_read);
+  /* Windows: the sockets go over the control pipe (a failure is
+   * logged). */
+  hw__master_sockets_hand(&m->socks, (uv_stream_t *)&s->ctl);
 }
 
 static int make_note(master *m, slot *s) {

@@ -17,16 +17,19 @@
  * connections still queued on it unless net.ipv4.tcp_migrate_req is set);
  * an address or a slot without an inherited socket gets a new one, joined
  * to its address's group.
+ *
+ * Windows has neither (listen.h's hw__listen_shared): the master binds one
+ * socket per address, wraps each in a libuv handle once, and sends it to
+ * every worker it starts over the worker's IPC control pipe; all workers
+ * accept on it.  A worker that dies leaves the socket with the others.
  */
 #include "autoconf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "control.h"
 #include "listen.h"
 #include "log.h"
 #include "master_sockets.h"
@@ -36,7 +39,7 @@
 
 /* A socket a previous master handed over. */
 typedef struct inherited {
-  int fd;
+  uv_os_sock_t fd;
   int taken;
   struct sockaddr_storage addr; /* where it is bound */
 } inherited;
@@ -62,24 +65,6 @@ static int same_addr(const struct sockaddr_storage *a,
          ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 }
 
-/* A descriptor worth adopting: open, a listening TCP socket. */
-static int take_fd(int fd, inherited *in) {
-  socklen_t len = sizeof(in->addr);
-  int v = 0;
-  socklen_t vlen = sizeof(v);
-
-  if (fd < 3 || fcntl(fd, F_GETFD) < 0 ||
-      getsockname(fd, (struct sockaddr *)&in->addr, &len) != 0 ||
-      (in->addr.ss_family != AF_INET && in->addr.ss_family != AF_INET6) ||
-      getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vlen) != 0 || v != 1)
-    return -1;
-  /* Its own children get it explicitly (uv_spawn's stdio), nothing else. */
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
-  in->fd = fd;
-  in->taken = 0;
-  return 0;
-}
-
 /* "addr=fd,fd;addr=fd": the descriptors, checked; the address text is for
  * people reading the environment, the socket itself says where it is. */
 static size_t parse_inherited(const char *text, inherited *out, size_t cap) {
@@ -96,8 +81,8 @@ static size_t parse_inherited(const char *text, inherited *out, size_t cap) {
         long fd = strtol(q, &stop, 10);
         if (stop == q)
           break;
-        if (fd <= 0x7fffffff && take_fd((int)fd, &out[n]) == 0 && n < cap)
-          n++;
+        if (n < cap && hw__listen_adopt(fd, &out[n].fd, &out[n].addr) == 0)
+          out[n++].taken = 0;
         else
           hw__log(HW_LOG_WARN, "HAYWIRE_LISTEN_FDS: %ld is no listening "
                                "socket: ignored", fd);
@@ -136,8 +121,8 @@ static int open_address(hw__master_sockets *ms, const hw__config *cfg,
   const struct sockaddr_storage *group = NULL;
   char text[128];
 
-  for (int k = 0; k < ms->nslots; k++) {
-    int *fd = &ms->fds[(size_t)k * ms->naddr + i];
+  for (int k = 0; k < ms->per_addr; k++) {
+    uv_os_sock_t *fd = &ms->fds[(size_t)k * ms->naddr + i];
     int j = find(in, nin, &l->addr, group);
     if (j >= 0) {
       *fd = in[j].fd;
@@ -152,7 +137,10 @@ static int open_address(hw__master_sockets *ms, const hw__config *cfg,
       port = hw__listen_bound(*fd, text, sizeof(text));
   }
   hw__listen_bound(ms->fds[i], text, sizeof(text));
-  if (got > 0)
+  if (hw__listen_shared())
+    hw__log(HW_LOG_INFO, "listening on %s (one socket, handed to each of %d "
+                         "workers)", text, ms->nslots);
+  else if (got > 0)
     hw__log(HW_LOG_INFO, "listening on %s (%d SO_REUSEPORT sockets, %d of "
                          "them inherited)", text, ms->nslots, got);
   else
@@ -165,17 +153,20 @@ static int open_address(hw__master_sockets *ms, const hw__config *cfg,
 int hw__master_sockets_open(hw__master_sockets *ms, const hw__config *cfg,
                             int nslots, const char *inherited_text, char *err,
                             size_t err_len) {
-  size_t total = cfg->nlisten * (size_t)nslots, nin = 0;
+  int per = hw__listen_shared() ? 1 : nslots;
+  size_t total = cfg->nlisten * (size_t)per, nin = 0;
   inherited *in = NULL;
   int adopted = 0, closed = 0, r = 0;
 
   ms->naddr = cfg->nlisten;
   ms->nslots = nslots;
-  ms->fds = malloc((total ? total : 1) * sizeof(int));
+  ms->per_addr = per;
+  ms->handles = NULL;
+  ms->fds = malloc((total ? total : 1) * sizeof(*ms->fds));
   if (ms->fds == NULL)
     return UV_ENOMEM;
   for (size_t j = 0; j < total; j++)
-    ms->fds[j] = -1;
+    ms->fds[j] = HW__LISTEN_NONE;
   if (inherited_text != NULL &&
       (in = calloc(MAX_INHERITED, sizeof(*in))) != NULL)
     nin = parse_inherited(inherited_text, in, MAX_INHERITED);
@@ -183,7 +174,7 @@ int hw__master_sockets_open(hw__master_sockets *ms, const hw__config *cfg,
     r = open_address(ms, cfg, i, in, nin, &adopted, err, err_len);
   for (size_t j = 0; j < nin; j++)
     if (!in[j].taken) {
-      close(in[j].fd);
+      hw__listen_close(in[j].fd);
       closed++;
     }
   if (inherited_text != NULL)
@@ -194,17 +185,47 @@ int hw__master_sockets_open(hw__master_sockets *ms, const hw__config *cfg,
   return r;
 }
 
-int *hw__master_sockets_slot(hw__master_sockets *ms, int k) {
-  return &ms->fds[(size_t)k * ms->naddr];
+uv_os_sock_t *hw__master_sockets_slot(hw__master_sockets *ms, int k) {
+  return &ms->fds[(size_t)(k % ms->per_addr) * ms->naddr];
+}
+
+/* Each address's socket in a handle of the master's loop, once: libuv
+ * sends a handle, not a bare socket. */
+static int make_handles(hw__master_sockets *ms, uv_loop_t *loop) {
+  int r = 0;
+  ms->handles = calloc(ms->naddr ? ms->naddr : 1, sizeof(*ms->handles));
+  if (ms->handles == NULL)
+    return UV_ENOMEM;
+  for (size_t i = 0; i < ms->naddr; i++) {
+    uv_tcp_init(loop, &ms->handles[i]);
+    if (r == 0 && (r = uv_tcp_open(&ms->handles[i], ms->fds[i])) == 0)
+      ms->fds[i] = HW__LISTEN_NONE; /* the handle's now */
+  }
+  return r;
+}
+
+int hw__master_sockets_hand(hw__master_sockets *ms, uv_stream_t *ctl) {
+  int r;
+  if (!hw__listen_shared())
+    return 0;
+  if (ms->handles == NULL && (r = make_handles(ms, ctl->loop)) != 0) {
+    hw__log(HW_LOG_ERROR, "cannot hand the listening sockets over: %s",
+            uv_strerror(r));
+    return r;
+  }
+  for (size_t i = 0; i < ms->naddr; i++)
+    hw__control_send_handle(ctl, HW__CONTROL_LISTEN, (unsigned)i,
+                            (uv_stream_t *)&ms->handles[i]);
+  return 0;
 }
 
 size_t hw__master_sockets_count(const hw__master_sockets *ms) {
-  return ms->fds != NULL ? ms->naddr * (size_t)ms->nslots : 0;
+  return ms->fds != NULL ? ms->naddr * (size_t)ms->per_addr : 0;
 }
 
 /* Address by address, slot by slot: a group's sockets side by side. */
-int hw__master_sockets_fd(const hw__master_sockets *ms, size_t j) {
-  size_t i = j / (size_t)ms->nslots, k = j % (size_t)ms->nslots;
+uv_os_sock_t hw__master_sockets_fd(const hw__master_sockets *ms, size_t j) {
+  size_t i = j / (size_t)ms->per_addr, k = j % (size_t)ms->per_addr;
   return ms->fds[k * ms->naddr + i];
 }
 
@@ -219,7 +240,7 @@ int hw__master_sockets_describe(const hw__master_sockets *ms, int first_fd,
       snprintf(text, sizeof(text), "?");
     n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=",
                           i > 0 ? ";" : "", text);
-    for (int k = 0; k < ms->nslots; k++, j++)
+    for (int k = 0; k < ms->per_addr; k++, j++)
       n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%d",
                             k > 0 ? "," : "", first_fd + (int)j);
   }
@@ -227,10 +248,18 @@ int hw__master_sockets_describe(const hw__master_sockets *ms, int first_fd,
 }
 
 void hw__master_sockets_close(hw__master_sockets *ms) {
-  for (size_t j = 0; ms->fds != NULL && j < ms->naddr * (size_t)ms->nslots;
+  for (size_t j = 0; ms->fds != NULL && j < ms->naddr * (size_t)ms->per_addr;
        j++)
-    if (ms->fds[j] >= 0)
-      close(ms->fds[j]);
+    if (ms->fds[j] != HW__LISTEN_NONE)
+      hw__listen_close(ms->fds[j]);
+  if (ms->handles != NULL) {
+    uv_loop_t *loop = ms->handles[0].loop;
+    for (size_t i = 0; i < ms->naddr; i++)
+      uv_close((uv_handle_t *)&ms->handles[i], NULL);
+    uv_run(loop, UV_RUN_DEFAULT); /* the closes finish in the loop */
+  }
+  free(ms->handles);
+  ms->handles = NULL;
   free(ms->fds);
   ms->fds = NULL;
 }

@@ -23,12 +23,17 @@
  * never touched.  A new master that exits after it was ready is a
  * rollback: "<pid_file>.oldbin" is renamed back.  Each outcome is recorded
  * in "<pid_file>.upgrade" (pidfile.h's record), which `haywire -s upgrade`
- * waits for.
+ * waits for.  A single process refuses an upgrade (it has no master to
+ * keep the sockets) and records that too (hw__upgrade_refuse).
+ *
+ * The hard link and keeping a descriptor private are the platform halves'
+ * (upgrade_posix.c, upgrade_win32.c); on Windows an upgrade is refused
+ * before it starts (sockets are not inherited by number there), and this
+ * file is only compiled.
  */
 #include "autoconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -141,7 +146,7 @@ static void send_line(uv_stream_t *s, const char *line) {
 static void on_ready(hw__upgrade *u) {
   if (u->pid_file != NULL) {
     unlink(u->oldbin); /* one an old crash left */
-    if (link(u->pid_file, u->oldbin) != 0) {
+    if (hw__upgrade_link(u->pid_file, u->oldbin) != 0) {
       fail(u, "cannot link %s as %s: %s: stopping new master %d",
              u->pid_file, u->oldbin, strerror(errno), (int)u->pid);
       u->state = HW__UPGRADE_FAILING;
@@ -279,7 +284,8 @@ static int spawn(hw__upgrade *u, const hw__master_sockets *ms, char *err,
   stdio[3].data.stream = (uv_stream_t *)&u->pipe;
   for (size_t j = 0; j < nfds; j++) {
     stdio[FIRST_FD + j].flags = UV_INHERIT_FD;
-    stdio[FIRST_FD + j].data.fd = hw__master_sockets_fd(ms, j);
+    /* A descriptor on POSIX (there is no upgrade on Windows). */
+    stdio[FIRST_FD + j].data.fd = (int)hw__master_sockets_fd(ms, j);
   }
   memset(&opt, 0, sizeof(opt));
   opt.file = u->exe;
@@ -417,7 +423,7 @@ static void parent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 int hw__upgrade_attach(hw__upgrade *u, int fd) {
   int r;
-  fcntl(fd, F_SETFD, FD_CLOEXEC); /* not for its workers and checks */
+  hw__upgrade_private(fd); /* not for its workers and checks */
   uv_pipe_init(u->loop, &u->parent, 0);
   u->parent.data = u;
   if ((r = uv_pipe_open(&u->parent, fd)) != 0)
@@ -473,4 +479,19 @@ int hw__upgrade_exe_path(const char *argv0, char *buf, size_t len) {
     p += n + (p[n] == ':');
   }
   return UV_ENOENT;
+}
+
+void hw__upgrade_refuse(const char *record) {
+  hw__pidfile_record r;
+  memset(&r, 0, sizeof(r));
+  snprintf(r.reason, sizeof(r.reason), "a binary upgrade needs a master "
+           "process (\"workers\" 1 or more); this single process ignores "
+           "SIGUSR2");
+  hw__log(HW_LOG_WARN, "SIGUSR2: %s", r.reason);
+  if (record == NULL)
+    return;
+  r.pid = (long)getpid();
+  r.sequence = 1;
+  r.started = uv_hrtime();
+  hw__pidfile_record_write(record, &r);
 }

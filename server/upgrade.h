@@ -81,4 +81,14 @@ int hw__upgrade_exe_path(const char *argv0, char *buf, size_t len);
  *  removes "<pid_file>.oldbin" when it names this master. */
 void hw__upgrade_close(hw__upgrade *u);
 
+/** A single process asked for an upgrade: logs that it needs a master,
+ *  and records the refusal at `record` (may be NULL) for
+ *  `haywire -s upgrade`. */
+void hw__upgrade_refuse(const char *record);
+/** Links `from` as `to` (a second name for the same file): 0, or -1
+ *  with errno set.  (upgrade_posix.c, upgrade_win32.c) */
+int hw__upgrade_link(const char *from, const char *to);
+/** Keeps descriptor `fd` from the children this process starts. */
+void hw__upgrade_private(int fd);
+
 #endif /* HW_UPGRADE_H */

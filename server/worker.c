@@ -26,10 +26,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
-#include "pidfile.h"
 #include "process.h"
 #include "procenv.h"
 #include "tickets.h"
+#include "upgrade.h"
 #include "stack.h"
 #include "work.h"
 #include "worker.h"
@@ -250,22 +250,25 @@ static void on_conn_closed(hw__conn_set *s) {
   }
 }
 
-/* Listens on an open socket; the listener is the worker's. */
-static int listen_on(hw__worker *w, int fd, char *err, size_t err_len) {
+/* Listens on an open socket, or (HW__LISTEN_NONE) on the one the master
+ * handed over with a control message; the listener is the worker's. */
+static int listen_on(hw__worker *w, uv_os_sock_t fd, char *err,
+                     size_t err_len) {
   uv_tcp_t *l = &w->listeners[w->nlisteners];
   int r;
 
-  uv_tcp_init(w->loop, l);
-  l->data = w;
+  if (fd != HW__LISTEN_NONE)
+    uv_tcp_init(w->loop, l);
   w->nlisteners++;
   /* listen() again on a bound socket only sets the backlog, and lets
    * libuv watch it. */
-  r = uv_tcp_open(l, fd);
+  r = fd != HW__LISTEN_NONE ? uv_tcp_open(l, fd) : hw__listen_take(&w->ctl, l);
+  l->data = w;
   if (r == 0)
     r = uv_listen((uv_stream_t *)l, (int)w->gen->config->limit_backlog,
                   on_connection);
   if (r != 0)
-    snprintf(err, err_len, "cannot listen on socket %d: %s", fd,
+    snprintf(err, err_len, "cannot listen on socket %d: %s", (int)fd,
              uv_strerror(r));
   return r;
 }
@@ -281,7 +284,7 @@ int hw__worker_listen(hw__worker *w, char *err, size_t err_len) {
     return UV_ENOMEM;
   for (size_t i = 0; i < cfg->nlisten; i++) {
     char text[96];
-    int fd;
+    uv_os_sock_t fd;
     /* One process: the address is its alone (no SO_REUSEPORT group). */
     if ((r = hw__listen_open(&cfg->listen[i], -1, (int)cfg->limit_backlog, 0,
                              &fd, why, sizeof(why))) != 0) {
@@ -289,7 +292,7 @@ int hw__worker_listen(hw__worker *w, char *err, size_t err_len) {
       return r;
     }
     if ((r = listen_on(w, fd, err, err_len)) != 0) {
-      close(fd);
+      hw__listen_close(fd);
       return r;
     }
     hw__listen_bound(fd, text, sizeof(text));
@@ -305,8 +308,8 @@ int hw__worker_listen_fds(hw__worker *w, const int *fds, size_t n, char *err,
   w->held = calloc(n ? n : 1, 1);
   if (w->listeners == NULL || w->held == NULL || hw__stack_init(&w->stack, n) != 0)
     return UV_ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    if ((r = listen_on(w, fds[i], err, err_len)) != 0)
+  for (size_t i = 0; i < n && !hw__listen_shared(); i++) /* see ctl_listen */
+    if ((r = listen_on(w, (uv_os_sock_t)fds[i], err, err_len)) != 0)
       return r;
   return 0;
 }
@@ -440,24 +443,6 @@ static void on_notice_over(uv_timer_t *t) {
   hw__worker_stop(w, 1, "drain notice over");
 }
 
-/* SIGUSR2 to a single process: a binary upgrade needs a master to keep the
- * sockets and start the new binary beside the old one, so it is refused,
- * in the log and in the record `haywire -s upgrade` waits for. */
-static void on_upgrade(hw__worker *w) {
-  hw__pidfile_record r;
-  memset(&r, 0, sizeof(r));
-  snprintf(r.reason, sizeof(r.reason), "a binary upgrade needs a master "
-           "process (\"workers\" 1 or more); this single process ignores "
-           "SIGUSR2");
-  hw__log(HW_LOG_WARN, "SIGUSR2: %s", r.reason);
-  if (w->upgrade_record == NULL)
-    return;
-  r.pid = (long)getpid();
-  r.sequence = 1;
-  r.started = uv_hrtime();
-  hw__pidfile_record_write(w->upgrade_record, &r);
-}
-
 static void on_command(void *arg, int cmd) {
   hw__worker *w = arg;
   const hw__config *cfg = w->gen->config;
@@ -466,8 +451,8 @@ static void on_command(void *arg, int cmd) {
     on_reopen(w);
     return;
   }
-  if (cmd == HW__SIGNALS_UPGRADE) {
-    on_upgrade(w);
+  if (cmd == HW__SIGNALS_UPGRADE) { /* it needs a master: refused */
+    hw__upgrade_refuse(w->upgrade_record);
     return;
   }
   if (cmd == HW__SIGNALS_RELOAD) { /* a single process's */
@@ -667,6 +652,19 @@ static int command_of(int kind) {
   }
 }
 
+/* "listen <i>" (where sockets are shared, hw__listen_shared): the socket
+ * of address i travels with the message, and they come in order, right
+ * after the start.  A worker without its sockets would serve nothing. */
+static void ctl_listen(hw__worker *w, unsigned i) {
+  char err[256] = "a listening socket out of order";
+  if ((i != w->nlisteners || i >= w->gen->config->nlisten ||
+       listen_on(w, HW__LISTEN_NONE, err, sizeof(err)) != 0) &&
+      !w->stopping) {
+    hw__log(HW_LOG_ERROR, "listen[%u]: %s", i, err);
+    hw__worker_stop(w, HW__WORKER_STOP_NOW, "no listening socket");
+  }
+}
+
 static void ctl_line(void *arg, char *line) {
   hw__worker *w = arg;
   hw__control_msg msg;
@@ -675,6 +673,8 @@ static void ctl_line(void *arg, char *line) {
     msg.kind = -1;
   if (msg.kind == HW__CONTROL_RELOAD)
     ctl_reload(w, msg.id, msg.text);
+  else if (msg.kind == HW__CONTROL_LISTEN)
+    ctl_listen(w, msg.id);
   else if (msg.kind == HW__CONTROL_HANDOVER)
     hw__worker_stop(w, HW__WORKER_STOP_SOFT, "another master serves");
   else if (command_of(msg.kind) != 0) /* Windows: no signals */
@@ -705,7 +705,8 @@ int hw__worker_attach(hw__worker *w, int fd, const char *note_file) {
       hw__module_note_attach(p);
     }
   }
-  uv_pipe_init(w->loop, &w->ctl, 0);
+  /* An IPC pipe where the listening sockets come over it. */
+  uv_pipe_init(w->loop, &w->ctl, hw__listen_shared());
   w->ctl.data = w;
   if ((r = uv_pipe_open(&w->ctl, fd)) != 0)
     return r;

@@ -4,7 +4,8 @@
  * The worker runs this same binary (process.c says which file) with the
  * options main.c reads as a worker's; the shared regions' descriptors
  * follow the sockets, so that their numbers depend only on how many
- * addresses there are.
+ * addresses there are (on Windows the sockets' places stay empty: they
+ * come over the control pipe, an IPC pipe there).
  */
 #include "autoconf.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "listen.h"
 #include "process.h"
 #include "worker_spawn.h"
 
@@ -30,7 +32,7 @@ int hw__worker_spawn_start(uv_loop_t *loop, uv_process_t *proc, uv_pipe_t *ctl,
   stdio = calloc(6 + n, sizeof(*stdio));
   if (stdio == NULL)
     return UV_ENOMEM;
-  uv_pipe_init(loop, ctl, 0);
+  uv_pipe_init(loop, ctl, hw__listen_shared()); /* IPC: sockets travel */
   uv_exepath(exe, &exe_len); /* argv[0]: what ps shows */
   snprintf(id, sizeof(id), "%d", a->id);
   snprintf(gen, sizeof(gen), "%u", a->gen);
@@ -45,8 +47,10 @@ int hw__worker_spawn_start(uv_loop_t *loop, uv_process_t *proc, uv_pipe_t *ctl,
   stdio[3].flags = UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE;
   stdio[3].data.stream = (uv_stream_t *)ctl;
   for (size_t i = 0; i < n; i++) {
-    stdio[4 + i].flags = UV_INHERIT_FD;
-    stdio[4 + i].data.fd = a->fds[i];
+    /* Shared sockets (Windows) go over the control pipe instead
+     * (master_sockets.c), and the numbers stay where they are. */
+    stdio[4 + i].flags = hw__listen_shared() ? UV_IGNORE : UV_INHERIT_FD;
+    stdio[4 + i].data.fd = (int)a->fds[i];
   }
   stdio[4 + n].flags = a->metrics_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[4 + n].data.fd = a->metrics_fd;

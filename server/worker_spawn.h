@@ -1,8 +1,10 @@
 /*
  * worker_spawn.h - starting one worker process (worker_spawn.c): the
  * command line a master gives it and what it inherits (its control pipe
- * on fd 3, its slot's listening sockets on fds 4.., the shared regions
- * after them), so that master.c keeps to supervising.
+ * on fd 3, an IPC pipe on Windows; its slot's listening sockets on fds 4..
+ * on POSIX, where Windows leaves those empty and sends the sockets over
+ * the pipe; the shared regions after them), so that master.c keeps to
+ * supervising.
  */
 #ifndef HW_WORKER_SPAWN_H
 #define HW_WORKER_SPAWN_H
@@ -16,7 +18,7 @@ typedef struct hw__worker_spawn {
   unsigned gen;         /* the generation it starts on */
   const char *snapshot; /* that generation's config snapshot */
   const char *slot_file; /* its shared state page */
-  const int *fds;       /* its listening sockets, one per address */
+  const uv_os_sock_t *fds; /* its listening sockets, one per address */
   size_t nfds;
   int metrics_fd, tickets_fd; /* -1: none */
   uv_exit_cb exit_cb;
