@@ -123,7 +123,7 @@ int hw__access_log_probe(const char *path, char *err, size_t err_len) {
     close(fd);
     return 0;
   }
-  if (e == ENOENT && (slash = strrchr(path, '/')) != NULL &&
+  if (e == ENOENT && (slash = hw__os_path_last_sep(path)) != NULL &&
       (size_t)(slash - path) < sizeof(dir)) {
     memcpy(dir, path, (size_t)(slash - path));
     dir[slash - path] = '\0';

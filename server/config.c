@@ -178,7 +178,7 @@ static char *path_join(const char *dir, const char *name) {
 }
 
 static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
+  const char *slash = hw__os_path_last_sep(path);
   char *d;
   if (slash == NULL)
     return strdup(".");
@@ -247,11 +247,11 @@ static int parse_ints(json_t *v, const char *name, const struct int_key *keys,
 static int resolve(const char *name, const char *path, int absolute,
                    char **out) {
   char *base, cwd[4096];
-  if (name[0] == '/')
+  if (hw__os_path_absolute(name))
     return (*out = strdup(name)) == NULL ? UV_ENOMEM : 0;
   if ((base = dir_of(path)) == NULL)
     return UV_ENOMEM;
-  if (absolute && base[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+  if (absolute && !hw__os_path_absolute(base) && getcwd(cwd, sizeof(cwd)) != NULL) {
     char *b = strcmp(base, ".") == 0 ? strdup(cwd) : path_join(cwd, base);
     free(base);
     if ((base = b) == NULL)
@@ -374,9 +374,9 @@ static int parse_route(json_t *v, size_t i, hw__config *cfg, const char *path,
   rc->module = strdup(json_string_value(module));
   if (rc->module == NULL || rc->prefix == NULL)
     return UV_ENOMEM;
-  if (rc->module[0] == '/') {
+  if (hw__os_path_absolute(rc->module)) {
     rc->module_path = strdup(rc->module);
-  } else if (rc->module[0] == '\0' || strchr(rc->module, '/') != NULL) {
+  } else if (rc->module[0] == '\0' || hw__os_path_last_sep(rc->module)) {
     return fail(err, err_len, path, key,
                 "\"%s\" must be a file name in modules_dir or an absolute path",
                 rc->module);
@@ -509,7 +509,7 @@ static int parse_root(json_t *root, hw__config *cfg, const char *path,
     free(base);
     return fail(err, err_len, path, "modules_dir",
                 "must be a non-empty string");
-  } else if (json_string_value(mdir)[0] == '/') {
+  } else if (hw__os_path_absolute(json_string_value(mdir))) {
     free(base);
     cfg->modules_dir = strdup(json_string_value(mdir));
   } else {

@@ -58,7 +58,7 @@ static const char *text_of(const json_t *v) {
 static char *file_path(const char *base, const char *name) {
   size_t a = strlen(base), b = strlen(name);
   char *p;
-  if (name[0] == '/')
+  if (hw__os_path_absolute(name))
     return strdup(name);
   if ((p = malloc(a + b + 1)) == NULL)
     return NULL;

@@ -56,6 +56,38 @@
 #define HW__PRINTF(fmt, args)
 #endif
 
+/* ---- paths ---------------------------------------------------------------- */
+
+/** 1 if `c` separates a path's components: '/', and on Windows '\\' too. */
+static inline int hw__os_path_sep(char c) {
+#ifdef _WIN32
+  return c == '/' || c == '\\';
+#else
+  return c == '/';
+#endif
+}
+
+/** 1 if `p` names a file from the root: "/..." (on Windows also "\\...",
+ *  a UNC path, and "C:\\..." or "C:/...", a drive letter's root), else 0
+ *  (a path taken from a base directory). */
+static inline int hw__os_path_absolute(const char *p) {
+#ifdef _WIN32
+  if (((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) &&
+      p[1] == ':' && hw__os_path_sep(p[2]))
+    return 1;
+#endif
+  return hw__os_path_sep(p[0]);
+}
+
+/** The last separator in `p` (hw__os_path_sep), or NULL. */
+static inline const char *hw__os_path_last_sep(const char *p) {
+  const char *last = NULL;
+  for (; *p != '\0'; p++)
+    if (hw__os_path_sep(*p))
+      last = p;
+  return last;
+}
+
 /* ---- descriptors --------------------------------------------------------- */
 
 /** The flag a unit's open(2) adds so that no child inherits the file:

@@ -28,8 +28,17 @@
 #include "os.h"
 #include "pidfile.h"
 
-/* The pid file this process holds locked (-1: none). */
+/* The pid file this process holds locked (-1: none), and its path. */
 static int held_fd = -1;
+static char held_path[4200];
+
+/* Keeps `fd`, locked, as the pid file at `path`. */
+static void hold(int fd, const char *path) {
+  if (held_fd >= 0)
+    close(held_fd);
+  held_fd = fd;
+  snprintf(held_path, sizeof(held_path), "%s", path);
+}
 
 /* 1 if some process holds `path` locked (a running server owns it). */
 static int locked_by_other(const char *path) {
@@ -190,9 +199,7 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
              uv_strerror(e));
     return e;
   }
-  if (held_fd >= 0)
-    close(held_fd);
-  held_fd = fd;
+  hold(fd, path);
   return 0;
 }
 
@@ -208,6 +215,10 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
   char tmp[4200], text[32];
   int fd, n, e = 0;
 
+  /* A master that wrote the file at its start holds it already: nothing to
+   * take (and Windows could not rename over a file open here). */
+  if (held_fd >= 0 && strcmp(held_path, path) == 0)
+    return 0;
   if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
                        (long)getpid()) >= sizeof(tmp))
     e = UV_ENAMETOOLONG;
@@ -230,9 +241,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
              uv_strerror(e));
     return e;
   }
-  if (held_fd >= 0)
-    close(held_fd);
-  held_fd = fd;
+  hold(fd, path);
   return 0;
 }
 
@@ -245,12 +254,18 @@ void hw__pidfile_remove(const char *path) {
   unlink(record);
   hw__pidfile_upgrade_path(path, record, sizeof(record));
   unlink(record);
-  unlink(path);
-  /* The lock goes with the file: a server starting now creates a new one. */
+  /* The file goes before its lock: a server starting now creates a new
+   * one rather than lock this one.  Windows cannot remove a file that is
+   * open here: there it goes after the lock, unless a starting server has
+   * opened it meanwhile (then its open stops the removal). */
+  int removed = unlink(path) == 0;
   if (held_fd >= 0) {
     close(held_fd);
     held_fd = -1;
+    held_path[0] = '\0';
   }
+  if (!removed)
+    unlink(path);
 }
 
 int hw__pidfile_record_write(const char *path, const hw__pidfile_record *r) {

@@ -1,13 +1,15 @@
 /*
  * procenv.h - the platform unit of a process's limits and environment
  * (procenv_posix.c, procenv_win32.c): the open-descriptor limit a server
- * of many connections raises and sizes itself by, and removing a variable
- * from the environment its children inherit.  It calls nothing of ours and
+ * of many connections raises and sizes itself by, removing a variable
+ * from the environment its children inherit, and the binary a child runs
+ * to be this server again.  It calls nothing of ours and
  * logs nothing.
  */
 #ifndef HW_PROCENV_H
 #define HW_PROCENV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** Raises this process's soft limit of open descriptors to its hard
@@ -20,5 +22,11 @@ uint64_t hw__procenv_nofile(void);
 
 /** Removes `name` from the environment (children do not inherit it). */
 void hw__procenv_unset(const char *name);
+
+/** What a child of this process execs to run this server again (workers,
+ *  the reload's preflight): on Linux "/proc/self/exe" (the running
+ *  binary, even replaced on disk since), else the executable's path
+ *  written into `buf`; NULL if neither is known. */
+const char *hw__procenv_exec_path(char *buf, size_t len);
 
 #endif /* HW_PROCENV_H */

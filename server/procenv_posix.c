@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include "procenv.h"
 
@@ -27,3 +29,16 @@ uint64_t hw__procenv_nofile(void) {
 }
 
 void hw__procenv_unset(const char *name) { unsetenv(name); }
+
+const char *hw__procenv_exec_path(char *buf, size_t len) {
+  size_t n = len;
+  /* In the child uv_spawn forks, /proc/self/exe is the binary the server
+   * runs, even when `make install` has since replaced (unlinked) the file:
+   * workers and preflights then run the server's own code, not a newer
+   * binary's, until a restart. */
+  if (access("/proc/self/exe", X_OK) == 0)
+    return "/proc/self/exe";
+  if (uv_exepath(buf, &n) != 0)
+    return NULL;
+  return buf;
+}

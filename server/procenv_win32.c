@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <stdlib.h>
+#include <uv.h>
 
 #include "procenv.h"
 
@@ -17,4 +18,12 @@ uint64_t hw__procenv_nofile(void) { return 0; }
 void hw__procenv_unset(const char *name) {
   /* An empty value removes the variable (msvcrt's _putenv_s). */
   _putenv_s(name, "");
+}
+
+const char *hw__procenv_exec_path(char *buf, size_t len) {
+  /* The module file name of this process (a loaded .exe cannot be
+   * replaced on disk, only renamed).  Never a /proc path: under wine that
+   * one exists, and is wine's own loader. */
+  size_t n = len;
+  return uv_exepath(buf, &n) == 0 ? buf : NULL;
 }

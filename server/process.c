@@ -59,16 +59,3 @@ const char *hw__process_status_name(int64_t status) {
   return status >= 0xC0000000ll ? "unknown NTSTATUS error" : NULL;
 }
 
-const char *hw__process_exec_path(char *buf, size_t len) {
-  size_t n = len;
-  /* In the child uv_spawn forks, /proc/self/exe is the binary the server
-   * runs, even when `make install` has since replaced (unlinked) the file:
-   * workers and preflights then run the server's own code, not a newer
-   * binary's, until a restart. */
-  if (access("/proc/self/exe", X_OK) == 0)
-    return "/proc/self/exe";
-  if (uv_exepath(buf, &n) != 0)
-    return NULL;
-  return buf;
-}
-

@@ -14,11 +14,6 @@
 /** Blocks (or unblocks) SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1 and
  *  SIGUSR2 (nothing on Windows). */
 void hw__process_block_signals(int block);
-/** What a child of this process execs to run this server again:
- *  "/proc/self/exe" where there is one (the running binary, even replaced
- *  on disk since), else the executable's path written into `buf`; NULL if
- *  neither is known. */
-const char *hw__process_exec_path(char *buf, size_t len);
 /** The name of a signal ("SIGSEGV"), static. */
 const char *hw__process_signame(int sig);
 /** The name of a crash's exit status on Windows, an NTSTATUS such as

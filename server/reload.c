@@ -32,6 +32,7 @@
 #include "notify.h"
 #include "os.h"
 #include "pidfile.h"
+#include "procenv.h"
 #include "process.h"
 #include "reload.h"
 
@@ -123,7 +124,7 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
   }
   for (size_t i = 0; i < cfg->nroutes; i++) {
     hw__route_conf *rc = &cfg->routes[i];
-    const char *base = strrchr(rc->module_path, '/');
+    const char *base = hw__os_path_last_sep(rc->module_path);
     char *copy = NULL;
 
     base = base != NULL ? base + 1 : rc->module_path;
@@ -324,7 +325,7 @@ static int spawn_preflight(hw__reloader *rl, char *err, size_t err_len) {
   int r;
 
   if ((r = uv_exepath(exe, &exe_len)) != 0 ||
-      (file = hw__process_exec_path(path, sizeof(path))) == NULL) {
+      (file = hw__procenv_exec_path(path, sizeof(path))) == NULL) {
     snprintf(err, err_len, "cannot find the server binary: %s",
              uv_strerror(r != 0 ? r : UV_ENOENT));
     return r != 0 ? r : UV_ENOENT;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "listen.h"
-#include "process.h"
+#include "procenv.h"
 #include "worker_spawn.h"
 
 int hw__worker_spawn_start(uv_loop_t *loop, uv_process_t *proc, uv_pipe_t *ctl,
@@ -57,7 +57,7 @@ int hw__worker_spawn_start(uv_loop_t *loop, uv_process_t *proc, uv_pipe_t *ctl,
   stdio[5 + n].flags = a->tickets_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
   stdio[5 + n].data.fd = a->tickets_fd;
   memset(&opt, 0, sizeof(opt));
-  opt.file = hw__process_exec_path(path, sizeof(path));
+  opt.file = hw__procenv_exec_path(path, sizeof(path));
   if (opt.file == NULL)
     opt.file = exe;
   opt.args = args;
