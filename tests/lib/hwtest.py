@@ -75,6 +75,12 @@ WINE = os.environ.get("HW_WINE") or None
 EXE = ".exe" if WINE else ""
 MODULE_EXT = ".dll" if WINE else ".so"
 HAYWIRE = os.path.join(BUILDDIR, "server", "haywire" + EXE)
+# A mingw build's libtool links the program as server/.libs/haywire.exe
+# behind a wrapper of the same name that starts it: the tests run the
+# program itself (one process between the test and the server's pid).
+if WINE and os.path.exists(os.path.join(BUILDDIR, "server", ".libs",
+                                        "haywire.exe")):
+    HAYWIRE = os.path.join(BUILDDIR, "server", ".libs", "haywire.exe")
 # How the server is started: through wine, or itself.
 HAYWIRE_ARGV = [WINE, HAYWIRE] if WINE else [HAYWIRE]
 # Under wine every start, request and stop is slower (about 5x in the
