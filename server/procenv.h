@@ -23,6 +23,12 @@ uint64_t hw__procenv_nofile(void);
 /** Removes `name` from the environment (children do not inherit it). */
 void hw__procenv_unset(const char *name);
 
+/** Makes stdout and stderr write their bytes as they are: on Windows the C
+ *  runtime's text mode would turn each "\n" of a log line into "\r\n"
+ *  (the log and the access log are the same bytes on every system);
+ *  nothing on POSIX. */
+void hw__procenv_stdio_binary(void);
+
 /** What a child of this process execs to run this server again (workers,
  *  the reload's preflight): on Linux "/proc/self/exe" (the running
  *  binary, even replaced on disk since), else the executable's path

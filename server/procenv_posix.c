@@ -42,3 +42,5 @@ const char *hw__procenv_exec_path(char *buf, size_t len) {
     return NULL;
   return buf;
 }
+
+void hw__procenv_stdio_binary(void) {}

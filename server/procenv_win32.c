@@ -6,6 +6,9 @@
  */
 #include "autoconf.h"
 
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
 
@@ -26,4 +29,9 @@ const char *hw__procenv_exec_path(char *buf, size_t len) {
    * one exists, and is wine's own loader. */
   size_t n = len;
   return uv_exepath(buf, &n) == 0 ? buf : NULL;
+}
+
+void hw__procenv_stdio_binary(void) {
+  _setmode(_fileno(stdout), _O_BINARY);
+  _setmode(_fileno(stderr), _O_BINARY);
 }

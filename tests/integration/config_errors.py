@@ -32,7 +32,7 @@ def cases():
     """(name, config, [patterns every error line must match],
     [optional 'reason' patterns, each its own TAP line])."""
     e = re.escape
-    nope = os.path.join(hwtest.MODULES_DIR, "nope.so")
+    nope = hwtest.module("nope")
     # (Never read: these configs fail before the files are opened.)
     tls_pair = {"cert": "site.crt", "key": "site.key"}
     out = [
@@ -156,7 +156,7 @@ def check_case(name, cfg, keys, reasons, d):
         t.is_(rc, 1, "exits 1")
         t.is_(len(lines), 1, "exactly one stderr line")
         line = lines[0] if lines else ""
-        sos = [so for so in re.findall(r"/\S+\.so", cfg if isinstance(cfg, str)
+        sos = [so for so in re.findall(r"/\S+\.(?:so|dll)", cfg if isinstance(cfg, str)
                                        else str(cfg))
                if so.startswith(hwtest.FIXTURES_DIR)]
         t.ok(path in line or any(so in line for so in sos),

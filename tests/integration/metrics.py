@@ -635,7 +635,7 @@ def test_reload_and_restart():
 
             # A reload that fails (a missing module).
             line = reload(srv, config([route("/nope", "nope.so")]))
-            t.like(line, r"reload failed: .*nope\.so", "a failed reload")
+            t.like(line, r"reload failed: .*nope\.(?:so|dll)", "a failed reload")
             snap = wait_json(p, lambda s: s["reloads"].get("failed") == 1)
             t.is_(snap["reloads"], {"ok": 1, "failed": 1},
                   "reloads: ok 1, failed 1")

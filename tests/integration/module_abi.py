@@ -86,7 +86,7 @@ def test_cxx(d):
                 t.ok(srv.wait_log(re.escape(note), 5) is not None,
                      "the module logged %r through log_str" % note)
             t.ok(srv.wait_log(r"route /cxx \(routes\[0\], module \"cxx\", "
-                              r"cxx_module\.so\): handle returned HW_ERROR",
+                              r"cxx_module\.(?:so|dll)\): handle returned HW_ERROR",
                               5) is not None,
                  "the host logged the route of the HW_ERROR")
             r = hwtest.one(srv.port, get("/cxx"))
@@ -99,7 +99,7 @@ def test_cxx(d):
         path = hwtest.write_config(os.path.join(d, "cxx_throw.json"), cfg)
         rc, out, err = hwtest.check_config(path)
         t.is_(rc, 1, "-t exits 1 when init throws")
-        t.like(err, r"routes\[0\]\.config: .*cxx_module\.so: init failed: "
+        t.like(err, r"routes\[0\]\.config: .*cxx_module\.(?:so|dll): init failed: "
                r"cxx: init threw, as its config asked",
                "the exception's message, caught in init, is the reason")
         cfg["routes"][0]["config"] = {"words": ["a", 7]}
@@ -107,7 +107,7 @@ def test_cxx(d):
         rc, out, err = hwtest.check_config(path)
         t.is_(rc, 1, "-t exits 1 for a word that is no string")
         t.like(err, r"^haywire: %s: routes\[0\]\.config\.words\[1\]: "
-               r"expected a string, not an integer \(.*cxx_module\.so: "
+               r"expected a string, not an integer \(.*cxx_module\.(?:so|dll): "
                r"init failed\)$" % re.escape(path),
                "the accessor's line names the element")
 
@@ -149,7 +149,7 @@ def test_failures_logged():
             r = hwtest.one(srv.port, get("/c/bogus"))
             t.is_(r.status, 500, "a result outside the enum: 500")
             t.ok(srv.wait_log(r"route /c \(routes\[1\], module \"behave\", "
-                              r"behave\.so\): handle returned 7, which is no "
+                              r"behave\.(?:so|dll)\): handle returned 7, which is no "
                               r"hw_handle_result: answered 500", 5)
                  is not None, "logged with route, index, module and file")
             # Many failures within a second: one line, then a line with
@@ -185,19 +185,19 @@ def test_config_errors(d):
         ("hello body is a number",
          [route("/hello", module("hello"), {"body": 5})],
          r"routes\[0\]\.config\.body: expected a string, not an integer "
-         r"\(.*hello\.so: init failed\)$"),
+         r"\(.*hello\.(?:so|dll): init failed\)$"),
         ("delay ms out of range",
          [route("/d", module("delay"), {"ms": -1})],
          r"routes\[0\]\.config\.ms: must be from 0 to 600000 "
-         r"\(.*delay\.so: init failed\)$"),
+         r"\(.*delay\.(?:so|dll): init failed\)$"),
         ("echo takes no key",
          [route("/e", module("echo"), {"pretty": True})],
          r"routes\[0\]\.config: unknown key \"pretty\" "
-         r"\(.*echo\.so: init failed\)$"),
+         r"\(.*echo\.(?:so|dll): init failed\)$"),
         ("init crashes",
          [route("/hello", module("hello")), route("/crash", crash)],
-         r"routes\[1\]\.config: %s: init crashed with signal 11 \(SIGSEGV\) "
-         r"\(route /crash\)$" % re.escape(crash)),
+         r"routes\[1\]\.config: %s: init %s "
+         r"\(route /crash\)$" % (re.escape(crash), hwtest.CRASHED_SEGV)),
     ]
     for name, routes, pat in cases:
         cfg = {"listen": ["127.0.0.1:0"], "workers": 1, "routes": routes}
@@ -232,8 +232,8 @@ def test_reload_crash(d):
             srv.send_signal(signal.SIGHUP)
             m = srv.wait_log(r"reload failed: .*", 15)
             t.like(m.group(0) if m else "",
-                   r"routes\[1\]\.config: %s: init crashed with signal 11 "
-                   r"\(SIGSEGV\) \(route /crash\)" % re.escape(crash),
+                   r"routes\[1\]\.config: %s: init %s \(route /crash\)"
+                   % (re.escape(crash), hwtest.CRASHED_SEGV),
                    "the preflight names the route and file")
             r = hwtest.one(srv.port, get("/hello"))
             t.is_((r.status, r.body), (200, b"A"), "still serving")
@@ -355,7 +355,7 @@ def test_check_child(d):
                "naming the route and the file")
         cfg["routes"] = [route("/x", built["hangs"])]
         path = hwtest.write_config(os.path.join(d, "hangs.json"), cfg)
-        p = subprocess.Popen([hwtest.HAYWIRE, "-t", "-c", path],
+        p = subprocess.Popen(hwtest.HAYWIRE_ARGV + ["-t", "-c", path],
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         try:

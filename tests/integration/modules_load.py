@@ -5,6 +5,7 @@ public header only, found through a modules_dir relative to the config file
 same shared object on several routes with different configs."""
 
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -19,7 +20,7 @@ OOT = b"out of tree"
 def build_oot(d):
     mods = os.path.join(d, "mods")
     os.makedirs(mods, exist_ok=True)
-    so = os.path.join(mods, "oot.so")
+    so = os.path.join(mods, "oot" + hwtest.MODULE_EXT)
     rc, out = hwtest.compile_module(
         [os.path.join(hwtest.SRCDIR, "tests", "fixtures", "oot_module.c")], so)
     return rc, out, so
@@ -101,7 +102,7 @@ def main():
         rc, out, err = hwtest.check_config(other, cwd=os.path.join(d, "conf"))
         t.is_(rc, 1, "a config whose ../mods does not exist is refused even "
               "when ../mods exists from the cwd")
-        t.like(err, r"oot\.so", "naming the module")
+        t.like(err, re.escape("oot" + hwtest.MODULE_EXT), "naming the module")
 
 
 hwtest.run(main)

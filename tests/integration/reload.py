@@ -205,7 +205,7 @@ class RawServer:
         os.makedirs(self.run_parent)
         conf = hwtest.write_config(os.path.join(self.dir, "routes.json"),
                                    config)
-        self.argv = [hwtest.HAYWIRE, "-c", conf, "--listen", "127.0.0.1:0"] \
+        self.argv = hwtest.HAYWIRE_ARGV + ["-c", conf, "--listen", "127.0.0.1:0"] \
             + single_args() + ["--run-dir", self.run_parent,
                                "--pid-file", os.path.join(self.dir, "hw.pid")]
         self.proc = subprocess.Popen(

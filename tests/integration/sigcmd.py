@@ -121,7 +121,7 @@ def test_reload():
             for what, cfg, want in (
                     ("a missing module",
                      config([route("/hello", "no-such-module.so")]),
-                     r"no-such-module\.so"),
+                     r"no-such-module\.(?:so|dll)"),
                     ("an unknown key", config(bogus_key=1),
                      r"bogus_key.*unknown key"),
                     ("a route config the module refuses",
@@ -311,7 +311,7 @@ class RawMaster:
         os.mkdir(os.path.join(d, "run"))
         hwtest.write_config(self.conf, config(routes))
         self.logf = open(os.path.join(d, "log"), "w+b")
-        self.p = subprocess.Popen([hwtest.HAYWIRE, "-c", self.conf], cwd=d,
+        self.p = subprocess.Popen(hwtest.HAYWIRE_ARGV + ["-c", self.conf], cwd=d,
                                   stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL,
                                   stderr=self.logf, start_new_session=True)
@@ -380,7 +380,7 @@ def test_start_window():
             hwtest.write_config(conf, dict(config(workers=0),
                                            pid_file="hw.pid"))
             procs.append(subprocess.Popen(
-                [hwtest.HAYWIRE, "-c", conf], cwd=d,
+                hwtest.HAYWIRE_ARGV + ["-c", conf], cwd=d,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, start_new_session=True))
         try:
@@ -421,7 +421,7 @@ def test_single_and_stop():
                                 config([route("/hello", "nope.so")],
                                        workers=0))
             rc, out, err = ctl(srv, "reload")
-            t.ok(rc == 1 and re.search(r"reload failed: .*nope\.so", err),
+            t.ok(rc == 1 and re.search(r"reload failed: .*nope\.(?:so|dll)", err),
                  "a failed reload: exit 1 with the reason", rc, err)
             t.is_(status(srv.port), 200, "generation 3 serves")
             # -s stop is the fast stop: a 60 s request does not hold it.
@@ -513,7 +513,7 @@ def test_wrong_uses():
         hwtest.write_config(conf, dict(config(),
                                        pid_file="no/such/dir/hw.pid"))
         # (Not run_haywire, which would give it a --pid-file of its own.)
-        rc, out, err = hwtest._run([hwtest.HAYWIRE, "-c", conf], 20)
+        rc, out, err = hwtest._run(hwtest.HAYWIRE_ARGV + ["-c", conf], 20)
         t.ok(rc == 1 and re.search(r"cannot write the pid file "
                                    r".*no/such/dir/hw\.pid: no such file",
                                    err),

@@ -667,7 +667,7 @@ def test_connection_limit(d, certs):
 
 
 def run_t(cfg_path):
-    p = subprocess.run([hwtest.HAYWIRE, "-t", "-c", cfg_path],
+    p = subprocess.run(hwtest.HAYWIRE_ARGV + ["-t", "-c", cfg_path],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=30)
     return p.returncode, p.stdout.decode()

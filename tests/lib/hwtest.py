@@ -94,6 +94,19 @@ SIGNAL_WORDS = {signal.SIGHUP: "reload", signal.SIGINT: "stop",
                 signal.SIGUSR1: "reopen"}
 
 
+# How the server names a module process that died of a segmentation fault
+# (the fixtures' crashes): a signal on POSIX, an exception's NTSTATUS on
+# Windows.
+CRASHED_SEGV = (r"crashed with 0xC0000005 \(access violation\)" if WINE
+                else r"crashed with signal 11 \(SIGSEGV\)")
+
+
+def mod_re(name):
+    """A regex for a module's file name as the server names it ("hello"
+    or "hello.so": hello\.so, or hello\.dll under wine)."""
+    return re.escape(_mod_name(name))
+
+
 def skip_on_wine(reason, count=1):
     """Under wine: records `count` skipped tests with `reason` and returns
     True (the caller leaves them out); else False."""
