@@ -469,7 +469,7 @@ int main(int argc, char **argv) {
    * any time; and reachable to the end, which leak checkers count.) */
   static hw__master_opts mo = {NULL, NULL, NULL, NULL, NULL, -1};
   static char **orig_argv;
-  hw__procenv_stdio_binary();
+  hw__procenv_init();
   orig_argv = remember_command(argc, argv, &mo, exe, sizeof(exe));
 
   while ((ch = getopt_long(argc, argv, "c:l:ts:vh", opts, NULL)) != -1) {

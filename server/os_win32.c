@@ -398,10 +398,11 @@ void *hw__os_module_open_now(const char *path, char *why, size_t why_len) {
     snprintf(why, why_len, "cannot load: the path is too long");
     return NULL;
   }
-  /* The loader binds every import at load: nothing lazy to force.  The
-   * altered search path finds a DLL's own dependencies beside it. */
-  h = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-  if (h != NULL)
+  /* Imports are bound at load (nothing lazy to force).  A DLL's own
+   * dependencies: beside it, else beside haywire.exe or on PATH. */
+  if ((h = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH)) != NULL ||
+      (GetLastError() == ERROR_MOD_NOT_FOUND &&
+       (h = LoadLibraryExW(w, NULL, 0)) != NULL))
     return (void *)h;
   e = GetLastError();
   n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,

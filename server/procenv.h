@@ -23,11 +23,15 @@ uint64_t hw__procenv_nofile(void);
 /** Removes `name` from the environment (children do not inherit it). */
 void hw__procenv_unset(const char *name);
 
-/** Makes stdout and stderr write their bytes as they are: on Windows the C
- *  runtime's text mode would turn each "\n" of a log line into "\r\n"
- *  (the log and the access log are the same bytes on every system);
- *  nothing on POSIX. */
-void hw__procenv_stdio_binary(void);
+/** What every process of the server sets first.  On Windows: stdout and
+ *  stderr write their bytes as they are (the C runtime's text mode would
+ *  turn each "\n" of a log line into "\r\n"; the logs are the same bytes
+ *  on every system), and a crash ends the process with its exception code
+ *  instead of a dialog or a debugger waiting for someone (SetErrorMode,
+ *  which children inherit, and a last exception filter that ends the
+ *  process: its parent logs the code, see process.h).
+ *  Nothing on POSIX. */
+void hw__procenv_init(void);
 
 /** What a child of this process execs to run this server again (workers,
  *  the reload's preflight): on Linux "/proc/self/exe" (the running

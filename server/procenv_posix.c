@@ -43,4 +43,4 @@ const char *hw__procenv_exec_path(char *buf, size_t len) {
   return buf;
 }
 
-void hw__procenv_stdio_binary(void) {}
+void hw__procenv_init(void) {}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
+#include <windows.h>
 
 #include "procenv.h"
 
@@ -31,7 +32,19 @@ const char *hw__procenv_exec_path(char *buf, size_t len) {
   return uv_exepath(buf, &n) == 0 ? buf : NULL;
 }
 
-void hw__procenv_stdio_binary(void) {
+/* The last handler of an exception no one handled: the process ends with
+ * the exception's code as its exit status, reported by its parent, with
+ * nothing shown or started for a person (Windows Error Reporting, or wine's
+ * debugger and its message). */
+static LONG WINAPI end_with_code(EXCEPTION_POINTERS *e) {
+  (void)e;
+  return EXCEPTION_EXECUTE_HANDLER;
+}
+
+void hw__procenv_init(void) {
   _setmode(_fileno(stdout), _O_BINARY);
   _setmode(_fileno(stderr), _O_BINARY);
+  SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX |
+               SEM_NOOPENFILEERRORBOX);
+  SetUnhandledExceptionFilter(end_with_code);
 }
