@@ -18,6 +18,7 @@
 #ifndef HW_OS_H
 #define HW_OS_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h> /* ssize_t (mingw has it there too) */
@@ -55,6 +56,32 @@
 #else
 #define HW__PRINTF(fmt, args)
 #endif
+
+/* ---- error codes ---------------------------------------------------------- */
+
+/** The libuv error code for the C library's `errno` value `e`: -e on POSIX,
+ *  where libuv's codes are negated errno values; on Windows libuv has codes
+ *  of its own (UV_ENOENT is -4058 there), so the C runtime's errno values
+ *  a unit sees (open, rename, write...) are mapped, UV_EIO for the rare
+ *  others.  For messages (uv_strerror) and comparisons with UV_E*. */
+static inline int hw__os_uv_err(int e) {
+#ifdef _WIN32
+  static const int map[][2] = {
+      {ENOENT, UV_ENOENT},   {EACCES, UV_EACCES}, {EEXIST, UV_EEXIST},
+      {EINVAL, UV_EINVAL},   {ENOMEM, UV_ENOMEM}, {EAGAIN, UV_EAGAIN},
+      {EBADF, UV_EBADF},     {ENOSPC, UV_ENOSPC}, {EPIPE, UV_EPIPE},
+      {ENOTDIR, UV_ENOTDIR}, {EISDIR, UV_EISDIR}, {EPERM, UV_EPERM},
+      {ESRCH, UV_ESRCH},     {EMFILE, UV_EMFILE}, {EBUSY, UV_EBUSY},
+      {ENAMETOOLONG, UV_ENAMETOOLONG}, {EROFS, UV_EROFS},
+  };
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (map[i][0] == e)
+      return map[i][1];
+  return UV_EIO;
+#else
+  return -e;
+#endif
+}
 
 /* ---- paths ---------------------------------------------------------------- */
 
@@ -259,7 +286,7 @@ void hw__os_remove_tree(const char *dir, int depth);
 int hw__os_process_usage(long long pid, uint64_t *resident, uint64_t *fds);
 
 /** Reads a small file whole into `buf` (`cap` bytes, NUL-terminated):
- *  its length, or a negative error code. */
+ *  its length, or a libuv error code (hw__os_uv_err). */
 ssize_t hw__os_read_small(const char *path, char *buf, size_t cap);
 
 /** The command name of process `pid` (0: this one), as the system keeps

@@ -638,7 +638,7 @@ ssize_t hw__os_read_small(const char *path, char *buf, size_t cap) {
   if (wide(path, w, MAX_PATH * 2) != 0)
     return -ENAMETOOLONG;
   if ((fd = _wopen(w, _O_RDONLY | _O_BINARY | _O_NOINHERIT)) < 0)
-    return -errno;
+    return hw__os_uv_err(errno);
   while ((size_t)got < cap - 1 &&
          (n = _read(fd, buf + got, (unsigned)(cap - 1 - (size_t)got))) > 0)
     got += n;

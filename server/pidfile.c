@@ -73,14 +73,14 @@ static int replace_file(const char *path, const char *text, size_t len) {
     return UV_ENAMETOOLONG;
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | HW__O_CLOEXEC, 0644);
   if (fd < 0)
-    return -errno;
+    return hw__os_uv_err(errno);
   n = write(fd, text, len);
   if (n < 0 || (size_t)n != len)
-    e = n < 0 ? -errno : UV_EIO;
+    e = n < 0 ? hw__os_uv_err(errno) : UV_EIO;
   if (close(fd) != 0 && e == 0)
-    e = -errno;
+    e = hw__os_uv_err(errno);
   if (e == 0 && rename_over(tmp, path) != 0)
-    e = -errno;
+    e = hw__os_uv_err(errno);
   if (e != 0)
     unlink(tmp);
   return e;
@@ -163,7 +163,7 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
 
   fd = open(path, O_RDWR | O_CREAT | HW__O_CLOEXEC, 0644);
   if (fd < 0) {
-    e = -errno;
+    e = hw__os_uv_err(errno);
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,
              uv_strerror(e));
     return e;
@@ -193,7 +193,7 @@ int hw__pidfile_write(const char *path, char *err, size_t err_len) {
   n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
   w = hw__os_pwrite(fd, text, (size_t)n, 0);
   if (w != n || ftruncate(fd, n) != 0) {
-    e = w < 0 ? (int)w : w == n ? -errno : UV_EIO;
+    e = w < 0 ? (int)w : w == n ? hw__os_uv_err(errno) : UV_EIO;
     close(fd);
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,
              uv_strerror(e));
@@ -223,7 +223,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
                        (long)getpid()) >= sizeof(tmp))
     e = UV_ENAMETOOLONG;
   else if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | HW__O_CLOEXEC, 0644)) < 0)
-    e = -errno;
+    e = hw__os_uv_err(errno);
   if (e != 0) {
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,
              uv_strerror(e));
@@ -234,7 +234,7 @@ int hw__pidfile_take_over(const char *path, char *err, size_t err_len) {
   n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
   if (hw__os_lock_file(fd, 1) != 0 || write(fd, text, (size_t)n) != n ||
       rename(tmp, path) != 0) {
-    e = errno != 0 ? -errno : UV_EIO;
+    e = errno != 0 ? hw__os_uv_err(errno) : UV_EIO;
     close(fd);
     unlink(tmp);
     snprintf(err, err_len, "cannot write the pid file %s: %s", path,

@@ -318,13 +318,11 @@ void hw__signals_ignore(unsigned cmds) {
 }
 
 const char *hw__signals_cmd_name(int cmd) {
-  switch (cmd) {
-  case HW__SIGNALS_STOP: return "stop (Ctrl-C)";
-  case HW__SIGNALS_QUIT: return "quit (Ctrl-Break)";
-  default: return cmd > 0 && cmd < HW__SIGNALS_NCMDS && words[cmd] != NULL
-                      ? words[cmd]
-                      : "unknown command";
-  }
+  /* The -s word, however the command came (Ctrl-C is "stop", Ctrl-Break
+   * "quit"): what an operator typed, or reads in the README. */
+  return cmd > 0 && cmd < HW__SIGNALS_NCMDS && words[cmd] != NULL
+             ? words[cmd]
+             : "unknown command";
 }
 
 const char *hw__signals_signame(int sig) {

@@ -192,15 +192,17 @@ def test_reload():
             pids = sorted(hwtest.children(srv.pid))
             rc, out, err = ctl(srv, "reopen")
             t.ok(rc == 0, "-s reopen exits 0", rc, err)
-            t.ok(srv.wait_log(r"SIGUSR1: 2 worker\(s\) reopen", 5 * SLOW) and
-                 srv.wait_log(r"worker 1: SIGUSR1", 5 * SLOW) and
-                 srv.wait_log(r"worker 2: SIGUSR1", 5 * SLOW),
+            usr1 = hwtest.log_name(signal.SIGUSR1)
+            t.ok(srv.wait_log(usr1 + r": 2 worker\(s\) reopen", 5 * SLOW) and
+                 srv.wait_log(r"worker 1: " + usr1, 5 * SLOW) and
+                 srv.wait_log(r"worker 2: " + usr1, 5 * SLOW),
                  "the master passes it on to both workers")
             time.sleep(0.2)
-            t.ok(srv.alive() and
-                 sorted(hwtest.children(srv.pid)) == pids,
-                 "no process ended", pids,
-                 hwtest.children(srv.pid))
+            if not hwtest.skip_on_wine("workers are found in /proc", 1):
+                t.ok(srv.alive() and
+                     sorted(hwtest.children(srv.pid)) == pids,
+                     "no process ended", pids,
+                     hwtest.children(srv.pid))
             t.is_(status(srv.port), 200, "and it serves")
 
             # A second server with the same pid file is refused.
@@ -439,6 +441,27 @@ def test_single_and_stop():
             t.ok(not os.path.exists(pidf), "the pid file is gone")
 
 
+def refuses_other_process(conf, pidf):
+    """A pid file naming a live process that is not Haywire: -s refuses,
+    and never signals it."""
+    victim = subprocess.Popen(["sleep", "30"])
+    try:
+        with open(pidf, "w") as f:
+            f.write("%d\n" % victim.pid)
+        for word in ("reload", "stop", "quit", "reopen"):
+            rc, out, err = hwtest.run_haywire(["-c", conf, "-s", word])
+            t.ok(rc == 1 and re.search(
+                r"names process %d, which is not Haywire: refusing" %
+                victim.pid, err),
+                "-s %s on a pid file naming sleep(1): exit 1, refused" %
+                word, rc, err)
+        time.sleep(0.1)
+        t.is_(victim.poll(), None, "and sleep(1) was not signalled")
+    finally:
+        victim.kill()
+        victim.wait()
+
+
 def test_wrong_uses():
     d = hwtest.make_tmpdir("sigcmd2")
     conf = os.path.join(d, "routes.json")
@@ -478,23 +501,11 @@ def test_wrong_uses():
                                    r"running" % p.pid, err),
              "a stale pid file: exit 1, it is stale", rc, err)
 
-        # A live process that is not Haywire: never signalled.
-        victim = subprocess.Popen(["sleep", "30"])
-        try:
-            with open(pidf, "w") as f:
-                f.write("%d\n" % victim.pid)
-            for word in ("reload", "stop", "quit", "reopen"):
-                rc, out, err = hwtest.run_haywire(["-c", conf, "-s", word])
-                t.ok(rc == 1 and re.search(
-                    r"names process %d, which is not Haywire: refusing" %
-                    victim.pid, err),
-                    "-s %s on a pid file naming sleep(1): exit 1, refused" %
-                    word, rc, err)
-            time.sleep(0.1)
-            t.is_(victim.poll(), None, "and sleep(1) was not signalled")
-        finally:
-            victim.kill()
-            victim.wait()
+        # A live process that is not Haywire: never signalled.  (Under wine a
+        # Linux sleep(1) has no Windows pid to write.)
+        if not hwtest.skip_on_wine(
+                "no Windows pid of a process that is not Haywire", 5):
+            refuses_other_process(conf, pidf)
         with open(pidf, "w") as f:
             f.write("not a pid\n")
         rc, out, err = hwtest.run_haywire(["-c", conf, "-s", "reload"])

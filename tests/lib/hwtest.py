@@ -107,6 +107,12 @@ def mod_re(name):
     return re.escape(_mod_name(name))
 
 
+def log_name(sig):
+    """How the server's log names the command a signal carries: "SIGUSR1",
+    or under wine (no such signals) the -s word, "reopen"."""
+    return SIGNAL_WORDS[sig] if WINE else signal.Signals(sig).name
+
+
 def skip_on_wine(reason, count=1):
     """Under wine: records `count` skipped tests with `reason` and returns
     True (the caller leaves them out); else False."""
@@ -160,8 +166,9 @@ def fixture(name):
 
 
 def route(prefix, mod, config=None):
-    """One routes[] entry (a module named "x.so" is "x.dll" under wine)."""
-    if WINE and mod.endswith(".so"):
+    """One routes[] entry (a module named by file name alone, "x.so", is
+    "x.dll" under wine)."""
+    if WINE and mod.endswith(".so") and "/" not in mod:
         mod = mod[:-3] + MODULE_EXT
     r = {"prefix": prefix, "module": mod}
     if config is not None:
@@ -721,7 +728,13 @@ class Server:
 
     @property
     def pid(self):
-        return self.proc.pid
+        """The server's pid (the master's): the process started, or under
+        wine the Windows pid the server logs at its start (wine's own Linux
+        process is no server pid: never signal it by this number)."""
+        if not WINE:
+            return self.proc.pid
+        m = self.wait_log(r"started \(pid (\d+)", TIMEOUT * SLOWER)
+        return int(m.group(1)) if m else None
 
     @property
     def ports(self):
