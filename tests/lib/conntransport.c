@@ -108,7 +108,8 @@ void ct_send(ct_conn *c, const void *data, size_t len) {
     hw__buf_append(&c->inbox, data, len);
 }
 
-static void tell(ct_conn *c, void (*fn)(void *p));
+/* (Not "tell": mingw's io.h, which uv.h brings in, declares one.) */
+static void call_proto(ct_conn *c, void (*fn)(void *p));
 
 int ct_read(ct_conn *c) {
   int moved = 0;
@@ -132,14 +133,14 @@ int ct_read(ct_conn *c) {
   if (c->fin && !c->eof && !c->gone && !c->paused && c->inbox.len == 0 &&
       c->t.unsent <= HW__TRANSPORT_MAX_UNSENT) {
     c->eof = 1;
-    tell(c, c->proto->eof);
+    call_proto(c, c->proto->eof);
     moved = 1;
   }
   return moved;
 }
 
 /* A call into the protocol other than data, then what it asked for. */
-static void tell(ct_conn *c, void (*fn)(void *p)) {
+static void call_proto(ct_conn *c, void (*fn)(void *p)) {
   if (c->gone)
     return;
   c->in_call = 1;
@@ -153,9 +154,9 @@ void ct_eof(ct_conn *c) {
   ct_read(c);
 }
 
-void ct_timeout(ct_conn *c) { tell(c, c->proto->timeout); }
+void ct_timeout(ct_conn *c) { call_proto(c, c->proto->timeout); }
 
-void ct_drain(ct_conn *c) { tell(c, c->proto->drain); }
+void ct_drain(ct_conn *c) { call_proto(c, c->proto->drain); }
 
 void ct_let_go(ct_conn *c) {
   int was_full = c->t.unsent > HW__TRANSPORT_MAX_UNSENT;
@@ -164,7 +165,7 @@ void ct_let_go(ct_conn *c) {
   c->queued.len = 0;
   if (was_full && c->t.unsent <= HW__TRANSPORT_MAX_UNSENT && !c->gone) {
     c->writables++;
-    tell(c, c->proto->writable);
+    call_proto(c, c->proto->writable);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "memtransport.h"
+#include "os.h" /* hw__os_memmem: msvcrt has no memmem */
 
 static mt_conn *of(hw__transport *t) {
   return hw__bytes_container_of(t, mt_conn, t);
@@ -193,22 +194,24 @@ int mt_statuses(const mt_conn *c, size_t *pos, int *out, int max, int head) {
     int status;
     if (memcmp(w, "HTTP/1.1 ", 9) != 0)
       break;
-    end = memmem(w, c->wire.len - p, "\r\n\r\n", 4);
+    end = hw__os_memmem(w, c->wire.len - p, "\r\n\r\n", 4);
     if (end == NULL)
       break;
     hlen = (size_t)(end - w) + 4;
     status = atoi(w + 9);
     {
-      const char *cl = memmem(w, hlen, "\r\nContent-Length: ", 18);
+      const char *cl = hw__os_memmem(w, hlen, "\r\nContent-Length: ", 18);
       if (cl != NULL && !head)
         body = (size_t)strtoul(cl + 18, NULL, 10);
-      if (!head && memmem(w, hlen, "\r\nTransfer-Encoding: chunked", 28)) {
+      if (!head &&
+          hw__os_memmem(w, hlen, "\r\nTransfer-Encoding: chunked", 28)) {
         /* Chunks up to the last one (no trailers), or stop if cut. */
         size_t q = p + hlen, size;
         do {
           const char *line = c->wire.data + q, *eol;
-          eol = q < c->wire.len ? memmem(line, c->wire.len - q, "\r\n", 2)
-                                : NULL;
+          eol = q < c->wire.len
+                    ? hw__os_memmem(line, c->wire.len - q, "\r\n", 2)
+                    : NULL;
           if (eol == NULL)
             goto out;
           size = (size_t)strtoul(line, NULL, 16);

@@ -18,6 +18,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "portable.h"
 #include "testcert.h"
 
 EVP_PKEY *tc_key(int rsa) {
@@ -105,9 +106,9 @@ int tc_write_text(const char *path, const char *text) {
 const char *tc_tmpdir(const char *prefix) {
   static char dir[256];
   const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof(dir), "%s/%s.XXXXXX", t != NULL && *t ? t : "/tmp",
+  snprintf(dir, sizeof(dir), "%s/%s.XXXXXX", t != NULL && *t ? t : hwt_tmp(),
            prefix);
-  return mkdtemp(dir);
+  return hwt_mkdtemp(dir);
 }
 
 void tc_rmdir(const char *dir) {

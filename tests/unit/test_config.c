@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "config_write.h"
+#include "portable.h"
 #include "tap.h"
 
-static char dir[256];
+static char dir[160]; /* (room for it in the 512 of the texts below) */
 static char cfgpath[512];
 
 static void write_file(const char *path, const char *text) {
@@ -76,16 +76,16 @@ int main(void) {
   hw__config *cfg;
   hw__config_listen l;
 
-  strcpy(dir, "/tmp/hw-config-test-XXXXXX");
-  if (mkdtemp(dir) == NULL)
+  snprintf(dir, sizeof(dir), "%s/hw-config-test-XXXXXX", hwt_tmp());
+  if (hwt_mkdtemp(dir) == NULL)
     return 1;
   snprintf(cfgpath, sizeof(cfgpath), "%s/routes.json", dir);
   snprintf(path, sizeof(path), "%s/mods", dir);
-  mkdir(path, 0755);
+  hwt_mkdir(path, 0755);
   snprintf(path, sizeof(path), "%s/mods/m.so", dir);
   write_file(path, "not really a module; config.c only checks it exists");
   snprintf(path, sizeof(path), "%s/mods/sub.so", dir);
-  mkdir(path, 0755);
+  hwt_mkdir(path, 0755);
 
   /* Syntax and top level. */
   bad("invalid JSON", "{\"listen\": [", "invalid JSON", ":1:");

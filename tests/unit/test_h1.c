@@ -15,6 +15,7 @@
 #include "h1_response.h"
 #include "host.h"
 #include "memtransport.h"
+#include "portable.h"
 #include "request.h"
 #include "tap.h"
 
@@ -453,20 +454,25 @@ int main(void) {
   if (bdir == NULL)
     bdir = ".";
   snprintf(path, sizeof(path), "%s/tests/routes.json", bdir);
-  snprintf(json, sizeof(json),
-           "{\"modules_dir\":\"%s/tests/fixtures\",\"limits\":{\"body\":64},"
-           "\"routes\":["
-           "{\"prefix\":\"/hello\",\"module\":\"%s/modules/hello.so\"},"
-           "{\"prefix\":\"/echo\",\"module\":\"%s/modules/echo.so\"},"
-           "{\"prefix\":\"/delay\",\"module\":\"%s/modules/delay.so\"},"
-           "{\"prefix\":\"/"
-           "a\",\"module\":\"behave.so\",\"config\":{\"name\":\"A\"}},"
-           "{\"prefix\":\"/a/"
-           "b\",\"module\":\"behave.so\",\"config\":{\"name\":\"B\"}},"
-           "{\"prefix\":\"/s\",\"module\":\"stream.so\"},"
-           "{\"prefix\":\"/up\",\"module\":\"stream.so\",\"body\":"
-           "\"stream\",\"body_limit\":1000000}]}",
-           bdir, bdir, bdir, bdir);
+  snprintf(
+      json, sizeof(json),
+      "{\"modules_dir\":\"%s/tests/fixtures\",\"limits\":{\"body\":64},"
+      "\"routes\":["
+      "{\"prefix\":\"/hello\",\"module\":\"%s/modules/hello" HWT_MODULE_EXT
+      "\"},"
+      "{\"prefix\":\"/echo\",\"module\":\"%s/modules/echo" HWT_MODULE_EXT "\"},"
+      "{\"prefix\":\"/delay\",\"module\":\"%s/modules/delay" HWT_MODULE_EXT
+      "\"},"
+      "{\"prefix\":\"/"
+      "a\",\"module\":\"behave" HWT_MODULE_EXT
+      "\",\"config\":{\"name\":\"A\"}},"
+      "{\"prefix\":\"/a/"
+      "b\",\"module\":\"behave" HWT_MODULE_EXT
+      "\",\"config\":{\"name\":\"B\"}},"
+      "{\"prefix\":\"/s\",\"module\":\"stream" HWT_MODULE_EXT "\"},"
+      "{\"prefix\":\"/up\",\"module\":\"stream" HWT_MODULE_EXT "\",\"body\":"
+      "\"stream\",\"body_limit\":1000000}]}",
+      bdir, bdir, bdir, bdir);
   hw__module_serve_on(uv_default_loop());
   if (hw__config_parse(json, strlen(json), path, &cfg, err, sizeof(err)) != 0 ||
       hw__generation_build(cfg, 1, &hw__host, &gen, err, sizeof(err)) != 0) {

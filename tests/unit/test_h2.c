@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
 #include <uv.h>
@@ -39,6 +38,7 @@
 #include "host.h"
 #include "conntransport.h"
 #include "memtransport.h"
+#include "portable.h"
 #include "request.h"
 #include "tap.h"
 
@@ -315,7 +315,7 @@ static void cl_exchange(cl *c) {
       if ((cond) || uv_hrtime() > end_)                                        \
         break;                                                                 \
       uv_run(uv_default_loop(), UV_RUN_NOWAIT);                                \
-      usleep(200);                                                             \
+      hwt_usleep(200);                                                         \
     }                                                                          \
   } while (0)
 
@@ -417,7 +417,7 @@ static void settle(void) {
   uint64_t end = uv_hrtime() + 500 * 1000000u;
   while (core.gen->live > 0 && uv_hrtime() < end) {
     uv_run(uv_default_loop(), UV_RUN_NOWAIT);
-    usleep(200);
+    hwt_usleep(200);
   }
 }
 
@@ -1103,26 +1103,29 @@ int main(void) {
   if (bdir == NULL)
     bdir = ".";
   snprintf(path, sizeof(path), "%s/tests/routes.json", bdir);
-  snprintf(json, sizeof(json),
-           "{\"modules_dir\":\"%s/tests/fixtures\","
-           "\"limits\":{\"body\":%d,\"header_bytes\":%d,\"headers\":%d,"
-           "\"body_min_rate\":0},"
-           "\"timeouts_ms\":{\"head\":%d,\"body_idle\":%d,\"write\":%d},"
-           "\"routes\":["
-           "{\"prefix\":\"/hello\",\"module\":\"%s/modules/hello.so\"},"
-           "{\"prefix\":\"/echo\",\"module\":\"%s/modules/echo.so\"},"
-           "{\"prefix\":\"/big\",\"module\":\"%s/modules/echo.so\","
-           "\"body_limit\":1000000},"
-           "{\"prefix\":\"/delay\",\"module\":\"%s/modules/delay.so\"},"
-           "{\"prefix\":\"/a\",\"module\":\"behave.so\","
-           "\"config\":{\"name\":\"A\"}},"
-           "{\"prefix\":\"/old\",\"module\":\"abi12.so\","
-           "\"config\":{\"name\":\"OLD\"}},"
-           "{\"prefix\":\"/s\",\"module\":\"stream.so\"},"
-           "{\"prefix\":\"/up\",\"module\":\"stream.so\",\"body\":"
-           "\"stream\",\"body_limit\":1000000}]}",
-           bdir, BODY_LIMIT, HEADER_BYTES, MAX_HEADERS, HEAD_MS, BODY_IDLE_MS,
-           WRITE_MS, bdir, bdir, bdir, bdir);
+  snprintf(
+      json, sizeof(json),
+      "{\"modules_dir\":\"%s/tests/fixtures\","
+      "\"limits\":{\"body\":%d,\"header_bytes\":%d,\"headers\":%d,"
+      "\"body_min_rate\":0},"
+      "\"timeouts_ms\":{\"head\":%d,\"body_idle\":%d,\"write\":%d},"
+      "\"routes\":["
+      "{\"prefix\":\"/hello\",\"module\":\"%s/modules/hello" HWT_MODULE_EXT
+      "\"},"
+      "{\"prefix\":\"/echo\",\"module\":\"%s/modules/echo" HWT_MODULE_EXT "\"},"
+      "{\"prefix\":\"/big\",\"module\":\"%s/modules/echo" HWT_MODULE_EXT "\","
+      "\"body_limit\":1000000},"
+      "{\"prefix\":\"/delay\",\"module\":\"%s/modules/delay" HWT_MODULE_EXT
+      "\"},"
+      "{\"prefix\":\"/a\",\"module\":\"behave" HWT_MODULE_EXT "\","
+      "\"config\":{\"name\":\"A\"}},"
+      "{\"prefix\":\"/old\",\"module\":\"abi12" HWT_MODULE_EXT "\","
+      "\"config\":{\"name\":\"OLD\"}},"
+      "{\"prefix\":\"/s\",\"module\":\"stream" HWT_MODULE_EXT "\"},"
+      "{\"prefix\":\"/up\",\"module\":\"stream" HWT_MODULE_EXT "\",\"body\":"
+      "\"stream\",\"body_limit\":1000000}]}",
+      bdir, BODY_LIMIT, HEADER_BYTES, MAX_HEADERS, HEAD_MS, BODY_IDLE_MS,
+      WRITE_MS, bdir, bdir, bdir, bdir);
   hw__module_serve_on(uv_default_loop());
   if (hw__config_parse(json, strlen(json), path, &cfg, err, sizeof(err)) != 0 ||
       hw__generation_build(cfg, 1, &hw__host, &gen, err, sizeof(err)) != 0) {

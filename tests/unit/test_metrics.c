@@ -17,10 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
+#ifndef _WIN32
+#include <sys/wait.h> /* test_concurrent's writer */
+#endif
 #include <unistd.h>
 
 #include "metrics.h"
+#include "portable.h"
 #include "tap.h"
 
 /* The snapshot's allocations, freed together (as a request's are). */
@@ -217,7 +220,9 @@ static void test_concurrent(void) {
   hw__metrics_slot *w1, *w2;
   hw__metrics_series *c;
   int torn = 0, missing = 0, snaps = 0;
+#ifndef _WIN32
   pid_t pid;
+#endif
 
   /* A region of its own: the others' slot 1 is full. */
   ok(hw__metrics_create(2) == 0, "a fresh region");
@@ -225,6 +230,15 @@ static void test_concurrent(void) {
   c = hw__metrics_series_for(w1, "/c", 2);
   w2 = become(2);
   hw__metrics_series_for(w2, "/z", 2);
+#ifdef _WIN32
+  /* (The writer must be another process mapping the region: the child of
+   * a fork(), which Windows has not.) */
+  (void)c;
+  (void)torn;
+  (void)missing;
+  (void)snaps;
+  skip(3, "no fork() on Windows: a writer in another process");
+#else
   pid = fork();
   if (pid == 0) {
     /* The writer: slot 1's worker, for 0.4 s. */
@@ -264,6 +278,7 @@ static void test_concurrent(void) {
      "no snapshot had a route half counted, but where the reader gave up "
      "on a stalled writer");
   is_int(missing, 0, "none lost another slot's series while one grew");
+#endif
 }
 
 static void test_master(void) {

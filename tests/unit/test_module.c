@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "generation.h"
 #include "host.h"
+#include "portable.h"
 #include "tap.h"
 
 static const char *builddir;
@@ -27,7 +27,8 @@ static const char *path_of(const char *dir, const char *name) {
   static int next;
   char *buf = bufs[next++ % 4];
 
-  snprintf(buf, sizeof(bufs[0]), "%s/%s/%s.so", builddir, dir, name);
+  snprintf(buf, sizeof(bufs[0]), "%s/%s/%s" HWT_MODULE_EXT, builddir, dir,
+           name);
   return buf;
 }
 
@@ -100,15 +101,16 @@ static void test_refusals(void) {
   load_fails("too_small", fixture("too_small"), "too small");
   load_fails("handle_null", fixture("handle_null"), "handle");
 
-  snprintf(missing, sizeof(missing), "%s/tests/fixtures/no-such-module.so",
-           builddir);
+  snprintf(missing, sizeof(missing),
+           "%s/tests/fixtures/no-such-module" HWT_MODULE_EXT, builddir);
   load_fails("missing file", missing, NULL);
 
   /* A file that exists but is not a shared object at all. */
   snprintf(not_elf, sizeof(not_elf), "%s/tests/tmp", builddir);
-  if (mkdir(not_elf, 0777) != 0 && errno != EEXIST)
+  if (hwt_mkdir(not_elf, 0777) != 0 && errno != EEXIST)
     diag("mkdir %s: %s", not_elf, strerror(errno));
-  snprintf(not_elf, sizeof(not_elf), "%s/tests/tmp/not-elf.so", builddir);
+  snprintf(not_elf, sizeof(not_elf), "%s/tests/tmp/not-elf" HWT_MODULE_EXT,
+           builddir);
   f = fopen(not_elf, "w");
   if (f != NULL) {
     fputs("this is not a shared object\n", f);
@@ -190,64 +192,72 @@ static void test_init(void) {
   char err[2048];
   int r;
 
-  r = build("tests/fixtures", "init_fails.so", NULL, err, sizeof(err));
+  r = build("tests/fixtures", "init_fails" HWT_MODULE_EXT, NULL, err,
+            sizeof(err));
   ok(r != 0, "init_fails: the generation is refused");
-  contains(err, "init_fails.so", "init_fails: message names the module");
+  contains(err, "init_fails" HWT_MODULE_EXT,
+           "init_fails: message names the module");
   contains(err, "refusing to start", "init_fails: message has the reason");
   ok(strchr(err, '\n') == NULL, "init_fails: message is one line");
   diag("init_fails: %s", err);
 
-  r = build("tests/fixtures", "behave.so", NULL, err, sizeof(err));
+  r = build("tests/fixtures", "behave" HWT_MODULE_EXT, NULL, err, sizeof(err));
   is_int(r, 0, "behave: builds without config");
-  r = build("tests/fixtures", "behave.so", "{\"name\":\"a\\\"b\"}", err,
-            sizeof(err));
+  r = build("tests/fixtures", "behave" HWT_MODULE_EXT, "{\"name\":\"a\\\"b\"}",
+            err, sizeof(err));
   is_int(r, 0, "behave: builds with a name");
-  r = build("tests/fixtures", "behave.so", "{\"nam\":\"x\"}", err, sizeof(err));
+  r = build("tests/fixtures", "behave" HWT_MODULE_EXT, "{\"nam\":\"x\"}", err,
+            sizeof(err));
   ok(r != 0, "behave: unknown key refused");
   contains(err, "unknown key \"nam\"", "behave: message names the key");
 
-  r = build("modules", "hello.so", NULL, err, sizeof(err));
+  r = build("modules", "hello" HWT_MODULE_EXT, NULL, err, sizeof(err));
   is_int(r, 0, "hello: builds without config");
-  r = build("modules", "hello.so",
+  r = build("modules", "hello" HWT_MODULE_EXT,
             "{\"body\":\"\\u00e9\\ud83d\\ude00\\n\",\"content_type\":\"a/b\"}",
             err, sizeof(err));
   is_int(r, 0, "hello: builds with escapes and both keys");
-  r = build("modules", "hello.so", "{\"x\":1}", err, sizeof(err));
+  r = build("modules", "hello" HWT_MODULE_EXT, "{\"x\":1}", err, sizeof(err));
   ok(r != 0, "hello: unknown key refused");
   contains(err, "unknown key \"x\"", "hello: message names the key");
-  r = build("modules", "hello.so", "{\"body\":1}", err, sizeof(err));
+  r = build("modules", "hello" HWT_MODULE_EXT, "{\"body\":1}", err,
+            sizeof(err));
   ok(r != 0, "hello: non-string body refused");
   contains(err, "routes[0].config.body: expected a string, not an integer",
            "hello: message names the place and says why");
   ok(strchr(err, '\n') == NULL, "hello: message is one line");
   diag("hello: %s", err);
-  r = build("modules", "hello.so", "{\"content_type\":\"a\\rb\"}", err,
-            sizeof(err));
+  r = build("modules", "hello" HWT_MODULE_EXT, "{\"content_type\":\"a\\rb\"}",
+            err, sizeof(err));
   ok(r != 0, "hello: a CR in content_type refused");
   contains(err, "routes[0].config.content_type: not a valid field value",
            "hello: message names the place");
-  r = build("modules", "hello.so", "[]", err, sizeof(err));
+  r = build("modules", "hello" HWT_MODULE_EXT, "[]", err, sizeof(err));
   ok(r != 0, "hello: non-object config refused");
   contains(err, "routes[0].config: expected an object, not an array",
            "hello: message says why");
 
-  r = build("modules", "echo.so", "{}", err, sizeof(err));
+  r = build("modules", "echo" HWT_MODULE_EXT, "{}", err, sizeof(err));
   is_int(r, 0, "echo: builds with {}");
-  r = build("modules", "echo.so", "{\"pretty\":true}", err, sizeof(err));
+  r = build("modules", "echo" HWT_MODULE_EXT, "{\"pretty\":true}", err,
+            sizeof(err));
   ok(r != 0, "echo: any key refused");
   contains(err, "unknown key \"pretty\"", "echo: message names the key");
 
-  r = build("modules", "delay.so", "{\"ms\":600000}", err, sizeof(err));
+  r = build("modules", "delay" HWT_MODULE_EXT, "{\"ms\":600000}", err,
+            sizeof(err));
   is_int(r, 0, "delay: builds with ms=600000");
-  r = build("modules", "delay.so", "{\"ms\":600001}", err, sizeof(err));
+  r = build("modules", "delay" HWT_MODULE_EXT, "{\"ms\":600001}", err,
+            sizeof(err));
   ok(r != 0, "delay: ms above 600000 refused");
   contains(err, "routes[0].config.ms: must be from 0 to 600000",
            "delay: message names the key and the range");
-  r = build("modules", "delay.so", "{\"ms\":1.5}", err, sizeof(err));
+  r = build("modules", "delay" HWT_MODULE_EXT, "{\"ms\":1.5}", err,
+            sizeof(err));
   ok(r != 0, "delay: fractional ms refused");
   contains(err, "routes[0].config.ms: expected an integer, not a number",
            "delay: message names the key and the type");
-  r = build("modules", "delay.so", "{\"sec\":1}", err, sizeof(err));
+  r = build("modules", "delay" HWT_MODULE_EXT, "{\"sec\":1}", err, sizeof(err));
   ok(r != 0, "delay: unknown key refused");
   contains(err, "unknown key \"sec\"", "delay: message names the key");
 }

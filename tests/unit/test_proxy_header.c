@@ -7,14 +7,13 @@
  */
 #include "autoconf.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "cidr.h"
+#include "os.h" /* the socket headers of either system */
 #include "proxy_header.h"
 #include "tap.h"
 

@@ -90,7 +90,7 @@ int main(void) {
   r = hw__router_new();
   keys = calloc(1000, sizeof(*keys));
   {
-    int added = 0, found = 0, near = 0;
+    int added = 0, found = 0, near_miss = 0;
     for (int i = 0; i < 1000; i++) {
       snprintf(keys[i], sizeof(keys[i]), "/r%d/s%d", i, i % 7);
       if (hw__router_add(r, keys[i], strlen(keys[i]), keys[i]) == 0)
@@ -105,10 +105,10 @@ int main(void) {
         found++;
       snprintf(p, sizeof(p), "/r%d/s%dx", i, i % 7);
       if (match(r, p, SIZE_MAX, NULL) == NULL)
-        near++;
+        near_miss++;
     }
     is_int(found, 1000, "every route found under its prefix");
-    is_int(near, 1000, "no route matches a longer segment");
+    is_int(near_miss, 1000, "no route matches a longer segment");
   }
   hw__router_free(r);
   free(keys);

@@ -39,6 +39,7 @@
 #include <uv.h>
 
 #include "metrics.h"
+#include "os.h" /* hw__os_memmem */
 #include "tap.h"
 #include "testcert.h"
 #include "tickets.h"
@@ -532,7 +533,7 @@ static uint64_t counted(int kind) {
 
 static int wire_has(lower *l, const char *s) {
   return l->wire.len >= strlen(s) &&
-         memmem(l->wire.data, l->wire.len, s, strlen(s)) != NULL;
+         hw__os_memmem(l->wire.data, l->wire.len, s, strlen(s)) != NULL;
 }
 
 static int got_is(const hw__buf *b, const char *p, size_t n) {
