@@ -75,6 +75,14 @@ static int in_range(const hw__cidr *c, const uint8_t a[16]) {
          ((c->addr[whole] ^ a[whole]) & (uint8_t)(0xff00u >> rest)) == 0;
 }
 
+/* 1 if the address `a` (IPv6, or IPv4 mapped) lies in one of the ranges. */
+static int match_bytes(const hw__cidr *list, size_t n, const uint8_t a[16]) {
+  for (size_t i = 0; i < n; i++)
+    if (in_range(&list[i], a))
+      return 1;
+  return 0;
+}
+
 int hw__cidr_match(const hw__cidr *list, size_t n, const struct sockaddr *sa) {
   uint8_t a[16];
   if (sa->sa_family == AF_INET) {
@@ -85,17 +93,16 @@ int hw__cidr_match(const hw__cidr *list, size_t n, const struct sockaddr *sa) {
   } else {
     return 0;
   }
-  for (size_t i = 0; i < n; i++)
-    if (in_range(&list[i], a))
-      return 1;
-  return 0;
+  return match_bytes(list, n, a);
 }
 
 int hw__cidr_match_text(const hw__cidr *list, size_t n, const char *text) {
   char host[64];
   const char *colon = strrchr(text, ':');
   size_t hlen;
-  struct sockaddr_storage ss;
+  struct in_addr v4;
+  struct in6_addr v6;
+  uint8_t a[16];
 
   if (colon == NULL)
     return 0;
@@ -106,13 +113,17 @@ int hw__cidr_match_text(const hw__cidr *list, size_t n, const char *text) {
     return 0;
   memcpy(host, text, hlen);
   host[hlen] = '\0';
-  memset(&ss, 0, sizeof(ss));
-  if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-    ss.ss_family = AF_INET;
-  else if (inet_pton(AF_INET6, host,
-                     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-    ss.ss_family = AF_INET6;
-  else
+  /* Parsed into the address types themselves and copied as bytes: written
+   * through a sockaddr_storage cast and read back through a sockaddr, the
+   * address is invisible to a compiler that follows the aliasing rules
+   * (mingw-gcc -O2 matched nothing). */
+  if (inet_pton(AF_INET, host, &v4) == 1) {
+    memcpy(a, mapped, sizeof(mapped));
+    memcpy(a + 12, &v4, 4);
+  } else if (inet_pton(AF_INET6, host, &v6) == 1) {
+    memcpy(a, &v6, 16);
+  } else {
     return 0;
-  return hw__cidr_match(list, n, (const struct sockaddr *)&ss);
+  }
+  return match_bytes(list, n, a);
 }

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h> /* ssize_t (mingw has it there too) */
 #include <time.h>
 
@@ -113,6 +114,20 @@ static inline const char *hw__os_path_last_sep(const char *p) {
     if (hw__os_path_sep(*p))
       last = p;
   return last;
+}
+
+/** 1 if every user of the system may read the file at `path` (a private
+ *  key should not be): its mode's "other" read bit.  Always 0 on Windows,
+ *  where access is an ACL's business and the C runtime's stat() sets the
+ *  read bits of every readable file: nothing can be told from them. */
+static inline int hw__os_world_readable(const char *path) {
+#ifdef _WIN32
+  (void)path;
+  return 0;
+#else
+  struct stat st;
+  return stat(path, &st) == 0 && (st.st_mode & S_IROTH) != 0;
+#endif
 }
 
 /* ---- descriptors --------------------------------------------------------- */

@@ -140,7 +140,6 @@ static int add_names(hw__tls_ctx *c, X509 *x, size_t ctx) {
 /* The warnings a certificate and its key file may draw. */
 static void warn_cert(const char *key, size_t i, const hw__config_cert *cc,
                       X509 *x, int names) {
-  struct stat st;
   if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
     hw__log(HW_LOG_WARN, "%s.tls.certificates[%zu]: %s has expired", key, i,
             cc->cert);
@@ -152,7 +151,7 @@ static void warn_cert(const char *key, size_t i, const hw__config_cert *cc,
             "%s.tls.certificates[%zu]: %s has no DNS name in its "
             "subjectAltName: no SNI name chooses it",
             key, i, cc->cert);
-  if (stat(cc->key, &st) == 0 && (st.st_mode & S_IROTH))
+  if (hw__os_world_readable(cc->key))
     hw__log(HW_LOG_WARN,
             "%s.tls.certificates[%zu]: the private key %s is readable by "
             "every user (chmod o-r)",
