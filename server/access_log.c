@@ -106,16 +106,14 @@ int hw__access_log_escape(hw__buf *out, const char *s, size_t n, int json) {
 
 /* ---- files --------------------------------------------------------------- */
 
-static int open_path(const char *path) {
-  return open(path, O_WRONLY | O_APPEND | O_CREAT | HW__O_CLOEXEC, 0644);
-}
+static int open_path(const char *path) { return hw__os_open_log(path, 1); }
 
 /* An existing file is opened for appending; a missing one is not made
  * here (`haywire -t` run as root would leave a root-owned file the server,
  * running as its own user, could not open): its directory must let this
  * user create it. */
 int hw__access_log_probe(const char *path, char *err, size_t err_len) {
-  int fd = open(path, O_WRONLY | O_APPEND | HW__O_CLOEXEC), e = errno;
+  int fd = hw__os_open_log(path, 0), e = errno;
   char dir[4096];
   const char *slash;
 

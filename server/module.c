@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "module.h"
 #include "os.h"
 
@@ -66,14 +67,14 @@ int hw__module_load(const char *path, hw__module **out, char *err,
   /* uv_dlopen binds lazily: a symbol the module needs but no library
    * provides would only fail on the first request that calls it.  Opening
    * once with RTLD_NOW first binds everything now, or fails here. */
-  now = hw__os_module_open_now(path, why, sizeof(why));
+  now = hw__dl_open_now(path, why, sizeof(why));
   if (now == NULL) {
     free(m->path);
     free(m);
     return refuse(NULL, err, err_len, path, why);
   }
   r = uv_dlopen(path, &m->lib);
-  hw__os_module_close(now); /* uv_dlopen holds its own reference */
+  hw__dl_close(now); /* uv_dlopen holds its own reference */
   if (r != 0) {
     /* dlerror() already names the file; keep only its reason. */
     const char *e = uv_dlerror(&m->lib);
@@ -115,11 +116,11 @@ void hw__module_unload(hw__module *m) {
 }
 
 int hw__module_is_mapped(const char *path) {
-  return hw__os_module_loaded(path);
+  return hw__dl_loaded(path);
 }
 
 int hw__module_owns(const hw__module *m, const void *addr) {
-  return hw__os_module_owns(m->desc, addr);
+  return hw__dl_owns(m->desc, addr);
 }
 
 /* ---- calls into module code -------------------------------------------- */

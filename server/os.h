@@ -3,17 +3,16 @@
  * os_win32.c on Windows, issue 21): what the server needs of the
  * operating system that has no portable spelling, and nothing else.  It
  * owns the shared pages between a master and its workers (a region by
- * descriptor, a page in a named file, anonymous pages), the bookkeeping of
- * loaded modules (is an object still in the process, does an address lie
- * in it), the staging of files (copies in binary mode, the private run
- * directory, removing a retired generation's directory), files at offsets
- * and gathered writes, a socket's writes from memory and from files, a
- * process's memory, descriptors, name and state, the pid file's lock, and
- * the few C library calls one of the systems lacks (gmtime_r, strndup,
- * memmem, setenv, random bytes).  A unit calls down
- * into it; it calls nothing of ours and logs nothing: it answers with
- * error codes (or, where the caller's messages name files, writes the
- * message into the caller's buffer).
+ * descriptor, a page in a named file, anonymous pages), the staging of
+ * files (copies in binary mode, the private run directory, removing a
+ * retired generation's directory), files at offsets and gathered writes, a
+ * socket's writes from memory and from files, a process's memory,
+ * descriptors, name and state, the pid file's lock, and the few C library
+ * calls one of the systems lacks (gmtime_r, strndup, memmem, setenv,
+ * random bytes).  (Loading modules is dl.h's.)  A unit calls down into
+ * it; it calls nothing of ours and logs nothing: it answers with error
+ * codes (or, where the caller's messages name files, writes the message
+ * into the caller's buffer).
  */
 #ifndef HW_OS_H
 #define HW_OS_H
@@ -164,6 +163,13 @@ ssize_t hw__os_pread(int fd, void *buf, size_t n, uint64_t off);
 /** Writes up to `n` bytes to `fd` at `off`: the count, or -errno. */
 ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off);
 
+/** Opens the log file `path` for appending, not inherited by children,
+ *  made (mode 0644) when missing if `create`: the descriptor, or -1 with
+ *  errno.  As on POSIX, the file may be renamed or removed while it is
+ *  open (Windows: FILE_SHARE_DELETE, which the C runtime's open never
+ *  asks for), so that a rotation can move it away and ask for a reopen. */
+int hw__os_open_log(const char *path, int create);
+
 /** Appends the `n` buffers to the file `fd` (opened O_APPEND) with one
  *  write, so that they land in one piece at its end even while other
  *  processes append to it (writev; on Windows one WriteFile of their
@@ -249,26 +255,6 @@ void hw__os_pages_unmap(void *p, size_t size);
 
 /** Keeps the pages out of core dumps (secrets), where the system can. */
 void hw__os_pages_nodump(void *p, size_t size);
-
-/* ---- modules ------------------------------------------------------------ */
-
-/** Opens the object at `path` with every symbol bound now (libuv's
- *  uv_dlopen binds lazily: a symbol no library provides would fail on the
- *  first call, not here), locally.  The handle, for hw__os_module_close, or
- *  NULL with "cannot load: <the loader's reason>" in `why` (the file's
- *  name, which the reason repeats, left out). */
-void *hw__os_module_open_now(const char *path, char *why, size_t why_len);
-
-/** Drops a reference hw__os_module_open_now took. */
-void hw__os_module_close(void *handle);
-
-/** 1 if the object at `path` is loaded in this process (a dlclose that did
- *  not really unload it), without loading it; else 0. */
-int hw__os_module_loaded(const char *path);
-
-/** 1 if `addr` lies in the same loaded object as `known` (an address in a
- *  module: its descriptor); 0 if not, or if either is in none. */
-int hw__os_module_owns(const void *known, const void *addr);
 
 /* ---- files and directories ---------------------------------------------- */
 

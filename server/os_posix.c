@@ -3,9 +3,8 @@
  * calls the rest of server/ no longer makes itself.  It owns the shared
  * pages (memfd_create and mmap MAP_SHARED for the metrics region and the
  * ticket keys, a mapped file for a worker's module note, anonymous shared
- * pages for the check's child, madvise MADV_DONTDUMP), the bookkeeping of
- * loaded modules (dlopen with RTLD_NOW and RTLD_NOLOAD, dladdr), the
- * staging of files (the copies of modules and certificates, the run
+ * pages for the check's child, madvise MADV_DONTDUMP), the staging of
+ * files (the copies of modules and certificates, the run
  * directory made by mkdtemp off a noexec file system, removing a retired
  * generation's directory: a mapped file may be unlinked here), a
  * process's memory, descriptors, name and state (/proc) and the pid
@@ -21,7 +20,6 @@
 #include "os.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +54,11 @@ ssize_t hw__os_pread(int fd, void *buf, size_t n, uint64_t off) {
 ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off) {
   ssize_t r = pwrite(fd, buf, n, (off_t)off);
   return r < 0 ? -errno : r;
+}
+
+int hw__os_open_log(const char *path, int create) {
+  return open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0),
+              0644);
 }
 
 ssize_t hw__os_append_v(int fd, const hw__os_iov *iov, int n) {
@@ -205,40 +208,6 @@ void hw__os_pages_unmap(void *p, size_t size) { munmap(p, size); }
 
 void hw__os_pages_nodump(void *p, size_t size) {
   (void)madvise(p, size, MADV_DONTDUMP);
-}
-
-/* ---- modules ------------------------------------------------------------ */
-
-void *hw__os_module_open_now(const char *path, char *why, size_t why_len) {
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL) {
-    const char *e = dlerror();
-    const char *colon = e != NULL ? strstr(e, ": ") : NULL;
-    snprintf(why, why_len, "cannot load: %s",
-             e == NULL ? "unknown error"
-             : colon != NULL && strncmp(e, path, strlen(path)) == 0 ? colon + 2
-                                                                    : e);
-  }
-  return h;
-}
-
-void hw__os_module_close(void *handle) { dlclose(handle); }
-
-int hw__os_module_loaded(const char *path) {
-  /* RTLD_NOLOAD finds an object already in the process without loading
-   * it; a hit means dlclose did not really unload it. */
-  void *h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-  if (h == NULL)
-    return 0;
-  dlclose(h);
-  return 1;
-}
-
-int hw__os_module_owns(const void *known, const void *addr) {
-  Dl_info self, other;
-  if (addr == NULL || dladdr(known, &self) == 0 || dladdr(addr, &other) == 0)
-    return 0;
-  return self.dli_fbase == other.dli_fbase;
 }
 
 /* ---- files and directories ---------------------------------------------- */

@@ -6,8 +6,7 @@
  * child only CRT descriptors of files, pipes and devices, and the child's
  * C runtime drops a handle whose type it cannot tell, such as a bare
  * file mapping's; each side maps it with CreateFileMapping and
- * MapViewOfFile), the bookkeeping of loaded modules (LoadLibraryExW,
- * GetModuleHandleExW), binary file copies, the run directory (_fullpath;
+ * MapViewOfFile), binary file copies, the run directory (_fullpath;
  * there are no noexec mounts), removing a retired generation's directory
  * while some of its DLLs are still loaded (what cannot be deleted now is
  * retried on the next removal and at exit), a process's memory, name and
@@ -116,6 +115,32 @@ ssize_t hw__os_pread(int fd, void *buf, size_t n, uint64_t off) {
 
 ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off) {
   return at_offset(fd, (void *)buf, n, off, 1);
+}
+
+int hw__os_open_log(const char *path, int create) {
+  wchar_t w[MAX_PATH * 2];
+  HANDLE h;
+  int fd;
+
+  if (wide(path, w, MAX_PATH * 2) != 0) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  /* Not inheritable (no SECURITY_ATTRIBUTES asking for it).  Writes go to
+   * the end through hw__os_append_v's end-of-file offset. */
+  h = CreateFileW(w, GENERIC_WRITE,
+                  FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                  create ? OPEN_ALWAYS : OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL,
+                  NULL);
+  if (h == INVALID_HANDLE_VALUE) {
+    errno = errno_of(GetLastError());
+    return -1;
+  }
+  if ((fd = _open_osfhandle((intptr_t)h, _O_APPEND | _O_BINARY)) < 0) {
+    CloseHandle(h);
+    errno = EMFILE;
+  }
+  return fd;
 }
 
 ssize_t hw__os_append_v(int fd, const hw__os_iov *iov, int n) {
@@ -385,59 +410,6 @@ void hw__os_pages_unmap(void *p, size_t size) {
 
 /* Windows has no MADV_DONTDUMP; a minidump of the process shows them. */
 void hw__os_pages_nodump(void *p, size_t size) { (void)p, (void)size; }
-
-/* ---- modules ------------------------------------------------------------ */
-
-void *hw__os_module_open_now(const char *path, char *why, size_t why_len) {
-  wchar_t w[MAX_PATH * 2];
-  char msg[512];
-  HMODULE h;
-  DWORD e, n;
-
-  if (wide(path, w, MAX_PATH * 2) != 0) {
-    snprintf(why, why_len, "cannot load: the path is too long");
-    return NULL;
-  }
-  /* Imports are bound at load (nothing lazy to force).  A DLL's own
-   * dependencies: beside it, else beside haywire.exe or on PATH. */
-  if ((h = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH)) != NULL ||
-      (GetLastError() == ERROR_MOD_NOT_FOUND &&
-       (h = LoadLibraryExW(w, NULL, 0)) != NULL))
-    return (void *)h;
-  e = GetLastError();
-  n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-                     NULL, e, MAKELANGID(LANG_ENGLISH, SUBLANG_DEFAULT), msg,
-                     sizeof(msg), NULL);
-  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' ||
-                   msg[n - 1] == ' ' || msg[n - 1] == '.'))
-    msg[--n] = '\0';
-  if (n == 0)
-    snprintf(msg, sizeof(msg), "error %lu", (unsigned long)e);
-  snprintf(why, why_len, "cannot load: %s (error %lu)", msg, (unsigned long)e);
-  return NULL;
-}
-
-void hw__os_module_close(void *handle) { FreeLibrary((HMODULE)handle); }
-
-int hw__os_module_loaded(const char *path) {
-  wchar_t w[MAX_PATH * 2];
-  HMODULE h;
-  /* GetModuleHandleEx never loads (RTLD_NOLOAD); the count is left. */
-  if (wide(path, w, MAX_PATH * 2) != 0)
-    return 0;
-  return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT, w,
-                            &h) != 0;
-}
-
-int hw__os_module_owns(const void *known, const void *addr) {
-  const DWORD how = GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
-                    GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT;
-  HMODULE a, b;
-  if (addr == NULL || !GetModuleHandleExW(how, (LPCWSTR)known, &a) ||
-      !GetModuleHandleExW(how, (LPCWSTR)addr, &b))
-    return 0;
-  return a == b;
-}
 
 /* ---- files and directories ---------------------------------------------- */
 

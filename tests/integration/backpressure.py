@@ -45,10 +45,10 @@ class Sender(threading.Thread):
 
 def hold_and_measure(srv, hold=HOLD):
     """Max RSS (KiB) of the server process tree over `hold` seconds."""
-    peak = hwtest.rss_kib(srv.pid) or 0
+    peak = hwtest.rss_kib(srv.proc.pid) or 0
     deadline = time.monotonic() + hold
     while time.monotonic() < deadline:
-        peak = max(peak, hwtest.rss_kib(srv.pid) or 0)
+        peak = max(peak, hwtest.rss_kib(srv.proc.pid) or 0)
         time.sleep(0.02)
     return peak
 
@@ -67,7 +67,7 @@ def pipelined_hello(srv):
         data = b"".join(parts)
         t.diag("sending %d requests, %d bytes, without reading for %.1f s"
                % (N, len(data), HOLD))
-        base = hwtest.rss_kib(srv.pid)
+        base = hwtest.rss_kib(srv.proc.pid)
         c = Conn(srv.port, timeout=30)
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         s = Sender(c.sock, data)
@@ -109,7 +109,7 @@ def pipelined_big(srv):
         data = get("/big") * N
         t.diag("%d requests (%d bytes) asking for %d MB of responses"
                % (N, len(data), N * BIG // 1000000))
-        base = hwtest.rss_kib(srv.pid)
+        base = hwtest.rss_kib(srv.proc.pid)
         c = Conn(srv.port, timeout=30)
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         s = Sender(c.sock, data)

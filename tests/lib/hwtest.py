@@ -423,7 +423,8 @@ def children(pid):
 
 def rss_kib(pid, tree=True):
     """VmRSS in KiB of `pid` (plus its descendants when tree is true), or
-    None if the process is gone."""
+    None if the process is gone.  (Under wine a server's memory is that of
+    the wine process that runs it: give srv.proc.pid, not srv.pid.)"""
     total = None
     todo, seen = [pid], set()
     while todo and len(seen) < 256:

@@ -313,9 +313,16 @@ static void test_master(void) {
   ok(m->nprocesses == 2 && strcmp(m->processes[0].role, "master") == 0 &&
          m->processes[0].pid == getpid(),
      "the master, then the running worker (slot 2 here)");
+#ifdef _WIN32
+  /* Windows has handles, not descriptors: their count is not reported. */
+  ok(m->nprocesses == 2 && m->processes[1].slot == 2 &&
+         m->processes[1].resident_bytes > 0,
+     "resident memory from the process's working set");
+#else
   ok(m->nprocesses == 2 && m->processes[1].slot == 2 &&
          m->processes[1].resident_bytes > 0 && m->processes[1].open_fds > 2,
      "resident memory and descriptors from /proc");
+#endif
   drop();
 }
 

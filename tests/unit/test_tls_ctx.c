@@ -316,8 +316,13 @@ static void test_build(void) {
            path_new_crt);
   }
   {
+#ifdef _WIN32
+    skip(3, "no mode bits to tell a key every user may read on Windows "
+            "(its access is an ACL's)");
+#else
     pair p[] = {{path_a_crt, path_open_key}};
     warned("a key every user may read", p, 1, path_open_key, "chmod o-r");
+#endif
   }
   {
     pair p[] = {a, {path_nodns_crt, path_nodns_key}};
