@@ -73,8 +73,11 @@ extern "C" {
 /** The one symbol a module exports: `const hw_module hw_module_entry`. */
 #define HW_MODULE_SYMBOL "hw_module_entry"
 
-/** Export attribute for the descriptor (modules may use -fvisibility=hidden). */
-#if defined(__GNUC__)
+/** Export attribute for the descriptor (modules may use -fvisibility=hidden;
+ *  on Windows a DLL then exports the descriptor alone). */
+#if defined(_WIN32)
+#define HW_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__)
 #define HW_EXPORT __attribute__((visibility("default")))
 #else
 #define HW_EXPORT
@@ -501,7 +504,11 @@ typedef struct hw_host {
 
   /** Writes one log line, printf-style; the format is borrowed. */
   void (*log)(hw_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+      /* (The server formats with mingw's C99 printf: %zu and %lld work
+       * whatever the module's own C library says.) */
+      __attribute__((format(gnu_printf, 2, 3)))
+#elif defined(__GNUC__)
       __attribute__((format(printf, 2, 3)))
 #endif
       ;

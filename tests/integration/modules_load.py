@@ -6,6 +6,7 @@ same shared object on several routes with different configs."""
 
 import os
 import re
+import shutil
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -103,6 +104,82 @@ def main():
         t.is_(rc, 1, "a config whose ../mods does not exist is refused even "
               "when ../mods exists from the cwd")
         t.like(err, re.escape("oot" + hwtest.MODULE_EXT), "naming the module")
+
+
+    missing_dependency(d)
+    foreign_object(d)
+
+
+# A library a module links against, and the module.
+DEP_C = b"int hw_test_dep(void) { return 7; }\n"
+NEEDS_C = b"""#include "haywire.h"
+int hw_test_dep(void);
+static hw_handle_result handle(void *state, hw_request *req,
+                               hw_response *res) {
+  (void)state; (void)req; (void)res;
+  return hw_test_dep() == 7 ? HW_DECLINED : HW_ERROR;
+}
+HW_MODULE_DEFINE("needs", "1.0", NULL, handle, NULL);
+"""
+
+
+def missing_dependency(d):
+    """A module that needs a shared library the loader cannot find: -t and
+    start-up refuse it with one line naming the module and the library
+    (dlopen's reason on Linux; on Windows the server reads the DLL's
+    import table for the name, which the system's message leaves out)."""
+    with t.block("a module whose dependency is missing"):
+        libdir = os.path.join(d, "deplib")
+        os.makedirs(libdir, exist_ok=True)
+        dep_name = ("hwtestdep.dll" if hwtest.WINE else "libhwtestdep.so")
+        dep = os.path.join(libdir, dep_name)
+        src = hwtest.write_config(os.path.join(d, "dep.c"), DEP_C)
+        rc, out = hwtest.compile_module([src], dep)
+        if not t.is_(rc, 0, "the library compiles"):
+            t.diag(out)
+            return
+        needs = os.path.join(d, "needs" + hwtest.MODULE_EXT)
+        src = hwtest.write_config(os.path.join(d, "needs.c"), NEEDS_C)
+        # Linked against the library by name, with no path to find it by
+        # at run time (no rpath; on Windows the DLL is not beside it).
+        link = [dep] if hwtest.WINE else ["-L", libdir, "-lhwtestdep"]
+        rc, out = hwtest.compile_module([src], needs, link)
+        if not t.is_(rc, 0, "the module compiles against it"):
+            t.diag(out)
+            return
+        cfg = {"listen": ["127.0.0.1:0"], "workers": 0,
+               "routes": [route("/needs", needs)]}
+        path = hwtest.write_config(os.path.join(d, "needs.json"), cfg)
+        rc, out, err = hwtest.check_config(path)
+        t.is_(rc, 1, "-t refuses it")
+        t.like(err, r"routes\[0\]\.module: %s: cannot load: .*%s" % (
+            re.escape(needs), re.escape(dep_name)),
+            "one line naming the module and the missing library")
+        rc, out, err = hwtest.run_haywire(["-c", path])
+        t.is_(rc, 1, "start-up refuses it")
+        t.like(err, re.escape(dep_name), "naming the library")
+
+
+def foreign_object(d):
+    """A module file built for another system (a Linux ELF object named
+    x.dll under Windows; a Windows DLL's head on Linux): one line naming
+    the file and the loader's reason, never a crash."""
+    with t.block("a module built for another system"):
+        bad = os.path.join(d, "foreign" + hwtest.MODULE_EXT)
+        if hwtest.WINE:
+            shutil.copyfile("/bin/true", bad)
+        else:
+            with open(bad, "wb") as f:
+                f.write(b"MZ" + b"\0" * 58 + b"\x80\0\0\0" + b"\0" * 64 +
+                        b"PE\0\0\x64\x86" + b"\0" * 4096)
+        cfg = {"listen": ["127.0.0.1:0"], "workers": 0,
+               "routes": [route("/f", bad)]}
+        path = hwtest.write_config(os.path.join(d, "foreign.json"), cfg)
+        rc, out, err = hwtest.check_config(path)
+        t.is_(rc, 1, "-t refuses it")
+        t.like(err, r"^haywire: .*routes\[0\]\.module: %s: cannot load: "
+               r"\S" % re.escape(bad), "one line naming the file and why")
+        t.is_(len(err.strip().splitlines()), 1, "one line")
 
 
 hwtest.run(main)
