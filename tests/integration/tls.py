@@ -708,12 +708,15 @@ def test_check(d, certs):
     rc, out = run_t(cfg({"certificates": certs_of(certs["old"])}, "expired"))
     t.ok(rc == 0 and "has expired" in out and certs["old"][0] in out,
          "-t: an expired certificate is a warning naming it", out)
-    loose = os.path.join(d, "loose.key")
-    shutil.copy(a[1], loose)
-    os.chmod(loose, 0o644)
-    rc, out = run_t(cfg({"certificates": certs_of((a[0], loose))}, "loose"))
-    t.ok(rc == 0 and "readable by every user" in out and loose in out,
-         "-t: a key readable by everyone is a warning", out)
+    if not hwtest.skip_on_wine("no mode bits say who may read a key on "
+                               "Windows (an ACL does)", 1):
+        loose = os.path.join(d, "loose.key")
+        shutil.copy(a[1], loose)
+        os.chmod(loose, 0o644)
+        rc, out = run_t(cfg({"certificates": certs_of((a[0], loose))},
+                            "loose"))
+        t.ok(rc == 0 and "readable by every user" in out and loose in out,
+             "-t: a key readable by everyone is a warning", out)
     for tls, want, name in (
             ({"certificates": []}, "listen[0].tls.certificates",
              "no certificate"),
