@@ -82,12 +82,22 @@ hw__signals *hw__signals_new(uv_loop_t *loop, hw__signals_cb cb, void *arg) {
   return s;
 }
 
+/* Hands `cmd` to the process.  The loop's time first: libuv on Windows can
+ * run a pipe's or the console's callback in an iteration whose time was
+ * taken before a long wait, and what the command starts (a drain's
+ * deadlines, HTTP/2's second GOAWAY a second after the notice) counts
+ * from now, not from then. */
+static void deliver(hw__signals *s, int cmd) {
+  uv_update_time(s->loop);
+  s->cb(s->arg, cmd);
+}
+
 static void on_console(uv_signal_t *h, int signum) {
   hw__signals *s = h->data;
   int cmd = h == &s->ctrl_c ? HW__SIGNALS_STOP : HW__SIGNALS_QUIT;
   (void)signum;
   if (s->watched & HW__SIGNALS_BIT(cmd))
-    s->cb(s->arg, cmd);
+    deliver(s, cmd);
 }
 
 int hw__signals_watch(hw__signals *s, unsigned cmds) {
@@ -142,7 +152,7 @@ static void command(client *c) {
   if (uv_write(&c->write, (uv_stream_t *)&c->pipe, &buf, 1, answered) != 0)
     uv_close((uv_handle_t *)&c->pipe, client_closed);
   if (c->answer[0] == 'o')
-    s->cb(s->arg, cmd);
+    deliver(s, cmd);
 }
 
 static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -218,7 +228,7 @@ int hw__signals_serve(hw__signals *s, char *err, size_t err_len) {
 void hw__signals_take(hw__signals *s, int cmd) {
   if (s != NULL && cmd > 0 && cmd < HW__SIGNALS_NCMDS &&
       (s->watched & HW__SIGNALS_BIT(cmd)))
-    s->cb(s->arg, cmd);
+    deliver(s, cmd);
 }
 
 static void closed(uv_handle_t *h) {
