@@ -13,11 +13,13 @@
  */
 #include "autoconf.h"
 
+#include <io.h> /* _get_osfhandle */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h> /* close */
 #include <uv.h>
+#include <windows.h>
 
 #include "check.h"
 #include "module.h"
@@ -57,9 +59,8 @@ static void room(uv_handle_t *h, size_t want, uv_buf_t *b) {
 }
 
 /* Reads until the child's end closes (at its exit, or when the verdict
- * fills the buffer); a process a module started does not inherit the
- * pipe (libuv makes the parent's end uninheritable, and the child's C
- * runtime descriptors are not passed on by uv_spawn unless asked). */
+ * fills the buffer): no process a module starts holds it, since the child
+ * makes its handles of the pipe and the page uninheritable first. */
 static void got_bytes(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   check_run *c = s->data;
   (void)b;
@@ -77,6 +78,13 @@ static void be_child(const char *path, const hw__config_listen *listen,
                      size_t nlisten) {
   void *p = NULL;
   _putenv_s(CHILD_ENV, ""); /* a process a module starts is no check */
+  /* libuv hands them over inheritable: a helper a module starts with
+   * inherited handles would hold the verdict's pipe open, and the parent
+   * would wait for it. */
+  SetHandleInformation((HANDLE)_get_osfhandle(VERDICT_FD),
+                       HANDLE_FLAG_INHERIT, 0);
+  SetHandleInformation((HANDLE)_get_osfhandle(NOTE_FD), HANDLE_FLAG_INHERIT,
+                       0);
   if (hw__os_pages_map(NOTE_FD, sizeof(hw__module_note), 1, &p) == 0)
     hw__module_note_attach(p);
   hw__check_child(VERDICT_FD, path, listen, nlisten);
@@ -180,6 +188,10 @@ int hw__check_config(const char *path, const hw__config_listen *listen,
   fflush(stderr);
   if ((r = start(&loop, &c, path, listen, nlisten, fd)) != 0) {
     uv_close((uv_handle_t *)&c.out, closed);
+    if (c.proc.loop != NULL) { /* (a failed spawn's handle is closed too) */
+      c.open++;
+      uv_close((uv_handle_t *)&c.proc, closed);
+    }
   } else {
     c.open = 2;
     uv_read_start((uv_stream_t *)&c.out, room, got_bytes);

@@ -613,6 +613,8 @@ int hw__master_run(hw__config *cfg, int nworkers, const hw__master_opts *o) {
   m.up.failed = upgrade_failed;
   m.slots = calloc((size_t)nworkers, sizeof(slot));
   if (m.slots == NULL) {
+    hw__signals_close(m.sig); /* (freed as its handles close) */
+    uv_run(m.loop, UV_RUN_DEFAULT);
     hw__config_free(cfg);
     return 1;
   }
@@ -624,6 +626,8 @@ int hw__master_run(hw__config *cfg, int nworkers, const hw__master_opts *o) {
   }
   if (hw__reload_rundir(&m.rl, run_dir_parent, err, sizeof(err)) != 0) {
     hw__log(HW_LOG_ERROR, "%s", err);
+    hw__signals_close(m.sig);
+    uv_run(m.loop, UV_RUN_DEFAULT);
     free(m.slots);
     hw__config_free(cfg);
     return 1;

@@ -21,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#ifdef _WIN32
+#include <direct.h> /* _mkdir */
+#endif
 #include <sys/types.h> /* ssize_t (mingw has it there too) */
 #include <time.h>
 
@@ -129,6 +132,25 @@ static inline int hw__os_world_readable(const char *path) {
 #endif
 }
 
+/** mkdir(2) with its mode (mingw's takes none: a directory's access is
+ *  its ACL's there): 0, or -1 with errno. */
+static inline int hw__os_mkdir(const char *path, unsigned mode) {
+#ifdef _WIN32
+  (void)mode;
+  return _mkdir(path);
+#else
+  return mkdir(path, (mode_t)mode);
+#endif
+}
+
+/** 1 where a file can be removed while it is open (POSIX); 0 on Windows,
+ *  where the C runtime's opens do not allow it. */
+#ifdef _WIN32
+#define HW__OS_UNLINK_OPEN 0
+#else
+#define HW__OS_UNLINK_OPEN 1
+#endif
+
 /* ---- descriptors --------------------------------------------------------- */
 
 /** The flag a unit's open(2) adds so that no child inherits the file:
@@ -162,6 +184,10 @@ ssize_t hw__os_pread(int fd, void *buf, size_t n, uint64_t off);
 
 /** Writes up to `n` bytes to `fd` at `off`: the count, or -errno. */
 ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+
+/** Replaces `to` with `from` in one step, as rename(2) (Windows' C
+ *  runtime refuses to replace: MoveFileEx there): 0, or -1 with errno. */
+int hw__os_rename_over(const char *from, const char *to);
 
 /** Opens the log file `path` for appending, not inherited by children,
  *  made (mode 0644) when missing if `create`: the descriptor, or -1 with

@@ -56,6 +56,10 @@ ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off) {
   return r < 0 ? -errno : r;
 }
 
+int hw__os_rename_over(const char *from, const char *to) {
+  return rename(from, to);
+}
+
 int hw__os_open_log(const char *path, int create) {
   return open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0),
               0644);

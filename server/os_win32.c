@@ -117,6 +117,24 @@ ssize_t hw__os_pwrite(int fd, const void *buf, size_t n, uint64_t off) {
   return at_offset(fd, (void *)buf, n, off, 1);
 }
 
+int hw__os_rename_over(const char *from, const char *to) {
+  wchar_t wf[MAX_PATH * 2], wt[MAX_PATH * 2];
+  DWORD e = 0;
+  if (wide(from, wf, MAX_PATH * 2) != 0 || wide(to, wt, MAX_PATH * 2) != 0)
+    return errno = ENAMETOOLONG, -1;
+  /* A reader without FILE_SHARE_DELETE holds it off for an instant. */
+  for (int i = 0; i < 20; i++) {
+    if (MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING))
+      return 0;
+    if ((e = GetLastError()) != ERROR_ACCESS_DENIED &&
+        e != ERROR_SHARING_VIOLATION)
+      break;
+    Sleep(1);
+  }
+  errno = errno_of(e);
+  return -1;
+}
+
 int hw__os_open_log(const char *path, int create) {
   wchar_t w[MAX_PATH * 2];
   HANDLE h;
@@ -607,10 +625,20 @@ ssize_t hw__os_read_small(const char *path, char *buf, size_t cap) {
   int fd, n;
   ssize_t got = 0;
 
+  HANDLE h;
   if (wide(path, w, MAX_PATH * 2) != 0)
-    return -ENAMETOOLONG;
-  if ((fd = _wopen(w, _O_RDONLY | _O_BINARY | _O_NOINHERIT)) < 0)
-    return hw__os_uv_err(errno);
+    return UV_ENAMETOOLONG;
+  /* Shared for deletion: a writer may replace the file (a reload record
+   * that `haywire -s` polls) while this reads it. */
+  h = CreateFileW(w, GENERIC_READ,
+                  FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                  OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+  if (h == INVALID_HANDLE_VALUE)
+    return hw__os_uv_err(errno_of(GetLastError()));
+  if ((fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY)) < 0) {
+    CloseHandle(h);
+    return UV_EMFILE;
+  }
   while ((size_t)got < cap - 1 &&
          (n = _read(fd, buf + got, (unsigned)(cap - 1 - (size_t)got))) > 0)
     got += n;

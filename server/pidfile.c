@@ -50,18 +50,6 @@ static int locked_by_other(const char *path) {
   return held;
 }
 
-/* rename(2), which replaces `to` in one step.  Windows' C runtime refuses
- * to replace an existing file (EEXIST, or EACCES): there the old one is
- * removed first, and a reader polling for the record (haywire -s) finds
- * it missing for that instant, which it takes as "not yet". */
-static int rename_over(const char *from, const char *to) {
-  if (rename(from, to) == 0)
-    return 0;
-  if ((errno != EEXIST && errno != EACCES) || unlink(to) != 0)
-    return -1;
-  return rename(from, to);
-}
-
 /* Writes `text` to `path` through a temporary file beside it. */
 static int replace_file(const char *path, const char *text, size_t len) {
   char tmp[4200];
@@ -79,7 +67,7 @@ static int replace_file(const char *path, const char *text, size_t len) {
     e = n < 0 ? hw__os_uv_err(errno) : UV_EIO;
   if (close(fd) != 0 && e == 0)
     e = hw__os_uv_err(errno);
-  if (e == 0 && rename_over(tmp, path) != 0)
+  if (e == 0 && hw__os_rename_over(tmp, path) != 0)
     e = hw__os_uv_err(errno);
   if (e != 0)
     unlink(tmp);
@@ -256,15 +244,16 @@ void hw__pidfile_remove(const char *path) {
   unlink(record);
   /* The file goes before its lock: a server starting now creates a new
    * one rather than lock this one.  Windows cannot remove a file that is
-   * open here: there it goes after the lock, unless a starting server has
-   * opened it meanwhile (then its open stops the removal). */
+   * open here: there it goes after the lock (only there), unless a
+   * starting server has opened it meanwhile (then its open stops the
+   * removal). */
   int removed = unlink(path) == 0;
   if (held_fd >= 0) {
     close(held_fd);
     held_fd = -1;
     held_path[0] = '\0';
   }
-  if (!removed)
+  if (!removed && !HW__OS_UNLINK_OPEN)
     unlink(path);
 }
 

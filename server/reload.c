@@ -35,6 +35,7 @@
 #include "procenv.h"
 #include "process.h"
 #include "reload.h"
+#include "signals.h"
 
 #define REAPER_MS 100
 #define PREFLIGHT_TIMEOUT_MS 60000
@@ -100,26 +101,16 @@ static int stage_cert(hw__config *cfg, const char *dir, size_t l, size_t i,
   return 0;
 }
 
-/* A directory only this user may enter (libuv's mkdir: mingw's takes no
- * mode).  0 or a libuv error code. */
-static int make_dir(const char *path) {
-  uv_fs_t req;
-  int r = uv_fs_mkdir(NULL, &req, path, 0700, NULL);
-  uv_fs_req_cleanup(&req);
-  return r;
-}
-
 int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
               size_t err_len) {
   char dir[4096], path[4352], why[4608];
   char *json;
   FILE *f;
-  int r;
 
   gen_dir(rl, id, dir, sizeof(dir));
   hw__reload_unstage(rl, id);
-  if ((r = make_dir(dir)) != 0) {
-    snprintf(err, err_len, "cannot create %s: %s", dir, uv_strerror(r));
+  if (hw__os_mkdir(dir, 0700) != 0) {
+    snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
     return UV_EIO;
   }
   for (size_t i = 0; i < cfg->nroutes; i++) {
@@ -137,8 +128,8 @@ int hw__reload_stage(hw__reloader *rl, hw__config *cfg, unsigned id, char *err,
        * get distinct copies, and a worker's log names the file the user
        * knows. */
       snprintf(path, sizeof(path), "%s/%zu", dir, i);
-      if ((r = make_dir(path)) != 0) {
-        snprintf(err, err_len, "cannot create %s: %s", path, uv_strerror(r));
+      if (hw__os_mkdir(path, 0700) != 0) {
+        snprintf(err, err_len, "cannot create %s: %s", path, strerror(errno));
         return UV_EIO;
       }
       snprintf(path, sizeof(path), "%s/%zu/%s", dir, i, base);
@@ -263,7 +254,7 @@ static void child_closed(uv_handle_t *h) {
   }
   if (rl->child_signal != 0) {
     snprintf(msg, sizeof(msg), "%s: preflight check killed by signal %d (%s)",
-             rl->staged->path, rl->child_signal, hw__process_signame(rl->child_signal));
+             rl->staged->path, rl->child_signal, hw__signals_describe(rl->child_signal));
   } else {
     /* The child's verdict is its last "haywire: " line. */
     char *out, *line = NULL;

@@ -100,6 +100,10 @@ const char *hw__signals_cmd_name(int cmd);
 /** The name of signal number `sig` ("SIGSEGV"), static. */
 const char *hw__signals_signame(int sig);
 
+/** How the system describes signal `sig` ("Killed": strsignal on POSIX;
+ *  the name, as hw__signals_signame, on Windows), static. */
+const char *hw__signals_describe(int sig);
+
 /** The pipe name `haywire -s` and the server of process `pid` agree on
  *  (Windows), into `buf`: its length, or -1 when it does not fit. */
 int hw__signals_pipe_name(long pid, char *buf, size_t len);

@@ -156,3 +156,5 @@ int hw__signals_pipe_name(long pid, char *buf, size_t len) {
     buf[0] = '\0';
   return 0;
 }
+
+const char *hw__signals_describe(int sig) { return strsignal(sig); }

@@ -40,13 +40,17 @@ struct hw__signals {
   void *arg;
   uv_signal_t ctrl_c, ctrl_break;
   uv_pipe_t server;
+  struct client *clients;
   unsigned watched;
   int open; /* handles of this struct not yet closed */
   int consoles, serving, closing;
 };
 
-/* A `haywire -s` connected to the command pipe. */
+/* A `haywire -s` connected to the command pipe (in its server's list, so
+ * that closing the server closes one that never sent its line). */
 typedef struct client {
+  struct client *next, **prev;
+  int answering; /* its answer is on its way: it closes itself then */
   uv_pipe_t pipe;
   uv_write_t write;
   hw__signals *s;
@@ -122,6 +126,8 @@ int hw__signals_watch(hw__signals *s, unsigned cmds) {
 static void client_closed(uv_handle_t *h) {
   client *c = h->data;
   hw__signals *s = c->s;
+  if ((*c->prev = c->next) != NULL)
+    c->next->prev = c->prev;
   free(c);
   if (--s->open == 0 && s->closing)
     free(s);
@@ -130,7 +136,8 @@ static void client_closed(uv_handle_t *h) {
 static void answered(uv_write_t *req, int status) {
   client *c = req->data;
   (void)status;
-  uv_close((uv_handle_t *)&c->pipe, client_closed);
+  if (!uv_is_closing((uv_handle_t *)&c->pipe))
+    uv_close((uv_handle_t *)&c->pipe, client_closed);
 }
 
 /* One line came: answer, then act (the answer goes before the command's
@@ -143,12 +150,15 @@ static void command(client *c) {
   for (int k = 1; k < HW__SIGNALS_NCMDS; k++)
     if (words[k] != NULL && strcmp(words[k], c->word) == 0)
       cmd = k;
-  if (cmd != 0 && (s->watched & HW__SIGNALS_BIT(cmd)) && !s->closing)
+  /* (No binary upgrade here: its sockets and pid-file links are POSIX's.) */
+  if (cmd != 0 && cmd != HW__SIGNALS_UPGRADE &&
+      (s->watched & HW__SIGNALS_BIT(cmd)) && !s->closing)
     snprintf(c->answer, sizeof(c->answer), "ok\n");
   else
     snprintf(c->answer, sizeof(c->answer), "refused %.30s\n", c->word);
   buf = uv_buf_init(c->answer, (unsigned)strlen(c->answer));
   c->write.data = c;
+  c->answering = 1;
   if (uv_write(&c->write, (uv_stream_t *)&c->pipe, &buf, 1, answered) != 0)
     uv_close((uv_handle_t *)&c->pipe, client_closed);
   if (c->answer[0] == 'o')
@@ -191,6 +201,10 @@ static void on_client(uv_stream_t *server, int status) {
   c->s = s;
   uv_pipe_init(s->loop, &c->pipe, 0);
   c->pipe.data = c;
+  if ((c->next = s->clients) != NULL)
+    c->next->prev = &c->next;
+  c->prev = &s->clients;
+  s->clients = c;
   s->open++;
   if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
       uv_read_start((uv_stream_t *)&c->pipe, client_alloc, client_read) != 0)
@@ -246,6 +260,9 @@ void hw__signals_close(hw__signals *s) {
     free(s);
     return;
   }
+  for (client *c = s->clients; c != NULL; c = c->next)
+    if (!c->answering && !uv_is_closing((uv_handle_t *)&c->pipe))
+      uv_close((uv_handle_t *)&c->pipe, client_closed);
   if (s->consoles) {
     uv_close((uv_handle_t *)&s->ctrl_c, closed);
     uv_close((uv_handle_t *)&s->ctrl_break, closed);
@@ -354,3 +371,5 @@ int hw__signals_pipe_name(long pid, char *buf, size_t len) {
   int n = snprintf(buf, len, PIPE_PREFIX "%ld", pid);
   return n < 0 || (size_t)n >= len ? -1 : n;
 }
+
+const char *hw__signals_describe(int sig) { return hw__signals_signame(sig); }

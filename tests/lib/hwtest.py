@@ -666,16 +666,19 @@ class Server:
         argv += self.args
         # Each server its own pid file (in its directory), unless the test
         # chose one: the built-in default is one file for every server.
-        self.pid_file = None
+        # Where the server's pid file is (-s finds the server by it under
+        # wine): --pid-file is taken from the cwd, the config's pid_file
+        # from the config's directory, as the server takes them.
         if "--pid-file" in self.args:
-            self.pid_file = self.args[self.args.index("--pid-file") + 1]
+            self.pid_file = os.path.join(
+                self.cwd, self.args[self.args.index("--pid-file") + 1])
         elif isinstance(self.config, dict) and "pid_file" in self.config:
-            self.pid_file = self.config["pid_file"]
+            self.pid_file = os.path.join(
+                os.path.dirname(os.path.join(self.cwd, self.config_path)),
+                self.config["pid_file"])
         else:
             self.pid_file = os.path.join(self.workdir, "haywire.pid")
             argv += ["--pid-file", self.pid_file]
-        if self.pid_file and not os.path.isabs(self.pid_file):
-            self.pid_file = os.path.join(self.cwd, self.pid_file)
         if not os.path.exists(HAYWIRE):
             raise ServerError("no server binary at %s" % HAYWIRE)
         self.argv = argv
