@@ -801,9 +801,16 @@ class Server:
         if word is None:
             raise ServerError("no command means %r where there are no "
                               "signals" % (sig,))
-        return _run(HAYWIRE_ARGV + ["-s", word, "-c", self.config_path,
-                                    "--pid-file", self.pid_file],
-                    TIMEOUT * SLOWER, cwd=self.cwd)
+        argv = HAYWIRE_ARGV + ["-s", word, "-c", self.config_path,
+                               "--pid-file", self.pid_file]
+        if word in ("stop", "quit"):
+            # `-s stop|quit` waits for the server's exit; a signal returns
+            # at once, and the test goes on (reads its connections) while
+            # the server stops.
+            threading.Thread(target=_run, args=(argv, TIMEOUT * SLOWER),
+                             kwargs={"cwd": self.cwd}, daemon=True).start()
+            return None
+        return _run(argv, TIMEOUT * SLOWER, cwd=self.cwd)
 
     def stop(self, sig=signal.SIGTERM, timeout=TIMEOUT):
         """Sends `sig` and waits; returns the exit status (negative for a
@@ -812,8 +819,7 @@ class Server:
         if self.proc.poll() is None:
             try:
                 if WINE:
-                    threading.Thread(target=self.send_signal, args=(sig,),
-                                     daemon=True).start()
+                    self.send_signal(sig)
                 else:
                     self.proc.send_signal(sig)
             except OSError:
