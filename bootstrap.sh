@@ -45,11 +45,17 @@ esac
 # debhelper, devscripts, dpkg-dev, fakeroot and lintian build and check the
 # Debian packages (debian/), and logrotate runs their logrotate file, in
 # `make check-package`.
+# The mingw-w64 compilers, wine64 and cmake build the Windows server and
+# its dependencies and run its tests (`make check-windows`; the
+# dependencies themselves come from Debian's source packages, built by
+# tests/windows/build-deps into a cache).
 packages=(build-essential autoconf automake libtool pkg-config
           libuv1-dev libhttp-parser-dev libjansson-dev libssl-dev openssl
           libnghttp2-dev nghttp2-client libsystemd-dev
           python3 curl wrk cargo prometheus media-types testssl.sh haproxy
-          debhelper devscripts dpkg-dev fakeroot lintian logrotate)
+          debhelper devscripts dpkg-dev fakeroot lintian logrotate
+          gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 mingw-w64-tools wine64
+          cmake)
 
 missing=()
 for p in "${packages[@]}"; do
