@@ -44,7 +44,7 @@ SLACK = 5.0
 
 
 def example(name):
-    return os.path.join(EXAMPLES, name + ".so")
+    return os.path.join(EXAMPLES, name + hwtest.MODULE_EXT)
 
 
 def ask(port, method, target, body=None, headers=None):
@@ -333,8 +333,10 @@ def test_work(srv, files, big):
               (200, "23", b""), "HEAD: computed, no body")
         t.is_(ask(p, "GET", "/sum/nope").status, 404, "no such file: 404")
         t.is_(ask(p, "GET", "/sum/subdir").status, 403, "a directory: 403")
-        t.is_(ask(p, "GET", "/sum/link").status, 403,
-              "a symbolic link (it could lead out): 403")
+        if not hwtest.skip_on_wine("examples/work.c refuses links with "
+                                   "O_NOFOLLOW, which Windows has not", 1):
+            t.is_(ask(p, "GET", "/sum/link").status, 403,
+                  "a symbolic link (it could lead out): 403")
         for target in ("/sum", "/sum/", "/sum/.hidden", "/sum/subdir/x"):
             t.is_(ask(p, "GET", target).status, 400, "%s: 400" % target)
         r = ask(p, "POST", "/sum/hello", b"x")

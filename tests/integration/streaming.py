@@ -27,7 +27,7 @@ EXAMPLES = os.path.join(hwtest.BUILDDIR, "examples")
 
 
 def example(name):
-    return os.path.join(EXAMPLES, name + ".so")
+    return os.path.join(EXAMPLES, name + hwtest.MODULE_EXT)
 
 
 def stats(port):
@@ -132,7 +132,7 @@ def test_abort_and_memory(srv):
         ok = hwtest.poll(lambda: int(stats(srv.port)["aborted"]) > before, 5)
         t.ok(ok, "the module is told the client left mid-stream")
 
-        idle = hwtest.rss_kib(srv.pid)
+        idle = hwtest.rss_kib(srv.proc.pid)
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         total = 200 * 1000 * 1000
@@ -147,7 +147,7 @@ def test_abort_and_memory(srv):
             if time.monotonic() < slow_until:
                 time.sleep(0.05)  # a slow reader for a second
             if got % (8 << 20) < len(d):
-                peak = max(peak, hwtest.rss_kib(srv.pid) or 0)
+                peak = max(peak, hwtest.rss_kib(srv.proc.pid) or 0)
         s.close()
         t.ok(got >= total, "200 MB streamed to a slow, then fast, reader",
              got)
@@ -426,7 +426,7 @@ static hw_handle_result h(void *s, hw_request *req, hw_response *res) {
   (void)s; H->on_abort(req, told, res); return HW_DEFERRED; }
 HW_MODULE_DEFINE("waits", "1", i, h, NULL);
 ''')
-        so = os.path.join(tmp, "waits.so")
+        so = os.path.join(tmp, "waits" + hwtest.MODULE_EXT)
         rc, out = hwtest.compile_module(
             [src], so, ["-I", os.path.join(hwtest.SRCDIR, "tests", "abi")])
         t.ok(rc == 0, "a module built against the 1.2 header", out)
