@@ -20,6 +20,7 @@ import json
 import os
 import re
 import socket
+import signal
 import sys
 import threading
 import time
@@ -331,8 +332,10 @@ def test_rotation(d):
         os.rename(path, path + ".1")
         rc, out, err = ctl(srv, "reopen")
         t.ok(rc == 0, "haywire -s reopen", err)
-        t.ok(all(srv.wait_log(r"worker %d: SIGUSR1: 1 access log file\(s\) "
-                              r"reopened" % k, 10 * SLOW) for k in (1, 2)),
+        usr1 = hwtest.log_name(signal.SIGUSR1)
+        t.ok(all(srv.wait_log(r"worker %d: %s: 1 access log file\(s\) "
+                              r"reopened" % (k, usr1), 10 * SLOW)
+                 for k in (1, 2)),
              "both workers reopened their file")
         for _ in range(4):
             hwtest.one(srv.port, get("/hello/after"))
