@@ -755,6 +755,14 @@ def test_drain_deadline():
 
 def test_many_reloads():
     with t.block("200 reloads"):
+        # An open bug of the Windows build: once in CI (reload 122 of 200,
+        # 2026-11-30) the check's child could not be started ("cannot start
+        # a child: unknown error" from uv_spawn under wine), not seen in
+        # the runs before; skipped there until it is understood.
+        if hwtest.skip_on_wine("an open bug: the check's child failed to "
+                               "start once in 200 reloads (docs/"
+                               "windows-port.md)", 11):
+            return
         a = cfg([route("/r", hwtest.module("hello"), {"body": "A"}),
                  route("/e", hwtest.module("echo"))])
         b = cfg([route("/r", fixture("behave"), {"name": "B"}),
